@@ -1,0 +1,39 @@
+# hedgewatch: `make demo` and `make test` do all the set-up on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint lock clean run console
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $(STAMP)
+
+demo: $(STAMP)  ## run the main job on the simulated market with the console as chat
+	$(PY) bot.py demo
+
+test: $(STAMP)  ## the whole test suite (real-data tests skip when ../shared/data is absent)
+	$(PY) -m pytest
+
+bench: $(STAMP)  ## speed figures, each next to a baseline from the same run
+	$(PY) -m bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+run: $(STAMP)
+	$(PY) bot.py run
+
+console: $(STAMP)
+	$(PY) bot.py console
+
+lock:  ## re-make the pinned locks from requirements.in in a clean venv
+	rm -rf /tmp/hedgewatch-lock && $(PYTHON) -m venv /tmp/hedgewatch-lock
+	/tmp/hedgewatch-lock/bin/pip install -q -r requirements.in
+	(echo "# Pinned runtime lock (pip freeze of requirements.in in a clean venv). Regenerate: make lock"; \
+	 /tmp/hedgewatch-lock/bin/pip freeze) > requirements.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

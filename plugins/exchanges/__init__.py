@@ -1,0 +1,1 @@
+"""Market sources: the exchange plugins (ccxt, CSV, simulated) behind one async interface."""

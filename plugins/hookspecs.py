@@ -1,0 +1,55 @@
+"""Every hook hedgewatch offers, in one flat module (the datasette way).
+
+Register hooks run once at start-up and return lists of things to add; notification hooks run
+as things happen. A hookimpl may take fewer arguments than its spec, so specs can grow without
+breaking plugins. ``tests/plugins/test_hookspecs.py`` checks every hook is documented here, in
+the README, and exercised by a test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugins import hookspec
+
+# --- registration (called once at start-up; every plugin's list is merged) -----------------
+
+
+@hookspec
+def hedgewatch_register_exchanges() -> list[type]:
+    """Return market-source classes (subclasses of ``plugins.exchanges.source.MarketSource``).
+
+    Each class has a unique ``name`` (``okx``, ``csv``, ``sim``, ...) chosen with
+    ``[exchange] name`` in the config or ``--exchange`` on the command line.
+    """
+
+
+@hookspec
+def hedgewatch_register_strategies() -> list[type]:
+    """Return hedge strategy classes (see ``plugins.strategies.base.Strategy``).
+
+    A strategy is chosen by its ``name``; the live bot and the backtester run the same code.
+    """
+
+
+@hookspec
+def hedgewatch_register_commands() -> list[Any]:
+    """Return chat commands (``chat.commands.base.Command``) for Telegram, console and CLI."""
+
+
+@hookspec
+def hedgewatch_register_alert_rules() -> list[Any]:
+    """Return alert rules: objects with a ``kind`` and ``evaluate(result, context)``."""
+
+
+# --- notifications (called as things happen; return values are ignored) --------------------
+
+
+@hookspec
+def hedgewatch_on_alert(alert: Any) -> None:
+    """Called once for every alert raised, after it is stored and before it is delivered."""
+
+
+@hookspec
+def hedgewatch_on_cycle(summary: Any) -> None:
+    """Called after every completed watch cycle with its summary (timings, counts, errors)."""

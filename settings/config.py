@@ -1,0 +1,156 @@
+"""The typed, frozen configuration every layer reads.
+
+One model per ``config.toml`` section. Unknown keys are errors (``extra="forbid"``) and types
+are strict, so a typo or a quoted number is caught at start-up rather than at 3 a.m.
+``config.toml`` documents every key; ``tests/settings/test_config_docs.py`` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+from settings.durations import Duration
+
+
+def _to_duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    return Duration.parse(value)
+
+
+DurationField = Annotated[
+    Duration,
+    BeforeValidator(_to_duration),
+    PlainSerializer(lambda d: str(d), return_type=str),
+]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Scalar = float | int | str | bool
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ExchangeConfig(Section):
+    name: str = "okx"
+    api_url: str | None = None
+    symbols: list[str] | str = Field(
+        default_factory=lambda: ["BTC", "ETH", "SOL", "XRP", "DOGE", "LINK", "LTC", "AVAX"]
+    )
+    timeframe: DurationField = Duration.parse("15m")
+    data_dir: str | None = None
+    funding_dir: str | None = None
+    tiers_file: str | None = None
+    timeout: DurationField = Duration.parse("10s")
+    max_retries: int = Field(default=4, ge=0, le=20)
+    seed: int = 7
+    sim_days: int = Field(default=45, ge=2)
+
+    @model_validator(mode="after")
+    def _symbols_form(self) -> ExchangeConfig:
+        if isinstance(self.symbols, str):
+            head, _, n = self.symbols.partition(":")
+            if head != "top" or not n.isdigit() or int(n) < 1:
+                raise ValueError('symbols must be a list or "top:N" (e.g. "top:30")')
+        elif not self.symbols:
+            raise ValueError("symbols must name at least one symbol")
+        return self
+
+
+class ScheduleConfig(Section):
+    interval: DurationField = Duration.parse("15m")
+    cascade_interval: DurationField = Duration.parse("1m")
+    delay: DurationField = Duration.parse("5s")
+    cascade_symbols: list[str] = Field(default_factory=lambda: ["BTC", "ETH", "SOL"])
+
+
+class TelegramConfig(Section):
+    api_url: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    allowed_chats: list[int] = Field(default_factory=list)
+    admins: list[int] = Field(default_factory=list)
+    signal_channel: int | str | None = None
+    max_retries: int = Field(default=3, ge=1)
+
+
+class StorageConfig(Section):
+    path: str = "hedgewatch.db"
+
+
+class EngineConfig(Section):
+    fast_window: DurationField = Duration.parse("1d")
+    slow_window: DurationField = Duration.parse("30d")
+    ewma_halflife: DurationField = Duration.parse("6h")
+    min_periods: Fraction = 0.8
+    high_corr: Fraction = 0.7
+    low_corr: Fraction = 0.3
+    hysteresis: Fraction = 0.05
+    min_regime_time: DurationField = Duration.parse("1h")
+    regime_z: float = 2.0
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> EngineConfig:
+        if not self.low_corr < self.high_corr:
+            raise ValueError("low_corr must be below high_corr")
+        if self.fast_window > self.slow_window:
+            raise ValueError("fast_window must not be longer than slow_window")
+        return self
+
+
+class RiskConfig(Section):
+    leverage: float = Field(default=10.0, gt=0, le=200)
+    taker_fee: Fraction = 0.0005
+    horizons: list[DurationField] = Field(
+        default_factory=lambda: [Duration.parse("1h"), Duration.parse("24h")]
+    )
+    safe_touch_prob: Fraction = 0.01
+    liquidation_alert_prob: Fraction = 0.05
+    liquidation_alert_sigma: float = Field(default=2.0, gt=0)
+
+
+class StrategiesConfig(Section):
+    default: str = "min_variance"
+    rebalance_threshold: Fraction = 0.10
+    params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+
+
+class AlertsConfig(Section):
+    min_severity: Literal["info", "warning", "critical"] = "info"
+    cooldown: DurationField = Duration.parse("1h")
+    stale_after: int = Field(default=2, ge=1)
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class PluginsConfig(Section):
+    disabled: list[str] = Field(default_factory=list)
+    entry_points: bool = True
+
+
+class Config(Section):
+    """The whole configuration; ``Config()`` is the documented default."""
+
+    exchange: ExchangeConfig = ExchangeConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    storage: StorageConfig = StorageConfig()
+    engine: EngineConfig = EngineConfig()
+    risk: RiskConfig = RiskConfig()
+    strategies: StrategiesConfig = StrategiesConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    plugins: PluginsConfig = PluginsConfig()
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Config:
+        """A copy with some keys replaced, validated like the file (used by CLI flags)."""
+        data = self.model_dump(mode="json")
+        for section, values in sections.items():
+            data[section].update(values)
+        return Config.model_validate(data, strict=False)

@@ -1,0 +1,82 @@
+"""Secrets live in the environment only: never in config.toml, logs, the database or git."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+TELEGRAM_TOKEN = "TELEGRAM_BOT_TOKEN"
+WEBHOOK_SECRET = "TELEGRAM_WEBHOOK_SECRET"
+EXCHANGE_KEY_SUFFIXES = ("API_KEY", "API_SECRET", "API_PASSPHRASE")
+KNOWN_EXCHANGES = ("OKX", "BINANCE", "BYBIT")
+
+# Config keys that look like secrets, and the variable to use instead ("{EX}" = exchange name).
+SECRET_KEYS: dict[str, str] = {
+    "token": TELEGRAM_TOKEN,
+    "bot_token": TELEGRAM_TOKEN,
+    "webhook_secret": WEBHOOK_SECRET,
+    "secret_token": WEBHOOK_SECRET,
+    "api_key": "{EX}_API_KEY",
+    "apikey": "{EX}_API_KEY",
+    "key": "{EX}_API_KEY",
+    "api_secret": "{EX}_API_SECRET",
+    "secret": "{EX}_API_SECRET",
+    "passphrase": "{EX}_API_PASSPHRASE",
+    "api_passphrase": "{EX}_API_PASSPHRASE",
+    "password": "{EX}_API_PASSPHRASE",
+}
+
+
+@dataclass(frozen=True, repr=False)
+class ExchangeKeys:
+    """Read-only API keys for one exchange (used only to read positions)."""
+
+    api_key: str
+    secret: str
+    passphrase: str | None = None
+
+    def __repr__(self) -> str:  # never print a key, even by accident
+        return "ExchangeKeys(***)"
+
+
+@dataclass(frozen=True, repr=False)
+class Secrets:
+    telegram_token: str | None = None
+    webhook_secret: str | None = None
+    exchanges: Mapping[str, ExchangeKeys] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return "Secrets(***)"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Secrets:
+        env = os.environ if env is None else env
+        keys = {}
+        for ex in KNOWN_EXCHANGES:
+            api_key, secret = env.get(f"{ex}_API_KEY"), env.get(f"{ex}_API_SECRET")
+            if api_key and secret:
+                keys[ex.lower()] = ExchangeKeys(api_key, secret, env.get(f"{ex}_API_PASSPHRASE"))
+        return cls(
+            telegram_token=env.get(TELEGRAM_TOKEN) or None,
+            webhook_secret=env.get(WEBHOOK_SECRET) or None,
+            exchanges=keys,
+        )
+
+    def values(self) -> list[str]:
+        """Every secret value, for the log filter that masks them."""
+        out = [self.telegram_token, self.webhook_secret]
+        for k in self.exchanges.values():
+            out += [k.api_key, k.secret, k.passphrase]
+        return [v for v in out if v]
+
+
+def secret_variable_for(key: str, exchange: str = "okx") -> str | None:
+    """The environment variable a secret-looking config key should be set in, else None."""
+    var = SECRET_KEYS.get(key.lower())
+    return var.replace("{EX}", exchange.upper()) if var else None
+
+
+def mask(value: str) -> str:
+    """Show that a secret is set without showing it."""
+    return "***" if value else ""

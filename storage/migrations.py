@@ -1,0 +1,75 @@
+"""The schema, as named migration steps (sqlite-utils ``Migrations``).
+
+Steps are applied in order, once each, each in its own transaction; opening an older database
+applies the steps it lacks. Never edit a step that has shipped: add a new one.
+Timestamps are Unix milliseconds UTC; JSON columns hold text written by ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("hedgewatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["chats"].create(
+        {"id": int, "type": str, "title": str, "settings": str, "subscriptions": str,
+         "min_severity": str, "muted_until": int, "timezone": str, "active": int,
+         "created_at": int, "updated_at": int},
+        pk="id", not_null={"type", "active"}, defaults={"active": 1, "settings": "{}",
+                                                         "subscriptions": "[]"},
+    )
+    db["trades"].create(
+        {"id": int, "chat_id": int, "user_id": int, "exchange": str, "symbol": str, "side": str,
+         "size": float, "entry": float, "leverage": float, "margin_mode": str, "strategy": str,
+         "opened_at": int, "closed_at": int, "exit_price": float, "fees": float,
+         "funding": float, "note": str},
+        pk="id", foreign_keys=[("chat_id", "chats", "id")],
+        not_null={"user_id", "symbol", "side", "size", "entry", "leverage", "opened_at"},
+        defaults={"margin_mode": "isolated", "fees": 0.0, "funding": 0.0},
+    )
+    db["trades"].create_index(["user_id", "closed_at"])
+    db["candles"].create(
+        {"exchange": str, "symbol": str, "timeframe": str, "ts": int, "open": float,
+         "high": float, "low": float, "close": float, "volume": float},
+        pk=("exchange", "symbol", "timeframe", "ts"),
+    )
+    db["market_stats"].create(
+        {"exchange": str, "symbol": str, "kind": str, "ts": int, "value": float, "data": str},
+        pk=("exchange", "symbol", "kind", "ts"),
+    )
+    db["alerts"].create(
+        {"id": int, "dedup_key": str, "kind": str, "severity": str, "symbol": str,
+         "trade_id": int, "owner_chat_id": int, "payload": str, "created_at": int},
+        pk="id", not_null={"dedup_key", "kind", "severity", "created_at"},
+    )
+    db["alerts"].create_index(["dedup_key"], unique=True)
+    db["alerts"].create_index(["kind", "created_at"])
+    db["deliveries"].create(
+        {"id": int, "alert_id": int, "chat_id": int, "status": str, "attempts": int,
+         "message_id": int, "error": str, "updated_at": int},
+        pk="id", foreign_keys=[("alert_id", "alerts", "id")],
+        not_null={"alert_id", "chat_id", "status"}, defaults={"status": "pending", "attempts": 0},
+    )
+    db["deliveries"].create_index(["alert_id", "chat_id"], unique=True)
+    db["deliveries"].create_index(["status", "updated_at"])
+    db["recommendations"].create(
+        {"id": int, "trade_id": int, "strategy": str, "created_at": int, "legs": str,
+         "reason": str, "data_time": int},
+        pk="id", foreign_keys=[("trade_id", "trades", "id")],
+    )
+    db["recommendations"].create_index(["trade_id", "strategy", "created_at"])
+    db["heartbeat"].create(
+        {"name": str, "ts": int, "duration_ms": float, "status": str, "detail": str}, pk="name",
+    )
+
+
+@migrations()
+def m002_user_settings(db: Database) -> None:
+    """Per-user preferences (chosen strategy, timezone) apart from per-chat alert settings."""
+    db["users"].create(
+        {"id": int, "strategy": str, "timezone": str, "created_at": int, "updated_at": int},
+        pk="id",
+    )
