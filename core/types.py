@@ -216,7 +216,8 @@ class MarketSnapshot:
         try:
             return self.symbols.index(symbol)
         except ValueError:
-            raise KeyError(f"{symbol} is not in this snapshot ({', '.join(self.symbols)})") from None
+            known = ", ".join(self.symbols)
+            raise KeyError(f"{symbol} is not in this snapshot ({known})") from None
 
     @property
     def last_bar_close_ms(self) -> int:

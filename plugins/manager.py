@@ -7,9 +7,11 @@ is reported by name and skipped, so one bad plugin never takes the bot down.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,19 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.alert_rules.builtin",
     "chat.commands.builtin",
 )
+
+
+class PluginError(Exception):
+    """A plugin that cannot be used as written (e.g. a misspelled hook): fails loudly."""
+
+
+def _hook_hint(message: str) -> str:
+    known = [n for n in dir(hookspecs) if n.startswith("hedgewatch_")]
+    for word in re.findall(r"hedgewatch_\w+", message):
+        close = difflib.get_close_matches(word, known, n=1)
+        if close and close[0] != word:
+            return f" (did you mean {close[0]}?)"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -76,7 +91,12 @@ class PluginManager:
             return
         self.pm.register(plugin, name=name)
         self.origins[name] = origin
-        self.pm.check_pending()
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as e:
+            self.pm.unregister(name=name)
+            self.origins.pop(name, None)
+            raise PluginError(f"plugin {name}: {e}{_hook_hint(str(e))}") from e
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)

@@ -39,7 +39,7 @@ class Duration:
 
     @property
     def ms(self) -> int:
-        return int(round(self.seconds * 1000))
+        return round(self.seconds * 1000)
 
     def bars(self, timeframe: Duration) -> int:
         """How many bars of ``timeframe`` this duration spans; at least one.
@@ -58,5 +58,5 @@ def format_duration(seconds: float) -> str:
     for unit in ("w", "d", "h", "m", "s"):
         n = seconds / UNITS[unit]
         if n >= 1 and abs(n - round(n)) < 1e-9:
-            return f"{int(round(n))}{unit}"
+            return f"{round(n)}{unit}"
     return f"{seconds:g}s"

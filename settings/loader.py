@@ -87,14 +87,14 @@ def _refuse_secrets(data: dict[str, Any]) -> list[str]:
         for key, value in list(node.items()):
             var = secret_variable_for(key, exchange) if not isinstance(value, dict) else None
             if var:
-                dotted = ".".join(path + [key])
+                dotted = ".".join([*path, key])
                 problems.append(
                     f"{dotted}: secrets are not read from the config file; remove it and set "
                     f"the environment variable {var} instead"
                 )
                 del node[key]  # never carried further, never echoed
             else:
-                walk(value, path + [key])
+                walk(value, [*path, key])
 
     walk(data, [])
     return problems

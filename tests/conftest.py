@@ -28,7 +28,7 @@ def db_path(tmp_path: Path) -> Path:
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's secrets or HEDGEWATCH_* overrides."""
     for var in list(os.environ):
-        if var.startswith("HEDGEWATCH_") and var != "HEDGEWATCH_SHARED_DATA" or var in (
+        if (var.startswith("HEDGEWATCH_") and var != "HEDGEWATCH_SHARED_DATA") or var in (
             "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET") or var.endswith(
                 ("_API_KEY", "_API_SECRET", "_API_PASSPHRASE")):
             monkeypatch.delenv(var, raising=False)

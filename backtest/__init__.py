@@ -1,0 +1,1 @@
+"""The backtester: static against dynamic hedging with fees, funding, slippage, liquidations."""

@@ -1,0 +1,196 @@
+"""hedgewatch: the composition root and command-line entry.
+
+Reads the config, sets up logging, builds the plugin manager, opens storage and hands over to
+the service (``run``), the demo, the console, or a one-shot command. No business logic lives
+here. Exit codes: 0 ok, 2 usage or config error, 1 runtime failure (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from plugins.manager import PluginError, PluginManager
+from settings import Config, ConfigError, load_config
+from settings.logs import setup_logging
+from settings.secrets import Secrets
+
+log = logging.getLogger("hedgewatch")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad argument or setting: exit code 2, one line on stderr."""
+
+
+@dataclass
+class Runtime:
+    """Everything a subcommand needs, built once from the config."""
+
+    config: Config
+    secrets: Secrets
+    plugins: PluginManager
+    args: argparse.Namespace
+
+    def open_storage(self, path: str | None = None) -> Any:
+        from storage import open_database
+
+        return open_database(path or self.config.storage.path)
+
+    def exchange_classes(self) -> dict[str, type]:
+        classes = self.plugins.collect("hedgewatch_register_exchanges")
+        return {cls.name: cls for cls in classes}
+
+    def market(self, name: str | None = None, storage: Any = None) -> Any:
+        """The market source named by ``--exchange`` or ``[exchange] name``."""
+        name = name or self.config.exchange.name
+        classes = self.exchange_classes()
+        if name not in classes:
+            raise UsageError(
+                f"unknown exchange {name!r}; available: {', '.join(sorted(classes)) or 'none'}")
+        return classes[name](self.config.exchange, secrets=self.secrets, storage=storage)
+
+
+def build_parser(commands: Sequence[Any] = ()) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file (default: "
+                        "$HEDGEWATCH_CONFIG, else ./config.toml, else built-in defaults)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
+    parser = argparse.ArgumentParser(
+        prog="bot.py", parents=[common],
+        description="hedgewatch: hedge and liquidation-risk alerts for leveraged crypto traders.",
+        epilog="hedgewatch advises; it never places an order.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser("run", parents=[common], help="the long-running bot (Telegram, or the "
+                   "console when TELEGRAM_BOT_TOKEN is unset)")
+    demo = sub.add_parser("demo", parents=[common], help="the whole pipeline on the simulated "
+                          "market, with the console as chat")
+    demo.add_argument("--db", metavar="PATH", help="SQLite file (default: a temporary one)")
+    demo.add_argument("--cycles", type=int, default=None, help="how many cycles to run")
+    sub.add_parser("console", parents=[common], help="an interactive console with the chat "
+                   "commands")
+    sub.add_parser("check-config", parents=[common], help="print the effective config "
+                   "(secrets masked) or list every problem")
+    plugins = sub.add_parser("plugins", parents=[common], help="list plugins and their hooks")
+    plugins.add_argument("--json", action="store_true")
+    sub.add_parser("health", parents=[common], help="exit 0 when the last cycle is fresher "
+                   "than two intervals (Docker HEALTHCHECK)")
+    for command in commands:
+        command.add_cli_parser(sub, common)
+    return parser
+
+
+def _pre_args(argv: Sequence[str]) -> argparse.Namespace:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    pre.add_argument("-v", "--verbose", action="count", default=0)
+    known, _ = pre.parse_known_args(argv)
+    return known
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pre = _pre_args(argv)
+    secrets = Secrets.from_env()
+    setup_logging("INFO", secrets.values(), verbose=pre.verbose)
+    try:
+        config = load_config(pre.config)
+    except ConfigError as e:
+        print(e.report(), file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(config.logging.level, secrets.values(), verbose=pre.verbose)
+    try:
+        pm = PluginManager(disabled=config.plugins.disabled,
+                           entry_points=config.plugins.entry_points)
+    except PluginError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    commands = pm.collect("hedgewatch_register_commands")
+    args = build_parser(commands).parse_args(argv)
+    rt = Runtime(config, secrets, pm, args)
+    try:
+        return dispatch(rt, commands)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as e:  # the one place a runtime failure becomes an exit code
+        log.debug("failed", exc_info=True)
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def dispatch(rt: Runtime, commands: Sequence[Any]) -> int:
+    name = rt.args.command
+    if name == "check-config":
+        from settings.show import render_effective
+
+        print(render_effective(rt.config, dict(os.environ)))
+        return EXIT_OK
+    if name == "plugins":
+        return show_plugins(rt)
+    if name == "health":
+        return health(rt)
+    if name == "demo":
+        from jobs.demo import run_demo
+
+        return run_demo(rt)
+    if name == "run":
+        from jobs.service import run_service
+
+        return run_service(rt)
+    if name == "console":
+        from chat.console import run_console
+
+        return run_console(rt)
+    for command in commands:
+        if command.name == name:
+            return command.run_cli(rt)
+    raise UsageError(f"unknown command {name!r}")
+
+
+def show_plugins(rt: Runtime) -> int:
+    infos = rt.plugins.plugins()
+    if rt.args.json:
+        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        return EXIT_OK
+    for info in infos:
+        print(f"{info.name}  [{info.origin}]")
+        for hook in info.hooks:
+            print(f"    {hook}")
+    for failure in rt.plugins.failures:
+        print(f"FAILED {failure.plugin} in {failure.hook}: {failure.error}")
+    return EXIT_OK
+
+
+def health(rt: Runtime) -> int:
+    from storage.heartbeat import last_beat
+
+    path = rt.config.storage.path
+    if not os.path.exists(path):
+        print(f"unhealthy: no database at {path}", file=sys.stderr)
+        return EXIT_FAILURE
+    beat = last_beat(rt.open_storage(), "cycle")
+    if beat is None:
+        print("unhealthy: no cycle has completed yet", file=sys.stderr)
+        return EXIT_FAILURE
+    age_s = time.time() - beat.ts / 1000
+    limit_s = 2 * rt.config.schedule.interval.seconds
+    if age_s > limit_s:
+        print(f"unhealthy: last cycle {age_s:.0f} s ago (limit {limit_s:.0f} s)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"healthy: last cycle {age_s:.0f} s ago, status {beat.status}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

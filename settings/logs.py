@@ -1,0 +1,50 @@
+"""One logging set-up for every entry point, with secrets masked wherever they appear."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+
+MASK = "***"
+QUIET = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "ccxt")
+
+
+class SecretMaskingFormatter(logging.Formatter):
+    """Formats as usual, then replaces every secret value in the whole text, tracebacks too.
+
+    Masking the finished text (not ``record.msg``) also catches secrets inside arguments,
+    exception messages and URLs such as ``/bot<TOKEN>/sendMessage``.
+    """
+
+    def __init__(self, fmt: str, secrets: Iterable[str] = ()) -> None:
+        super().__init__(fmt)
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def setup_logging(level: str = "INFO", secrets: Iterable[str] = (), *,
+                  stream=None, verbose: int = 0) -> logging.Handler:
+    """Configure the root logger once; ``-v`` lowers the level to DEBUG.
+
+    Third-party chatter (httpx logs every Bot API call at INFO, with the token in the URL) is
+    kept at WARNING.
+    """
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_hedgewatch", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler._hedgewatch = True  # type: ignore[attr-defined]
+    handler.setFormatter(SecretMaskingFormatter(
+        "%(asctime)s %(levelname)-7s %(name)s: %(message)s", secrets))
+    root.addHandler(handler)
+    root.setLevel("DEBUG" if verbose else level)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return handler
