@@ -106,7 +106,7 @@ def cascade_scores(inputs: Mapping[str, FloatArray | float],
         num += np.where(ok, ramp.weight * ramp.score(np.where(ok, x, 0.0)), 0.0)
         den += np.where(ok, ramp.weight, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(den > 0, 100.0 * num / den, 0.0)
+        score = np.clip(np.where(den > 0, 100.0 * num / den, 0.0), 0.0, 100.0)
     return score, np.minimum(den / total, 1.0)  # sums in another order can pass 1 by 1 ulp
 
 
@@ -119,7 +119,7 @@ def cascade_reading(inputs: Mapping[str, float], time_ms: int = 0,
     total = sum(r.weight for r in factors.values())
     contributions = {k: 100.0 * factors[k].weight * float(factors[k].score(v)) / den
                      for k, v in present.items()} if den else {}
-    score = float(sum(contributions.values()))
+    score = min(100.0, float(sum(contributions.values())))  # rounding can add 1e-14
     missing = tuple(k for k in factors if k not in present)
     notes = ("no inputs available: the score is not informative",) if not present else ()
     return CascadeReading(score, level_of(score), min(den / total, 1.0), present, contributions,
