@@ -127,7 +127,7 @@ class PluginManager:
         """
         hook = getattr(self.pm.hook, hook_name)
         out: list[Any] = []
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order (pluggy calls in reverse)
             try:
                 result = impl.function(**{k: kwargs[k] for k in impl.argnames})
             except Exception as e:

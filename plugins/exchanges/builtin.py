@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from plugins import hookimpl
+from plugins.exchanges.csv_market import CsvMarket
+from plugins.exchanges.sim_market import SimMarket
 
 
 @hookimpl
 def hedgewatch_register_exchanges() -> list[type]:
-    sources: list[type] = []
-    from plugins.exchanges.csv_market import CsvMarket
-    from plugins.exchanges.sim_market import SimMarket
-
-    sources += [CsvMarket, SimMarket]
+    sources: list[type] = [CsvMarket, SimMarket]
     return sources
