@@ -38,13 +38,15 @@ class Ramp:
     label: str
 
     def score(self, x: FloatArray) -> FloatArray:
-        return np.clip((np.asarray(x, dtype=np.float64) - self.lo) / (self.hi - self.lo), 0, 1)
+        with np.errstate(over="ignore"):  # ±1e308 inputs saturate the ramp, as they should
+            span = (np.asarray(x, dtype=np.float64) - self.lo) / (self.hi - self.lo)
+            return np.clip(span, 0, 1)
 
 
 FACTORS: Mapping[str, Ramp] = {
-    "corr_z": Ramp(0.20, 1.0, 4.0, "market correlation index z-score"),
+    "corr_z": Ramp(0.20, 1.0, 2.5, "market correlation index z-score"),
     "vol_ratio": Ramp(0.20, 1.3, 3.0, "fast/slow volatility ratio"),
-    "shock_sigma": Ramp(0.20, 2.5, 6.0, "latest market return shock in σ"),
+    "shock_sigma": Ramp(0.20, 3.0, 8.0, "latest market return shock in σ"),
     "depth_drop": Ramp(0.15, 0.20, 0.65, "order-book depth drop vs recent median"),
     "oi_drop": Ramp(0.10, 0.03, 0.15, "open-interest drop from its 24h high"),
     "liq_ratio": Ramp(0.10, 3.0, 20.0, "liquidation volume vs its median"),

@@ -7,13 +7,18 @@ market correlation index z-score high) by four numbers:
 
 (a) ``stress_corr``: correlation of the leg's P&L with the position's P&L on stress bars
     only — strongly negative is good (it pays when the position bleeds);
+(a') ``convexity``: how much more negative that correlation is on stress bars than on calm
+    ones (``calm_corr − stress_corr``). A plain short in a correlated coin is an ordinary
+    β hedge: it offsets the position in calm and stress alike. A counterweight is a leg whose
+    offset *appears* in the cascade — exactly when a static hedge fails;
 (b) ``vol_beta``: correlation of the leg's P&L with changes in realised volatility over all
     bars — positive is good (it gains as the market gets rougher);
 (c) ``carry``: funding received (+) or paid (−) per day, as a fraction of notional;
 (d) ``liquidity``: order-book depth within ±1 % of mid, USDT.
 
-The combined score is ``0.5·(−stress_corr) + 0.3·vol_beta + 0.1·carry_score +
-0.1·liquidity_score`` (carry and liquidity squashed to [−1, 1] and [0, 1]); every score is
+The combined score is ``0.35·(−stress_corr) + 0.35·convexity + 0.2·vol_beta +
+0.05·carry_score + 0.05·liquidity_score`` (carry and liquidity squashed to [−1, 1] and
+[0, 1]): what a leg does in a cascade decides, carry and liquidity break ties. Every part is
 returned as a number so a trader can disagree with the weighting.
 """
 
@@ -24,9 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.correlation import window_moments
+from core.hedging import beta_matrix
 from core.types import BoolArray, FloatArray
 
-WEIGHTS = {"stress_corr": 0.5, "vol_beta": 0.3, "carry": 0.1, "liquidity": 0.1}
+WEIGHTS = {"stress_corr": 0.35, "convexity": 0.35, "vol_beta": 0.2, "carry": 0.05,
+           "liquidity": 0.05}
 CARRY_FULL = 0.001  # 0.1 % a day of carry counts fully
 DEPTH_FULL = 10_000_000.0  # USDT within ±1 % that counts as fully liquid (log scale from 100k)
 
@@ -37,6 +45,7 @@ class Counterweight:
     side: str  # the side of the leg: "long" or "short"
     score: float
     stress_corr: float
+    calm_corr: float
     vol_beta: float
     carry_per_day: float  # fraction of notional; NaN when funding is unknown
     depth_usdt: float  # NaN when the order book is unknown
@@ -48,7 +57,9 @@ class Counterweight:
             return float(x) if np.isfinite(x) else None
 
         return {"symbol": self.symbol, "side": self.side, "score": num(self.score),
-                "stress_corr": num(self.stress_corr), "vol_beta": num(self.vol_beta),
+                "stress_corr": num(self.stress_corr), "calm_corr": num(self.calm_corr),
+                "convexity": num(self.calm_corr - self.stress_corr),
+                "vol_beta": num(self.vol_beta),
                 "carry_per_day": num(self.carry_per_day), "depth_usdt": num(self.depth_usdt),
                 "stress_beta": num(self.stress_beta), "n_stress": self.n_stress}
 
@@ -76,21 +87,95 @@ def stress_mask(realised_vol: FloatArray, corr_z: FloatArray | None = None, *,
     return mask
 
 
-def _corr_with(y: FloatArray, xs: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Pairwise-complete correlation, covariance and variance of each column of ``xs`` with y."""
+@dataclass(frozen=True, eq=False)
+class CounterweightBasis:
+    """Everything the ranking needs, computed once for all positions of one snapshot."""
+
+    symbols: tuple[str, ...]
+    stress_corr: FloatArray  # (N, N) pairwise correlation on stress bars
+    calm_corr: FloatArray  # (N, N) on the other bars
+    stress_beta: FloatArray  # (N, N) |cov(i, j)| / var(j) on stress bars
+    vol_beta: FloatArray  # (N,) correlation of each return with the volatility change
+    funding_per_day: FloatArray  # (N,) NaN when unknown
+    depth_usdt: FloatArray  # (N,) NaN when unknown
+    n_stress: FloatArray  # (N,) stress bars with a return, per symbol
+    notes: tuple[str, ...]
+
+
+def _vector_corr(y: FloatArray, xs: FloatArray) -> FloatArray:
+    """Pairwise-complete correlation of each column of ``xs`` with ``y``."""
     ok = np.isfinite(xs) & np.isfinite(y)[:, None]
     n = ok.sum(axis=0).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        yb = np.where(ok, y[:, None], 0.0)
-        xb = np.where(ok, xs, 0.0)
-        my, mx = yb.sum(0) / n, xb.sum(0) / n
-        dy, dx = np.where(ok, yb - my, 0.0), np.where(ok, xb - mx, 0.0)
-        cov = (dy * dx).sum(0) / (n - 1)
-        vx, vy = (dx * dx).sum(0) / (n - 1), (dy * dy).sum(0) / (n - 1)
-        corr = np.where((vx > 0) & (vy > 0), cov / np.sqrt(vx * vy), np.nan)
-    bad = n < 3
-    corr[bad] = cov[bad] = vx[bad] = np.nan
-    return corr, cov, vx
+        yb, xb = np.where(ok, y[:, None], 0.0), np.where(ok, xs, 0.0)
+        dy = np.where(ok, yb - yb.sum(0) / n, 0.0)
+        dx = np.where(ok, xb - xb.sum(0) / n, 0.0)
+        den = np.sqrt((dx * dx).sum(0) * (dy * dy).sum(0))
+        corr = np.where(den > 0, (dx * dy).sum(0) / den, np.nan)
+    corr[n < 3] = np.nan
+    return corr
+
+
+def counterweight_basis(returns: FloatArray, symbols: Sequence[str], stress: BoolArray,
+                        vol_change: FloatArray, *,
+                        funding_per_day: Mapping[str, float] | None = None,
+                        depth_usdt: Mapping[str, float] | None = None) -> CounterweightBasis:
+    """Stress and calm correlation matrices, stress betas and the per-leg numbers."""
+    r = np.asarray(returns, dtype=np.float64)
+    _, s_corr, _ = window_moments(r[stress], max(int(stress.sum()), 1), 3)
+    _, c_corr, _ = window_moments(r[~stress], max(int((~stress).sum()), 1), 3)
+    s_beta, _, _ = beta_matrix(r[stress], max(int(stress.sum()), 1), 3)
+    funding_per_day = funding_per_day or {}
+    depth_usdt = depth_usdt or {}
+    notes = []
+    if not funding_per_day:
+        notes.append("funding unknown: carry left out")
+    if not depth_usdt:
+        notes.append("order book unknown: liquidity left out")
+    return CounterweightBasis(
+        tuple(symbols), s_corr, c_corr, np.abs(s_beta),
+        _vector_corr(np.asarray(vol_change, dtype=np.float64), r),
+        np.array([funding_per_day.get(x, np.nan) for x in symbols]),
+        np.array([depth_usdt.get(x, np.nan) for x in symbols]),
+        (np.isfinite(r) & stress[:, None]).sum(axis=0).astype(np.float64), tuple(notes))
+
+
+def rank_counterweights(basis: CounterweightBasis, target: int, sign: int, *, k: int = 3,
+                        min_stress_bars: int = 24) -> CounterweightResult:
+    """Every other instrument, long or short, scored as a counterweight to one position."""
+    n_stress = int(basis.n_stress[target])
+    if n_stress < min_stress_bars:
+        return CounterweightResult((), n_stress, False, (
+            f"only {n_stress} stress bars (need {min_stress_bars}): too little stress history "
+            "to judge counterweights",))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = basis.depth_usdt
+        liq = np.where(np.isfinite(depth) & (depth > 0), np.clip(
+            np.log10(depth / 1e5) / np.log10(DEPTH_FULL / 1e5), 0, 1), 0.0)
+    parts = []
+    for side in (1.0, -1.0):
+        sc = side * sign * basis.stress_corr[target]
+        cc = side * sign * basis.calm_corr[target]
+        vb = side * basis.vol_beta
+        carry = -side * basis.funding_per_day  # a long pays positive funding
+        score = (WEIGHTS["stress_corr"] * -sc + WEIGHTS["convexity"] * np.nan_to_num(cc - sc)
+                 + WEIGHTS["vol_beta"] * np.nan_to_num(vb)
+                 + WEIGHTS["carry"] * np.nan_to_num(np.clip(carry / CARRY_FULL, -1, 1))
+                 + WEIGHTS["liquidity"] * liq)
+        score[~np.isfinite(sc)] = -np.inf
+        score[target] = -np.inf
+        parts.append((score, sc, cc, vb, carry))
+    long_better = parts[0][0] >= parts[1][0]
+    best = np.where(long_better, parts[0][0], parts[1][0])
+    order = [j for j in np.argsort(-best, kind="stable")[:k] if np.isfinite(best[j])]
+    legs = []
+    for j in order:
+        score, sc, cc, vb, carry = parts[0] if long_better[j] else parts[1]
+        legs.append(Counterweight(
+            basis.symbols[j], "long" if long_better[j] else "short", float(score[j]),
+            float(sc[j]), float(cc[j]), float(vb[j]), float(carry[j]), float(depth[j]),
+            float(basis.stress_beta[target, j]), n_stress))
+    return CounterweightResult(tuple(legs), n_stress, True, basis.notes)
 
 
 def counterweights(returns: FloatArray, symbols: Sequence[str], target: int, sign: int,
@@ -109,45 +194,6 @@ def counterweights(returns: FloatArray, symbols: Sequence[str], target: int, sig
     funding_per_day : funding rate per day by symbol (positive: longs pay shorts).
     depth_usdt : order-book depth within ±1 % by symbol.
     """
-    r = np.asarray(returns, dtype=np.float64)
-    pos = sign * r[:, target]
-    n_stress = int((stress & np.isfinite(pos)).sum())
-    notes: list[str] = []
-    if n_stress < min_stress_bars:
-        notes.append(f"only {n_stress} stress bars (need {min_stress_bars}): too little "
-                     "stress history to judge counterweights")
-        return CounterweightResult((), n_stress, False, tuple(notes))
-    s_corr, s_cov, s_var = _corr_with(pos[stress], r[stress])
-    v_corr, _, _ = _corr_with(np.asarray(vol_change, dtype=np.float64), r)
-    funding_per_day = funding_per_day or {}
-    depth_usdt = depth_usdt or {}
-    if not funding_per_day:
-        notes.append("funding unknown: carry left out")
-    if not depth_usdt:
-        notes.append("order book unknown: liquidity left out")
-    legs = []
-    for j, sym in enumerate(symbols):
-        if j == target or not np.isfinite(s_corr[j]):
-            continue
-        f = funding_per_day.get(sym, np.nan)
-        depth = depth_usdt.get(sym, np.nan)
-        liq = float(np.clip(np.log10(depth / 1e5) / np.log10(DEPTH_FULL / 1e5), 0, 1)) \
-            if np.isfinite(depth) and depth > 0 else 0.0
-        best = None
-        for side in (1, -1):
-            carry = -side * f  # a long pays positive funding, a short receives it
-            score = (WEIGHTS["stress_corr"] * -(side * s_corr[j])
-                     + WEIGHTS["vol_beta"] * np.nan_to_num(side * v_corr[j])
-                     + WEIGHTS["carry"] * (np.clip(carry / CARRY_FULL, -1, 1)
-                                           if np.isfinite(carry) else 0.0)
-                     + WEIGHTS["liquidity"] * liq)
-            stress_beta = abs(s_cov[j]) / s_var[j] if s_var[j] > 0 else np.nan
-            cw = Counterweight(sym, "long" if side > 0 else "short", float(score),
-                               float(side * s_corr[j]), float(side * v_corr[j]),
-                               float(carry), float(depth), float(stress_beta), n_stress)
-            if best is None or cw.score > best.score:
-                best = cw
-        if best is not None:
-            legs.append(best)
-    legs.sort(key=lambda c: -c.score)
-    return CounterweightResult(tuple(legs[:k]), n_stress, True, tuple(notes))
+    basis = counterweight_basis(returns, symbols, stress, vol_change,
+                                funding_per_day=funding_per_day, depth_usdt=depth_usdt)
+    return rank_counterweights(basis, target, sign, k=k, min_stress_bars=min_stress_bars)

@@ -1,5 +1,5 @@
-"""Cascade-score inputs from a snapshot's histories: depth, open interest, liquidations,
-funding, and the latest return shock. Each returns NaN when the source does not provide it,
+"""Cascade-score inputs from a snapshot's histories: depth, open interest, liquidations and
+funding. Each returns NaN when the source does not provide it,
 so the score leaves the factor out instead of guessing."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from core.types import DepthSeries, FloatArray, MarketSnapshot, StatSeries
-from core.volatility import ewma_vol
 
 DEPTH_BAND = 1  # index into DEPTH_BANDS: ±1 % of mid
 DAY_MS = 86_400_000
@@ -27,7 +26,7 @@ def depth_drop(depth: Mapping[str, DepthSeries], now_ms: int, symbols: Sequence[
         if symbols is not None and sym not in symbols:
             continue
         keep = _recent(s, now_ms, span_ms)
-        total = s.total[keep, DEPTH_BAND]
+        total = s.bid[keep, DEPTH_BAND] + s.ask[keep, DEPTH_BAND]
         if total.size < min_points or not np.isfinite(total[-1]):
             continue
         med = float(np.nanmedian(total))
@@ -84,7 +83,8 @@ def funding_per_day(funding: Mapping[str, StatSeries], interval_hours: float = 8
 
 def latest_depth(depth: Mapping[str, DepthSeries]) -> dict[str, float]:
     """Latest total depth within ±1 % of mid per symbol, USDT."""
-    return {k: float(s.total[-1, DEPTH_BAND]) for k, s in depth.items() if len(s)}
+    return {k: float(s.bid[-1, DEPTH_BAND] + s.ask[-1, DEPTH_BAND]) for k, s in depth.items()
+            if len(s)}
 
 
 def market_returns(returns: FloatArray) -> FloatArray:
@@ -95,21 +95,11 @@ def market_returns(returns: FloatArray) -> FloatArray:
         return np.where(cnt > 0, np.where(ok, returns, 0.0).sum(axis=1) / cnt, np.nan)
 
 
-def return_shock(returns: FloatArray, halflife: float) -> float:
-    """|latest market return| in σ of the EWMA volatility *before* it (so a crash bar is not
-    measured against a volatility it has already inflated)."""
-    m = market_returns(returns)
-    if m.size < 3 or not np.isfinite(m[-1]):
-        return float("nan")
-    sigma = float(ewma_vol(m[:-1], halflife, min_periods=max(10, int(halflife)))[0])
-    return abs(float(m[-1])) / sigma if sigma > 0 else float("nan")
-
-
-def snapshot_inputs(snap: MarketSnapshot, returns: FloatArray, halflife: float) -> dict[str, float]:
-    """Every cascade input a snapshot can give apart from the correlation ones."""
+def snapshot_inputs(snap: MarketSnapshot) -> dict[str, float]:
+    """The cascade inputs from the snapshot's histories (the candle ones are in
+    :mod:`core.cascade_series`)."""
     now = snap.server_time_ms
     return {
-        "shock_sigma": return_shock(returns, halflife),
         "depth_drop": depth_drop(snap.depth, now),
         "oi_drop": oi_drop(snap.open_interest, now),
         "liq_ratio": liquidation_ratio(snap.liquidations, now),

@@ -44,6 +44,7 @@ class AssetSpec:
     oi_usd: float = 3e8  # open interest at the clock, USDT
     contract_value: float = 1.0  # base units per contract (OKX ctVal)
     mean_reversion: float = 0.0  # per bar, toward the starting log price
+    regime_loading: tuple[float, float, float] | None = None  # own (calm, stressed, cascade)
 
 
 MAJORS: tuple[AssetSpec, ...] = (
@@ -67,9 +68,13 @@ MAJORS: tuple[AssetSpec, ...] = (
     AssetSpec("TRX", 0.25, 0.45, 0.30, depth_usd=1e6, volume_usd=1.5e8, oi_usd=1e8,
               contract_value=1000),
 )
-COUNTERWEIGHT = AssetSpec("VOLX", 50.0, 0.90, 0.45, load_sign=-1.0, depth_usd=1e6,
-                          volume_usd=1e8, oi_usd=5e7, mean_reversion=1 / 192)
-"""A synthetic volatility index: it rises when the market falls, and most in cascades."""
+COUNTERWEIGHT = AssetSpec("VOLX", 50.0, 0.90, 0.6, load_sign=-1.0, depth_usd=1e6,
+                          volume_usd=1e8, oi_usd=5e7, mean_reversion=1 / 192,
+                          regime_loading=(0.1, 2.0, 4.0))
+"""A synthetic volatility index: it rises when the market falls, and most in cascades.
+
+Its loading on the market is small in calm markets and jumps under stress (convex), like a
+real volatility index, so it pays off exactly when a static β hedge fails."""
 
 
 def universe(n_symbols: int = 12, *, counterweight: bool = True,
@@ -212,6 +217,8 @@ def simulate(specs: Sequence[AssetSpec], *, n_bars: int, start_ms: int, bar_ms: 
     oi_w = np.array([s.oi_usd if s.load_sign > 0 else 0.0 for s in specs])
     oi_w = oi_w / oi_w.sum() if oi_w.sum() > 0 else oi_w
     fvol, ivol, lmult = (np.asarray(v) for v in (p.factor_vol, p.idio_vol, p.loading))
+    # (3, n): each asset's loading multiplier per regime; most share the market's
+    lmult = np.array([s.regime_loading or tuple(lmult) for s in specs], dtype=float).T
     liq_k = np.asarray(p.liq_sensitivity)
     dmult = np.asarray(p.depth)
 

@@ -14,7 +14,6 @@ from core.market_inputs import (
     liquidation_ratio,
     market_returns,
     oi_drop,
-    return_shock,
 )
 from core.types import DepthSeries, StatSeries
 
@@ -61,13 +60,9 @@ def test_funding():
     assert math.isnan(funding_abs({}))
 
 
-def test_shock_measured_against_volatility_before_the_bar():
-    rng = np.random.default_rng(0)
-    r = rng.normal(0, 0.001, size=(500, 3))
-    r[-1] = -0.008  # an 8σ drop in every symbol
-    shock = return_shock(r, halflife=24)
-    m = market_returns(r)
-    expected = 0.008 / np.std(m[-200:-1], ddof=1)
-    assert shock == pytest.approx(expected, rel=0.25)
-    r[-1] = np.nan
-    assert math.isnan(return_shock(r, 24))
+
+
+def test_market_return_is_the_mean_of_available_symbols():
+    r = np.array([[0.01, 0.03], [np.nan, 0.02], [np.nan, np.nan]])
+    np.testing.assert_allclose(market_returns(r)[:2], [0.02, 0.02])
+    assert math.isnan(market_returns(r)[2])

@@ -1,0 +1,222 @@
+"""``evaluate(snapshot, positions, params) -> EngineResult``: everything the engine knows at
+the latest bar, in one pure call — the correlation view, regimes, the cascade score, every
+position's liquidation risk, its β hedge and the seed's variant, counterweights and the
+take-profit signal. ``advance`` is the incremental path for the next bar."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.cascade import CascadeReading, cascade_reading
+from core.cascade_series import candle_factors
+from core.counterweights import (
+    CounterweightResult,
+    counterweight_basis,
+    rank_counterweights,
+    stress_mask,
+)
+from core.hedging import beta_matrix, ewma_beta_matrix
+from core.liquidation import DEFAULT_MMR, TierTable
+from core.market_inputs import funding_per_day, latest_depth, market_returns, snapshot_inputs
+from core.recommend import (
+    HedgePlan,
+    HedgeRecommendation,
+    HeldHedge,
+    TakeProfitSignal,
+    best_hedge,
+    pair_regimes,
+    plan_hedge,
+    recommend,
+    take_profit_signals,
+)
+from core.regimes import UNKNOWN, market_regime
+from core.returns import log_returns
+from core.risk import RiskArrays, RiskReport, risk_many, risk_report
+from core.streaming import StreamState, stream_init, stream_matrices, stream_update
+from core.types import FloatArray, Instrument, MarketSnapshot, Position, Tier
+from core.views import CorrelationParams, CorrelationView, correlation_view
+from core.volatility import rolling_vol
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Engine settings in bars (``settings.engine.engine_params`` builds them from config)."""
+
+    corr: CorrelationParams = field(default_factory=CorrelationParams)
+    target_touch_prob: float = 0.01
+    taker_fee: float = 0.0005
+    seed_shrink: float = 0.5
+    seed_grow: float = 1.25
+    counterweights_k: int = 3
+    min_stress_bars: int = 24
+    regime_lookback: int = 96
+    hedge_candidates: tuple[str, ...] | None = None  # None: every symbol in the snapshot
+
+    @property
+    def bars_per_hour(self) -> float:
+        return 3_600_000 / self.corr.timeframe_ms
+
+
+@dataclass(frozen=True, eq=False)
+class EngineResult:
+    source: str
+    simulated: bool
+    time_ms: int  # close of the latest bar
+    data_age_ms: int
+    symbols: tuple[str, ...]
+    prices: FloatArray  # mark or last close per symbol
+    view: CorrelationView
+    beta_fast: FloatArray
+    rho_fast: FloatArray
+    beta_ewma: FloatArray
+    market_spike: bool  # the market correlation index spikes vs its 30-day baseline
+    cascade: CascadeReading
+    positions: tuple[Position, ...]
+    risk: RiskArrays | None
+    hedge_plans: Mapping[str, HedgePlan]  # per symbol: sizes scale with each position
+    counterweights: Mapping[tuple[str, str], CounterweightResult]
+    take_profit: tuple[TakeProfitSignal, ...]
+    sigma_per_bar: FloatArray  # EWMA σ per symbol
+    instruments: Mapping[str, Instrument]
+    params: EngineParams
+    warnings: tuple[str, ...] = field(default=())
+
+    def index(self, symbol: str) -> int:
+        return self.symbols.index(symbol)
+
+    def risk_report(self, i: int, closes: FloatArray | None = None) -> RiskReport:
+        """The full JSON-ready report of position ``i`` (with the empirical touch
+        probability when ``closes`` of its symbol are given)."""
+        pos = self.positions[i]
+        j = self.index(pos.symbol)
+        return risk_report(pos, self.instruments.get(pos.symbol) or _bare(pos.symbol),
+                           float(self.prices[j]), float(self.sigma_per_bar[j]),
+                           self.params.bars_per_hour, closes=closes,
+                           target_prob=self.params.target_touch_prob)
+
+    def hedge(self, i: int) -> HedgeRecommendation:
+        """Position ``i``'s β hedge and the seed's variant, sized to the position."""
+        pos = self.positions[i]
+        return recommend(pos, self.hedge_plans[pos.symbol], symbols=self.symbols,
+                         instruments=self.instruments, prices=self.prices)
+
+    @property
+    def hedges(self) -> tuple[HedgeRecommendation, ...]:
+        """Every position's hedge (built on demand: cheap per position, not free for 10k)."""
+        return tuple(self.hedge(i) for i in range(len(self.positions)))
+
+    def counterweights_for(self, i: int) -> CounterweightResult | None:
+        pos = self.positions[i]
+        return self.counterweights.get((pos.symbol, pos.side))
+
+
+def _bare(symbol: str) -> Instrument:
+    return Instrument(symbol, symbol.split("-")[0])
+
+
+def _risk(positions: Sequence[Position], idx: np.ndarray, snap_instruments: Mapping,
+          symbols: Sequence[str], prices: FloatArray, sigma: FloatArray,
+          params: EngineParams) -> RiskArrays | None:
+    """Risk of every position at once; symbols without contract tiers get the default mmr."""
+    if not positions:
+        return None
+    insts = [snap_instruments.get(s) or _bare(s) for s in symbols]
+    default = (Tier(1, 0.0, float("inf"), DEFAULT_MMR, 100.0),)
+    tiers = [i.tiers if i.tiers and all(t.unit == "contracts" for t in i.tiers) else default
+             for i in insts]
+    e = np.array([p.entry for p in positions])
+    n = np.array([p.size for p in positions])
+    s = np.array([p.sign for p in positions], dtype=np.float64)
+    m = np.array([p.isolated_margin for p in positions])
+    return risk_many(e, n, s, m, prices, sigma, params.bars_per_hour, symbol_idx=idx,
+                     tiers=TierTable.build(tiers),
+                     contract_value=np.array([i.contract_value for i in insts]),
+                     fee=np.array([i.taker_fee for i in insts]),
+                     max_leverage=np.array([i.max_leverage for i in insts]),
+                     target_prob=params.target_touch_prob)
+
+
+def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
+             params: EngineParams = EngineParams(),
+             held_hedges: Sequence[HeldHedge] = ()) -> EngineResult:
+    """Everything for the live bar. Positions in symbols the snapshot lacks are reported in
+    ``warnings`` and get no risk numbers rather than wrong ones."""
+    p, cp = params, params.corr
+    symbols = snap.symbols
+    warnings: list[str] = [f"{s}: {why}" for s, why in snap.missing.items()]
+    r = log_returns(snap.close)
+    view = correlation_view(snap.close, cp, with_z=False)
+    factors = candle_factors(r[-(cp.slow + cp.fast):], cp)
+    z_series = factors["corr_z"]
+    # the debounced state only depends on the recent past: a spike needs min_regime_bars in
+    # a row, so a few lookbacks of history settle it
+    spike = bool(market_regime(z_series[-4 * p.regime_lookback:], cp.regime_z,
+                               cp.min_regime_bars, cp.z_hysteresis).spike[-1:].any())
+    beta_f, rho_f, _ = beta_matrix(r, cp.fast, cp.min_fast)
+    beta_e = ewma_beta_matrix(view.ewma_cov)
+    prices = np.array([snap.last_price(s) for s in symbols])
+    inputs = snapshot_inputs(snap)
+    inputs.update({k: float(factors[k][-1]) if factors[k].size else np.nan
+                   for k in ("corr_z", "vol_ratio", "shock_sigma")})
+    cascade = cascade_reading(inputs, snap.last_bar_close_ms)
+
+    known = [i for i, pos in enumerate(positions) if pos.symbol in symbols]
+    for i, pos in enumerate(positions):
+        if pos.symbol not in symbols:
+            warnings.append(f"position {i}: {pos.symbol} is not in the market data")
+    kept = [positions[i] for i in known]
+    pidx = np.array([symbols.index(pos.symbol) for pos in kept], dtype=np.int64)
+    risk = _risk(kept, pidx, snap.instruments, symbols, prices, view.vol_ewma, p)
+
+    cands = [symbols.index(s) for s in (p.hedge_candidates or symbols) if s in symbols]
+    choice = {t: best_hedge(t, rho_f, cands) for t in set(pidx.tolist())}
+    pairs = sorted({(t, h) for t, h in choice.items() if h is not None})
+    regimes = pair_regimes(r, pairs, cp.fast, cp.min_fast, cp.high_corr, cp.low_corr,
+                           cp.hysteresis, cp.min_regime_bars, p.regime_lookback)
+    plans = {symbols[t]: plan_hedge(
+        t, h, symbols=symbols, beta_fast=beta_f, beta_ewma=beta_e, rho_fast=rho_f,
+        corr_slow=view.slow_corr, regime_code=regimes.get((t, h), UNKNOWN),
+        high_corr=cp.high_corr, low_corr=cp.low_corr, shrink=p.seed_shrink, grow=p.seed_grow)
+        for t, h in choice.items()}
+
+    cws: dict[tuple[str, str], CounterweightResult] = {}
+    if p.counterweights_k > 0 and kept:
+        mvol = rolling_vol(market_returns(r), cp.fast, cp.min_fast)[:, 0]
+        stress = stress_mask(mvol)
+        dvol = np.diff(mvol, prepend=np.nan)
+        basis = counterweight_basis(r, symbols, stress, dvol,
+                                    funding_per_day=funding_per_day(snap.funding),
+                                    depth_usdt=latest_depth(snap.depth))
+        for pos, t in zip(kept, pidx, strict=True):
+            key = (pos.symbol, pos.side)
+            if key not in cws:
+                cws[key] = rank_counterweights(basis, int(t), pos.sign, k=p.counterweights_k,
+                                               min_stress_bars=p.min_stress_bars)
+    tp = take_profit_signals(held_hedges, dict(zip(symbols, prices.tolist(), strict=True)),
+                             cascade.level, cascade.rank)
+    return EngineResult(
+        snap.source, snap.simulated, snap.last_bar_close_ms, snap.data_age_ms, symbols, prices,
+        view, beta_f, rho_f, beta_e, spike, cascade, tuple(kept), risk, plans, cws, tuple(tp),
+        view.vol_ewma, snap.instruments, p, tuple(warnings))
+
+
+def stream_start(snap: MarketSnapshot, params: EngineParams = EngineParams()) -> StreamState:
+    """Incremental state after the snapshot's bars, for ``advance``."""
+    cp = params.corr
+    return stream_init(log_returns(snap.close), cp.fast, cp.slow, cp.halflife, cp.min_fast,
+                       cp.min_slow, cp.min_ewma)
+
+
+def advance(state: StreamState, prev_close: FloatArray, close: FloatArray
+            ) -> tuple[StreamState, FloatArray, FloatArray]:
+    """One new bar: the updated state and the fast and EWMA correlation matrices, without
+    recomputing 30 days (the cascade watch's path between full cycles)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row = np.log(np.asarray(close, dtype=np.float64) / np.asarray(prev_close,
+                                                                       dtype=np.float64))
+    new = stream_update(state, row)
+    m = stream_matrices(new)
+    return new, m.fast_corr, m.ewma_corr
