@@ -78,6 +78,9 @@ def window_moments(
         (N, N) each; ``n_obs`` counts the rows where both returns exist.
     """
     r = as_2d(returns)[-window:]
+    ok = np.isfinite(r)
+    if (ok == ok[:, :1]).all():  # one missing-data pattern for all: a single product
+        return _one_pattern_moments(r[ok[:, 0]], r.shape[1], min_periods)
     x, m = centred(r)
     n = m.T @ m
     sx = x.T @ m  # sx[i, j]: sum of x_i over rows where j exists too
@@ -86,6 +89,26 @@ def window_moments(
     cov, corr, _, _ = pair_moments(n, sx, sx.T, sxx, sxx.T, sxy, min_periods)
     _unit_diagonal(corr)
     return cov, corr, n
+
+
+def _one_pattern_moments(
+    rows: FloatArray, n_sym: int, min_periods: int,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Window moments when every column is present on the same rows (no gaps, or an
+    exchange-wide outage): the pairwise sums are per-symbol ones, one ``x.T @ x``."""
+    n = rows.shape[0]
+    n_obs = np.full((n_sym, n_sym), float(n))
+    if n < max(min_periods, 2):
+        nan = np.full((n_sym, n_sym), np.nan)
+        return nan, nan.copy(), n_obs
+    xc = rows - rows.mean(axis=0)
+    cov = (xc.T @ xc) / (n - 1)
+    sd = np.sqrt(np.maximum(np.diagonal(cov), 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.clip(cov / sd[:, None] / sd[None, :], -1.0, 1.0)
+    corr[~np.isfinite(corr)] = np.nan
+    _unit_diagonal(corr)
+    return cov, corr, n_obs
 
 
 def _unit_diagonal(corr: FloatArray) -> None:
@@ -166,11 +189,17 @@ def ewma_state(returns: FloatArray, halflife: float) -> EwmaState:
                 continue
             w = ewma_weights(both, halflife)
             ma, da = _weighted_deviations(r[:, cols_a], both, w)
-            mb, db = _weighted_deviations(r[:, cols_b], both, w)
-            wda = da * w[:, None]
-            c = wda.T @ db
-            va = (wda * da).sum(axis=0)
-            vb = (w[:, None] * db * db).sum(axis=0)
+            if cols_b is cols_a:  # the diagonal block: a symmetric product is half the work
+                sa = da * np.sqrt(w)[:, None]
+                c = sa.T @ sa
+                mb, va = ma, np.diagonal(c).copy()
+                vb = va
+            else:
+                mb, db = _weighted_deviations(r[:, cols_b], both, w)
+                wda = da * w[:, None]
+                c = wda.T @ db
+                va = (wda * da).sum(axis=0)
+                vb = (w[:, None] * db * db).sum(axis=0)
             decay = beta ** float(t_len - 1 - np.flatnonzero(both)[-1])
             ab, ba = np.ix_(cols_a, cols_b), np.ix_(cols_b, cols_a)
             out["cov"][ab], out["cov"][ba] = c, c.T

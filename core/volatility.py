@@ -62,23 +62,28 @@ def ewma_vol(returns: FloatArray, halflife: float, min_periods: int = 0) -> Floa
     """EWMA volatility at the last bar, shape (N,): pandas ``ewm(adjust=False).std()``.
 
     Uses the closed-form weights of the adjust=False recursion (see
-    :func:`core.correlation.ewma_weights`) and the same unbiasing factor as pandas,
-    ``1 / (1 - sum(w**2))``, so one return alone gives NaN rather than a fake 0.
+    :func:`core.correlation.ewma_weights`), shared by columns with the same missing-data
+    pattern, and pandas' unbiasing factor ``1 / (1 - sum(w**2))``, so one return alone
+    gives NaN rather than a fake 0.
     """
     r = as_2d(returns)
+    ok = np.isfinite(r)
     out = np.full(r.shape[1], np.nan)
+    patterns: dict[bytes, list[int]] = {}
     for j in range(r.shape[1]):
-        ok = np.isfinite(r[:, j])
-        if ok.sum() < max(min_periods, 1):
+        patterns.setdefault(ok[:, j].tobytes(), []).append(j)
+    for cols in patterns.values():
+        rows = ok[:, cols[0]]
+        if rows.sum() < max(min_periods, 1):
             continue
-        w = ewma_weights(ok, halflife)
-        x = np.where(ok, r[:, j], 0.0)
-        mean = w @ x
-        d = np.where(ok, x - mean, 0.0)
-        var = w @ (d * d)
-        denom = 1.0 - w @ w
+        w = ewma_weights(rows, halflife)
+        x = r[rows][:, cols]
+        wr = w[rows]
+        d = x - wr @ x
+        var = wr @ (d * d)
+        denom = 1.0 - wr @ wr
         if denom > 0:
-            out[j] = np.sqrt(max(var, 0.0) / denom)
+            out[cols] = np.sqrt(np.maximum(var, 0.0) / denom)
     return out
 
 

@@ -30,7 +30,9 @@ def test_contributions_add_up_and_are_weighted():
 
 
 def test_missing_inputs_are_renormalised_and_reported():
-    r = cascade_reading({"corr_z": 2.5, "vol_ratio": float("nan"), "depth_drop": None})
+    ramp = FACTORS["corr_z"]
+    midway = (ramp.lo + ramp.hi) / 2
+    r = cascade_reading({"corr_z": midway, "vol_ratio": float("nan"), "depth_drop": None})
     assert set(r.missing) == set(FACTORS) - {"corr_z"}
     assert r.confidence == pytest.approx(FACTORS["corr_z"].weight / sum(
         f.weight for f in FACTORS.values()))
