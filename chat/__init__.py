@@ -1,0 +1,1 @@
+"""Command layer and chat front ends (console, CLI, Telegram)."""
