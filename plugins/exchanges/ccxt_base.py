@@ -1,0 +1,387 @@
+"""The shared base of the ccxt market sources (``ccxt_market`` holds OKX, Binance, Bybit).
+
+``CcxtMarket`` does the work; subclasses name the ccxt class, the exchange's documented
+per-endpoint limits and the odd endpoint detail. Requests go through per-endpoint
+limiters (``ratelimits``) and retries (``retry``) rather than ccxt's single throttle, symbols
+and endpoints run in parallel, and every answer is validated (``ccxt_parse``) before use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from core.types import DEPTH_BANDS, DepthSeries, Instrument, MarketSnapshot, StatSeries, Tier
+from plugins.exchanges import ccxt_parse as parse
+from plugins.exchanges.candle_sync import CandleSync, Page
+from plugins.exchanges.errors import NotSupported
+from plugins.exchanges.grid import build_snapshot
+from plugins.exchanges.health import HealthTracker
+from plugins.exchanges.ratelimits import EndpointLimit, EndpointLimiters
+from plugins.exchanges.retry import BadPayload, RetryPolicy, describe, with_retries
+from plugins.exchanges.source import (
+    AccountPositions,
+    Candles,
+    DepthSummary,
+    FundingInfo,
+    MarketSource,
+    SourceHealth,
+)
+from plugins.exchanges.symbols import SymbolResolver
+from settings.config import ExchangeConfig
+from settings.durations import format_duration
+from settings.secrets import Secrets
+from storage import market_stats as stats
+from storage.candles import last_candle_ts
+from storage.database import open_database
+
+T = TypeVar("T")
+HISTORY_DAYS_MS = 86_400_000
+
+
+class CcxtMarket(MarketSource):
+    """A ccxt exchange as a ``MarketSource``. Subclasses set the class attributes.
+
+    ``storage`` is a sqlite-utils Database (an in-memory one when None) holding the candle
+    cache and market statistics; ``backoff_s`` is the retry base delay (tests make it tiny);
+    ``concurrency`` bounds requests in flight per endpoint.
+    """
+
+    ccxt_class: ClassVar[type]
+    limits: ClassVar[Mapping[str, EndpointLimit]] = {}
+    tier_unit: ClassVar[str] = "notional"
+    book_levels: ClassVar[int] = 400
+    oi_needs_price: ClassVar[bool] = False  # open interest is given in coins, not USDT
+    ccxt_options: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, config: ExchangeConfig, *, secrets: Secrets | None = None,
+                 storage: Any = None, backoff_s: float = 0.5, concurrency: int = 16,
+                 headroom: float = 0.97, seed: int | None = None) -> None:
+        super().__init__(config, secrets=secrets, storage=storage)
+        self.db = storage if storage is not None else open_database(":memory:")
+        self.timeframe = format_duration(config.timeframe.seconds)
+        self.keys = self.secrets.exchanges.get(self.name)
+        self.exchange = self.ccxt_class(self._ccxt_config())
+        self.limiters = EndpointLimiters(self.limits, headroom=headroom, concurrency=concurrency)
+        self.policy = RetryPolicy(attempts=config.max_retries + 1, base_s=backoff_s)
+        self.tracker = HealthTracker(self.name)
+        self.cache = CandleSync(self.db, self.name, self.timeframe, self.timeframe_ms)
+        self._rng = random.Random(seed)
+        self._markets: dict[str, str] = {}  # canonical id → ccxt unified symbol
+        self._instruments_loaded = False
+
+    # --- ccxt set-up ------------------------------------------------------------------------
+
+    def _ccxt_config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {"enableRateLimit": False, "timeout": self.config.timeout.ms,
+                               "options": dict(self.ccxt_options)}
+        if self.keys:
+            cfg.update(apiKey=self.keys.api_key, secret=self.keys.secret,
+                       password=self.keys.passphrase)
+        if self.config.api_url:
+            cfg["urls"] = {"api": self._api_urls(self.config.api_url.rstrip("/"))}
+        return cfg
+
+    def _api_urls(self, base: str) -> dict[str, Any]:
+        """Every REST base URL of the exchange, moved to ``base`` (paths kept)."""
+        def move(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: move(x) for k, x in v.items()}
+            if isinstance(v, str) and v.startswith("http"):
+                return base + urlsplit(v).path.rstrip("/")
+            return v
+        return move(self.ccxt_class().describe()["urls"]["api"])
+
+    async def close(self) -> None:
+        await self.exchange.close()
+
+    # --- the one way a request is made ------------------------------------------------------
+
+    async def _call(self, endpoint: str, symbol: str | None, fn: Callable[[], Awaitable[T]],
+                    validate: Callable[[T], Any] | None = None) -> Any:
+        """``fn()`` under the endpoint's limiter, timed, retried, and validated."""
+        async def once() -> Any:
+            async with self.limiters.slot(endpoint, symbol):
+                t0 = time.perf_counter()
+                try:
+                    out = await fn()
+                    out = validate(out) if validate else out
+                except Exception as exc:
+                    self.tracker.failure(time.perf_counter() - t0, f"{endpoint}: {describe(exc)}")
+                    raise
+                self.tracker.success(time.perf_counter() - t0)
+                return out
+
+        return await with_retries(once, self.policy, on_retry=lambda _e: self.tracker.retry(),
+                                  rng=self._rng, what=f"{self.name} {endpoint} {symbol or ''}")
+
+    # --- instruments ------------------------------------------------------------------------
+
+    async def load_instruments(self) -> Mapping[str, Instrument]:
+        if self._instruments_loaded:
+            return self.instruments
+        markets = await self._call("instruments", None, self.exchange.load_markets)
+        out: dict[str, Instrument] = {}
+        for m in markets.values():
+            if m.get("swap") and m.get("linear") and m.get("quote") == "USDT" and m.get(
+                    "settle") == "USDT" and m.get("active") is not False:
+                out[m["id"]] = parse.instrument(m, m["id"])
+                self._markets[m["id"]] = m["symbol"]
+        self.resolver = SymbolResolver(out)
+        self._instruments_loaded = True
+        return self.instruments
+
+    def _unified(self, symbol: str) -> str:
+        return self._markets[self.resolve(symbol)]
+
+    async def symbols(self) -> list[str]:
+        """The configured symbols resolved, or the top N by 24 h USDT volume ("top:N")."""
+        await self.load_instruments()
+        if isinstance(self.config.symbols, list):
+            return list(dict.fromkeys(self.resolve(s) for s in self.config.symbols))
+        n = int(self.config.symbols.partition(":")[2])
+        tickers = await self._call("tickers", None, self._fetch_swap_tickers)
+        ranked = sorted(((self._quote_volume(t), t.get("info", {}).get("instId") or
+                          self.exchange.market(s)["id"]) for s, t in tickers.items()
+                         if s in self._markets.values()), reverse=True)
+        return [sym for _v, sym in ranked if sym in self.instruments][:n]
+
+    async def _fetch_swap_tickers(self) -> dict[str, Any]:
+        return await self.exchange.fetch_tickers(params={"type": "swap"})
+
+    def _quote_volume(self, t: Mapping[str, Any]) -> float:
+        qv = parse.finite(t.get("quoteVolume"))
+        if qv is None:
+            bv, last = parse.finite(t.get("baseVolume")), parse.finite(t.get("last"))
+            qv = bv * last if bv is not None and last is not None else 0.0
+        return qv
+
+    # --- market data ------------------------------------------------------------------------
+
+    async def server_time(self) -> int:
+        ms = await self._call("time", None, self.exchange.fetch_time,
+                              lambda t: t if parse.finite(t) else _bad("no server time"))
+        self.tracker.server_time(int(ms))
+        return int(ms)
+
+    def _candle_request(self, page: Page, server_ms: int) -> tuple[str, dict[str, Any]]:
+        """Endpoint name and ccxt params for one page of candles."""
+        return "candles", {}
+
+    async def _fetch_page(self, symbol: str, page: Page, server_ms: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        endpoint, params = self._candle_request(page, server_ms)
+        unified = self._unified(symbol)
+        return await self._call(
+            endpoint, symbol,
+            lambda: self.exchange.fetch_ohlcv(unified, self.timeframe, since=page.since_ms,
+                                              limit=page.count, params=dict(params)),
+            lambda rows: _nonempty_tail(parse.candles(rows, self.timeframe_ms, server_ms), page))
+
+    async def fetch_ohlcv(self, symbol: str, since_ms: int | None = None,
+                          limit: int | None = None) -> Candles:
+        symbol = self.resolve(symbol)
+        server = await self.server_time()
+        end = server // self.timeframe_ms * self.timeframe_ms
+        if since_ms is None:
+            since_ms = end - (limit or 100) * self.timeframe_ms
+        start = -(-since_ms // self.timeframe_ms) * self.timeframe_ms
+        await self.cache.sync(symbol, start, end, server,
+                              lambda p: self._fetch_page(symbol, p, server))
+        c = self.cache.read(symbol, start, end)
+        self._note_age(symbol, c)
+        return c if limit is None or len(c) <= limit else _tail(c, limit)
+
+    async def fetch_funding(self, symbol: str) -> FundingInfo:
+        unified = self._unified(symbol)
+        return await self._call("funding-rate", symbol,
+                                lambda: self.exchange.fetch_funding_rate(unified), parse.funding)
+
+    async def fetch_funding_history(self, symbol: str, since_ms: int | None = None) -> StatSeries:
+        unified = self._unified(symbol)
+        rows = await self._call("funding-rate-history", symbol,
+                                lambda: self.exchange.fetch_funding_rate_history(unified,
+                                                                                 since_ms))
+        pts = sorted((int(r["timestamp"]), v) for r in rows or []
+                     if (v := parse.finite(r.get("fundingRate"))) is not None
+                     and parse.finite(r.get("timestamp")) is not None)
+        return StatSeries(np.array([p[0] for p in pts], np.int64),
+                          np.array([p[1] for p in pts], np.float64))
+
+    async def fetch_open_interest(self, symbol: str) -> float:
+        symbol = self.resolve(symbol)
+        unified, inst = self._markets[symbol], self.instruments[symbol]
+        price = self._last_close(symbol)
+        return await self._call("open-interest", symbol,
+                                lambda: self.exchange.fetch_open_interest(unified),
+                                lambda oi: parse.open_interest_usdt(oi, inst.contract_value,
+                                                                    price))
+
+    async def fetch_depth(self, symbol: str) -> DepthSummary:
+        symbol = self.resolve(symbol)
+        unified, inst = self._markets[symbol], self.instruments[symbol]
+        now = self.tracker.server_time_ms or int(time.time() * 1000)
+        return await self._call("books", symbol,
+                                lambda: self.exchange.fetch_order_book(unified, self.book_levels),
+                                lambda b: parse.depth(b, inst.contract_value, now))
+
+    async def fetch_tiers(self, symbol: str) -> tuple[Tier, ...]:
+        """Maintenance-margin tiers, fetched once per instance and kept on the Instrument."""
+        symbol = self.resolve(symbol)
+        inst = self.instruments[symbol]
+        if inst.tiers:
+            return inst.tiers
+        unified = self._markets[symbol]
+        tiers = await self._call("position-tiers", symbol,
+                                 lambda: self.exchange.fetch_market_leverage_tiers(unified),
+                                 lambda rows: parse.tiers(rows, self.tier_unit))
+        self.resolver.instruments[symbol] = _with_tiers(inst, tiers)
+        return tiers
+
+    async def fetch_positions(self) -> AccountPositions:
+        if not self.keys:
+            raise NotSupported(f"{self.name}: reading positions needs read-only API keys "
+                               f"({self.name.upper()}_API_KEY / _API_SECRET)")
+        await self.load_instruments()
+        can_trade = await self._key_can_trade()
+        rows = await self._call("positions", None, self.exchange.fetch_positions)
+        out, liq = [], {}
+        for p in rows or []:
+            m = self.exchange.markets_by_id.get((p.get("info") or {}).get("instId", ""), None)
+            sym = next((k for k, v in self._markets.items() if v == p.get("symbol")), None)
+            if sym is None and m:
+                sym = m[0]["id"]
+            if sym is None:
+                continue
+            pos = parse.position(p, sym, self.instruments[sym].contract_value)
+            if pos is not None:
+                out.append(pos)
+                if (lp := parse.finite(p.get("liquidationPrice"))) is not None:
+                    liq[sym] = lp
+        return AccountPositions(tuple(out), can_trade=can_trade, exchange_liquidation=liq)
+
+    async def _key_can_trade(self) -> bool:
+        """Whether the key may trade; unknown counts as yes, so the user is warned."""
+        return True
+
+    # --- the cycle --------------------------------------------------------------------------
+
+    async def snapshot(self, symbols: Sequence[str] | None = None, *, bars: int,
+                       at_ms: int | None = None) -> MarketSnapshot:
+        await self.load_instruments()
+        syms = ([self.resolve(s) for s in symbols] if symbols is not None
+                else await self.symbols())
+        syms = list(dict.fromkeys(syms))
+        server = await self.server_time()
+        end_at = min(at_ms, server) if at_ms is not None else server
+        end = end_at // self.timeframe_ms * self.timeframe_ms
+        margin = max(2, bars // 20)
+        start = end - (bars + margin) * self.timeframe_ms
+        missing: dict[str, str] = {}
+        rows: list[stats.StatRow] = []
+        await asyncio.gather(*(self._refresh(s, start, end, server, missing, rows)
+                               for s in syms))
+        stats.write_stats(self.db, rows)
+        since = end - max(bars * self.timeframe_ms, HISTORY_DAYS_MS)
+        per_symbol = {s: self.cache.read(s, start, end) for s in syms}
+        for s, c in per_symbol.items():
+            self._note_age(s, c)
+            if not len(c) and s not in missing:
+                missing[s] = "no candles"
+        return build_snapshot(
+            per_symbol, source=self.name, timeframe_ms=self.timeframe_ms, bars=bars,
+            server_time_ms=server, end_ms=end,
+            instruments={s: self.instruments[s] for s in syms},
+            funding={s: self._series(s, stats.FUNDING, since, end_at) for s in syms},
+            open_interest={s: self._series(s, stats.OPEN_INTEREST, since, end_at) for s in syms},
+            depth={s: self._depth_series(s, since, end_at) for s in syms},
+            missing=missing,
+        )
+
+    async def _refresh(self, symbol: str, start: int, end: int, server: int,
+                       missing: dict[str, str], rows: list[stats.StatRow]) -> None:
+        """Bring one symbol's candles and statistics up to date; failures are recorded,
+        never raised: candles failing marks the symbol missing, the rest only count errors."""
+        async def candles() -> None:
+            await self.cache.sync(symbol, start, end, server,
+                                  lambda p: self._fetch_page(symbol, p, server))
+
+        async def funding() -> None:
+            f = await self.fetch_funding(symbol)
+            rows.append(stats.StatRow(self.name, symbol, stats.FUNDING, server, f.rate, {
+                "time_ms": f.time_ms, "next_rate": f.next_rate, "next_time_ms": f.next_time_ms,
+                "interval_hours": f.interval_hours}))
+
+        async def open_interest() -> None:
+            if self.oi_needs_price:  # OI comes in coins: value it at the fresh close
+                await asyncio.wait([candle_task])
+            oi = await self.fetch_open_interest(symbol)
+            rows.append(stats.StatRow(self.name, symbol, stats.OPEN_INTEREST, server, oi))
+
+        async def depth() -> None:
+            d = await self.fetch_depth(symbol)
+            rows.append(stats.StatRow(self.name, symbol, stats.DEPTH, server,
+                                      sum(d.bid) + sum(d.ask),
+                                      {"mid": d.mid, "bid": list(d.bid), "ask": list(d.ask)}))
+
+        candle_task = asyncio.ensure_future(candles())
+        results = await asyncio.gather(candle_task, funding(), open_interest(), depth(),
+                                       return_exceptions=True)
+        if isinstance(results[0], BaseException):
+            if not isinstance(results[0], Exception):
+                raise results[0]
+            missing[symbol] = describe(results[0])
+        for r in results[1:]:
+            if isinstance(r, BaseException) and not isinstance(r, Exception):
+                raise r
+
+    def _series(self, symbol: str, kind: str, since: int, until: int) -> StatSeries:
+        t, v = stats.read_series(self.db, self.name, symbol, kind, since_ms=since, until_ms=until)
+        return StatSeries(t, v)
+
+    def _depth_series(self, symbol: str, since: int, until: int) -> DepthSeries:
+        t, b, a = stats.read_depth(self.db, self.name, symbol, len(DEPTH_BANDS),
+                                   since_ms=since, until_ms=until)
+        return DepthSeries(t, b, a)
+
+    def _last_close(self, symbol: str) -> float | None:
+        last = last_candle_ts(self.db, self.name, symbol, self.timeframe)
+        if last is None:
+            return None
+        c = self.cache.read(symbol, last, last + 1)
+        return float(c.close[-1]) if len(c) else None
+
+    def _note_age(self, symbol: str, c: Candles) -> None:
+        if len(c):
+            self.tracker.bar_closed(symbol, int(c.times[-1]) + self.timeframe_ms)
+
+    def health(self) -> SourceHealth:
+        return self.tracker.report()
+
+
+def _bad(msg: str) -> Any:
+    raise BadPayload(msg)
+
+
+def _nonempty_tail(bars: tuple[np.ndarray, np.ndarray], page: Page
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """An empty answer for the newest bars is a bad answer (a malformed body parses to [])."""
+    if page.tail and not bars[0].size:
+        raise BadPayload("no candles returned for the latest bars")
+    return bars
+
+
+def _tail(c: Candles, n: int) -> Candles:
+    return Candles(c.times[-n:], c.open[-n:], c.high[-n:], c.low[-n:], c.close[-n:],
+                   c.volume[-n:])
+
+
+def _with_tiers(inst: Instrument, tiers: tuple[Tier, ...]) -> Instrument:
+    return replace(inst, tiers=tiers)

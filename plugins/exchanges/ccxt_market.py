@@ -1,0 +1,113 @@
+"""Market data through ccxt: OKX (the default), Binance USDT-M and Bybit linear swaps.
+
+Each class names its ccxt exchange, the documented per-endpoint limits (requests per sliding
+window) and whatever differs from the shared ``CcxtMarket`` in ``ccxt_base``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import ccxt.async_support as ccxt
+
+from plugins.exchanges import ccxt_parse as parse
+from plugins.exchanges.candle_sync import Page
+from plugins.exchanges.ccxt_base import CcxtMarket
+from plugins.exchanges.ratelimits import EndpointLimit
+
+OKX_HISTORY_BORDER = 1439  # bars: the candles endpoint holds only the latest 1,440
+
+
+class OkxMarket(CcxtMarket):
+    """OKX USDT perpetual swaps (v5 REST)."""
+
+    name = "okx"
+    ccxt_class = ccxt.okx
+    tier_unit = "contracts"  # position-tiers minSz/maxSz are contracts for swaps
+    book_levels = 400
+    ccxt_options: ClassVar[Mapping[str, Any]] = {
+        "fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
+    limits: ClassVar[Mapping[str, EndpointLimit]] = {
+        "candles": EndpointLimit(40),
+        "history-candles": EndpointLimit(20),
+        "books": EndpointLimit(40),
+        "funding-rate": EndpointLimit(10, per_symbol=True),
+        "funding-rate-history": EndpointLimit(10),
+        "open-interest": EndpointLimit(20, per_symbol=True),
+        "position-tiers": EndpointLimit(10),
+        "tickers": EndpointLimit(20),
+        "instruments": EndpointLimit(20),
+        "time": EndpointLimit(10),
+        "positions": EndpointLimit(10),
+        "account": EndpointLimit(5),
+    }
+
+    def _ccxt_config(self) -> dict[str, Any]:
+        cfg = super()._ccxt_config()
+        if self.config.api_url:
+            cfg["urls"] = {"api": {"rest": self.config.api_url.rstrip("/")}}
+        return cfg
+
+    def _candle_request(self, page: Page, server_ms: int) -> tuple[str, dict[str, Any]]:
+        # ccxt picks candles vs history-candles by the host clock; judge by the exchange's
+        newest = server_ms // self.timeframe_ms * self.timeframe_ms
+        if page.since_ms < newest - OKX_HISTORY_BORDER * self.timeframe_ms:
+            return "history-candles", {"type": "HistoryCandles"}
+        return "candles", {"type": "Candles"}
+
+    def _quote_volume(self, t: Mapping[str, Any]) -> float:
+        info = t.get("info") or {}
+        ccy, last = parse.finite(info.get("volCcy24h")), parse.finite(t.get("last"))
+        return ccy * last if ccy is not None and last is not None else 0.0
+
+    async def _key_can_trade(self) -> bool:
+        resp = await self._call("account", None, self.exchange.private_get_account_config)
+        data = (resp or {}).get("data") or [{}]
+        perm = str(data[0].get("perm", "")) if data else ""
+        return "trade" in perm or not perm  # unknown: warn rather than trust
+
+
+class BinanceMarket(CcxtMarket):
+    """Binance USDT-M perpetual futures (fapi). Limits are request weight 2,400/min shared;
+    the split below keeps each endpoint's weight within it."""
+
+    name = "binance"
+    ccxt_class = ccxt.binance
+    tier_unit = "notional"
+    book_levels = 1000
+    oi_needs_price = True
+    ccxt_options: ClassVar[Mapping[str, Any]] = {
+        "fetchMarkets": {"types": ["linear"]}, "defaultType": "swap",
+        "fetchCurrencies": False}
+    limits: ClassVar[Mapping[str, EndpointLimit]] = {
+        "candles": EndpointLimit(10, 1.0),  # klines weight 2–5
+        "books": EndpointLimit(4, 1.0),  # depth 1000 = weight 20
+        "funding-rate": EndpointLimit(10, 1.0),
+        "open-interest": EndpointLimit(10, 1.0),
+        "instruments": EndpointLimit(2, 1.0),
+        "time": EndpointLimit(5, 1.0),
+    }
+
+
+class BybitMarket(CcxtMarket):
+    """Bybit v5 linear USDT perpetuals (600 requests / 5 s per IP overall)."""
+
+    name = "bybit"
+    ccxt_class = ccxt.bybit
+    tier_unit = "notional"
+    book_levels = 500
+    ccxt_options: ClassVar[Mapping[str, Any]] = {
+        "fetchMarkets": {"types": ["linear"]}, "defaultType": "swap",
+        "defaultSubType": "linear", "fetchCurrencies": False}
+    limits: ClassVar[Mapping[str, EndpointLimit]] = {
+        "candles": EndpointLimit(40, 1.0),
+        "books": EndpointLimit(20, 1.0),
+        "funding-rate": EndpointLimit(20, 1.0),
+        "open-interest": EndpointLimit(20, 1.0),
+        "instruments": EndpointLimit(5, 1.0),
+        "time": EndpointLimit(5, 1.0),
+    }
+
+
+__all__ = ["BinanceMarket", "BybitMarket", "CcxtMarket", "OkxMarket"]

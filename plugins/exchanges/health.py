@@ -1,0 +1,71 @@
+"""Request latency, successes, retries and errors of one market source, for ``/status``."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from plugins.exchanges.source import SourceHealth
+
+
+class HealthTracker:
+    """Collects what ``MarketSource.health()`` reports; cheap enough to call on every request."""
+
+    def __init__(self, name: str, *, window: int = 2000,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.name = name
+        self._latency: deque[float] = deque(maxlen=window)
+        self._clock = clock
+        self.requests = 0
+        self.retries = 0
+        self.errors = 0
+        self.last_success_ms: int | None = None
+        self.last_error: str | None = None
+        self.server_time_ms: int | None = None
+        self._server_seen_at = 0.0
+        self.last_bar_close_ms: dict[str, int] = {}
+
+    def success(self, latency_s: float) -> None:
+        self.requests += 1
+        self._latency.append(latency_s)
+        self.last_success_ms = int(self._clock() * 1000)
+
+    def failure(self, latency_s: float, reason: str) -> None:
+        self.requests += 1
+        self._latency.append(latency_s)
+        self.errors += 1
+        self.last_error = reason
+
+    def retry(self) -> None:
+        self.retries += 1
+
+    def server_time(self, ms: int) -> None:
+        """Record the exchange's clock; ages are judged against it, advanced by our elapsed time."""
+        self.server_time_ms = ms
+        self._server_seen_at = self._clock()
+
+    def bar_closed(self, symbol: str, close_ms: int) -> None:
+        """The latest stored closed bar of ``symbol`` closed at ``close_ms``."""
+        self.last_bar_close_ms[symbol] = close_ms
+
+    def report(self) -> SourceHealth:
+        """Latency percentiles (ms) and data age per symbol against the exchange's clock."""
+        lat = np.asarray(self._latency) * 1000 if self._latency else None
+        ref = (None if self.server_time_ms is None else
+               self.server_time_ms + int((self._clock() - self._server_seen_at) * 1000))
+        ages = ({s: max(0, ref - t) for s, t in self.last_bar_close_ms.items()}
+                if ref is not None else {})
+        return SourceHealth(
+            name=self.name,
+            latency_p50_ms=float(np.percentile(lat, 50)) if lat is not None else None,
+            latency_p95_ms=float(np.percentile(lat, 95)) if lat is not None else None,
+            last_success_ms=self.last_success_ms,
+            requests=self.requests,
+            retries=self.retries,
+            errors=self.errors,
+            data_age_ms=ages,
+            last_error=self.last_error,
+        )
