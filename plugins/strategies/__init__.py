@@ -1,0 +1,1 @@
+"""Hedge strategies: one interface for live alerts and backtests (see ``base.py``)."""

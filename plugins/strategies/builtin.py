@@ -1,0 +1,96 @@
+"""The five built-in strategies and their registration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from plugins import hookimpl
+from plugins.strategies.base import BarView, Decision, Strategy, TargetLeg, beta_leg
+
+
+def _describe(leg: TargetLeg | None) -> str:
+    return f"{leg.side} {leg.size:.6g} {leg.symbol}" if leg else "no hedge"
+
+
+class NoHedge(Strategy):
+    name = "none"
+    description = "No hedge: the baseline every hedge is measured against."
+
+    def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
+        return Decision((), "no hedge by design")
+
+
+class StaticHedge(Strategy):
+    name = "static"
+    description = "A β hedge set once at the position's open and never rebalanced."
+
+    def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
+        if state and "legs" in state:
+            legs = tuple(TargetLeg(*leg) for leg in state["legs"])
+            return Decision(legs, f"static: holding the hedge set at the open "
+                                  f"(β {state['beta']:.3f})", state)
+        leg = beta_leg(bar)
+        legs = (leg,) if leg else ()
+        new = {"legs": [(x.symbol, x.side, x.size) for x in legs], "beta": bar.beta_fast}
+        return Decision(legs, f"static: set at the open, β {bar.beta_fast:.3f} to "
+                              f"{bar.hedge_symbol} → {_describe(leg)}", new)
+
+
+class MinVariance(Strategy):
+    name = "min_variance"
+    description = "The minimum-variance β hedge, re-estimated every bar on the fast window."
+
+    def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
+        leg = beta_leg(bar)
+        return Decision((leg,) if leg else (),
+                        f"β {bar.beta_fast:.3f} to {bar.hedge_symbol} (ρ² "
+                        f"{bar.effectiveness:.2f}) → {_describe(leg)}")
+
+
+class SeedRegime(Strategy):
+    name = "seed_regime"
+    description = ("The seed's rule: the β hedge shrunk when correlation is above high_corr, "
+                   "grown below low_corr (see core/seed_rule.py for what it assumes).")
+    defaults: ClassVar[Mapping[str, float]] = {"shrink": 0.5, "grow": 1.25}
+
+    def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
+        factor = {"high": self.params["shrink"], "low": self.params["grow"]}.get(bar.regime, 1.0)
+        leg = beta_leg(bar, factor)
+        return Decision((leg,) if leg else (),
+                        f"correlation {bar.corr_fast:.2f} ({bar.regime} regime) → β "
+                        f"{bar.beta_fast:.3f} × {factor:g} → {_describe(leg)}")
+
+
+class CounterweightHedge(Strategy):
+    name = "counterweight"
+    description = ("The engine's top counterweight legs (those that gain in a cascade), "
+                   "re-chosen when the cascade level changes.")
+    defaults: ClassVar[Mapping[str, float]] = {"legs": 1, "weight": 1.0}
+
+    def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
+        if state and state.get("level") == bar.cascade_level and "legs" in state:
+            legs = tuple(TargetLeg(*leg) for leg in state["legs"])
+            return Decision(legs, f"counterweight: level still {bar.cascade_level}, "
+                                  "holding the legs chosen at the last change", state)
+        chosen = []
+        for cw in bar.counterweights()[: int(self.params["legs"])]:
+            price = bar.prices.get(cw.symbol, float("nan"))
+            if cw.stress_beta == cw.stress_beta and price == price and price > 0:
+                size = cw.stress_beta * bar.notional() * self.params["weight"] / price
+                chosen.append(TargetLeg(cw.symbol, cw.side, size))
+        why = ", ".join(f"{leg.side} {leg.symbol} (score {cw.score:.2f}, stress ρ "
+                        f"{cw.stress_corr:.2f})" for leg, cw in
+                        zip(chosen, bar.counterweights(), strict=False)) or "none available"
+        return Decision(tuple(chosen), f"counterweight at cascade level {bar.cascade_level}: "
+                                       f"{why}",
+                        {"level": bar.cascade_level,
+                         "legs": [(x.symbol, x.side, x.size) for x in chosen]})
+
+
+BUILTIN_STRATEGIES = (NoHedge, StaticHedge, MinVariance, SeedRegime, CounterweightHedge)
+
+
+@hookimpl
+def hedgewatch_register_strategies() -> list[type]:
+    return list(BUILTIN_STRATEGIES)

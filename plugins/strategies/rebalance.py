@@ -1,0 +1,44 @@
+"""The rebalance policy every strategy shares: trade only when the target hedge differs
+from the one held by more than ``threshold`` of the position's notional, so fees are not
+burnt on noise."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from plugins.strategies.base import TargetLeg
+
+
+def hedge_gap(current: Sequence[TargetLeg], target: Sequence[TargetLeg],
+              prices: Mapping[str, float]) -> float:
+    """Sum over symbols of |target − current| signed notional, USDT (NaN if a price is
+    missing for a leg that changes)."""
+    want: dict[str, float] = {}
+    for leg in target:
+        want[leg.symbol] = want.get(leg.symbol, 0.0) + leg.signed()
+    have: dict[str, float] = {}
+    for leg in current:
+        have[leg.symbol] = have.get(leg.symbol, 0.0) + leg.signed()
+    gap = 0.0
+    for sym in set(want) | set(have):
+        diff = want.get(sym, 0.0) - have.get(sym, 0.0)
+        if diff:
+            gap += abs(diff) * prices.get(sym, float("nan"))
+    return gap
+
+
+def rebalance(current: Sequence[TargetLeg], target: Sequence[TargetLeg],
+              prices: Mapping[str, float], position_notional: float,
+              threshold: float) -> tuple[tuple[TargetLeg, ...], bool]:
+    """The legs to hold after this bar and whether that is a trade.
+
+    A first hedge (nothing held) or removing every leg always trades when the change is above
+    the threshold too; a missing price never triggers a trade on a guess.
+    """
+    gap = hedge_gap(current, target, prices)
+    if math.isnan(gap) or position_notional <= 0:
+        return tuple(current), False
+    if gap > threshold * position_notional:
+        return tuple(target), True
+    return tuple(current), False
