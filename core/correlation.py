@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.returns import as_2d
-from core.types import BoolArray, FloatArray
+from core.types import BoolArray, FloatArray, IntArray
 
 
 def pair_moments(
@@ -105,7 +105,7 @@ def _one_pattern_moments(
     cov = (xc.T @ xc) / (n - 1)
     sd = np.sqrt(np.maximum(np.diagonal(cov), 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.clip(cov / sd[:, None] / sd[None, :], -1.0, 1.0)
+        corr = np.clip(cov / (sd[:, None] * sd[None, :]), -1.0, 1.0)
     corr[~np.isfinite(corr)] = np.nan
     _unit_diagonal(corr)
     return cov, corr, n_obs
@@ -181,36 +181,42 @@ def ewma_state(returns: FloatArray, halflife: float) -> EwmaState:
     for j in range(n_sym):
         patterns.setdefault(ok[:, j].tobytes(), []).append(j)
     groups = [(ok[:, cols[0]], np.array(cols)) for cols in patterns.values()]
-    out = {k: np.full((n_sym, n_sym), np.nan) for k in ("mean", "var", "cov", "decay", "s2")}
+    out = {k: np.full((n_sym, n_sym), np.nan)
+           for k in ("mean", "var", "cov", "decay", "s2", "nobs")}
     for ga, (mask_a, cols_a) in enumerate(groups):
         for mask_b, cols_b in groups[ga:]:
             both = mask_a & mask_b
             if not both.any():
                 continue
-            w = ewma_weights(both, halflife)
-            ma, da = _weighted_deviations(r[:, cols_a], both, w)
+            rows = np.flatnonzero(both)  # zero-weight rows add nothing: leave them out
+            w = ewma_weights(both, halflife)[rows]
+            ma, da = _weighted_deviations(r, rows, cols_a, w)
             if cols_b is cols_a:  # the diagonal block: a symmetric product is half the work
                 sa = da * np.sqrt(w)[:, None]
                 c = sa.T @ sa
                 mb, va = ma, np.diagonal(c).copy()
                 vb = va
             else:
-                mb, db = _weighted_deviations(r[:, cols_b], both, w)
+                mb, db = _weighted_deviations(r, rows, cols_b, w)
                 wda = da * w[:, None]
                 c = wda.T @ db
                 va = (wda * da).sum(axis=0)
                 vb = (w[:, None] * db * db).sum(axis=0)
-            decay = beta ** float(t_len - 1 - np.flatnonzero(both)[-1])
-            ab, ba = np.ix_(cols_a, cols_b), np.ix_(cols_b, cols_a)
+            decay = beta ** float(t_len - 1 - rows[-1])
+            if len(groups) == 1:
+                ab = ba = (slice(None), slice(None))
+            else:
+                ab, ba = np.ix_(cols_a, cols_b), np.ix_(cols_b, cols_a)
             out["cov"][ab], out["cov"][ba] = c, c.T
             out["mean"][ab] = ma[:, None]
             out["mean"][ba] = mb[:, None]
             out["var"][ab] = va[:, None]
             out["var"][ba] = vb[:, None]
-            for k, v in (("decay", decay), ("s2", (w @ w) * decay * decay)):
+            for k, v in (("decay", decay), ("s2", (w @ w) * decay * decay),
+                         ("nobs", float(both.sum()))):
                 out[k][ab], out[k][ba] = v, v
-    nobs = ok.T.astype(np.float64) @ ok.astype(np.float64)
-    return EwmaState(nobs=nobs, **out)
+    out["nobs"][np.isnan(out["nobs"])] = 0.0
+    return EwmaState(**out)
 
 
 def ewma_from_state(st: EwmaState, min_periods: int = 0) -> tuple[FloatArray, FloatArray]:
@@ -246,12 +252,12 @@ def ewma_moments(
 
 
 def _weighted_deviations(
-    x: FloatArray, rows: BoolArray, w: FloatArray,
+    r: FloatArray, rows: IntArray, cols: IntArray, w: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """Weighted mean per column and the deviations from it on ``rows`` (0 elsewhere)."""
-    x0 = np.where(rows[:, None], x, 0.0)
-    mean = w @ x0
-    return mean, np.where(rows[:, None], x0 - mean, 0.0)
+    """Weighted mean of the chosen columns over ``rows`` and the deviations from it."""
+    x = r[np.ix_(rows, cols)]
+    mean = w @ x
+    return mean, x - mean
 
 
 def hedge_beta(cov: FloatArray) -> FloatArray:

@@ -9,10 +9,11 @@ How it stays fast and bounded:
 * Data are centred per column once, so the one-pass sum formulas do not cancel.
 * Bars are processed in chunks of about ``chunk_elems / n_pairs`` rows. The cross sum
   ``sum x_i x_j`` is carried from chunk to chunk (add the new row, drop the row W back, as
-  cumulative sums inside the chunk). For pairs whose two columns are complete over the rows a
-  chunk touches, every other sum is a per-symbol rolling sum (O(T N) overall), so a bar costs
-  about ten operations per pair. Pairs touched by a gap get all six pairwise sums from a
-  cumulative sum over the chunk plus its W-row lead-in.
+  cumulative sums inside the chunk). For pairs whose two columns share the chunk's most
+  common missing-data pattern (no gaps, or an exchange-wide outage), every other sum is a
+  per-symbol rolling sum (O(T N) overall), so a bar costs about ten operations per pair.
+  Other pairs get all six pairwise sums from a cumulative sum over the chunk plus its W-row
+  lead-in.
 * Only the upper triangle is computed; the (T, N, N) tensor exists only if asked for with
   :func:`rolling_corr_tensor` (or chunk by chunk with :func:`iter_rolling_corr`).
 """
@@ -65,7 +66,6 @@ def iter_pair_corr(
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.sqrt(np.maximum(s2 - s1 * s1 / cnt, 0.0) / (cnt - 1))
         inv_sd = np.where(sd > 0, 1.0 / sd, np.nan)
-    missing = np.cumsum(m == 0, axis=0)  # gaps up to each row, to test a span in O(1)
     sxy = np.zeros(n_pairs)
     step = max(1, chunk_elems // n_pairs)
     for a in range(0, t_len, step):
@@ -78,8 +78,7 @@ def iter_pair_corr(
             d[lo - a:] -= x[lo - window:b - window, iu] * x[lo - window:b - window, ju]
         cxy = sxy + np.cumsum(d, axis=0)
         sxy = cxy[-1].copy()
-        gaps = missing[b - 1] - (missing[lead - 1] if lead > 0 else 0)
-        complete = gaps == 0
+        complete = _common_pattern(m[lead:b])
         n = cnt[a:b, iu]
         with np.errstate(invalid="ignore", divide="ignore"):
             cov = (cxy - s1[a:b, iu] * s1[a:b, ju] / n) / (n - 1)

@@ -76,6 +76,9 @@ class StreamMatrices:
     n_slow: FloatArray
     ewma_cov: FloatArray
     ewma_corr: FloatArray
+    vol_fast: FloatArray  # (N,) per-bar vols: square roots of the covariance diagonals
+    vol_slow: FloatArray
+    vol_ewma: FloatArray
 
 
 def _sums(x: FloatArray, m: FloatArray) -> WindowSums:
@@ -222,4 +225,8 @@ def stream_matrices(state: StreamState) -> StreamMatrices:
     fc, fr, fn = _from_sums(state.fast_sums, state.min_fast)
     sc, sr, sn = _from_sums(state.slow_sums, state.min_slow)
     ec, er = ewma_from_state(state.ewma, state.min_ewma)
-    return StreamMatrices(fc, fr, fn, sc, sr, sn, ec, er)
+
+    def vol(cov: FloatArray) -> FloatArray:
+        return np.sqrt(np.maximum(np.diagonal(cov), 0.0))
+
+    return StreamMatrices(fc, fr, fn, sc, sr, sn, ec, er, vol(fc), vol(sc), vol(ec))

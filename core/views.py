@@ -13,12 +13,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core.correlation import ewma_moments, window_moments
+from core.correlation import ewma_from_state, ewma_state, window_moments
 from core.regimes import rolling_zscore
 from core.returns import annualise, as_2d, log_returns
 from core.rolling import market_index_series
 from core.types import FloatArray
-from core.volatility import ewma_vol, realised_vol, vol_ratio
+from core.volatility import realised_vol, vol_ratio
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,10 @@ def correlation_view(close: FloatArray, params: CorrelationParams,
     r = log_returns(as_2d(close))
     fast_cov, fast_corr, n_fast = window_moments(r, p.fast, p.min_fast)
     slow_cov, slow_corr, n_slow = window_moments(r, p.slow, p.min_slow)
-    ewma_cov, ewma_corr, _ = ewma_moments(r, p.halflife, p.min_ewma)
+    ewma_cov, ewma_corr = ewma_from_state(ewma_state(r, p.halflife), p.min_ewma)
     vf = realised_vol(r, p.fast, p.min_fast)
     vs = realised_vol(r, p.slow, p.min_slow)
-    ve = ewma_vol(r, p.halflife, p.min_ewma)
+    ve = np.sqrt(np.maximum(np.diagonal(ewma_cov), 0.0))  # = ewma_vol(r, ...), computed once
     z = math.nan
     if with_z:
         tail = r[-(p.slow + p.fast):]

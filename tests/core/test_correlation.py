@@ -130,7 +130,7 @@ def test_ewma_matrix_properties(seed, n, frac, min_periods):
     rng = np.random.default_rng(seed)
     r = rng.standard_normal((60, n)) * 0.01
     r[rng.random((60, n)) < frac] = np.nan
-    cov, corr, n_obs = ewma_moments(r, 8.0, min_periods)
+    _, corr, n_obs = ewma_moments(r, 8.0, min_periods)
     enough = n_obs >= max(min_periods, 2)
     np.testing.assert_array_equal(np.isfinite(corr), enough)
     np.testing.assert_allclose(corr, corr.T, atol=1e-15)

@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.regimes import (HIGH, LOW, NORMAL, REGIME_NAMES, UNKNOWN, level_regimes,
-                          market_regime, rolling_zscore)
+from core.regimes import (
+    HIGH,
+    LOW,
+    NORMAL,
+    REGIME_NAMES,
+    UNKNOWN,
+    level_regimes,
+    market_regime,
+    rolling_zscore,
+)
 
 
 def names(codes) -> list[str]:

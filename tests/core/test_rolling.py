@@ -8,8 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.rolling import (iter_rolling_corr, market_index_series, rolling_corr_tensor,
-                          rolling_pair_series)
+from core.rolling import (
+    iter_rolling_corr,
+    market_index_series,
+    rolling_corr_tensor,
+    rolling_pair_series,
+)
 
 TOL = 1e-9
 

@@ -7,6 +7,7 @@ import pytest
 
 from core.correlation import ewma_moments, window_moments
 from core.streaming import stream_init, stream_matrices, stream_update
+from core.volatility import ewma_vol, realised_vol
 
 TOL = 1e-9
 FAST, SLOW, HALF, MIN_F, MIN_S, MIN_E = 96, 288, 24.0, 77, 230, 5
@@ -35,6 +36,11 @@ def _assert_equals_batch(state, r: np.ndarray) -> None:
         np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
     np.testing.assert_array_equal(mm.n_fast, f_n)
     np.testing.assert_array_equal(mm.n_slow, s_n)
+    for got, ref in ((mm.vol_fast, realised_vol(r, FAST, MIN_F)),
+                     (mm.vol_slow, realised_vol(r, SLOW, MIN_S)),
+                     (mm.vol_ewma, ewma_vol(r, HALF, MIN_E))):
+        np.testing.assert_allclose(got, ref, atol=TOL, rtol=0)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
 
 
 @pytest.mark.parametrize("gaps", [True, False])

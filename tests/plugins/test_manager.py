@@ -11,7 +11,7 @@ import pytest
 
 import bot
 from plugins import hookimpl
-from plugins.manager import PluginError, PluginManager
+from plugins.manager import BUILTIN_PLUGINS, PluginError, PluginManager
 
 
 class Venue:
@@ -98,7 +98,7 @@ def test_hook_returning_a_non_list_is_reported():
 
 
 def test_disabled_by_name():
-    pm = PluginManager(entry_points=False, disabled=["plugins.exchanges.builtin", "good"])
+    pm = PluginManager(entry_points=False, disabled=[*BUILTIN_PLUGINS, "good"])
     pm.register(GoodPlugin(), name="good")
     assert pm.plugins() == []
 
