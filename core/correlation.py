@@ -79,7 +79,9 @@ def window_moments(
     """
     r = as_2d(returns)[-window:]
     ok = np.isfinite(r)
-    if (ok == ok[:, :1]).all():  # one missing-data pattern for all: a single product
+    if ok.all():  # no gaps (the common case): a single product, no copies
+        return _one_pattern_moments(r, r.shape[1], min_periods)
+    if (ok == ok[:, :1]).all():  # one missing-data pattern for all, e.g. an outage
         return _one_pattern_moments(r[ok[:, 0]], r.shape[1], min_periods)
     x, m = centred(r)
     n = m.T @ m
@@ -255,7 +257,8 @@ def _weighted_deviations(
     r: FloatArray, rows: IntArray, cols: IntArray, w: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Weighted mean of the chosen columns over ``rows`` and the deviations from it."""
-    x = r[np.ix_(rows, cols)]
+    full = rows.size == r.shape[0] and cols.size == r.shape[1]
+    x = r if full else r[np.ix_(rows, cols)]  # all rows and columns: no copy needed
     mean = w @ x
     return mean, x - mean
 
