@@ -73,3 +73,23 @@ def m002_user_settings(db: Database) -> None:
         {"id": int, "strategy": str, "timezone": str, "created_at": int, "updated_at": int},
         pk="id",
     )
+
+
+@migrations()
+def m003_alert_outbox(db: Database) -> None:
+    """Alert cooldowns by subject, delivery backoff, and the memory alert rules keep between
+    cycles (last cascade level, last spike state, ...)."""
+    db["alerts"].add_column("cooldown_key", str)
+    db["alerts"].create_index(["cooldown_key", "created_at"])
+    db["deliveries"].add_column("next_attempt_at", int)
+    db["rule_state"].create(
+        {"rule": str, "key": str, "value": str, "updated_at": int}, pk=("rule", "key"),
+    )
+
+
+@migrations()
+def m004_strategy_state(db: Database) -> None:
+    """What a strategy hands itself from one bar to the next (e.g. the static hedge set at
+    the open), kept with each recommendation so a restart resumes it."""
+    db["recommendations"].add_column("state", str)
+    db["recommendations"].add_column("trade", int)  # 1 when the policy says trade now

@@ -1,0 +1,103 @@
+"""Per-chat alert preferences: subscriptions, minimum severity, mute, timezone.
+
+A chat that never changed anything reads as the defaults (no subscriptions, severity "info",
+not muted, UTC). Rows are created on the first write and never deleted: a blocked or removed
+chat is marked inactive.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+ALERT_KINDS: tuple[str, ...] = (
+    "regime", "cascade", "liquidation", "rebalance", "take_profit", "funding", "data")
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    chat_id: int
+    type: str = "private"
+    subscriptions: tuple[str, ...] = ()
+    min_severity: str = "info"
+    muted_until: int | None = None  # ms
+    timezone: str = "UTC"
+    active: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def is_muted(self, now_ms: int) -> bool:
+        return self.muted_until is not None and self.muted_until > now_ms
+
+    def to_dict(self, now_ms: int | None = None) -> dict[str, Any]:
+        return {"chat_id": self.chat_id, "type": self.type,
+                "subscriptions": list(self.subscriptions), "min_severity": self.min_severity,
+                "muted_until": self.muted_until,
+                "muted": self.is_muted(now_ms) if now_ms is not None else None,
+                "timezone": self.timezone, "active": self.active}
+
+
+def ensure_chat(db: Database, chat_id: int, chat_type: str = "private", *, now_ms: int = 0,
+                title: str | None = None) -> None:
+    """Create the chat's row with defaults if it does not exist yet."""
+    with db.atomic():
+        if not list(db["chats"].rows_where("id = ?", [chat_id])):
+            db["chats"].insert({"id": chat_id, "type": chat_type, "title": title,
+                                "settings": "{}", "subscriptions": "[]",
+                                "min_severity": "info", "timezone": "UTC", "active": 1,
+                                "created_at": now_ms, "updated_at": now_ms})
+
+
+def get_settings(db: Database, chat_id: int) -> ChatSettings:
+    rows = list(db["chats"].rows_where("id = ?", [chat_id]))
+    if not rows:
+        return ChatSettings(chat_id)
+    r = rows[0]
+    return ChatSettings(
+        chat_id=chat_id, type=r["type"],
+        subscriptions=tuple(json.loads(r["subscriptions"] or "[]")),
+        min_severity=r["min_severity"] or "info", muted_until=r["muted_until"],
+        timezone=r["timezone"] or "UTC", active=bool(r["active"]),
+        extra=json.loads(r["settings"] or "{}"))
+
+
+def _update(db: Database, chat_id: int, chat_type: str, now_ms: int, **values: Any) -> None:
+    with db.atomic():
+        ensure_chat(db, chat_id, chat_type, now_ms=now_ms)
+        db["chats"].update(chat_id, {**values, "updated_at": now_ms})
+
+
+def set_subscriptions(db: Database, chat_id: int, kinds: list[str] | tuple[str, ...], *,
+                      chat_type: str = "private", now_ms: int = 0) -> ChatSettings:
+    """Replace the subscribed alert kinds (kept in ``ALERT_KINDS`` order)."""
+    ordered = [k for k in ALERT_KINDS if k in set(kinds)]
+    _update(db, chat_id, chat_type, now_ms, subscriptions=json.dumps(ordered))
+    return get_settings(db, chat_id)
+
+
+def set_min_severity(db: Database, chat_id: int, severity: str, *, chat_type: str = "private",
+                     now_ms: int = 0) -> ChatSettings:
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+    _update(db, chat_id, chat_type, now_ms, min_severity=severity)
+    return get_settings(db, chat_id)
+
+
+def set_muted_until(db: Database, chat_id: int, until_ms: int | None, *,
+                    chat_type: str = "private", now_ms: int = 0) -> ChatSettings:
+    _update(db, chat_id, chat_type, now_ms, muted_until=until_ms)
+    return get_settings(db, chat_id)
+
+
+def set_timezone(db: Database, chat_id: int, tz: str, *, chat_type: str = "private",
+                 now_ms: int = 0) -> ChatSettings:
+    _update(db, chat_id, chat_type, now_ms, timezone=tz)
+    return get_settings(db, chat_id)
+
+
+def set_active(db: Database, chat_id: int, active: bool, *, now_ms: int = 0) -> None:
+    """Mark a chat (in)active, e.g. after the bot was blocked; the row stays."""
+    _update(db, chat_id, "private", now_ms, active=1 if active else 0)
