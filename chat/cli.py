@@ -1,0 +1,123 @@
+"""The one-shot CLI front end: ``python bot.py <command> ARGS [--json] [--exchange NAME]
+[--data DIR] [--at TIME] [--config PATH]``.
+
+The command is answered as the local user (``chat.context.LOCAL_USER_ID``) in a private chat,
+so the trade log commands work on the same SQLite file as the console. ``--json`` prints one
+object (``Reply.data``; NaN never appears: ``allow_nan=False``). Exit codes: 0 ok, 2 bad
+arguments (the short message on stderr), 1 runtime failure (one line, from ``bot.main``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from chat.commands.base import ArgumentError, Command, Reply
+from chat.context import CommandContext, Services
+from chat.dispatch import answer
+from chat.render_text import render, save_chart
+from plugins.exchanges.errors import MarketError
+
+
+class CliUsageError(Exception):
+    """A bad flag value: exit code 2."""
+
+
+def parse_at(text: str | None) -> int | None:
+    """``--at``: Unix ms (digits) or an ISO 8601 time (UTC when no offset is given)."""
+    if text is None:
+        return None
+    t = text.strip()
+    if t.isdigit():
+        return int(t)
+    try:
+        when = dt.datetime.fromisoformat(t)
+    except ValueError:
+        raise CliUsageError(f"--at {text!r} is neither Unix ms nor an ISO time, "
+                            "e.g. --at 2024-03-01T12:00 or --at 1709294400000") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return int(when.timestamp() * 1000)
+
+
+def with_cli_overrides(rt: Any) -> Any:
+    """The runtime with ``--exchange``/``--data`` applied to ``[exchange]``.
+
+    The section is copied rather than re-validated from a dump so that keys the user did not
+    set stay unset (the CSV market serves every file in the folder unless symbols were set).
+    """
+    update = {}
+    if getattr(rt.args, "exchange", None):
+        update["name"] = rt.args.exchange
+    if getattr(rt.args, "data", None):
+        update["data_dir"] = rt.args.data
+    if not update:
+        return rt
+    exchange = rt.config.exchange.model_copy(update=update)
+    return dataclasses.replace(rt, config=rt.config.model_copy(update={"exchange": exchange}))
+
+
+def services_from_runtime(rt: Any, commands: Sequence[Command],
+                          at_ms: int | None = None) -> Services:
+    """Open the database and the market source named by the config for the commands."""
+    db = rt.open_storage()
+
+    def market() -> Any:
+        source = rt.market(storage=db)
+        if at_ms is not None and hasattr(source, "set_clock"):
+            try:
+                source.set_clock(at_ms)
+            except MarketError as e:
+                raise CliUsageError(f"--at: {e}") from None
+        return source
+
+    return Services(rt.config, db, market, commands={c.name: c for c in commands},
+                    at_ms=at_ms)
+
+
+async def _answer(command: Command, request: Any, services: Services) -> Reply:
+    try:
+        return await answer(command, request, CommandContext.local(services))
+    except ArgumentError as e:
+        return Reply.usage(str(e))
+    finally:
+        await services.close()
+
+
+def run_command(command: Command, rt: Any) -> int:
+    """Parse, answer and print one command; returns the exit code."""
+    args = rt.args
+    try:
+        request = command.parse(list(args.args))
+        request = command.apply_cli_options(request, args)
+        at_ms = parse_at(getattr(args, "at", None))
+        rt = with_cli_overrides(rt)
+        commands = rt.plugins.collect("hedgewatch_register_commands")
+        services = services_from_runtime(rt, commands, at_ms)
+    except (ArgumentError, CliUsageError) as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    try:
+        reply = asyncio.run(_answer(command, request, services))
+    except CliUsageError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    if reply.kind == "usage":
+        print(render(reply), file=sys.stderr)
+        return 2
+    if reply.kind == "failure":
+        print(render(reply), file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(reply.data, allow_nan=False))
+        return 0
+    print(render(reply))
+    path = save_chart(reply)
+    if path is not None:
+        print(f"[chart saved to {path}]")
+    return 0

@@ -1,0 +1,170 @@
+"""The Command interface: one class per command, answered once, rendered per front end.
+
+A command is parsed once into a request, answered by a coroutine that returns a ``Reply``
+(data, not formatting), and the front ends render it: Telegram HTML, console text, ``--json``.
+Adding a command is one class plus one registration::
+
+    from plugins import hookimpl
+    from chat.commands.base import Command, Reply
+
+    class Ping(Command):
+        name = "ping"
+        summary = "check that the bot answers"
+        usage = "/ping [word]"
+        examples = ("/ping", "/ping hello")
+
+        def parse(self, args):                  # raise ArgumentError on bad input
+            return " ".join(args) or "pong"
+
+        async def answer(self, request, ctx):   # ctx: chat.context.CommandContext
+            return Reply(data={"echo": request}, text=[request])
+
+    @hookimpl
+    def hedgewatch_register_commands():
+        return [Ping()]
+
+The command then works as ``/ping`` in Telegram and the console and as
+``python bot.py ping hello [--json]`` on the command line, and is listed by ``/help``.
+
+Rules for ``answer``: it must not block the event loop for long (the market and the database
+are reached through ``ctx.services``); it may raise ``ArgumentError`` (shown as the short
+message, exit code 2 on the CLI); any other exception is logged with its traceback and the
+user gets one apologetic line. ``data`` must be JSON-ready; NaN/inf become ``null``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from chat.grammar import ArgumentError
+
+if TYPE_CHECKING:
+    from chat.context import CommandContext
+
+__all__ = ["ArgumentError", "Command", "Reply", "json_ready"]
+
+
+@dataclass
+class Reply:
+    """What a command answers, independent of the front end.
+
+    ``data``     JSON-ready dict (the ``--json`` output); never NaN.
+    ``text``     plain text lines (console, and the fallback everywhere).
+    ``render``   optional: a function returning console text, used instead of ``text``.
+    ``chart``    optional: a function returning PNG bytes, called only by front ends that
+                 show images (so ``--json`` and benchmarks don't pay for matplotlib).
+    ``caption``  the image's caption.
+    ``buttons``  optional rows of (label, command text) the front end may offer as buttons.
+    ``kind``     "ok", "usage" (a bad argument: CLI exit 2) or "failure" (CLI exit 1).
+    """
+
+    data: dict[str, Any] = field(default_factory=dict)
+    text: list[str] = field(default_factory=list)
+    render: Callable[[], str] | None = None
+    chart: Callable[[], bytes] | None = None
+    caption: str | None = None
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
+    kind: str = "ok"
+
+    @classmethod
+    def usage(cls, message: str) -> Reply:
+        return cls(data={"error": message}, text=[message], kind="usage")
+
+    @classmethod
+    def failure(cls, message: str) -> Reply:
+        return cls(data={"error": message}, text=[message], kind="failure")
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+    def as_text(self) -> str:
+        """Console text: ``render()`` when given, else the lines."""
+        return self.render() if self.render is not None else "\n".join(self.text)
+
+
+def json_ready(value: Any) -> Any:
+    """A copy of ``value`` that ``json.dumps(allow_nan=False)`` accepts: NaN/inf → None."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return json_ready(value.tolist())
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return str(value)
+
+
+class Command:
+    """Base class of every chat command. Subclasses set the attributes and ``answer``.
+
+    ``name``          the word after the slash (lower case, no spaces)
+    ``summary``       one line for ``/help`` and ``bot.py --help``
+    ``usage``         the grammar, e.g. ``/risk <symbol> [side] [size] [@entry] [lev]``
+    ``examples``      a few complete command lines
+    ``private_only``  True when it shows or changes personal data (trade log): refused in groups
+    ``admin_only``    True when in groups it changes the group's settings: admins only
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str] = ""
+    usage: ClassVar[str] = ""
+    examples: ClassVar[Sequence[str]] = ()
+    private_only: ClassVar[bool] = False
+    admin_only: ClassVar[bool] = False
+
+    @property
+    def example(self) -> str:
+        """The first example, quoted in error messages."""
+        return self.examples[0] if self.examples else self.usage
+
+    def parse(self, args: list[str]) -> Any:
+        """Turn the words after the command into a request; raise ``ArgumentError``.
+
+        Pure: no market, no database. The default takes no arguments.
+        """
+        if args:
+            raise ArgumentError(f"/{self.name} takes no arguments, e.g. {self.example}")
+        return None
+
+    async def answer(self, request: Any, ctx: CommandContext) -> Reply:
+        """Answer a parsed request for the user and chat in ``ctx``."""
+        raise NotImplementedError
+
+    # --- the one-shot CLI (bot.py <name> ARGS) --------------------------------------------
+
+    def add_cli_parser(self, sub: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        """Add ``bot.py <name>`` with the words as positional args and the shared flags."""
+        p = sub.add_parser(self.name, parents=[common], help=self.summary,
+                           description=f"{self.summary}. Usage: {self.usage}",
+                           epilog="examples: " + "; ".join(self.examples))
+        p.add_argument("args", nargs="*", metavar="ARG", help="as in chat, e.g. "
+                       + (self.examples[0].removeprefix("/" + self.name).strip() or "(none)"))
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.add_argument("--exchange", metavar="NAME", help="market source (okx, csv, sim, ...)")
+        p.add_argument("--data", metavar="DIR", help="folder of CSV files (sets exchange.data_dir)")
+        p.add_argument("--at", metavar="TIME", help="replay time: ISO 8601 (UTC) or Unix ms")
+        self.add_cli_options(p)
+        return p
+
+    def add_cli_options(self, parser: argparse.ArgumentParser) -> None:
+        """Extra CLI-only flags (e.g. ``--mmr``); none by default."""
+
+    def apply_cli_options(self, request: Any, args: argparse.Namespace) -> Any:
+        """Fold CLI-only flags into the parsed request; unchanged by default."""
+        return request
+
+    def run_cli(self, rt: Any) -> int:
+        """Run once from ``bot.py``: returns the exit code (0 ok, 2 bad args, 1 failure)."""
+        from chat.cli import run_command
+
+        return run_command(self, rt)

@@ -1,0 +1,20 @@
+"""Registers the built-in chat commands (a default plugin, like any third-party one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugins import hookimpl
+
+
+@hookimpl
+def hedgewatch_register_commands() -> list[Any]:
+    from chat.commands.corr import Corr
+    from chat.commands.help import Help, Start
+    from chat.commands.prefs import Mute, Settings, Subscribe, Unmute, Unsubscribe
+    from chat.commands.risk import Risk
+    from chat.commands.status import Status
+    from chat.commands.trades import Close, Log, Open, Pnl, Positions
+
+    return [Start(), Help(), Risk(), Corr(), Status(), Open(), Close(), Positions(), Log(),
+            Pnl(), Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings()]

@@ -1,0 +1,182 @@
+"""Alert preferences of a chat: /subscribe, /unsubscribe, /mute, /unmute, /settings.
+
+In groups only admins change them (``ctx.is_admin``); anyone may look at /settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chat.commands.base import ArgumentError, Command, Reply
+from chat.context import CommandContext
+from settings.durations import Duration
+from storage import chats
+from storage.chats import ALERT_KINDS, SEVERITIES, ChatSettings
+
+MAX_MUTE = Duration.parse("30d")
+ADMINS_ONLY = "Only this group's admins can change its alert settings."
+
+
+def parse_kinds(args: list[str], example: str) -> tuple[str, ...]:
+    """Alert kinds (all when none are named); an unknown one is an error listing the kinds."""
+    kinds = []
+    for a in args:
+        k = a.lower().replace("-", "_")
+        if k == "all":
+            return ALERT_KINDS
+        if k not in ALERT_KINDS:
+            raise ArgumentError(f"I don't know the alert kind '{a[:32]}' — kinds are "
+                                f"{', '.join(ALERT_KINDS)}, e.g. {example}")
+        kinds.append(k)
+    return tuple(kinds) or ALERT_KINDS
+
+
+def _when(ms: int, tz: str) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def settings_lines(s: ChatSettings, now_ms: int) -> list[str]:
+    subs = ", ".join(s.subscriptions) or "none (send /subscribe)"
+    mute = f"muted until {_when(s.muted_until, s.timezone)}" if s.is_muted(now_ms) and \
+        s.muted_until is not None else "not muted"
+    return [f"Alerts: {subs}", f"Minimum severity: {s.min_severity}", f"Mute: {mute}",
+            f"Timezone: {s.timezone}"]
+
+
+class _PrefCommand(Command):
+    admin_only = True
+
+    def check(self, ctx: CommandContext) -> None:
+        if not ctx.may_change_settings:
+            raise ArgumentError(ADMINS_ONLY)
+
+    def reply(self, s: ChatSettings, ctx: CommandContext, first: str) -> Reply:
+        now = ctx.services.now_ms()
+        return Reply(data={"settings": s.to_dict(now)}, text=[first, *settings_lines(s, now)])
+
+
+class Subscribe(_PrefCommand):
+    name = "subscribe"
+    summary = "receive alerts of some kinds (all when none named)"
+    usage = "/subscribe [" + "|".join(ALERT_KINDS) + " …]"
+    examples = ("/subscribe", "/subscribe liquidation cascade")
+
+    def parse(self, args: list[str]) -> tuple[str, ...]:
+        return parse_kinds(args, self.examples[1])
+
+    async def answer(self, request: tuple[str, ...], ctx: CommandContext) -> Reply:
+        self.check(ctx)
+        db, now = ctx.services.db, ctx.services.now_ms()
+        current = chats.get_settings(db, ctx.chat_id).subscriptions
+        s = chats.set_subscriptions(db, ctx.chat_id, [*current, *request],
+                                    chat_type=ctx.chat_type, now_ms=now)
+        return self.reply(s, ctx, "Subscribed to " + ", ".join(request) + ".")
+
+
+class Unsubscribe(_PrefCommand):
+    name = "unsubscribe"
+    summary = "stop alerts of some kinds (all when none named)"
+    usage = "/unsubscribe [" + "|".join(ALERT_KINDS) + " …]"
+    examples = ("/unsubscribe", "/unsubscribe funding")
+
+    def parse(self, args: list[str]) -> tuple[str, ...]:
+        return parse_kinds(args, self.examples[1])
+
+    async def answer(self, request: tuple[str, ...], ctx: CommandContext) -> Reply:
+        self.check(ctx)
+        db, now = ctx.services.db, ctx.services.now_ms()
+        current = chats.get_settings(db, ctx.chat_id).subscriptions
+        s = chats.set_subscriptions(db, ctx.chat_id, [k for k in current if k not in request],
+                                    chat_type=ctx.chat_type, now_ms=now)
+        return self.reply(s, ctx, "Unsubscribed from " + ", ".join(request) + ".")
+
+
+class Mute(_PrefCommand):
+    name = "mute"
+    summary = "pause alerts for a while"
+    usage = "/mute <duration>"
+    examples = ("/mute 1h", "/mute 30m")
+
+    def parse(self, args: list[str]) -> Duration:
+        if len(args) != 1:
+            raise ArgumentError(f"/mute needs one duration, e.g. {self.example}")
+        try:
+            d = Duration.parse(args[0])
+        except ValueError:
+            raise ArgumentError(f"I didn't understand '{args[0][:32]}' — a duration is a number "
+                                f"and a unit (m, h, d), e.g. {self.example}") from None
+        if d > MAX_MUTE:
+            raise ArgumentError(f"At most {MAX_MUTE} at a time, e.g. {self.example}")
+        return d
+
+    async def answer(self, request: Duration, ctx: CommandContext) -> Reply:
+        self.check(ctx)
+        now = ctx.services.now_ms()
+        s = chats.set_muted_until(ctx.services.db, ctx.chat_id, now + request.ms,
+                                  chat_type=ctx.chat_type, now_ms=now)
+        return self.reply(s, ctx, f"Muted for {request}; /unmute to resume.")
+
+
+class Unmute(_PrefCommand):
+    name = "unmute"
+    summary = "resume alerts now"
+    usage = "/unmute"
+    examples = ("/unmute",)
+
+    async def answer(self, request: None, ctx: CommandContext) -> Reply:
+        self.check(ctx)
+        s = chats.set_muted_until(ctx.services.db, ctx.chat_id, None, chat_type=ctx.chat_type,
+                                  now_ms=ctx.services.now_ms())
+        return self.reply(s, ctx, "Alerts resumed.")
+
+
+@dataclass(frozen=True)
+class SettingsRequest:
+    key: str | None = None  # "severity" | "tz"
+    value: str | None = None
+
+
+class Settings(_PrefCommand):
+    name = "settings"
+    summary = "show this chat's alert settings, or set severity or timezone"
+    usage = "/settings [severity info|warning|critical] [tz <Area/City>]"
+    examples = ("/settings", "/settings severity warning", "/settings tz Europe/Berlin")
+
+    def parse(self, args: list[str]) -> SettingsRequest:
+        if not args:
+            return SettingsRequest()
+        key = args[0].lower()
+        key = {"timezone": "tz", "min_severity": "severity"}.get(key, key)
+        if key not in ("severity", "tz") or len(args) != 2:
+            raise ArgumentError("Use /settings, /settings severity warning or "
+                                "/settings tz Europe/Berlin")
+        value = args[1]
+        if key == "severity":
+            value = value.lower()
+            if value not in SEVERITIES:
+                raise ArgumentError(f"Severity is one of {', '.join(SEVERITIES)}, "
+                                    f"e.g. {self.examples[1]}")
+        else:
+            try:
+                if ".." in value or value.startswith("/"):
+                    raise ValueError(value)
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                raise ArgumentError(f"I don't know the timezone '{value[:40]}' — use an IANA "
+                                    f"name, e.g. {self.examples[2]}") from None
+        return SettingsRequest(key, value)
+
+    async def answer(self, request: SettingsRequest, ctx: CommandContext) -> Reply:
+        db, now = ctx.services.db, ctx.services.now_ms()
+        if request.key is None:
+            return self.reply(chats.get_settings(db, ctx.chat_id), ctx, "Alert settings:")
+        self.check(ctx)
+        if request.key == "severity":
+            s = chats.set_min_severity(db, ctx.chat_id, str(request.value),
+                                       chat_type=ctx.chat_type, now_ms=now)
+            return self.reply(s, ctx, f"Minimum severity set to {request.value}.")
+        s = chats.set_timezone(db, ctx.chat_id, str(request.value), chat_type=ctx.chat_type,
+                               now_ms=now)
+        return self.reply(s, ctx, f"Timezone set to {request.value}.")

@@ -1,0 +1,155 @@
+"""/risk: liquidation price, distance, touch probabilities and safe leverage of a position.
+
+The market inputs come from the warm snapshot: the mark (``last_price``), the symbol's closes,
+and σ per bar as the EWMA volatility of log returns with half-life ``[engine] ewma_halflife``
+(``core.volatility.ewma_vol``). Without a size the position is one contract (tier 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from chat.commands.base import ArgumentError, Command, Reply
+from chat.context import CommandContext, Services
+from chat.grammar import PositionArgs, parse_position
+from core.returns import log_returns
+from core.risk import MIN_RETURNS_FOR_VOL, RiskReport, risk_report
+from core.types import MarketSnapshot, Position
+from core.volatility import ewma_vol
+from storage.trades import list_trades
+
+
+@dataclass(frozen=True)
+class RiskRequest:
+    position: PositionArgs | None = None
+    mmr: float | None = None
+    fee: float | None = None
+
+
+def sigma_per_bar(closes: np.ndarray, halflife_bars: float) -> float:
+    """EWMA σ of log returns per bar (NaN with fewer than ``MIN_RETURNS_FOR_VOL`` returns)."""
+    return float(ewma_vol(log_returns(closes), halflife_bars, MIN_RETURNS_FOR_VOL)[0])
+
+
+def report_for(services: Services, snap: MarketSnapshot, pos: Position, *,
+               mmr: float | None = None, fee: float | None = None) -> RiskReport:
+    """The engine's RiskReport of ``pos`` on ``snap`` (the same call the tests make)."""
+    cfg = services.config
+    j = snap.index(pos.symbol)
+    closes = snap.close[:, j]
+    halflife = cfg.engine.ewma_halflife.bars(cfg.exchange.timeframe)
+    instrument = snap.instruments.get(pos.symbol) or services.market.instruments[pos.symbol]
+    return risk_report(pos, instrument, snap.last_price(pos.symbol),
+                       sigma_per_bar(closes, halflife), 3_600_000 / snap.timeframe_ms,
+                       closes=closes, lows=snap.low[:, j], highs=snap.high[:, j],
+                       target_prob=cfg.risk.safe_touch_prob, mmr=mmr, fee=fee)
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f} %"
+
+
+def _px(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:,.2f}" if x >= 1 else f"{x:.6g}"
+
+
+def report_lines(r: dict[str, Any], pos: dict[str, Any]) -> list[str]:
+    lines = [f"{r['symbol']} {r['side']} {pos['size']:g} @ {_px(pos['entry'])} "
+             f"{pos['leverage']:g}x — mark {_px(r['mark'])}"]
+    if r["liquidation_price"] is None:
+        lines.append("Liquidation: none (the margin covers the whole position)")
+    else:
+        sig = r["distance_sigma_24h"]
+        lines.append(f"Liquidation {_px(r['liquidation_price'])}: {_pct(r['distance_pct'])} "
+                     f"away" + (f", {sig:.1f}σ of 24h moves" if sig is not None else ""))
+    p1, p24 = r["touch_prob_1h"], r["touch_prob_24h"]
+    lines.append("Chance to touch it: "
+                 f"1h {_pct(None if p1 is None else p1 * 100, 2)}, "
+                 f"24h {_pct(None if p24 is None else p24 * 100, 2)}")
+    safe = r["safe_leverage"]
+    lines.append(f"Safe leverage: {'n/a' if safe is None else f'{safe:.1f}x'}"
+                 f" · mmr {r['mmr'] * 100:.2f} %" + (f" (tier {r['tier']})" if r["tier"] else ""))
+    lines += [f"⚠ {w}" for w in r["warnings"]]
+    return lines
+
+
+class Risk(Command):
+    name = "risk"
+    summary = "liquidation price, distance and safe leverage of a position"
+    usage = "/risk [<symbol> [long|short] [size|5ct|5000usdt] [@entry] [10x]]"
+    examples = ("/risk btc long 0.5 @60000 10x", "/risk ETH short $5000 20x", "/risk")
+
+    def parse(self, args: list[str]) -> RiskRequest:
+        if not args:
+            return RiskRequest()
+        return RiskRequest(parse_position(args, self.example))
+
+    def add_cli_options(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--mmr", type=float, help="maintenance margin rate override")
+        parser.add_argument("--fee", type=float, help="taker fee override (fraction)")
+
+    def apply_cli_options(self, request: RiskRequest, args: argparse.Namespace) -> RiskRequest:
+        for flag in ("mmr", "fee"):
+            v = getattr(args, flag, None)
+            if v is not None and not (math.isfinite(v) and 0 <= v < 1):
+                raise ArgumentError(f"--{flag} is a fraction from 0 to 1, e.g. --{flag} 0.005")
+        return replace(request, mmr=args.mmr, fee=args.fee)
+
+    async def answer(self, request: RiskRequest, ctx: CommandContext) -> Reply:
+        if request.position is None:
+            return await self._open_trades(request, ctx)
+        s = ctx.services
+        a = request.position
+        if a.hedges:
+            raise ArgumentError("/risk takes one position; hedges go to /hedge, "
+                                f"e.g. {self.example}")
+        symbol = await s.resolve(a.symbol, self.example)
+        snap = await s.snapshot([symbol])
+        mark = snap.last_price(symbol)
+        if not (mark > 0 and math.isfinite(mark)):
+            why = snap.missing.get(symbol, "no recent price")
+            return Reply(data={"symbol": symbol, "warnings": [f"no price: {why}"]},
+                         text=[f"No price for {symbol} right now ({why})."])
+        inst = snap.instruments.get(symbol) or s.market.instruments[symbol]
+        entry = a.entry or mark
+        size = a.size.base_units(inst.contract_value, entry) if a.size else inst.contract_value
+        lev = a.leverage or s.config.risk.leverage
+        try:
+            pos = Position(symbol, a.side, size, entry, lev)
+        except ValueError as e:
+            raise ArgumentError(f"That position doesn't work ({e}), e.g. {self.example}") from None
+        report = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
+        position = {"size": size, "entry": entry, "leverage": lev}
+        data = {**report, "position": position, "as_of": snap.last_bar_close_ms}
+        return Reply(data=data, text=report_lines(report, position))
+
+    async def _open_trades(self, request: RiskRequest, ctx: CommandContext) -> Reply:
+        if not ctx.is_private:
+            raise ArgumentError("Your trades are private — ask /risk in a private chat, or give "
+                                f"a position, e.g. {self.example}")
+        s = ctx.services
+        trades = list_trades(s.db, ctx.user_id, open_only=True)
+        if not trades:
+            return Reply(data={"reports": []}, text=[
+                "You have no open trades. Log one with /open btc long 0.5 @60000 10x, "
+                f"or ask about a position: {self.example}"])
+        snap = await s.snapshot(sorted({t.symbol for t in trades}))
+        reports, lines = [], []
+        for t in trades:
+            pos = Position(t.symbol, t.side, t.size, t.entry, t.leverage)
+            if t.symbol not in snap.symbols or not math.isfinite(snap.last_price(t.symbol)):
+                lines.append(f"#{t.id} {t.symbol}: no price right now")
+                continue
+            r = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
+            position = {"size": t.size, "entry": t.entry, "leverage": t.leverage}
+            reports.append({"trade_id": t.id, **r, "position": position})
+            lines += [f"#{t.id}", *report_lines(r, position), ""]
+        return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms},
+                     text=lines[:-1] if lines and not lines[-1] else lines)

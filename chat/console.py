@@ -1,0 +1,100 @@
+"""The local console: the chat commands in a terminal, as the local user in a private chat.
+
+``bot.py console`` (and ``bot.py run`` without a Telegram token) start it. Lines are commands
+with or without the slash; charts are saved to a temporary PNG whose path is printed. History
+is kept in ``~/.hedgewatch_history`` (``$HEDGEWATCH_HISTORY``). EOF, ``quit`` or ``exit`` end
+it with exit code 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from chat.cli import services_from_runtime
+from chat.context import CommandContext
+from chat.dispatch import Dispatcher
+from chat.render_text import render, save_chart
+
+PROMPT = "hedgewatch> "
+BANNER = ("hedgewatch console — commands as in chat (/help lists them); quit or Ctrl-D to leave."
+          "\nhedgewatch advises; it never places an order.")
+QUIT = {"quit", "exit", "/quit", "/exit", "q"}
+
+
+def _history() -> None:
+    """Readline line editing and a history file, when the console is interactive."""
+    try:
+        import atexit
+        import readline
+    except ImportError:  # e.g. Windows without pyreadline
+        return
+    path = Path(os.environ.get("HEDGEWATCH_HISTORY", Path.home() / ".hedgewatch_history"))
+    with contextlib.suppress(OSError):
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+    atexit.register(lambda: _save_history(readline, path))
+
+
+def _save_history(readline: Any, path: Path) -> None:
+    with contextlib.suppress(OSError):
+        readline.write_history_file(path)
+
+
+def _lines(stdin: TextIO | None) -> Iterator[str]:
+    if stdin is not None:
+        yield from stdin
+        return
+    while True:
+        try:
+            yield input(PROMPT)
+        except EOFError:
+            print()
+            return
+
+
+def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+    """Read commands until EOF or quit; print each reply. Returns the exit code (0)."""
+    out = out or sys.stdout
+    interactive = stdin is None and sys.stdin.isatty()
+    if interactive:
+        _history()
+    commands = rt.plugins.collect("hedgewatch_register_commands")
+    dispatcher = Dispatcher(commands)
+    with asyncio.Runner() as runner:
+        services = services_from_runtime(rt, commands)
+        try:
+            services.market  # noqa: B018 - fail now, not on the first command
+        except Exception as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        ctx = CommandContext.local(services)
+        print(BANNER, file=out, flush=True)
+        try:
+            for line in _lines(stdin if stdin is not None else
+                               (None if interactive else sys.stdin)):
+                text = line.strip()
+                if not text:
+                    continue
+                if text.lower() in QUIT:
+                    break
+                reply = runner.run(dispatcher.handle(text, ctx))
+                if reply is None:
+                    continue
+                print(render(reply), file=out, flush=True)
+                if reply.ok and reply.chart is not None:
+                    try:
+                        path = save_chart(reply)
+                        print(f"[chart saved to {path}]", file=out, flush=True)
+                    except Exception as e:  # a chart failure must not end the session
+                        print(f"[no chart: {type(e).__name__}: {e}]", file=out, flush=True)
+        except KeyboardInterrupt:
+            print(file=out)
+        finally:
+            runner.run(services.close())
+    return 0

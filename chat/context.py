@@ -1,0 +1,155 @@
+"""What a command answers with: the services (config, database, market) and who is asking.
+
+``Services`` keeps a warm snapshot of the configured symbols, refreshed when it is older than
+one bar, so answering a command normally costs engine time only, not exchange round trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat.grammar import ArgumentError
+from core.types import Instrument, MarketSnapshot
+from plugins.exchanges.errors import UnknownSymbol
+from settings.config import Config
+
+LOCAL_USER_ID = 0
+"""The user (and private chat) id of the console and the one-shot CLI: one local trader."""
+
+
+class Services:
+    """Shared by every command: ``config``, ``db`` (sqlite-utils), ``market`` (MarketSource).
+
+    ``market`` may be a source or a zero-argument factory, called on first use, so commands
+    that need no market (``/help``, the trade log's writes) work without one.
+
+    ``at_ms`` replays the market at a moment (CSV replay, ``--at``); ``clock`` returns Unix
+    seconds (tests pass a fixed one); ``commands`` maps names to commands (for ``/help``).
+    """
+
+    def __init__(self, config: Config, db: Any, market: Any, *,
+                 commands: Mapping[str, Any] | None = None, at_ms: int | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.db = db
+        self._market = market
+        self._market_made = not callable(market) or hasattr(market, "snapshot")
+        self.commands: dict[str, Any] = dict(commands or {})
+        self.at_ms = at_ms
+        self.clock = clock
+        self._snapshots: dict[tuple[str, ...] | None, tuple[float, MarketSnapshot]] = {}
+        self._lock = asyncio.Lock()
+        self._instruments_loaded = False
+
+    @property
+    def market(self) -> Any:
+        if not self._market_made:
+            self._market = self._market()
+            self._market_made = True
+        return self._market
+
+    async def close(self) -> None:
+        """Close the market source if it was ever opened."""
+        if self._market_made:
+            await self._market.close()
+
+    @property
+    def timeframe_ms(self) -> int:
+        return self.config.exchange.timeframe.ms
+
+    @property
+    def bars(self) -> int:
+        """Bars per snapshot: the slow (30-day) correlation window plus one for the returns."""
+        e = self.config.engine
+        return e.slow_window.bars(self.config.exchange.timeframe) + 1
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    async def instruments(self) -> Mapping[str, Instrument]:
+        if not self._instruments_loaded:
+            await self.market.load_instruments()
+            self._instruments_loaded = True
+        return self.market.instruments
+
+    async def resolve(self, text: str, example: str) -> str:
+        """Canonical symbol, or ``ArgumentError`` with the close matches and an example."""
+        await self.instruments()
+        try:
+            return self.market.resolve(text)
+        except UnknownSymbol as e:
+            hint = f" Did you mean {', '.join(e.matches)}?" if e.matches else ""
+            raise ArgumentError(f"I don't know the symbol '{text}'.{hint} "
+                                f"e.g. {example}") from None
+
+    async def snapshot(self, symbols: Sequence[str] | None = None) -> MarketSnapshot:
+        """The warm snapshot (configured symbols) or one holding ``symbols``.
+
+        When the default snapshot already holds every requested symbol it is used; otherwise a
+        snapshot of just those symbols is fetched and cached the same way.
+        """
+        await self.instruments()
+        async with self._lock:
+            if symbols is not None:
+                default = self._fresh(None)
+                if default is not None and all(s in default.symbols for s in symbols):
+                    return default
+            key = None if symbols is None else tuple(symbols)
+            snap = self._fresh(key)
+            if snap is None:
+                snap = await self.market.snapshot(None if key is None else list(key),
+                                                  bars=self.bars, at_ms=self.at_ms)
+                self._snapshots[key] = (self.clock(), snap)
+            return snap
+
+    def _fresh(self, key: tuple[str, ...] | None) -> MarketSnapshot | None:
+        cached = self._snapshots.get(key)
+        if cached is None:
+            return None
+        fetched_at, snap = cached
+        if self.at_ms is None and (self.clock() - fetched_at) * 1000 >= self.timeframe_ms:
+            return None
+        return snap
+
+    def cached_snapshot(self) -> MarketSnapshot | None:
+        """The warm default snapshot if one has been fetched (for ``/status``), else None."""
+        cached = self._snapshots.get(None)
+        return cached[1] if cached else None
+
+    async def warm(self) -> None:
+        """Fetch the default snapshot now so the first command answers fast."""
+        await self.snapshot()
+
+
+@dataclass
+class CommandContext:
+    """Who is asking, where, and the services to answer with.
+
+    ``chat_type`` is Telegram's: "private", "group", "supergroup" or "channel". ``is_admin``
+    is whether the user may change this chat's settings (always true in a private chat).
+    """
+
+    user_id: int
+    chat_id: int
+    services: Services
+    chat_type: str = "private"
+    is_admin: bool = True
+    bot_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_private(self) -> bool:
+        return self.chat_type == "private"
+
+    @property
+    def may_change_settings(self) -> bool:
+        return self.is_private or self.is_admin
+
+    @classmethod
+    def local(cls, services: Services) -> CommandContext:
+        """The console's and CLI's context: the local user in their private chat."""
+        return cls(user_id=LOCAL_USER_ID, chat_id=LOCAL_USER_ID, services=services)

@@ -1,0 +1,94 @@
+"""A text line → the command → its Reply. The one place errors become short messages.
+
+Handles ``/cmd@botname`` (a command addressed to another bot is ignored), unknown commands with
+a "did you mean", private-only commands in groups, admin-only setting changes, bad arguments
+(``ArgumentError`` → its message) and anything unexpected (logged with the traceback; the user
+gets one line and never a traceback).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from chat.commands.base import Command, Reply, json_ready
+from chat.context import CommandContext
+from chat.grammar import ArgumentError
+from plugins.exchanges.errors import MarketError
+
+log = logging.getLogger(__name__)
+
+PRIVATE_ONLY = "That's personal — ask me in a private chat, e.g. {example}"
+ADMINS_ONLY = "Only this group's admins can change its settings."
+
+
+def split_command(text: str, bot_name: str | None = None) -> tuple[str, list[str]] | None:
+    """``"/risk@hw_bot btc 10x"`` → ``("risk", ["btc", "10x"])``; None when not for us.
+
+    A leading slash is optional (the console accepts ``risk btc``).
+    """
+    words = text.strip().split()
+    if not words:
+        return None
+    head = words[0].removeprefix("/")
+    name, _, target = head.partition("@")
+    if target and bot_name and target.lower() != bot_name.lower().removeprefix("@"):
+        return None
+    return name.lower(), words[1:]
+
+
+async def answer(command: Command, request: Any, ctx: CommandContext) -> Reply:
+    """Answer a parsed request with the access checks applied; errors propagate."""
+    if command.private_only and not ctx.is_private:
+        return Reply.usage(PRIVATE_ONLY.format(example=command.example))
+    reply = await command.answer(request, ctx)
+    reply.data = json_ready(reply.data)
+    if not (reply.text or reply.render):
+        reply.text = ["Done."]
+    return reply
+
+
+class Dispatcher:
+    """Routes text lines to commands; shared by the console, Telegram and tests."""
+
+    def __init__(self, commands: Iterable[Command], bot_name: str | None = None) -> None:
+        self.commands: dict[str, Command] = {}
+        for c in commands:
+            self.commands.setdefault(c.name, c)
+        self.bot_name = bot_name
+
+    def unknown(self, name: str) -> Reply:
+        close = difflib.get_close_matches(name, list(self.commands), n=1, cutoff=0.6)
+        hint = f" Did you mean /{close[0]}?" if close else ""
+        shown = name if len(name) <= 32 else name[:32] + "…"
+        return Reply.usage(f"I don't know /{shown}.{hint} Send /help for the list.")
+
+    async def handle(self, text: str, ctx: CommandContext) -> Reply | None:
+        """The reply to one line; None for a line addressed to another bot or empty."""
+        parts = split_command(text, self.bot_name)
+        if parts is None:
+            return None
+        name, args = parts
+        command = self.commands.get(name)
+        if command is None:
+            return self.unknown(name)
+        return await self.run(command, args, ctx)
+
+    async def run(self, command: Command, args: list[str], ctx: CommandContext) -> Reply:
+        """Parse and answer; never raises (except cancellation)."""
+        try:
+            request = command.parse(list(args))
+            return await answer(command, request, ctx)
+        except ArgumentError as e:
+            return Reply.usage(str(e) or f"Bad arguments; e.g. {command.example}")
+        except MarketError as e:  # the exchange, not us: say so plainly, keep the details
+            log.warning("/%s: market error: %s", command.name, e, exc_info=True)
+            return Reply.failure(f"I can't answer /{command.name} right now: the market data "
+                                 f"source failed ({str(e)[:200]}). Try again in a minute.")
+        except Exception:
+            log.error("answering /%s %s failed", command.name, " ".join(args)[:200],
+                      exc_info=True)
+            return Reply.failure(
+                f"Something went wrong answering /{command.name}; it has been logged.")

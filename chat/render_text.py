@@ -1,0 +1,27 @@
+"""Console and CLI text for a Reply (Telegram HTML lives in ``chat.telegram_html``)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from chat.commands.base import Reply
+
+
+def render(reply: Reply) -> str:
+    """Plain text: the reply's lines (or its render function), then its buttons as commands."""
+    text = reply.as_text()
+    for row in reply.buttons:
+        text += "\n" + "  ".join(f"[{label}: {command}]" for label, command in row)
+    return text
+
+
+def save_chart(reply: Reply, directory: str | Path | None = None) -> Path | None:
+    """Write the reply's chart to a temporary PNG and return its path (None without one)."""
+    if reply.chart is None:
+        return None
+    png = reply.chart()
+    with tempfile.NamedTemporaryFile("wb", suffix=".png", prefix="hedgewatch-",
+                                     dir=directory, delete=False) as f:
+        f.write(png)
+    return Path(f.name)
