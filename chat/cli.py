@@ -77,7 +77,7 @@ def services_from_runtime(rt: Any, commands: Sequence[Command],
         return source
 
     return Services(rt.config, db, market, commands={c.name: c for c in commands},
-                    at_ms=at_ms)
+                    at_ms=at_ms, plugins=rt.plugins)
 
 
 async def _answer(command: Command, request: Any, services: Services) -> Reply:

@@ -33,8 +33,10 @@ class Services:
 
     def __init__(self, config: Config, db: Any, market: Any, *,
                  commands: Mapping[str, Any] | None = None, at_ms: int | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, plugins: Any = None) -> None:
         self.config = config
+        self.plugins = plugins
+        self._strategies: Mapping[str, Any] | None = None
         self.db = db
         self._market = market
         self._market_made = not callable(market) or hasattr(market, "snapshot")
@@ -56,6 +58,18 @@ class Services:
         """Close the market source if it was ever opened."""
         if self._market_made:
             await self._market.close()
+
+    @property
+    def strategies(self) -> Mapping[str, Any]:
+        """Every registered strategy with its configured parameters (loaded once)."""
+        if self._strategies is None:
+            from plugins.manager import PluginManager
+            from plugins.strategies.registry import load_strategies
+
+            pm = self.plugins or PluginManager(disabled=self.config.plugins.disabled,
+                                               entry_points=self.config.plugins.entry_points)
+            self._strategies = load_strategies(pm, self.config.strategies.params)
+        return self._strategies
 
     @property
     def timeframe_ms(self) -> int:

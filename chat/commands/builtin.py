@@ -10,11 +10,14 @@ from plugins import hookimpl
 @hookimpl
 def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.corr import Corr
+    from chat.commands.hedge import Hedge
     from chat.commands.help import Help, Start
+    from chat.commands.market import Market
     from chat.commands.prefs import Mute, Settings, Subscribe, Unmute, Unsubscribe
     from chat.commands.risk import Risk
     from chat.commands.status import Status
     from chat.commands.trades import Close, Log, Open, Pnl, Positions
 
-    return [Start(), Help(), Risk(), Corr(), Status(), Open(), Close(), Positions(), Log(),
+    return [Start(), Help(), Hedge(), Risk(), Corr(), Market(), Status(),
+            Open(), Close(), Positions(), Log(),
             Pnl(), Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings()]

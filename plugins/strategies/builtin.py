@@ -28,12 +28,12 @@ class StaticHedge(Strategy):
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
         if state and "legs" in state:
             legs = tuple(TargetLeg(*leg) for leg in state["legs"])
-            return Decision(legs, f"static: holding the hedge set at the open "
+            return Decision(legs, f"holding the hedge set at the open "
                                   f"(β {state['beta']:.3f})", state)
         leg = beta_leg(bar)
         legs = (leg,) if leg else ()
         new = {"legs": [(x.symbol, x.side, x.size) for x in legs], "beta": bar.beta_fast}
-        return Decision(legs, f"static: set at the open, β {bar.beta_fast:.3f} to "
+        return Decision(legs, f"set at the open, β {bar.beta_fast:.3f} to "
                               f"{bar.hedge_symbol} → {_describe(leg)}", new)
 
 
@@ -71,7 +71,7 @@ class CounterweightHedge(Strategy):
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
         if state and state.get("level") == bar.cascade_level and "legs" in state:
             legs = tuple(TargetLeg(*leg) for leg in state["legs"])
-            return Decision(legs, f"counterweight: level still {bar.cascade_level}, "
+            return Decision(legs, f"level still {bar.cascade_level}, "
                                   "holding the legs chosen at the last change", state)
         chosen = []
         for cw in bar.counterweights()[: int(self.params["legs"])]:
@@ -82,7 +82,7 @@ class CounterweightHedge(Strategy):
         why = ", ".join(f"{leg.side} {leg.symbol} (score {cw.score:.2f}, stress ρ "
                         f"{cw.stress_corr:.2f})" for leg, cw in
                         zip(chosen, bar.counterweights(), strict=False)) or "none available"
-        return Decision(tuple(chosen), f"counterweight at cascade level {bar.cascade_level}: "
+        return Decision(tuple(chosen), f"at cascade level {bar.cascade_level}: "
                                        f"{why}",
                         {"level": bar.cascade_level,
                          "legs": [(x.symbol, x.side, x.size) for x in chosen]})

@@ -1,0 +1,34 @@
+"""Small formatting pieces shared by /hedge and /market."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from core.hedging import HedgeLeg
+
+
+def num(x: float | None) -> float | None:
+    """JSON-ready number: None for NaN/inf."""
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def leg_text(leg: HedgeLeg) -> dict[str, Any]:
+    """A leg as data plus the line a trader reads: side, base size, contracts, USDT."""
+    contracts = num(leg.contracts)
+    text = (f"{leg.side} {leg.size:.6g} {leg.symbol.split('-')[0]}"
+            + (f" ({contracts:,.1f} ct" if contracts is not None else " (")
+            + f", {leg.notional:,.0f} USDT)")
+    return {"symbol": leg.symbol, "side": leg.side, "size": leg.size, "contracts": contracts,
+            "notional": leg.notional, "beta": num(leg.beta), "text": text}
+
+
+def age_text(age_ms: int | None) -> str:
+    if age_ms is None or age_ms < 0:
+        return "data age unknown"
+    minutes = age_ms / 60_000
+    if minutes < 1:
+        return "data fresh (< 1 min)"
+    if minutes < 120:
+        return f"data {minutes:.0f} min old"
+    return f"data {minutes / 60:.1f} h old"
