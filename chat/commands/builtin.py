@@ -9,6 +9,7 @@ from plugins import hookimpl
 
 @hookimpl
 def hedgewatch_register_commands() -> list[Any]:
+    from chat.commands.backtest import BacktestCommand
     from chat.commands.corr import Corr
     from chat.commands.hedge import Hedge
     from chat.commands.help import Help, Start
@@ -20,4 +21,4 @@ def hedgewatch_register_commands() -> list[Any]:
 
     return [Start(), Help(), Hedge(), Risk(), Corr(), Market(), Status(),
             Open(), Close(), Positions(), Log(),
-            Pnl(), Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings()]
+            Pnl(), Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand()]

@@ -1,0 +1,51 @@
+"""Small hand-made markets and strategies for the backtest tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from core.types import Instrument, MarketSnapshot, StatSeries, Tier
+from plugins.strategies.base import BarView, Decision, Strategy, TargetLeg
+
+T0 = 1_704_092_400_000  # 2024-01-01 07:00 UTC
+TF = 900_000
+OKX_TIERS = (Tier(1, 0.0, 1e9, 0.004, 100.0, unit="contracts"),)
+
+
+def flat_market(prices: Mapping[str, float], bars: int, *, low: Mapping[int, float] | None = None,
+                high: Mapping[int, float] | None = None, volume: float = 1e9,
+                funding: Mapping[str, StatSeries] | None = None, t0: int = T0,
+                tiers: Sequence[Tier] = OKX_TIERS) -> MarketSnapshot:
+    """Constant prices per symbol; ``low``/``high`` override the first symbol's range at
+    given bars."""
+    syms = [f"{s}-USDT-SWAP" for s in prices]
+    px = np.array([[prices[s] for s in prices]] * bars, dtype=float)
+    lo, hi = px.copy(), px.copy()
+    for t, v in (low or {}).items():
+        lo[t, 0] = v
+    for t, v in (high or {}).items():
+        hi[t, 0] = v
+    insts = {s: Instrument(s, s.split("-")[0], contract_value=1.0, tiers=tuple(tiers))
+             for s in syms}
+    return MarketSnapshot.build(
+        source="test", timeframe_ms=TF, symbols=syms, times=t0 + TF * np.arange(bars),
+        open=px, high=np.maximum(hi, px), low=np.minimum(lo, px), close=px,
+        volume=np.full(px.shape, volume), server_time_ms=t0 + TF * bars, instruments=insts,
+        funding={f"{k}-USDT-SWAP": v for k, v in (funding or {}).items()})
+
+
+class FixedHedge(Strategy):
+    """Always holds the same legs (a static hedge that needs no statistics)."""
+
+    name = "fixed"
+    legs: tuple[TargetLeg, ...] = ()
+
+    def __init__(self, legs: Sequence[TargetLeg]) -> None:
+        super().__init__()
+        self.legs = tuple(legs)
+
+    def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
+        return Decision(self.legs, "fixed legs")

@@ -1,0 +1,90 @@
+"""``bot.py backtest`` flags, its JSON, chart and report, and ``/backtest`` in chat."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+import bot
+from chat.commands.backtest import BacktestCommand, ChatBacktest
+from chat.context import CommandContext, Services
+from chat.grammar import ArgumentError
+from plugins.exchanges.sim_market import SimMarket
+from plugins.manager import PluginManager
+from settings.config import Config
+from settings.secrets import Secrets
+
+KEYS = {"total_return", "max_drawdown", "liquidations", "sharpe", "sortino", "fees", "funding",
+        "slippage", "hedge_cost", "turnover", "worst_15m", "worst_1h", "worst_1d",
+        "time_under_water", "stress"}
+
+
+def cli(argv: list[str]) -> int:
+    cmd = BacktestCommand()
+    args = bot.build_parser([cmd]).parse_args(argv)
+    rt = bot.Runtime(Config(), Secrets.from_env(), PluginManager(entry_points=False), args)
+    return bot.dispatch(rt, [cmd])
+
+
+def _no_nan(text: str) -> dict:
+    def refuse(c: str) -> None:
+        raise AssertionError(f"{c} in JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_has_stable_keys_and_no_nan(capsys):
+    assert cli(["backtest", "--exchange", "sim", "--days", "4", "--json"]) == 0
+    data = _no_nan(capsys.readouterr().out)
+    assert {"strategies", "bars", "start", "end", "assumptions"} <= set(data)
+    assert set(data["strategies"]) == {"none", "static", "min_variance", "seed_regime",
+                                       "counterweight"}
+    for m in data["strategies"].values():
+        assert set(m) >= KEYS
+    assert data["bars"] == 4 * 96
+    assert data["simulated"] is True
+    assert all(isinstance(a, str) for a in data["assumptions"]) and len(data["assumptions"]) > 8
+
+
+def test_table_chart_and_report(tmp_path, capsys):
+    png, md = tmp_path / "bt.png", tmp_path / "bt.md"
+    code = cli(["backtest", "--exchange", "sim", "--days", "3", "--strategies", "none,static",
+                "--chart", str(png), "--report", str(md), "--leverage", "5"])
+    out = capsys.readouterr()
+    assert code == 0
+    assert "static" in out.out and "max DD" in out.out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = md.read_text()
+    assert "## Assumptions" in text and "bt.png" in text and "5x" in text
+
+
+@pytest.mark.parametrize("argv", [
+    ["--strategies", "nope"],
+    ["--start", "yesterday"],
+    ["--main", "NOPE"],
+])
+def test_bad_flags_exit_2(argv, capsys):
+    assert cli(["backtest", "--exchange", "sim", "--days", "2", "--no-progress", *argv]) == 2
+    assert capsys.readouterr().err.strip()
+
+
+def test_chat_parse():
+    cmd = BacktestCommand()
+    assert cmd.parse([]) == ChatBacktest(90.0, 10.0)
+    assert cmd.parse(["30", "5x"]) == ChatBacktest(30.0, 5.0)
+    for bad in (["x"], ["0"], ["30", "500"], ["1", "2", "3"]):
+        with pytest.raises(ArgumentError):
+            cmd.parse(bad)
+
+
+def test_chat_answer_has_table_and_chart():
+    config = Config()
+    market = SimMarket(config.exchange.model_copy(update={"sim_days": 40}), n_symbols=4)
+    services = Services(config, None, market)
+    reply = asyncio.run(BacktestCommand().answer(ChatBacktest(5, 10), CommandContext.local(
+        services)))
+    assert reply.ok
+    assert "min_variance" in reply.as_text()
+    assert reply.chart is not None and reply.chart()[:4] == b"\x89PNG"
+    json.dumps(reply.data, allow_nan=False)

@@ -1,0 +1,69 @@
+"""The backtest on the real data in ../shared/data (skipped with a reason when absent)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+import pytest
+
+from backtest.run import BacktestRequest, backtest
+from chat.cli import parse_at
+from core.liquidation import binance_liquidation_price, choose_tier, isolated_liquidation_price
+from plugins.exchanges.csv_market import CsvMarket
+from settings.config import Config
+
+
+def _run(config: Config, request: BacktestRequest):
+    market = CsvMarket(config.exchange)
+    return asyncio.run(backtest(market, request, config))
+
+
+def test_okx_2022_through_the_ftx_collapse(shared_data):
+    cfg = Config().model_copy(update={"exchange": Config().exchange.model_copy(update={
+        "name": "csv", "data_dir": str(shared_data / "okx_swap_15m_2022"),
+        "tiers_file": str(shared_data / "tiers" / "okx_position_tiers_swap_BTC_ETH_2026-05.csv"),
+    })})
+    req = BacktestRequest(start_ms=parse_at("2022-08-15"), end_ms=parse_at("2022-11-13"),
+                          mark_dir=str(shared_data / "okx_swap_mark_1h"))
+    result, data, _ = _run(cfg, req)
+    json.dumps(data, allow_nan=False)
+    assert data["bars"] == 90 * 96 and len(data["symbols"]) == 9
+    assert data["start"] == "2022-08-15T00:00Z" and data["end"] == "2022-11-13T00:00Z"
+    # BTC is tiered by contracts on OKX: the main's liquidation price is the core formula's
+    inst = result.snap.instruments["BTC-USDT-SWAP"]
+    tier = choose_tier(inst, result.main_size, result.main_entry)
+    assert tier is not None and tier.unit == "contracts"
+    assert result.main_liq_price == pytest.approx(float(isolated_liquidation_price(
+        result.main_entry, result.main_size, 1, 2000.0, tier.mmr, 0.0005)))
+    if result.main_liquidated_at is not None:
+        t = result.main_liquidated_at
+        assert result.snap.low[t, result.snap.index("BTC-USDT-SWAP")] <= result.main_liq_price
+        assert np.nanmin(result.snap.low[result.start:t, 0]) > result.main_liq_price
+    # the cascade score finds the FTX collapse
+    assert any(w["start"] <= "2022-11-09" and w["end"] >= "2022-11-08"
+               for w in data["stress_windows"])
+    assert any("mark-price" in a for a in data["assumptions"])
+
+
+def test_binance_2025_with_funding_and_brackets(shared_data):
+    cfg = Config().model_copy(update={"exchange": Config().exchange.model_copy(update={
+        "name": "csv", "data_dir": str(shared_data / "binance_usdm_15m"),
+        "funding_dir": str(shared_data / "funding" / "binance"),
+        "tiers_file": str(shared_data / "tiers" / "binance_leverage_tiers_2026-02.json.gz"),
+        "symbols": ["BTC", "ETH", "SOL"],
+    })})
+    req = BacktestRequest(start_ms=parse_at("2025-08-15"), end_ms=parse_at("2025-11-13"))
+    result, data, _ = _run(cfg, req)
+    json.dumps(data, allow_nan=False)
+    assert data["bars"] == 90 * 96
+    notes = [a for a in data["assumptions"] if "funding from the exchange" in a]
+    assert len(notes) == 3
+    inst = result.snap.instruments["BTC-USDT-SWAP"]
+    assert result.main_liq_price == pytest.approx(float(binance_liquidation_price(
+        result.main_entry, result.main_size, 1, 2000.0, inst.tiers)))
+    # funding was paid by the unhedged long: positive rates dominated in 2025
+    assert data["strategies"]["none"]["funding"] > 0
+    assert any(w["start"] <= "2025-10-11" and w["end"] >= "2025-10-10"
+               for w in data["stress_windows"])
