@@ -23,22 +23,41 @@ from core.views import CorrelationParams
 _CHUNK = 512
 
 
-def ewma_filter(x: FloatArray, halflife: float) -> FloatArray:
-    """adjust=False EWMA of each column, starting at the first value; NaN inputs skip a bar
-    (the average holds). Vectorised over columns, chunked over time so β^−s never overflows.
+def _ewma_dense(v: FloatArray, beta: float) -> FloatArray:
+    """adjust=False EWMA of a gap-free 1-D series starting at its first value.
+
+    Within a chunk of n values, ``y_j = β^(j+1) (y_prev + (1−β) Σ_{i≤j} v_i β^−(i+1))``: a
+    cumulative sum instead of a Python loop; chunks keep β^−n far from overflow.
     """
-    x = np.asarray(x, dtype=np.float64)
-    beta = 2.0 ** (-1.0 / halflife)
-    out = np.full(x.shape, np.nan)
-    state = np.full(x.shape[1:], np.nan)
-    for a in range(0, x.shape[0], _CHUNK):
-        block = x[a:a + _CHUNK]
-        for i, row in enumerate(block):  # cheap: a row of K values per bar
-            ok = np.isfinite(row)
-            fresh = ok & ~np.isfinite(state)
-            state = np.where(fresh, row, np.where(ok, beta * state + (1 - beta) * row, state))
-            out[a + i] = state
+    out = np.empty(v.shape[0])
+    out[0] = y = v[0]
+    step = max(1, min(_CHUNK, int(-500 / np.log2(beta))))  # β^−step stays below 2^500
+    for a in range(1, v.shape[0], step):
+        chunk = v[a:a + step]
+        p = beta ** np.arange(1, chunk.shape[0] + 1)
+        out[a:a + chunk.shape[0]] = p * (y + (1 - beta) * np.cumsum(chunk / p))
+        y = out[a + chunk.shape[0] - 1]
     return out
+
+
+def ewma_filter(x: FloatArray, halflife: float) -> FloatArray:
+    """adjust=False EWMA of each column, starting at its first value; a NaN input skips the
+    bar (the average holds, and does not decay). Causal: row t depends on rows ≤ t only."""
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(x.shape[0], -1)
+    beta = 2.0 ** (-1.0 / halflife)
+    out = np.full(flat.shape, np.nan)
+    for k in range(flat.shape[1]):
+        idx = np.flatnonzero(np.isfinite(flat[:, k]))
+        if idx.size == 0:
+            continue
+        y = _ewma_dense(flat[idx, k], beta)
+        # hold the average between observations: the latest observation at or before t
+        last = np.maximum.accumulate(np.where(np.isfinite(flat[:, k]),
+                                              np.arange(flat.shape[0]), -1))
+        ok = last >= 0
+        out[ok, k] = y[np.searchsorted(idx, last[ok])]
+    return out.reshape(x.shape)
 
 
 @dataclass(frozen=True, eq=False)
