@@ -1,0 +1,73 @@
+"""Alert charts as PNG bytes, drawn from an alert's chart spec only when it is sent.
+
+Specs are plain JSON stored with the alert (``Alert.chart``): ``{"type": "heatmap", ...}`` or
+``{"type": "gauge", ...}``. Matplotlib's Agg canvas is used directly (no pyplot), so drawing
+is safe in a worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from chat.charts import corr_heatmaps
+
+
+def _matrix(rows: list[list[float | None]]) -> np.ndarray:
+    return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
+
+
+def heatmap_png(spec: Mapping[str, Any]) -> bytes:
+    """Correlation now (fast window) next to the 30-day matrix."""
+    return corr_heatmaps(spec["labels"], [("now (fast)", _matrix(spec["fast"])),
+                                          ("30 days", _matrix(spec["slow"]))],
+                         title=spec.get("title", ""))
+
+
+def gauge_png(spec: Mapping[str, Any]) -> bytes:
+    """Distance to liquidation in σ of a day's moves, on a red-amber-green scale, with the
+    alert threshold and the 24h touch probability."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    sigma = spec.get("distance_sigma")
+    top = 6.0
+    fig = Figure(figsize=(6.0, 1.9), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.05, 0.35, 0.9, 0.3))
+    for lo, hi, colour in ((0, 1, "#d73027"), (1, 2, "#fc8d59"), (2, 3, "#fee08b"),
+                           (3, top, "#91cf60")):
+        ax.barh(0, hi - lo, left=lo, color=colour, height=1.0)
+    thr = spec.get("threshold_sigma")
+    if thr is not None:
+        ax.axvline(thr, color="black", linestyle="--", linewidth=1)
+    if sigma is not None and math.isfinite(sigma):
+        x = min(max(sigma, 0.0), top)
+        ax.plot([x], [0], marker="v", markersize=16, color="black", clip_on=False,
+                transform=ax.transData)
+    ax.set_xlim(0, top)
+    ax.set_yticks([])
+    ax.set_xlabel("distance to liquidation, σ of 24h moves", fontsize=8)
+    prob = spec.get("touch_prob")
+    base = str(spec.get("symbol", "")).split("-")[0]
+    fig.suptitle(f"{base} {spec.get('side', '')}: liquidation {spec.get('liquidation_price')}"
+                 f" vs price {spec.get('price')}"
+                 + (f" — {prob:.0%} touch chance in 24h" if prob is not None else ""),
+                 fontsize=9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+CHARTS = {"heatmap": heatmap_png, "gauge": gauge_png}
+
+
+def chart_png(spec: Mapping[str, Any] | None) -> bytes | None:
+    """The PNG of a chart spec; None when there is no chart or its type is unknown."""
+    if not spec or spec.get("type") not in CHARTS:
+        return None
+    return CHARTS[spec["type"]](spec)

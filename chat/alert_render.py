@@ -1,0 +1,62 @@
+"""How an alert reads on a phone: Telegram HTML (escaped, within Telegram's limits) with
+"Mute 1h" / "Details" buttons, and the same as plain text for the console.
+
+Pure functions over the stored alert (``storage.outbox.StoredAlert``); no PTB import, so the
+console front end and tests use them as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from chat.telegram_html import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    callback_data,
+    escape,
+    truncate_caption,
+    visible_text,
+)
+from storage.outbox import StoredAlert
+
+ICONS = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
+MUTE_1H = callback_data("mute", "1h")
+
+
+@dataclass(frozen=True)
+class RenderedAlert:
+    html: str  # a text message, ≤ 4,096 visible characters
+    caption: str  # the same, cut to fit a photo caption (≤ 1,024)
+    buttons: tuple[tuple[str, str], ...]  # (label, callback_data ≤ 64 bytes)
+    has_chart: bool
+
+    @property
+    def plain(self) -> str:
+        """What a phone shows, as plain text (buttons in brackets)."""
+        keys = "  ".join(f"[{label}]" for label, _ in self.buttons)
+        return visible_text(self.html) + (f"\n{keys}" if keys else "")
+
+
+def _age(ms: int) -> str:
+    if ms < 0:
+        return "no data"
+    minutes = ms / 60_000
+    return f"{minutes:.0f} min old" if minutes < 120 else f"{minutes / 60:.1f} h old"
+
+
+def render_alert(alert: StoredAlert) -> RenderedAlert:
+    """The alert as Telegram HTML; every value from the alert is escaped."""
+    rec = alert.record
+    when = dt.datetime.fromtimestamp(rec["time_ms"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")
+    lines = [f"{ICONS.get(alert.severity, '')} <b>{escape(rec['title'])}</b>"]
+    lines += [escape(line) for line in rec.get("body", [])]
+    lines.append(f"<b>What to do:</b> {escape(rec['action'])}")
+    foot = f"Data: bar closing {when} UTC, {_age(rec['data_age_ms'])}"
+    if rec.get("simulated"):
+        foot += " · SIMULATED"
+    lines.append(f"<i>{escape(foot)}</i>")
+    html = "\n".join(lines)
+    buttons = (("Mute 1h", MUTE_1H), ("Details", callback_data("alert", alert.id)))
+    return RenderedAlert(truncate_caption(html, TEXT_LIMIT), truncate_caption(html, CAPTION_LIMIT),
+                         buttons, bool(rec.get("chart")))

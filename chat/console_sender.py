@@ -1,0 +1,45 @@
+"""The console front end of the outbox: each due delivery printed as a phone would show it
+(plain text, buttons in brackets) and marked sent — for ``make demo`` and local runs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from sqlite_utils import Database
+
+from chat.alert_render import render_alert
+from storage import outbox
+
+WIDTH = 44
+
+
+def phone_text(text: str, chat_id: int | str, width: int = WIDTH) -> str:
+    """A message framed like a chat bubble, addressed to ``chat_id``."""
+    rule = "─" * width
+    return f"┌{rule}\n│ to {chat_id}\n├{rule}\n" + "\n".join(
+        f"│ {line}" for line in text.splitlines()) + f"\n└{rule}"
+
+
+class ConsoleSender:
+    """Drains the outbox to a text stream instead of Telegram."""
+
+    def __init__(self, db: Database, out: TextIO | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db, self.out, self.clock = db, out or sys.stdout, clock
+
+    def drain(self) -> int:
+        """Print every due delivery; returns how many were printed."""
+        n = 0
+        for d in outbox.due_deliveries(self.db, int(self.clock() * 1000)):
+            now = int(self.clock() * 1000)
+            if not outbox.mark_sending(self.db, d.id, now):
+                continue
+            rendered = render_alert(outbox.load_alert(self.db, d.alert_id))
+            extra = "\n[chart attached]" if rendered.has_chart else ""
+            print(phone_text(rendered.plain + extra, d.chat_id), file=self.out, flush=True)
+            outbox.mark_sent(self.db, d.id, None, now)
+            n += 1
+        return n

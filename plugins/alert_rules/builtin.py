@@ -1,0 +1,17 @@
+"""Registers the seven built-in alert rules."""
+
+from __future__ import annotations
+
+from plugins import hookimpl
+from plugins.alert_rules.base import AlertRule
+from plugins.alert_rules.market_rules import CascadeRule, DataRule, FundingRule, RegimeRule
+from plugins.alert_rules.trade_rules import LiquidationRule, RebalanceRule, TakeProfitRule
+
+BUILTIN_RULES: tuple[type[AlertRule], ...] = (
+    DataRule, RegimeRule, CascadeRule, FundingRule, LiquidationRule, RebalanceRule,
+    TakeProfitRule)
+
+
+@hookimpl
+def hedgewatch_register_alert_rules() -> list[AlertRule]:
+    return [cls() for cls in BUILTIN_RULES]

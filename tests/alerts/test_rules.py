@@ -1,0 +1,228 @@
+"""Each built-in rule fires when it should, not again within its cooldown, and nothing but
+``data`` fires on stale data — on engine results from the simulated market."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from core.recommend import HeldHedge, take_profit_signals
+from plugins import hookimpl
+from plugins.alert_rules.base import Alert, AlertRule
+from plugins.alert_rules.runner import load_rules, run_alerts
+from plugins.manager import PluginManager
+from plugins.strategies.registry import load_strategies
+from tests.alerts.conftest import BAR_MS, BTC, OWNER, context, engine
+
+
+@pytest.fixture
+def pm() -> PluginManager:
+    return PluginManager(entry_points=False)
+
+
+def kinds(alerts: list[Alert]) -> list[str]:
+    return sorted(a.kind for a in alerts)
+
+
+def deliveries_to(db, chat_id) -> list[str]:
+    return [r[0] for r in db.execute(
+        "select a.kind from deliveries d join alerts a on a.id = d.alert_id where d.chat_id = ?",
+        [chat_id]).fetchall()]
+
+
+def test_builtin_rules_register_through_hedgewatch_register_alert_rules(pm):
+    names = [r.name for r in load_rules(pm)]
+    assert set(names) == {"regime", "cascade", "liquidation", "rebalance", "take_profit",
+                          "funding", "data"}
+
+
+async def test_calm_market_raises_nothing(db, config, walk, pm, trader):
+    assert await run_alerts(context(db, config, walk[0]), db, pm) == []
+
+
+async def test_cascade_level_rise_fires_with_its_factors_then_not_again(db, config, walk, pm,
+                                                                          trader):
+    await run_alerts(context(db, config, walk[0]), db, pm)
+    got = await run_alerts(context(db, config, walk[84]), db, pm)
+    cascade = [a for a in got if a.kind == "cascade"]
+    assert len(cascade) == 1
+    a = cascade[0]
+    assert a.dedup_key == f"cascade:elevated:{walk[84].snap.last_bar_close_ms}"
+    assert a.payload["level"] == "elevated" and a.payload["contributions"]
+    assert a.severity == "info" and a.data_age_ms == 0
+    # still elevated an hour later: no news
+    again = await run_alerts(context(db, config, walk[88]), db, pm)
+    assert "cascade" not in kinds(again)
+
+
+async def test_cascade_flapping_back_within_cooldown_is_not_recorded(db, config, walk, pm,
+                                                                     trader):
+    hot, calm = engine(walk[84], [trader]), engine(walk[104], [trader])
+    t0, now0 = hot.time_ms, walk[84].snap.server_time_ms
+
+    def at(r, bars):  # the same reading, ``bars`` bars after the first one
+        ctx = context(db, config, walk[84], dataclasses.replace(r, time_ms=t0 + bars * BAR_MS),
+                      now_ms=now0 + bars * BAR_MS)
+        return ctx
+
+    first = await run_alerts(at(hot, 0), db, pm)
+    assert [a.dedup_key.split(":")[1] for a in first if a.kind == "cascade"] == ["elevated"]
+    eased = await run_alerts(at(calm, 1), db, pm)
+    assert [a.dedup_key.split(":")[1] for a in eased if a.kind == "cascade"] == ["calm"]
+    # elevated again 30 minutes after the first: inside the 2h cooldown of "cascade:elevated"
+    assert "cascade" not in kinds(await run_alerts(at(hot, 2), db, pm))
+    # ... and after the cooldown it is news again
+    await run_alerts(at(calm, 3), db, pm)
+    assert "cascade" in kinds(await run_alerts(at(hot, 12), db, pm))
+
+
+async def test_liquidation_risk_goes_to_the_owner_only_once_per_cooldown(db, config, walk, pm,
+                                                                         trader):
+    got = await run_alerts(context(db, config, walk[84]), db, pm)
+    liq = [a for a in got if a.kind == "liquidation"]
+    assert len(liq) == 1
+    a = liq[0]
+    assert a.owner_chat_id == OWNER and a.trade_id == trader.trade_id
+    assert a.payload["touch_prob_24h"] > config.risk.liquidation_alert_prob
+    assert a.chart and a.chart["type"] == "gauge"
+    assert deliveries_to(db, OWNER).count("liquidation") == 1
+    assert "liquidation" not in deliveries_to(db, config.telegram.signal_channel)
+    later = await run_alerts(context(db, config, walk[88]), db, pm)
+    assert "liquidation" not in kinds(later)
+
+
+async def test_funding_extreme_fires_per_symbol(db, config, walk, pm, trader):
+    assert "funding" not in kinds(await run_alerts(context(db, config, walk[0]), db, pm))
+    got = [a for a in await run_alerts(context(db, config, walk[96]), db, pm)
+           if a.kind == "funding"]
+    assert got and all(abs(a.payload["rate"]) >= 0.001 for a in got)
+    assert {a.symbol for a in got} <= set(walk[96].snap.symbols)
+    # deliveries: the subscribed chat and the signal channel
+    assert "funding" in deliveries_to(db, OWNER)
+    assert "funding" in deliveries_to(db, config.telegram.signal_channel)
+
+
+async def test_regime_spike_on_then_off(db, config, walk, pm, trader):
+    r = engine(walk[84], [trader])
+    on = await run_alerts(context(db, config, walk[84], dataclasses.replace(
+        r, market_spike=True)), db, pm)
+    spike = [a for a in on if a.kind == "regime"]
+    assert len(spike) == 1 and spike[0].severity == "warning"
+    assert spike[0].chart["type"] == "heatmap"
+    assert spike[0].payload["market_index"] == pytest.approx(r.view.market_index)
+    still = await run_alerts(context(db, config, walk[88], dataclasses.replace(
+        engine(walk[88], [trader]), market_spike=True)), db, pm)
+    assert "regime" not in kinds(still)
+    off = await run_alerts(context(db, config, walk[96]), db, pm)
+    assert [a.dedup_key.split(":")[1] for a in off if a.kind == "regime"] == ["off"]
+
+
+async def test_rebalance_fires_when_the_hedge_moved_past_the_threshold(db, config, walk, pm,
+                                                                       trader):
+    strategies = load_strategies(pm)
+    first = await run_alerts(context(db, config, walk[0], strategies=strategies), db, pm)
+    assert "rebalance" not in kinds(first)  # first recommendation: stored, nothing moved
+    stored = db.execute("select strategy, legs from recommendations").fetchall()
+    assert stored and stored[0][0] == "min_variance"
+    # pretend the last advice was no hedge at all: today's β hedge is a big move
+    db.execute("update recommendations set legs = '[]'")
+    db.conn.commit()
+    got = [a for a in await run_alerts(context(db, config, walk[84], strategies=strategies),
+                                       db, pm) if a.kind == "rebalance"]
+    assert len(got) == 1
+    assert got[0].payload["gap_fraction"] > config.strategies.rebalance_threshold
+    assert got[0].owner_chat_id == OWNER
+    n = db.execute("select count(*) from recommendations").fetchone()[0]
+    assert n == 2  # the new advice is the next reference
+    again = await run_alerts(context(db, config, walk[88], strategies=strategies), db, pm)
+    assert "rebalance" not in kinds(again)
+
+
+async def test_take_profit_on_a_hedge_in_profit_during_a_cascade(db, config, walk, pm, trader):
+    step = walk[84]
+    eth = "ETH-USDT-SWAP"
+    price = float(step.snap.close[-1, step.snap.index(eth)])
+    held = [HeldHedge(0, eth, "short", 5.0, price * 1.05)]
+    r = engine(step, [trader], held)
+    prices = dict(zip(r.symbols, r.prices.tolist(), strict=True))
+    r = dataclasses.replace(r, take_profit=tuple(take_profit_signals(held, prices, "high", 2)))
+    got = [a for a in await run_alerts(context(db, config, step, r), db, pm)
+           if a.kind == "take_profit"]
+    assert len(got) == 1 and got[0].symbol == eth and got[0].payload["pnl"] > 0
+    assert got[0].owner_chat_id == OWNER
+
+
+async def test_stale_data_raises_only_a_data_alert_then_recovery(db, config, walk, pm, trader):
+    step = walk[96]  # cascade, liquidation and funding would all fire on fresh data
+    stale = dataclasses.replace(step.snap, server_time_ms=step.snap.server_time_ms + 3 * BAR_MS)
+    ctx = context(db, config, step, snap=stale)
+    assert ctx.stale and ctx.data_age_ms == 3 * BAR_MS
+    got = await run_alerts(ctx, db, pm)
+    assert kinds(got) == ["data"] and got[0].dedup_key.startswith("data:stale:")
+    fresh = await run_alerts(context(db, config, step), db, pm)
+    assert "data" in kinds(fresh) and any(a.dedup_key.startswith("data:recovered")
+                                          for a in fresh)
+    assert {"cascade", "liquidation", "funding"} <= set(kinds(fresh))
+
+
+async def test_unreachable_exchange_raises_a_critical_data_alert(db, config, walk, pm, trader):
+    ctx = context(db, config, walk[0], None, snap=walk[0].snap, exchange_error="HTTP 503")
+    got = await run_alerts(ctx, db, pm)
+    assert kinds(got) == ["data"] and got[0].severity == "critical"
+    assert "HTTP 503" in " ".join(got[0].body)
+
+
+class Boom(AlertRule):
+    name = "boom"
+    kind = "regime"
+
+    def evaluate(self, ctx):
+        ctx.memory.set("boom", "x", 1, now_ms=ctx.now_ms)
+        raise RuntimeError("rule bug")
+
+
+class Always(AlertRule):
+    name = "always"
+    kind = "regime"
+
+    def evaluate(self, ctx):
+        return [self.alert(ctx, f"always:{ctx.time_ms}", "info", "hello", ["x"], "nothing")]
+
+
+class RulesPlugin:
+    @staticmethod
+    @hookimpl
+    def hedgewatch_register_alert_rules():
+        return [Boom(), Always()]
+
+
+async def test_a_crashing_rule_is_isolated_by_name_and_hedgewatch_on_alert_is_notified(
+        db, config, walk, pm, trader):
+    seen: list[Alert] = []
+
+    class Listener:
+        @staticmethod
+        @hookimpl
+        def hedgewatch_on_alert(alert):
+            seen.append(alert)
+
+    pm.register(RulesPlugin(), name="test-rules")
+    pm.register(Listener(), name="test-listener")
+    try:
+        got = await run_alerts(context(db, config, walk[0]), db, pm)
+    finally:
+        pm.unregister("test-rules")
+        pm.unregister("test-listener")
+    assert [a.dedup_key for a in got] == [f"regime:always:{walk[0].snap.last_bar_close_ms}"]
+    assert seen == got
+    assert any(f.plugin == "boom" and "rule bug" in f.error for f in pm.failures)
+    assert db.execute("select count(*) from rule_state where rule = 'boom'").fetchone()[0] == 0
+
+
+def test_an_alert_for_a_trade_needs_its_owner():
+    with pytest.raises(ValueError):
+        Alert("liquidation", "liquidation:1:warning:0", "warning", "t", (), "a", 0, 0, 1)
+    assert Alert("cascade", "cascade:high:5", "warning", "t", (), "a", 0, 0,
+                 1).cooldown_key == "cascade:high"
+    assert BTC
