@@ -86,10 +86,3 @@ def m003_alert_outbox(db: Database) -> None:
         {"rule": str, "key": str, "value": str, "updated_at": int}, pk=("rule", "key"),
     )
 
-
-@migrations()
-def m004_strategy_state(db: Database) -> None:
-    """What a strategy hands itself from one bar to the next (e.g. the static hedge set at
-    the open), kept with each recommendation so a restart resumes it."""
-    db["recommendations"].add_column("state", str)
-    db["recommendations"].add_column("trade", int)  # 1 when the policy says trade now

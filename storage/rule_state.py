@@ -97,3 +97,15 @@ class RuleMemory:
                 n += 1
         self.writes.clear()
         return n
+
+
+def last_advice(db: Database, trade_id: int, strategy: str
+                ) -> tuple[list[tuple[str, str, float]], int] | None:
+    """The legs last recommended for a trade under a strategy and the bar close (ms) they
+    were computed at; None when there is none."""
+    row = db.execute(
+        "select legs, data_time from recommendations where trade_id = ? and strategy = ? "
+        "order by created_at desc, id desc limit 1", [trade_id, strategy]).fetchone()
+    if row is None or row[1] is None:
+        return None
+    return [tuple(x) for x in json.loads(row[0])], int(row[1])
