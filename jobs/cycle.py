@@ -61,17 +61,19 @@ class _Stage:
 
 
 class WatchCycle:
-    """``await cycle.run()`` once per interval. ``symbols`` narrows the fetch (the cascade
-    watch uses the main symbols); ``kinds`` narrows which alert kinds are kept."""
+    """``await cycle.run()`` once per interval. ``symbols`` narrows the fetch and ``rules``
+    the alert rules: the one-minute cascade watch is this cycle on the main symbols with only
+    the ``cascade_watch`` rule (and no trades)."""
 
     def __init__(self, *, config: Config, db: Any, market: Any, pm: Any,
                  strategies: Mapping[str, Strategy], params: EngineParams,
                  send_stage: SendStage | None = None, symbols: list[str] | None = None,
-                 name: str = "cycle", clock: Callable[[], float] = time.time,
+                 name: str = "cycle", rules: list[str] | None = None,
+                 clock: Callable[[], float] = time.time,
                  before_fetch: Callable[[], None] | None = None) -> None:
         self.config, self.db, self.market, self.pm = config, db, market, pm
         self.strategies, self.params = strategies, params
-        self.send_stage, self.symbols, self.name = send_stage, symbols, name
+        self.send_stage, self.symbols, self.name, self.rules = send_stage, symbols, name, rules
         self.clock, self.before_fetch = clock, before_fetch
         self.bars = params.corr.slow + params.corr.fast + 8
         self.last: CycleSummary | None = None
@@ -110,7 +112,7 @@ class WatchCycle:
                                 exchange_error=fetch_error)
         with _Stage(summary, "rules"):
             try:
-                new = await run_alerts(ctx, self.db, self.pm)
+                new = await run_alerts(ctx, self.db, self.pm, self.rules)
                 for alert in new:
                     summary.alerts[alert.kind] = summary.alerts.get(alert.kind, 0) + 1
             except Exception as e:

@@ -39,7 +39,8 @@ def hedgewatch_register_commands() -> list[Any]:
 
 @hookspec
 def hedgewatch_register_alert_rules() -> list[Any]:
-    """Return alert rules: objects with a ``kind`` and ``evaluate(result, context)``."""
+    """Return alert rules (see ``plugins.alert_rules.base.AlertRule``): objects with a
+    ``name``, a ``kind`` and ``evaluate(ctx) -> list[Alert]``, run every watch cycle."""
 
 
 # --- notifications (called as things happen; return values are ignored) --------------------

@@ -1,15 +1,21 @@
-"""Registers the seven built-in alert rules."""
+"""Registers the built-in alert rules."""
 
 from __future__ import annotations
 
 from plugins import hookimpl
 from plugins.alert_rules.base import AlertRule
-from plugins.alert_rules.market_rules import CascadeRule, DataRule, FundingRule, RegimeRule
+from plugins.alert_rules.market_rules import (
+    CascadeRule,
+    CascadeWatchRule,
+    DataRule,
+    FundingRule,
+    RegimeRule,
+)
 from plugins.alert_rules.trade_rules import LiquidationRule, RebalanceRule, TakeProfitRule
 
 BUILTIN_RULES: tuple[type[AlertRule], ...] = (
-    DataRule, RegimeRule, CascadeRule, FundingRule, LiquidationRule, RebalanceRule,
-    TakeProfitRule)
+    DataRule, RegimeRule, CascadeRule, CascadeWatchRule, FundingRule, LiquidationRule,
+    RebalanceRule, TakeProfitRule)
 
 
 @hookimpl

@@ -104,6 +104,18 @@ class CascadeRule(AlertRule):
                            action, payload=numbers, chart=chart)]
 
 
+class CascadeWatchRule(CascadeRule):
+    """The one-minute cascade watch's view of the main symbols: it raises escalations only
+    (the full cycle says when it has eased), keeps its own last level, and shares cooldowns
+    with ``cascade`` (same kind, same cooldown key) so a level is announced once."""
+
+    name = "cascade_watch"
+    watch_only = True
+
+    def evaluate(self, ctx: RuleContext) -> list[Alert]:
+        return [a for a in super().evaluate(ctx) if a.payload.get("level") != "calm"]
+
+
 class FundingRule(AlertRule):
     """A funding rate at an extreme: |rate| at or above ``threshold`` per 8h period."""
 

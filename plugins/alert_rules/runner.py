@@ -111,10 +111,14 @@ def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None =
     return out
 
 
-async def run_alerts(ctx: RuleContext, db: Database, pm: PluginManager) -> list[Alert]:
-    """Evaluate every registered rule and record the alerts; returns the newly recorded ones
-    (duplicates and alerts within their cooldown are left out)."""
-    alerts = evaluate_rules(ctx, load_rules(pm), pm)
+async def run_alerts(ctx: RuleContext, db: Database, pm: PluginManager,
+                     only: Sequence[str] | None = None) -> list[Alert]:
+    """Evaluate the registered rules and record the alerts; returns the newly recorded ones
+    (duplicates and alerts within their cooldown are left out). ``only`` names the rules to
+    run (the cascade watch); by default every rule not marked ``watch_only`` runs."""
+    rules = [r for r in load_rules(pm) if (r.name in only if only is not None
+                                           else not getattr(r, "watch_only", False))]
+    alerts = evaluate_rules(ctx, rules, pm)
     signal = ctx.config.telegram.signal_channel
     new = record_alerts(db, alerts, now_ms=ctx.now_ms, memory=ctx.memory,
                         signal_channel=signal, min_severity=ctx.config.alerts.min_severity)

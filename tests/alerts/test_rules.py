@@ -33,8 +33,8 @@ def deliveries_to(db, chat_id) -> list[str]:
 
 def test_builtin_rules_register_through_hedgewatch_register_alert_rules(pm):
     names = [r.name for r in load_rules(pm)]
-    assert set(names) == {"regime", "cascade", "liquidation", "rebalance", "take_profit",
-                          "funding", "data"}
+    assert set(names) == {"regime", "cascade", "cascade_watch", "liquidation", "rebalance",
+                          "take_profit", "funding", "data"}
 
 
 async def test_calm_market_raises_nothing(db, config, walk, pm, trader):
@@ -226,3 +226,17 @@ def test_an_alert_for_a_trade_needs_its_owner():
     assert Alert("cascade", "cascade:high:5", "warning", "t", (), "a", 0, 0,
                  1).cooldown_key == "cascade:high"
     assert BTC
+
+
+async def test_cascade_watch_escalates_once_and_shares_the_cooldown(db, config, walk, pm,
+                                                                     trader):
+    await run_alerts(context(db, config, walk[0]), db, pm, only=["cascade_watch"])
+    watch = await run_alerts(context(db, config, walk[84]), db, pm, only=["cascade_watch"])
+    assert kinds(watch) == ["cascade"] and watch[0].payload["level"] == "elevated"
+    # the full cycle then sees the same level: it is not announced a second time
+    await run_alerts(context(db, config, walk[0]), db, pm)
+    cycle = await run_alerts(context(db, config, walk[84]), db, pm)
+    assert "cascade" not in kinds(cycle)
+    # easing is the full cycle's to say: the watch stays quiet when the level falls
+    assert await run_alerts(context(db, config, walk[104]), db, pm,
+                            only=["cascade_watch"]) == []
