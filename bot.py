@@ -74,7 +74,10 @@ def build_parser(commands: Sequence[Any] = ()) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[common], help="the whole pipeline on the simulated "
                           "market, with the console as chat")
     demo.add_argument("--db", metavar="PATH", help="SQLite file (default: a temporary one)")
-    demo.add_argument("--cycles", type=int, default=None, help="how many cycles to run")
+    demo.add_argument("--cycles", type=int, default=None, help="how many cycles to run "
+                      "(default 144: 36 simulated hours)")
+    demo.add_argument("--interval", type=float, default=None, help="seconds between cycles "
+                      "(default 0.15)")
     sub.add_parser("console", parents=[common], help="an interactive console with the chat "
                    "commands")
     sub.add_parser("check-config", parents=[common], help="print the effective config "

@@ -37,7 +37,8 @@ def misfire_grace(interval_s: float) -> int:
 class Jobs:
     """The scheduled jobs of one process, keyed by name so re-scheduling is idempotent."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, quiet_skips: bool = False) -> None:
+        self.quiet_skips = quiet_skips  # the demo runs back to back: skips are expected
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.running: dict[str, asyncio.Task] = {}
         self.overruns: dict[str, int] = {}
@@ -45,7 +46,8 @@ class Jobs:
 
     def _skipped(self, event: JobExecutionEvent) -> None:
         what = "still running" if event.code == EVENT_JOB_MAX_INSTANCES else "missed its time"
-        log.warning("job %s skipped a run: previous run %s", event.job_id, what)
+        log.log(logging.DEBUG if self.quiet_skips else logging.WARNING,
+                "job %s skipped a run: previous run %s", event.job_id, what)
 
     def add(self, name: str, func: Callable[[], Awaitable[object]], interval_s: float,
             delay_s: float = 0.0, aligned: bool = True) -> None:
@@ -65,8 +67,9 @@ class Jobs:
                 took = time.monotonic() - started
                 if took > interval_s:
                     self.overruns[name] = self.overruns.get(name, 0) + 1
-                    log.warning("job %s overran: took %.1f s for a %.1f s interval", name,
-                                took, interval_s)
+                    log.log(logging.DEBUG if self.quiet_skips else logging.WARNING,
+                            "job %s overran: took %.1f s for a %.1f s interval", name, took,
+                            interval_s)
 
         trigger = aligned_trigger(interval_s, delay_s) if aligned else IntervalTrigger(
             seconds=interval_s, timezone=UTC)

@@ -124,24 +124,29 @@ class FundingRule(AlertRule):
     threshold = 0.001  # 0.1 % per 8h
 
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
-        out = []
-        for symbol, (t, rate) in sorted(ctx.funding.items()):
-            if not math.isfinite(rate) or abs(rate) < self.threshold:
-                continue
-            payer = "longs pay shorts" if rate > 0 else "shorts pay longs"
-            sign = "pos" if rate > 0 else "neg"
-            sev = "critical" if abs(rate) >= 3 * self.threshold else "warning"
-            base = symbol.split("-")[0]
-            out.append(self.alert(
-                ctx, f"{symbol}:{sign}:{t}", sev, f"Extreme funding on {base}: "
-                f"{rate:+.3%} per 8h",
-                [f"{base} funding {rate:+.4%} per 8h ({rate * 3 * 365:+.0%} a year): {payer}.",
-                 f"Threshold {self.threshold:.2%}."],
-                "Crowded side: expect a squeeze; a hedge on the paying side costs carry.",
-                symbol=symbol, cooldown_key=f"funding:{symbol}:{sign}",
-                payload={"symbol": symbol, "rate": rate, "funding_time_ms": t,
-                         "threshold": self.threshold}))
-        return out
+        """One alert per funding time, listing every symbol at an extreme, most extreme
+        first: funding settles every 8 hours, so repeating it every cycle would be noise."""
+        hot = sorted(((s, t, rate) for s, (t, rate) in ctx.funding.items()
+                      if math.isfinite(rate) and abs(rate) >= self.threshold),
+                     key=lambda x: -abs(x[2]))
+        if not hot:
+            return []
+        latest = max(t for _, t, _ in hot)
+        top = hot[0][2]
+        sev = "critical" if abs(top) >= 3 * self.threshold else "warning"
+        body = [f"{s.split('-')[0]} {rate:+.4%} per 8h ({rate * 3 * 365:+.0%} a year): "
+                f"{'longs pay shorts' if rate > 0 else 'shorts pay longs'}"
+                for s, _, rate in hot[:8]]
+        if len(hot) > 8:
+            body.append(f"and {len(hot) - 8} more")
+        body.append(f"Threshold {self.threshold:.2%} per 8h.")
+        names = ", ".join(s.split("-")[0] for s, _, _ in hot[:3])
+        return [self.alert(
+            ctx, f"{latest}", sev, f"Extreme funding: {names} ({top:+.3%} per 8h)", body,
+            "Crowded side: expect a squeeze; a hedge on the paying side costs carry.",
+            symbol=hot[0][0], cooldown_key="funding",
+            payload={"extremes": [{"symbol": s, "rate": rate, "funding_time_ms": t}
+                                  for s, t, rate in hot], "threshold": self.threshold})]
 
 
 class DataRule(AlertRule):

@@ -45,6 +45,9 @@ class LiquidationRule(AlertRule):
             liq = float(r.risk.liquidation_price[i])
             price = float(r.prices[r.index(pos.symbol)])
             dist = float(r.risk.distance_pct[i])
+            if dist == dist and dist <= 0:
+                out.append(self._past(ctx, ti, pos.symbol, pos.side, price, liq, dist))
+                continue
             safe = float(r.risk.safe_leverage[i])
             numbers = {"trade_id": ti.trade_id, "symbol": pos.symbol, "price": finite(price),
                        "liquidation_price": finite(liq), "distance_pct": finite(dist),
@@ -70,6 +73,24 @@ class LiquidationRule(AlertRule):
                        "touch_prob": finite(prob),
                        "threshold_sigma": cfg.liquidation_alert_sigma}))
         return out
+
+
+    def _past(self, ctx: RuleContext, ti: TradeInfo, symbol: str, side: str, price: float,
+              liq: float, dist: float) -> Alert:
+        """Past the liquidation price: said once per trade (its dedup key never repeats);
+        "add margin" would be wrong advice for a position the exchange has already closed."""
+        return self.alert(
+            ctx, f"{ti.trade_id}:past", "critical",
+            f"#{ti.trade_id} {symbol.split('-')[0]} {side} is past its liquidation price",
+            [_trade_line(ti), f"Price {price:g} is {-dist:.1f}% beyond the liquidation price "
+                              f"{liq:g}."],
+            f"The exchange has most likely liquidated it: check your account, then log the "
+            f"exit with /close {ti.trade_id} @<price> so your P&L stays right.",
+            payload={"trade_id": ti.trade_id, "symbol": symbol, "price": finite(price),
+                     "liquidation_price": finite(liq), "distance_pct": finite(dist),
+                     "past": True},
+            symbol=symbol, trade_id=ti.trade_id, owner_chat_id=ti.owner_chat_id,
+            cooldown_key=f"liquidation:{ti.trade_id}:past")
 
 
 def _legs_text(legs: tuple[TargetLeg, ...] | list[TargetLeg]) -> str:

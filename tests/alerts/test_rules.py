@@ -13,6 +13,7 @@ from plugins.alert_rules.base import Alert, AlertRule
 from plugins.alert_rules.runner import load_rules, run_alerts
 from plugins.manager import PluginManager
 from plugins.strategies.registry import load_strategies
+from storage.trades import open_trade
 from tests.alerts.conftest import BAR_MS, BTC, OWNER, context, engine
 
 
@@ -92,12 +93,20 @@ async def test_liquidation_risk_goes_to_the_owner_only_once_per_cooldown(db, con
     assert "liquidation" not in kinds(later)
 
 
-async def test_funding_extreme_fires_per_symbol(db, config, walk, pm, trader):
+async def test_funding_extremes_fire_once_per_funding_time(db, config, walk, pm, trader):
     assert "funding" not in kinds(await run_alerts(context(db, config, walk[0]), db, pm))
     got = [a for a in await run_alerts(context(db, config, walk[96]), db, pm)
            if a.kind == "funding"]
-    assert got and all(abs(a.payload["rate"]) >= 0.001 for a in got)
-    assert {a.symbol for a in got} <= set(walk[96].snap.symbols)
+    assert len(got) == 1
+    extremes = got[0].payload["extremes"]
+    assert extremes and all(abs(x["rate"]) >= 0.001 for x in extremes)
+    assert [abs(x["rate"]) for x in extremes] == sorted((abs(x["rate"]) for x in extremes),
+                                                       reverse=True)
+    assert {x["symbol"] for x in extremes} <= set(walk[96].snap.symbols)
+    # the same funding time an hour later: nothing new
+    again = await run_alerts(context(db, config, walk[96], now_ms=walk[96].snap.server_time_ms
+                                     + 3 * 3_600_000), db, pm)
+    assert "funding" not in kinds(again)
     # deliveries: the subscribed chat and the signal channel
     assert "funding" in deliveries_to(db, OWNER)
     assert "funding" in deliveries_to(db, config.telegram.signal_channel)
@@ -240,3 +249,17 @@ async def test_cascade_watch_escalates_once_and_shares_the_cooldown(db, config, 
     # easing is the full cycle's to say: the watch stays quiet when the level falls
     assert await run_alerts(context(db, config, walk[104]), db, pm,
                             only=["cascade_watch"]) == []
+
+
+async def test_a_trade_past_its_liquidation_price_is_told_once_to_check_the_account(
+        db, config, walk, pm):
+    entry = walk[0].entry * 1.15  # a 20× long opened well above today's price
+    open_trade(db, user_id=OWNER, chat_id=OWNER, symbol=BTC, side="long", size=0.2,
+               entry=entry, leverage=20, opened_at=0, fee_rate=0.0005)
+    got = [a for a in await run_alerts(context(db, config, walk[0]), db, pm)
+           if a.kind == "liquidation"]
+    assert len(got) == 1 and got[0].payload["past"] and got[0].severity == "critical"
+    assert "liquidated" in got[0].action and "add margin" not in got[0].action.lower()
+    later = await run_alerts(context(db, config, walk[96], now_ms=walk[96].snap.server_time_ms
+                                     + 10 * 3_600_000), db, pm)
+    assert "liquidation" not in kinds(later)

@@ -1,0 +1,202 @@
+"""A command's Reply as Telegram messages: HTML with every value escaped, chunks under 4,096
+characters as Telegram counts them, the chart as a photo with a caption under 1,024, and the
+reply's buttons as inline keyboards whose ``callback_data`` fits in 64 bytes.
+
+Callback data contract (every button the bot shows; handled in ``handlers.on_callback``):
+
+* ``c:<command text without the slash>`` — run that command as the presser (when it fits);
+* ``k:<key>`` — the same for a longer command, looked up in ``ButtonStore`` (in memory: such
+  a button expires when the process restarts, and the presser is told so);
+* ``mute:<duration>`` — run ``/mute <duration>`` as the presser (alerts' "Mute 1h");
+* ``alert:<id>`` — show the stored alert's details (alerts' "Details").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from chat.commands.base import Reply
+from chat.telegram_html import (
+    CALLBACK_DATA_LIMIT,
+    CAPTION_LIMIT,
+    escape,
+    split_html,
+    truncate_caption,
+    utf16_len,
+    visible_text,
+)
+from storage import outbox
+from storage.outbox import StoredAlert
+
+log = logging.getLogger(__name__)
+
+RUN, KEYED, MUTE, ALERT = "c", "k", "mute", "alert"
+BUTTON_LABEL_MAX = 64
+
+
+class ButtonStore:
+    """Maps a button's command text to compact callback data and back."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._texts: OrderedDict[str, str] = OrderedDict()
+
+    def encode(self, command_text: str) -> str:
+        text = " ".join(command_text.split()).removeprefix("/")
+        inline = f"{RUN}:{text}"
+        if 2 < len(inline.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+            return inline
+        key = hashlib.blake2b(text.encode("utf-8"), digest_size=9).hexdigest()
+        self._texts[key] = text
+        self._texts.move_to_end(key)
+        while len(self._texts) > self.capacity:
+            self._texts.popitem(last=False)
+        return f"{KEYED}:{key}"
+
+    def decode(self, data: str) -> str | None:
+        """The command text ("/open ...") behind ``c:``/``k:`` data; None when unknown."""
+        prefix, _, rest = data.partition(":")
+        if prefix == RUN and rest.strip():
+            return "/" + rest
+        if prefix == KEYED and rest in self._texts:
+            return "/" + self._texts[rest]
+        return None
+
+
+@dataclass
+class Rendered:
+    """What to send for one reply: text chunks, maybe a photo first, a keyboard last."""
+
+    chunks: list[str]
+    keyboard: InlineKeyboardMarkup | None = None
+    photo: bytes | None = None
+    caption: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def reply_html(reply: Reply) -> str:
+    """The reply's lines as Telegram HTML: each escaped; the heading bold on a good answer."""
+    lines = list(reply.text) if reply.text else reply.as_text().splitlines()
+    html = [escape(line) for line in lines]
+    if reply.ok and len(html) > 1 and html[0].strip():
+        html[0] = f"<b>{html[0]}</b>"
+    return "\n".join(html)
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]], store: ButtonStore
+             ) -> InlineKeyboardMarkup | None:
+    """Inline keyboard of (label, command text) rows; None without buttons."""
+    out = []
+    for row in rows:
+        buttons = [InlineKeyboardButton((label.strip() or command)[:BUTTON_LABEL_MAX],
+                                        callback_data=store.encode(command))
+                   for label, command in row if command.strip()]
+        if buttons:
+            out.append(buttons)
+    return InlineKeyboardMarkup(out) if out else None
+
+
+def callback_keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Inline keyboard of (label, ready callback data) rows, e.g. an alert's buttons."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label[:BUTTON_LABEL_MAX],
+                                                       callback_data=data)
+                                  for label, data in row] for row in rows])
+
+
+async def render(reply: Reply, store: ButtonStore) -> Rendered:
+    """Render a reply (drawing its chart off the event loop when it has one)."""
+    html = reply_html(reply)
+    chunks = split_html(html) or ["Done."]
+    out = Rendered(chunks, keyboard(reply.buttons, store))
+    if reply.chart is not None:
+        try:
+            out.photo = await asyncio.to_thread(reply.chart)
+        except Exception:  # a broken chart must not cost the user the answer
+            log.error("drawing the chart failed; sending the text only", exc_info=True)
+            return out
+        if reply.caption:
+            out.caption = truncate_caption(escape(reply.caption), CAPTION_LIMIT)
+        elif len(chunks) == 1 and utf16_len(visible_text(html)) <= CAPTION_LIMIT:
+            out.caption, out.chunks = chunks[0], []
+    return out
+
+
+async def send(bot: Bot, chat_id: int, rendered: Rendered, thread_id: int | None = None
+               ) -> list[Message]:
+    """Send a rendered reply; the keyboard goes under the last message."""
+    sent: list[Message] = []
+    last_is_photo = not rendered.chunks
+    if rendered.photo is not None:
+        sent.append(await bot.send_photo(
+            chat_id, rendered.photo, caption=rendered.caption, parse_mode=ParseMode.HTML,
+            message_thread_id=thread_id,
+            reply_markup=rendered.keyboard if last_is_photo else None))
+    for i, chunk in enumerate(rendered.chunks):
+        markup = rendered.keyboard if i == len(rendered.chunks) - 1 else None
+        sent.append(await _send_text(bot, chat_id, chunk, thread_id, markup))
+    return sent
+
+
+async def _send_text(bot: Bot, chat_id: int, html: str, thread_id: int | None,
+                     markup: InlineKeyboardMarkup | None) -> Message:
+    try:
+        return await bot.send_message(chat_id, html, parse_mode=ParseMode.HTML,
+                                      message_thread_id=thread_id, reply_markup=markup)
+    except BadRequest as e:
+        if "parse entities" not in str(e).lower():
+            raise
+        # our HTML should never be refused; if it is, the user still gets the words
+        log.error("Telegram refused our HTML (%s); sending plain text: %r", e, html[:300])
+        return await bot.send_message(chat_id, visible_text(html), message_thread_id=thread_id,
+                                      reply_markup=markup)
+
+
+# --- an alert's "Details" ----------------------------------------------------------------
+
+
+def load_details(db: Database, alert_id: str) -> tuple[StoredAlert, int | None] | None:
+    """The stored alert and its owner chat (None for market-wide); None when not stored."""
+    try:
+        key = int(alert_id)
+        row = db["alerts"].get(key)
+        return outbox.load_alert(db, key), row["owner_chat_id"]
+    except (ValueError, NotFoundError, KeyError, TypeError):
+        return None
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return str(value)
+
+
+def alert_details_html(alert: StoredAlert) -> str:
+    """Everything stored with an alert, escaped: the lines, the numbers behind it, when."""
+    rec = alert.record
+    when = dt.datetime.fromtimestamp(int(rec.get("time_ms") or alert.created_at) / 1000,
+                                     dt.UTC).strftime("%Y-%m-%d %H:%M")
+    head = " · ".join(escape(x) for x in (alert.kind, alert.severity, alert.symbol) if x)
+    lines = [f"<b>{escape(rec.get('title', 'Alert'))}</b>", f"<i>{head}</i>"]
+    lines += [escape(line) for line in rec.get("body", [])]
+    if rec.get("action"):
+        lines.append(f"<b>What to do:</b> {escape(rec['action'])}")
+    numbers = rec.get("numbers") or {}
+    if numbers:
+        lines.append("<b>Numbers</b>")
+        lines += [f"{escape(k)}: <code>{escape(_number(v))}</code>"
+                  for k, v in sorted(numbers.items())]
+    lines.append(f"<i>Bar closing {when} UTC · alert #{alert.id}"
+                 + (" · SIMULATED" if rec.get("simulated") else "") + "</i>")
+    return "\n".join(lines)
