@@ -122,7 +122,7 @@ def closing_summary(summaries: list[CycleSummary], db: Any, elapsed: float) -> s
     return "\n".join([
         "", "demo summary (SIMULATED)",
         f"  cycles            {len(summaries)} ({degraded} degraded) in {elapsed:.1f} s",
-        f"  cascade levels    " + ", ".join(f"{k} {v}" for k, v in levels.most_common()),
+        "  cascade levels    " + ", ".join(f"{k} {v}" for k, v in levels.most_common()),
         f"  alerts            {sum(kinds.values())}: " + (", ".join(
             f"{k} {v}" for k, v in sorted(kinds.items())) or "none"),
         f"  deliveries        {delivered} printed, "

@@ -51,7 +51,7 @@ def test_carry_and_liquidity_enter_the_score():
     volx = {c.symbol: c for c in paid.legs}["VOLX"]
     assert volx.carry_per_day == -0.003  # a long pays positive funding
     assert volx.depth_usdt == 5e6
-    assert not base.notes == paid.notes
+    assert base.notes != paid.notes
 
 
 def test_too_little_stress_history_is_said():

@@ -45,7 +45,7 @@ def test_pair_beta_equals_ols(gaps):
 @pytest.mark.parametrize("gaps", [0.0, 0.15])
 def test_beta_matrix_equals_pairwise_ols(gaps):
     r = correlated(np.random.default_rng(2), t=500, gaps=gaps)
-    beta, rho, n = beta_matrix(r, window=300, min_periods=50)
+    beta, rho, _ = beta_matrix(r, window=300, min_periods=50)
     w = r[-300:]
     for i in range(5):
         for j in range(5):
