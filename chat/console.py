@@ -98,3 +98,36 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
         finally:
             runner.run(services.close())
     return 0
+
+
+async def serve_console(services: Any, commands: list, stop: asyncio.Event,
+                        out: TextIO | None = None) -> None:
+    """The console inside ``bot.py run`` (no Telegram token): lines are read by a daemon
+    thread (so a pending ``input()`` never holds up shutdown) and answered on the service's
+    loop with its services. quit or Ctrl-D stops the service."""
+    import threading
+
+    out = out or sys.stdout
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        for line in _lines(None):
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    _history()
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    dispatcher = Dispatcher(commands)
+    ctx = CommandContext.local(services)
+    print(BANNER, file=out, flush=True)
+    while not stop.is_set():
+        line = await lines.get()
+        if line is None or line.strip().lower() in QUIT:
+            stop.set()
+            return
+        if not line.strip():
+            continue
+        reply = await dispatcher.handle(line.strip(), ctx)
+        if reply is not None:
+            print(render(reply), file=out, flush=True)

@@ -47,19 +47,26 @@ log = logging.getLogger(__name__)
 OVERALL_RATE = 29.0  # messages/s: under Telegram's ~30/s with room for network jitter
 
 
-def make_bot(config: Config, token: str, *, overall_rate: float = OVERALL_RATE) -> ExtBot:
-    """The rate-limited bot the sender uses (``[telegram] api_url`` points it at a self-hosted
-    or fake Bot API: ``http://host:port/bot``).
+def rate_limiter(config: Config, overall_rate: float = OVERALL_RATE) -> AIORateLimiter:
+    """The one flood-control setting for everything the bot sends (replies and alerts).
 
     AIORateLimiter's default bucket (30 per 1 s) lets 30 go at once and then 30 more within
     the same second, which a sliding-window limit answers with 429s and a pause for every
-    chat; one message per ``1/overall_rate`` s keeps the stream smooth instead."""
+    chat; one message per ``1/overall_rate`` s keeps the stream smooth instead. Groups keep
+    PTB's 20 per minute; ``max_retries`` is set because its default (0) re-raises RetryAfter.
+    """
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / overall_rate,
+                          max_retries=config.telegram.max_retries)
+
+
+def make_bot(config: Config, token: str, *, overall_rate: float = OVERALL_RATE) -> ExtBot:
+    """A rate-limited bot for sending alerts without the chat front end (tests, benches);
+    ``[telegram] api_url`` points it at a self-hosted or fake Bot API."""
     kwargs = {}
     if config.telegram.api_url:
         base = config.telegram.api_url.rstrip("/")
         kwargs = {"base_url": base, "base_file_url": base.replace("/bot", "/file/bot")}
-    limiter = AIORateLimiter(overall_max_rate=1, overall_time_period=1 / overall_rate,
-                             max_retries=config.telegram.max_retries)
+    limiter = rate_limiter(config, overall_rate)
     return ExtBot(token, rate_limiter=limiter,
                   request=HTTPXRequest(connection_pool_size=128, pool_timeout=30.0,
                                        read_timeout=15.0, media_write_timeout=30.0), **kwargs)

@@ -26,11 +26,12 @@ from urllib.parse import urlparse
 
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, ChatMember
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application
+from telegram.ext import Application
 
 from chat.commands.base import Command
 from chat.context import Services
 from chat.dispatch import Dispatcher
+from chat.sender import rate_limiter
 from chat.telegram.groups import AdminCache, Allowlist
 from chat.telegram.handlers import FRONT, TelegramFront, add_handlers
 from settings.config import Config
@@ -71,7 +72,7 @@ def build_application(config: Config, token: str, services: Services, *,
     if not services.commands:
         services.commands = {c.name: c for c in commands}
     builder = (Application.builder().token(token)
-               .rate_limiter(AIORateLimiter(max_retries=tg.max_retries))
+               .rate_limiter(rate_limiter(config))
                .concurrent_updates(concurrent_updates)
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if tg.api_url:

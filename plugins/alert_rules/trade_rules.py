@@ -169,6 +169,8 @@ class TakeProfitRule(AlertRule):
             ti = by_index.get(sig.position_index)
             if ti is None:
                 continue
+            if r.risk is not None and not r.risk.distance_pct[sig.position_index] > 0:
+                continue  # the main position is past liquidation: "tighten it" would be wrong
             out.append(self.alert(
                 ctx, f"{ti.trade_id}:{sig.symbol}:{r.time_ms}",
                 "critical" if sig.level == "cascade" else "warning",

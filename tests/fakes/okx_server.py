@@ -277,8 +277,12 @@ class FakeOkx:
 
     def _control(self, path: str, params: dict[str, str]) -> dict:
         """Steering from another process: /_fake/advance?ms=, /_fake/time?ms=,
+        /_fake/selloff?base=&start_ms=&drop=&duration_ms= (base empty: every symbol),
         /_fake/stats (request counts by path and status), /_fake/clear (the log)."""
-        if path == "/_fake/advance":
+        if path == "/_fake/selloff":
+            self.market.selloff(params.get("base") or None, int(params["start_ms"]),
+                                float(params["drop"]), int(params["duration_ms"]))
+        elif path == "/_fake/advance":
             self.advance(int(params.get("ms", "0")))
         elif path == "/_fake/time" and "ms" in params:
             self.set_time(int(params["ms"]))

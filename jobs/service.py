@@ -1,0 +1,138 @@
+"""``bot.py run``: the long-running service on one event loop.
+
+Telegram (when ``TELEGRAM_BOT_TOKEN`` is set) or the console as chat; the 15-minute cycle
+aligned to the bar close and the one-minute cascade watch on APScheduler; one catch-up cycle
+at start. SIGTERM/SIGINT stop it gracefully: no new cycles, the running one finishes its
+writes, the bot and the exchange session close, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from chat.context import Services
+from jobs.cycle import WatchCycle
+from jobs.scheduler import Jobs
+from plugins.exchanges.errors import MarketError
+from plugins.strategies.registry import load_strategies
+from settings.engine import engine_params
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 60.0
+
+
+def run_service(rt: Any) -> int:
+    return asyncio.run(serve(rt))
+
+
+async def serve(rt: Any, stop: asyncio.Event | None = None) -> int:
+    config = rt.config
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    db = rt.open_storage()
+    market = rt.market(storage=db)
+    try:
+        await market.load_instruments()
+    except MarketError as e:  # the first cycle will say so in a data alert and retry
+        log.error("could not load instruments yet: %s", e)
+    commands = rt.plugins.collect("hedgewatch_register_commands")
+    services = Services(config, db, market, commands={c.name: c for c in commands},
+                        plugins=rt.plugins)
+    app = None
+    if rt.secrets.telegram_token:
+        from chat.sender import Sender
+        from chat.telegram.app import build_application, start_telegram
+
+        app = build_application(config, rt.secrets.telegram_token, services, commands=commands,
+                                webhook_secret=rt.secrets.webhook_secret)
+        sender = Sender(db, app.bot, config)
+
+        async def drain() -> int:
+            return (await sender.drain()).sent
+
+        await start_telegram(app)
+        log.info("Telegram front end started (%s)", config.telegram.mode)
+    else:
+        from chat.console_sender import ConsoleSender
+
+        console = ConsoleSender(db)
+
+        async def drain() -> int:
+            return console.drain()
+
+        log.warning("TELEGRAM_BOT_TOKEN is not set: alerts go to this console")
+    send = _serialised(drain)  # the cycle and the cascade watch share one sender
+    strategies = load_strategies(rt.plugins, config.strategies.params)
+    params = engine_params(config)
+    cycle = WatchCycle(config=config, db=db, market=market, pm=rt.plugins,
+                       strategies=strategies, params=params, send_stage=send)
+    watch_symbols = _resolve(market, config.schedule.cascade_symbols)
+    watch = WatchCycle(config=config, db=db, market=market, pm=rt.plugins,
+                       strategies=strategies, params=params, send_stage=send,
+                       symbols=watch_symbols, rules=["cascade_watch"], name="cascade_watch")
+    jobs = Jobs()
+    sch = config.schedule
+    jobs.add("cycle", cycle.run, sch.interval.seconds, sch.delay.seconds)
+    if watch_symbols:
+        jobs.add("cascade_watch", watch.run, sch.cascade_interval.seconds, aligned=False)
+    console_task = None if app is not None else _console(services, commands, stop)
+    try:
+        log.info("catch-up cycle at start")
+        await cycle.run()
+        jobs.start()
+        log.info("watching %s every %s (cascade watch %s every %s)",
+                 config.exchange.name, sch.interval, ", ".join(watch_symbols) or "off",
+                 sch.cascade_interval)
+        await stop.wait()
+        log.info("stopping: no new cycles; waiting for the running one")
+    finally:
+        await jobs.stop(STOP_TIMEOUT_S)
+        if console_task is not None:
+            console_task.cancel()
+        if app is not None:
+            from chat.telegram.app import stop_telegram
+
+            await stop_telegram(app)  # also closes the market through post_shutdown
+        await market.close()
+        db.close()
+    log.info("stopped cleanly")
+    return 0
+
+
+def _serialised(drain: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+    """One drain at a time: keeps "at most one message in flight per chat" true."""
+    lock = asyncio.Lock()
+
+    async def run() -> int:
+        async with lock:
+            return await drain()
+
+    return run
+
+
+def _resolve(market: Any, names: list[str]) -> list[str]:
+    out = []
+    for name in names:
+        try:
+            out.append(market.resolve(name))
+        except MarketError as e:
+            log.error("cascade watch: %s", e)
+    return out
+
+
+def _console(services: Services, commands: list, stop: asyncio.Event) -> asyncio.Task | None:
+    """The chat commands on stdin when it is a terminal (``run`` without a token)."""
+    if not sys.stdin.isatty():
+        return None
+    from chat.console import serve_console
+
+    return asyncio.create_task(serve_console(services, commands, stop))
