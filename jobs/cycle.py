@@ -15,7 +15,13 @@ import numpy as np
 from core.evaluate import EngineParams, evaluate
 from core.recommend import HeldHedge
 from core.types import MarketSnapshot
-from plugins.alert_rules.runner import build_context, run_alerts, trade_positions
+from plugins.alert_rules.runner import (
+    build_context,
+    evaluate_rules,
+    record,
+    select_rules,
+    trade_positions,
+)
 from plugins.strategies.base import Strategy
 from settings.config import Config
 from storage.heartbeat import beat
@@ -110,14 +116,16 @@ class WatchCycle:
             ctx = build_context(self.db, self.config, result, snap, now_ms=now_ms,
                                 strategies=self.strategies, trades=trades,
                                 exchange_error=fetch_error)
+        alerts = []
         with _Stage(summary, "rules"):
+            alerts = evaluate_rules(ctx, select_rules(self.pm, self.rules), self.pm)
+        with _Stage(summary, "outbox"):
             try:
-                new = await run_alerts(ctx, self.db, self.pm, self.rules)
-                for alert in new:
+                for alert in record(ctx, self.db, self.pm, alerts):
                     summary.alerts[alert.kind] = summary.alerts.get(alert.kind, 0) + 1
-            except Exception as e:
-                log.exception("%s: alert stage failed", self.name)
-                summary.error = f"alerts: {type(e).__name__}: {e}"
+            except Exception as e:  # e.g. the disk is full: the cycle says so, goes on
+                log.exception("%s: outbox write failed", self.name)
+                summary.error = f"outbox: {type(e).__name__}: {e}"
         with _Stage(summary, "send"):
             if self.send_stage is not None:
                 try:

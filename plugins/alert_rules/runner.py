@@ -111,14 +111,24 @@ def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None =
     return out
 
 
+def select_rules(pm: PluginManager, only: Sequence[str] | None = None) -> list:
+    """The rules to run: those named in ``only`` (the cascade watch), else every registered
+    rule not marked ``watch_only``."""
+    return [r for r in load_rules(pm) if (r.name in only if only is not None
+                                          else not getattr(r, "watch_only", False))]
+
+
 async def run_alerts(ctx: RuleContext, db: Database, pm: PluginManager,
                      only: Sequence[str] | None = None) -> list[Alert]:
-    """Evaluate the registered rules and record the alerts; returns the newly recorded ones
-    (duplicates and alerts within their cooldown are left out). ``only`` names the rules to
-    run (the cascade watch); by default every rule not marked ``watch_only`` runs."""
-    rules = [r for r in load_rules(pm) if (r.name in only if only is not None
-                                           else not getattr(r, "watch_only", False))]
-    alerts = evaluate_rules(ctx, rules, pm)
+    """Evaluate the rules and record the alerts; returns the newly recorded ones
+    (duplicates and alerts within their cooldown are left out)."""
+    return record(ctx, db, pm, evaluate_rules(ctx, select_rules(pm, only), pm))
+
+
+def record(ctx: RuleContext, db: Database, pm: PluginManager, alerts: list[Alert]
+           ) -> list[Alert]:
+    """Write alerts and their deliveries to the outbox in one transaction, then notify
+    ``hedgewatch_on_alert`` for each new one."""
     signal = ctx.config.telegram.signal_channel
     new = record_alerts(db, alerts, now_ms=ctx.now_ms, memory=ctx.memory,
                         signal_channel=signal, min_severity=ctx.config.alerts.min_severity)
