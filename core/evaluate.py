@@ -163,15 +163,17 @@ def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
                    for k in ("corr_z", "vol_ratio", "shock_sigma")})
     cascade = cascade_reading(inputs, snap.last_bar_close_ms)
 
-    known = [i for i, pos in enumerate(positions) if pos.symbol in symbols]
+    column = {s: j for j, s in enumerate(symbols)}
+    kept = []
     for i, pos in enumerate(positions):
-        if pos.symbol not in symbols:
+        if pos.symbol in column:
+            kept.append(pos)
+        else:
             warnings.append(f"position {i}: {pos.symbol} is not in the market data")
-    kept = [positions[i] for i in known]
-    pidx = np.array([symbols.index(pos.symbol) for pos in kept], dtype=np.int64)
+    pidx = np.fromiter((column[pos.symbol] for pos in kept), dtype=np.int64, count=len(kept))
     risk = _risk(kept, pidx, snap.instruments, symbols, prices, view.vol_ewma, p)
 
-    cands = [symbols.index(s) for s in (p.hedge_candidates or symbols) if s in symbols]
+    cands = [column[s] for s in (p.hedge_candidates or symbols) if s in column]
     choice = {t: best_hedge(t, rho_f, cands) for t in set(pidx.tolist())}
     pairs = sorted({(t, h) for t, h in choice.items() if h is not None})
     regimes = pair_regimes(r, pairs, cp.fast, cp.min_fast, cp.high_corr, cp.low_corr,

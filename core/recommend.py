@@ -57,14 +57,13 @@ class HedgeRecommendation:
 def best_hedge(target: int, rho_fast: FloatArray, candidates: Sequence[int]) -> int | None:
     """The candidate with the highest ρ² to the target on the fast window (the most variance
     a single minimum-variance leg can remove); None when no candidate has a correlation."""
-    best, score = None, -1.0
-    for j in candidates:
-        if j == target:
-            continue
-        r = rho_fast[target, j]
-        if np.isfinite(r) and r * r > score:
-            best, score = j, r * r
-    return best
+    cands = np.asarray([j for j in candidates if j != target], dtype=np.int64)
+    if cands.size == 0:
+        return None
+    rho2 = rho_fast[target, cands] ** 2
+    if not np.isfinite(rho2).any():
+        return None
+    return int(cands[np.nanargmax(rho2)])
 
 
 def pair_regimes(returns: FloatArray, pairs: Sequence[tuple[int, int]], window: int,
