@@ -4,6 +4,8 @@
 per-endpoint limits and the odd endpoint detail. Requests go through per-endpoint
 limiters (``ratelimits``) and retries (``retry``) rather than ccxt's single throttle, symbols
 and endpoints run in parallel, and every answer is validated (``ccxt_parse``) before use.
+The parts live beside it: ``ccxt_client`` (settings), ``ccxt_universe`` (which symbols),
+``ccxt_positions``, ``ccxt_candles`` and ``ccxt_refresh`` (one cycle's per-symbol work).
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
 
 import numpy as np
 
-from core.types import DEPTH_BANDS, DepthSeries, Instrument, MarketSnapshot, StatSeries, Tier
+from core.types import Instrument, MarketSnapshot, StatSeries, Tier
 from plugins.exchanges import ccxt_parse as parse
+from plugins.exchanges import ccxt_universe as universe
 from plugins.exchanges.candle_sync import CandleSync, Page
-from plugins.exchanges.errors import NotSupported
+from plugins.exchanges.ccxt_candles import last_bars, nonempty_tail
+from plugins.exchanges.ccxt_client import ccxt_config
+from plugins.exchanges.ccxt_positions import account_positions, positions_need_keys
+from plugins.exchanges.ccxt_refresh import depth_series, refresh_symbol, stat_series
 from plugins.exchanges.grid import build_snapshot
 from plugins.exchanges.health import HealthTracker
 from plugins.exchanges.ratelimits import EndpointLimit, EndpointLimiters
@@ -80,24 +85,8 @@ class CcxtMarket(MarketSource):
     # --- ccxt set-up ------------------------------------------------------------------------
 
     def _ccxt_config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"enableRateLimit": False, "timeout": self.config.timeout.ms,
-                               "options": dict(self.ccxt_options)}
-        if self.keys:
-            cfg.update(apiKey=self.keys.api_key, secret=self.keys.secret,
-                       password=self.keys.passphrase)
-        if self.config.api_url:
-            cfg["urls"] = {"api": self._api_urls(self.config.api_url.rstrip("/"))}
-        return cfg
-
-    def _api_urls(self, base: str) -> dict[str, Any]:
-        """Every REST base URL of the exchange, moved to ``base`` (paths kept)."""
-        def move(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {k: move(x) for k, x in v.items()}
-            if isinstance(v, str) and v.startswith("http"):
-                return base + urlsplit(v).path.rstrip("/")
-            return v
-        return move(self.ccxt_class().describe()["urls"]["api"])
+        """The ccxt constructor settings (OKX moves its API URL differently)."""
+        return ccxt_config(self.config, self.keys, self.ccxt_class, self.ccxt_options)
 
     async def close(self) -> None:
         await self.exchange.close()
@@ -130,8 +119,7 @@ class CcxtMarket(MarketSource):
         markets = await self._call("instruments", None, self.exchange.load_markets)
         out: dict[str, Instrument] = {}
         for m in markets.values():
-            if m.get("swap") and m.get("linear") and m.get("quote") == "USDT" and m.get(
-                    "settle") == "USDT" and m.get("active") is not False:
+            if universe.is_usdt_linear_swap(m):
                 out[m["id"]] = parse.instrument(m, m["id"])
                 self._markets[m["id"]] = m["symbol"]
         self.resolver = SymbolResolver(out)
@@ -146,22 +134,18 @@ class CcxtMarket(MarketSource):
         await self.load_instruments()
         if isinstance(self.config.symbols, list):
             return list(dict.fromkeys(self.resolve(s) for s in self.config.symbols))
-        n = int(self.config.symbols.partition(":")[2])
+        n = universe.top_count(self.config.symbols)
         tickers = await self._call("tickers", None, self._fetch_swap_tickers)
-        ranked = sorted(((self._quote_volume(t), t.get("info", {}).get("instId") or
-                          self.exchange.market(s)["id"]) for s, t in tickers.items()
-                         if s in self._markets.values()), reverse=True)
-        return [sym for _v, sym in ranked if sym in self.instruments][:n]
+        return universe.top_by_volume(tickers, n, listed=self._markets.values(),
+                                      instruments=self.instruments, volume=self._quote_volume,
+                                      market_id=lambda s: self.exchange.market(s)["id"])
 
     async def _fetch_swap_tickers(self) -> dict[str, Any]:
         return await self.exchange.fetch_tickers(params={"type": "swap"})
 
     def _quote_volume(self, t: Mapping[str, Any]) -> float:
-        qv = parse.finite(t.get("quoteVolume"))
-        if qv is None:
-            bv, last = parse.finite(t.get("baseVolume")), parse.finite(t.get("last"))
-            qv = bv * last if bv is not None and last is not None else 0.0
-        return qv
+        """A ticker's 24 h USDT volume, for "top:N" (OKX overrides it)."""
+        return universe.quote_volume(t)
 
     # --- market data ------------------------------------------------------------------------
 
@@ -183,7 +167,7 @@ class CcxtMarket(MarketSource):
             endpoint, symbol,
             lambda: self.exchange.fetch_ohlcv(unified, self.timeframe, since=page.since_ms,
                                               limit=page.count, params=dict(params)),
-            lambda rows: _nonempty_tail(parse.candles(rows, self.timeframe_ms, server_ms), page))
+            lambda rows: nonempty_tail(parse.candles(rows, self.timeframe_ms, server_ms), page))
 
     async def fetch_ohlcv(self, symbol: str, since_ms: int | None = None,
                           limit: int | None = None) -> Candles:
@@ -197,7 +181,7 @@ class CcxtMarket(MarketSource):
                               lambda p: self._fetch_page(symbol, p, server))
         c = self.cache.read(symbol, start, end)
         self._note_age(symbol, c)
-        return c if limit is None or len(c) <= limit else _tail(c, limit)
+        return c if limit is None or len(c) <= limit else last_bars(c, limit)
 
     async def fetch_funding(self, symbol: str) -> FundingInfo:
         unified = self._unified(symbol)
@@ -242,30 +226,18 @@ class CcxtMarket(MarketSource):
         tiers = await self._call("position-tiers", symbol,
                                  lambda: self.exchange.fetch_market_leverage_tiers(unified),
                                  lambda rows: parse.tiers(rows, self.tier_unit))
-        self.resolver.instruments[symbol] = _with_tiers(inst, tiers)
+        self.resolver.instruments[symbol] = replace(inst, tiers=tiers)
         return tiers
 
     async def fetch_positions(self) -> AccountPositions:
         if not self.keys:
-            raise NotSupported(f"{self.name}: reading positions needs read-only API keys "
-                               f"({self.name.upper()}_API_KEY / _API_SECRET)")
+            raise positions_need_keys(self.name)
         await self.load_instruments()
         can_trade = await self._key_can_trade()
         rows = await self._call("positions", None, self.exchange.fetch_positions)
-        out, liq = [], {}
-        for p in rows or []:
-            m = self.exchange.markets_by_id.get((p.get("info") or {}).get("instId", ""), None)
-            sym = next((k for k, v in self._markets.items() if v == p.get("symbol")), None)
-            if sym is None and m:
-                sym = m[0]["id"]
-            if sym is None:
-                continue
-            pos = parse.position(p, sym, self.instruments[sym].contract_value)
-            if pos is not None:
-                out.append(pos)
-                if (lp := parse.finite(p.get("liquidationPrice"))) is not None:
-                    liq[sym] = lp
-        return AccountPositions(tuple(out), can_trade=can_trade, exchange_liquidation=liq)
+        return account_positions(rows, can_trade=can_trade, markets=self._markets,
+                                 markets_by_id=self.exchange.markets_by_id,
+                                 instruments=self.instruments)
 
     async def _key_can_trade(self) -> bool:
         """Whether the key may trade; unknown counts as yes, so the user is warned."""
@@ -286,7 +258,7 @@ class CcxtMarket(MarketSource):
         start = end - (bars + margin) * self.timeframe_ms
         missing: dict[str, str] = {}
         rows: list[stats.StatRow] = []
-        await asyncio.gather(*(self._refresh(s, start, end, server, missing, rows)
+        await asyncio.gather(*(refresh_symbol(self, s, start, end, server, missing, rows)
                                for s in syms))
         stats.write_stats(self.db, rows)
         since = end - max(bars * self.timeframe_ms, HISTORY_DAYS_MS)
@@ -299,57 +271,13 @@ class CcxtMarket(MarketSource):
             per_symbol, source=self.name, timeframe_ms=self.timeframe_ms, bars=bars,
             server_time_ms=server, end_ms=end,
             instruments={s: self.instruments[s] for s in syms},
-            funding={s: self._series(s, stats.FUNDING, since, end_at) for s in syms},
-            open_interest={s: self._series(s, stats.OPEN_INTEREST, since, end_at) for s in syms},
-            depth={s: self._depth_series(s, since, end_at) for s in syms},
+            funding={s: stat_series(self.db, self.name, s, stats.FUNDING, since, end_at)
+                     for s in syms},
+            open_interest={s: stat_series(self.db, self.name, s, stats.OPEN_INTEREST, since,
+                                          end_at) for s in syms},
+            depth={s: depth_series(self.db, self.name, s, since, end_at) for s in syms},
             missing=missing,
         )
-
-    async def _refresh(self, symbol: str, start: int, end: int, server: int,
-                       missing: dict[str, str], rows: list[stats.StatRow]) -> None:
-        """Bring one symbol's candles and statistics up to date; failures are recorded,
-        never raised: candles failing marks the symbol missing, the rest only count errors."""
-        async def candles() -> None:
-            await self.cache.sync(symbol, start, end, server,
-                                  lambda p: self._fetch_page(symbol, p, server))
-
-        async def funding() -> None:
-            f = await self.fetch_funding(symbol)
-            rows.append(stats.StatRow(self.name, symbol, stats.FUNDING, server, f.rate, {
-                "time_ms": f.time_ms, "next_rate": f.next_rate, "next_time_ms": f.next_time_ms,
-                "interval_hours": f.interval_hours}))
-
-        async def open_interest() -> None:
-            if self.oi_needs_price:  # OI comes in coins: value it at the fresh close
-                await asyncio.wait([candle_task])
-            oi = await self.fetch_open_interest(symbol)
-            rows.append(stats.StatRow(self.name, symbol, stats.OPEN_INTEREST, server, oi))
-
-        async def depth() -> None:
-            d = await self.fetch_depth(symbol)
-            rows.append(stats.StatRow(self.name, symbol, stats.DEPTH, server,
-                                      sum(d.bid) + sum(d.ask),
-                                      {"mid": d.mid, "bid": list(d.bid), "ask": list(d.ask)}))
-
-        candle_task = asyncio.ensure_future(candles())
-        results = await asyncio.gather(candle_task, funding(), open_interest(), depth(),
-                                       return_exceptions=True)
-        if isinstance(results[0], BaseException):
-            if not isinstance(results[0], Exception):
-                raise results[0]
-            missing[symbol] = describe(results[0])
-        for r in results[1:]:
-            if isinstance(r, BaseException) and not isinstance(r, Exception):
-                raise r
-
-    def _series(self, symbol: str, kind: str, since: int, until: int) -> StatSeries:
-        t, v = stats.read_series(self.db, self.name, symbol, kind, since_ms=since, until_ms=until)
-        return StatSeries(t, v)
-
-    def _depth_series(self, symbol: str, since: int, until: int) -> DepthSeries:
-        t, b, a = stats.read_depth(self.db, self.name, symbol, len(DEPTH_BANDS),
-                                   since_ms=since, until_ms=until)
-        return DepthSeries(t, b, a)
 
     def _last_close(self, symbol: str) -> float | None:
         last = last_candle_ts(self.db, self.name, symbol, self.timeframe)
@@ -368,20 +296,3 @@ class CcxtMarket(MarketSource):
 
 def _bad(msg: str) -> Any:
     raise BadPayload(msg)
-
-
-def _nonempty_tail(bars: tuple[np.ndarray, np.ndarray], page: Page
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """An empty answer for the newest bars is a bad answer (a malformed body parses to [])."""
-    if page.tail and not bars[0].size:
-        raise BadPayload("no candles returned for the latest bars")
-    return bars
-
-
-def _tail(c: Candles, n: int) -> Candles:
-    return Candles(c.times[-n:], c.open[-n:], c.high[-n:], c.low[-n:], c.close[-n:],
-                   c.volume[-n:])
-
-
-def _with_tiers(inst: Instrument, tiers: tuple[Tier, ...]) -> Instrument:
-    return replace(inst, tiers=tiers)
