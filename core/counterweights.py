@@ -32,6 +32,7 @@ import numpy as np
 from core.correlation import window_moments
 from core.hedging import beta_matrix
 from core.types import BoolArray, FloatArray
+from core.types import finite_or_none as _num
 
 WEIGHTS = {"stress_corr": 0.35, "convexity": 0.35, "vol_beta": 0.2, "carry": 0.05,
            "liquidity": 0.05}
@@ -53,15 +54,12 @@ class Counterweight:
     n_stress: int
 
     def to_dict(self) -> dict:
-        def num(x: float) -> float | None:
-            return float(x) if np.isfinite(x) else None
-
-        return {"symbol": self.symbol, "side": self.side, "score": num(self.score),
-                "stress_corr": num(self.stress_corr), "calm_corr": num(self.calm_corr),
-                "convexity": num(self.calm_corr - self.stress_corr),
-                "vol_beta": num(self.vol_beta),
-                "carry_per_day": num(self.carry_per_day), "depth_usdt": num(self.depth_usdt),
-                "stress_beta": num(self.stress_beta), "n_stress": self.n_stress}
+        return {"symbol": self.symbol, "side": self.side, "score": _num(self.score),
+                "stress_corr": _num(self.stress_corr), "calm_corr": _num(self.calm_corr),
+                "convexity": _num(self.calm_corr - self.stress_corr),
+                "vol_beta": _num(self.vol_beta),
+                "carry_per_day": _num(self.carry_per_day), "depth_usdt": _num(self.depth_usdt),
+                "stress_beta": _num(self.stress_beta), "n_stress": self.n_stress}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.types import FloatArray, Instrument, IntArray, Position, Tier
+from core.types import as_floats as _f
 
 DEFAULT_MMR = 0.004
 """Maintenance-margin rate used when an instrument has no tiers: OKX BTC-USDT tier 1 (0.4 %)."""
@@ -38,9 +39,6 @@ _SIZE_DECIMALS = 8
 
 ArrayLike = npt.ArrayLike
 
-
-def _f(x: ArrayLike) -> FloatArray:
-    return np.asarray(x, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- tiers

@@ -13,10 +13,7 @@ from core.regimes import HIGH, LOW, REGIME_NAMES, UNKNOWN, level_regimes
 from core.rolling import rolling_pair_series
 from core.seed_rule import seed_multiplier
 from core.types import FloatArray, Instrument, Position
-
-
-def _num(x: float) -> float | None:
-    return float(x) if x is not None and np.isfinite(x) else None
+from core.types import finite_or_none as _num
 
 
 def leg_dict(leg: HedgeLeg | None) -> dict | None:

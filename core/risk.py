@@ -30,14 +30,13 @@ from core.liquidation import (
 )
 from core.touch import empirical_touch, norm_isf, touch_probability
 from core.types import FloatArray, Instrument, IntArray, Position
+from core.types import as_floats as _f
+from core.types import finite_or_none as _num
 
 HORIZONS_H = (1, 24)
 MIN_RETURNS_FOR_VOL = 20
 """Fewer log returns than this and the EWMA volatility is reported as unavailable."""
 
-
-def _f(x: npt.ArrayLike) -> FloatArray:
-    return np.asarray(x, dtype=np.float64)
 
 
 def ewma_sigma(closes: npt.ArrayLike, halflife_bars: float) -> float:
@@ -232,11 +231,6 @@ class RiskReport:
         d = asdict(self)
         d["warnings"] = list(self.warnings)
         return d
-
-
-def _num(x: float) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def risk_report(position: Position, instrument: Instrument, mark: float,

@@ -30,14 +30,12 @@ import numpy as np
 import numpy.typing as npt
 
 from core.types import FloatArray
+from core.types import as_floats as _f
 
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
-
-def _f(x: npt.ArrayLike) -> FloatArray:
-    return np.asarray(x, dtype=np.float64)
 
 
 def norm_sf(x: npt.ArrayLike) -> FloatArray:

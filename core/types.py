@@ -20,6 +20,20 @@ IntArray = npt.NDArray[np.int64]
 """Int64 array, used for millisecond timestamps."""
 BoolArray = npt.NDArray[np.bool_]
 
+def as_floats(x: npt.ArrayLike) -> FloatArray:
+    """Any number or array-like as a float64 array (the kernels' input normalisation)."""
+    return np.asarray(x, dtype=np.float64)
+
+
+def finite_or_none(x: object) -> float | None:
+    """A JSON-safe number: the float, or None for NaN, ±inf, None and non-numbers."""
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
 DEPTH_BANDS: tuple[float, ...] = (0.005, 0.01, 0.02)
 """Order-book depth is summarised as USDT notional within ±0.5 %, ±1 % and ±2 % of mid."""
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from core.hedging import HedgeLeg
+from core.types import finite_or_none
 
-
-def num(x: float | None) -> float | None:
-    """JSON-ready number: None for NaN/inf."""
-    return float(x) if x is not None and math.isfinite(x) else None
-
+num = finite_or_none  # JSON-ready number: None for NaN/inf
 
 def leg_text(leg: HedgeLeg) -> dict[str, Any]:
     """A leg as data plus the line a trader reads: side, base size, contracts, USDT."""

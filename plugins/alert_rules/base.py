@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from core.evaluate import EngineResult
+from core.types import finite_or_none
 from plugins.strategies.base import Decision
 from settings.config import Config
 from storage.rule_state import OpenTrade, RuleMemory
@@ -158,10 +159,4 @@ class AlertRule:
                      data_age_ms=ctx.data_age_ms, simulated=ctx.simulated, **extra)
 
 
-def finite(x: float) -> float | None:
-    """A JSON-safe number: None for NaN/inf."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if v == v and abs(v) != float("inf") else None
+finite = finite_or_none  # the name the rules use
