@@ -155,18 +155,15 @@ class FakeBinance(_FakeRest):
         return {"lastUpdateId": 1, "E": self.now_ms, "T": self.now_ms, **side}
 
 
-_BYBIT_INTERVAL = {"1": 60_000, "3": 180_000, "5": 300_000, "15": 900_000, "30": 1_800_000,
-                   "60": 3_600_000, "120": 7_200_000, "240": 14_400_000, "360": 21_600_000,
-                   "720": 43_200_000, "D": 86_400_000}
+_BYBIT_INTERVAL = {**{str(m): m * 60_000 for m in (1, 3, 5, 15, 30, 60, 120, 240, 360, 720)},
+                   "D": 86_400_000}
 _BYBIT_OI_INTERVAL = {"5min": 300_000, "15min": 900_000, "30min": 1_800_000, "1h": 3_600_000,
                       "4h": 14_400_000, "1d": 86_400_000}
 _TICK = {"BTC": ("2", "0.10"), "ETH": ("2", "0.01")}  # priceScale, tickSize; others 4, 0.0001
 
 
 class _BybitError(Exception):
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.code, self.msg = code, msg
+    """A v5 error answer: ``(retCode, retMsg)`` (sent with HTTP 200, as live)."""
 
 
 @dataclass
@@ -181,24 +178,19 @@ class FakeBybit(_FakeRest):
     routes: ClassVar[tuple[str, ...]] = ("/v5/market/{name}", "/v5/market/funding/history")
 
     async def _handle(self, request: web.Request) -> web.Response:
-        name = request.match_info.get("name") or "funding/history"
-        params = dict(request.query)
+        name, params = request.match_info.get("name", "funding/history"), dict(request.query)
         self.log.append((name, params))
-        handler = {
-            "time": self._time, "instruments-info": self._instruments, "kline": self._kline,
-            "tickers": self._tickers, "funding/history": self._funding_history,
-            "open-interest": self._open_interest, "orderbook": self._orderbook,
-        }.get(name)
+        handler = getattr(self, "_" + name.replace("-", "_").replace("/", "_"), None)
         if handler is None:
             return web.json_response({"retCode": 10404, "retMsg": "Not found"}, status=404)
+        code, msg, result = 0, "OK", {}
         try:
             if name != "time" and params.get("category") != "linear":
                 raise _BybitError(10001, "params error: category only support linear")
             result = handler(params)
         except _BybitError as e:
-            return web.json_response({"retCode": e.code, "retMsg": e.msg, "result": {},
-                                      "retExtInfo": {}, "time": self.now_ms})
-        return web.json_response({"retCode": 0, "retMsg": "OK", "result": result,
+            code, msg = e.args
+        return web.json_response({"retCode": code, "retMsg": msg, "result": result,
                                   "retExtInfo": {}, "time": self.now_ms})
 
     # --- the deterministic values behind the answers (tests compare against these) --------
@@ -246,7 +238,7 @@ class FakeBybit(_FakeRest):
             "displayName": "",
         }
 
-    def _instruments(self, params: dict) -> dict:
+    def _instruments_info(self, params: dict) -> dict:
         if params.get("status") == "PreLaunch":
             items: list[dict] = []
         else:
@@ -266,8 +258,7 @@ class FakeBybit(_FakeRest):
         if step is None:
             raise _BybitError(10001, "params error: Invalid period!")
         limit = max(1, min(int(params.get("limit", 200)), 1000))
-        newest = self.now_ms // step * step
-        hi = newest
+        hi = self.now_ms // step * step
         if "end" in params:
             hi = min(hi, int(params["end"]) // step * step)
         lo = max(self.market.origin_ms, int(params.get("start", 0)) // step * step)
@@ -280,25 +271,23 @@ class FakeBybit(_FakeRest):
                 "list": [[r[0], r[1], r[2], r[3], r[4], r[6], r[7]] for r in rows]}
 
     def _ticker(self, base: str) -> dict:
-        now, day = self.now_ms, 86_400_000
-        px = self.market.price(base, now)
-        prev = self.market.price(base, now - day)
+        now = self.now_ms
+        px, prev = self.market.price(base, now), self.market.price(base, now - 86_400_000)
         turnover = 1e9 / (1 + self.bases.index(base))  # the first base trades the most
-        oi = self.open_interest(base, now)
-        nxt = (now // FUNDING_MS + 1) * FUNDING_MS
+        oi, hi, lo = self.open_interest(base, now), max(px, prev), min(px, prev)
         return {
             "symbol": f"{base}USDT", "lastPrice": f"{px:.8g}", "indexPrice": f"{px:.8g}",
-            "markPrice": f"{px:.8g}", "prevPrice24h": f"{prev:.8g}",
-            "price24hPcnt": f"{px / prev - 1:.6f}", "highPrice24h": f"{max(px, prev):.8g}",
-            "lowPrice24h": f"{min(px, prev):.8g}", "prevPrice1h": f"{px:.8g}",
-            "openInterest": f"{oi:.3f}", "openInterestValue": f"{oi * px:.2f}",
-            "turnover24h": f"{turnover:.4f}", "volume24h": f"{turnover / px:.3f}",
-            "fundingRate": f"{self.funding_rate(base, now):.8f}", "nextFundingTime": str(nxt),
+            "markPrice": f"{px:.8g}", "prevPrice24h": f"{prev:.8g}", "prevPrice1h": f"{px:.8g}",
+            "price24hPcnt": f"{px / prev - 1:.6f}", "highPrice24h": f"{hi:.8g}",
+            "lowPrice24h": f"{lo:.8g}", "openInterest": f"{oi:.3f}",
+            "openInterestValue": f"{oi * px:.2f}", "turnover24h": f"{turnover:.4f}",
+            "volume24h": f"{turnover / px:.3f}", "fundingCap": "0.005",
+            "fundingRate": f"{self.funding_rate(base, now):.8f}",
+            "nextFundingTime": str((now // FUNDING_MS + 1) * FUNDING_MS),
             "predictedDeliveryPrice": "", "basisRate": "", "deliveryFeeRate": "",
-            "deliveryTime": "0", "ask1Size": "1.5", "bid1Price": f"{px * 0.9999:.8g}",
-            "ask1Price": f"{px * 1.0001:.8g}", "bid1Size": "2.1", "basis": "",
-            "preOpenPrice": "", "preQty": "", "curPreListingPhase": "",
-            "fundingIntervalHour": "8", "fundingCap": "0.005",
+            "deliveryTime": "0", "bid1Price": f"{px * 0.9999:.8g}", "bid1Size": "2.1",
+            "ask1Price": f"{px * 1.0001:.8g}", "ask1Size": "1.5", "basis": "", "preOpenPrice": "",
+            "preQty": "", "curPreListingPhase": "", "fundingIntervalHour": "8",
         }
 
     def _tickers(self, params: dict) -> dict:

@@ -55,9 +55,10 @@ def test_bybit_points_every_rest_url_at_api_url():
 # --- Bybit v5 (category linear) ----------------------------------------------------------------
 
 
-def bybit_market(srv: FakeBybit, symbols: list[str] | str = ["BTC", "ETH"]) -> BybitMarket:
+def bybit_market(srv: FakeBybit, symbols: tuple[str, ...] | str = ("BTC", "ETH")) -> BybitMarket:
+    syms = symbols if isinstance(symbols, str) else list(symbols)
     return BybitMarket(ExchangeConfig.model_validate(
-        {"api_url": srv.url, "symbols": symbols, "timeout": "2s", "max_retries": 1}),
+        {"api_url": srv.url, "symbols": syms, "timeout": "2s", "max_retries": 1}),
         backoff_s=0.01)
 
 
