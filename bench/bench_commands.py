@@ -38,6 +38,7 @@ async def _run(folder: Path) -> None:
     ctx = CommandContext.local(services)
     await dispatcher.handle("/open btc long 0.5 @60000 10x", ctx)
     cases = {
+        "/hedge btc 0.5 10x (every strategy, counterweights)": "/hedge btc 0.5 10x",
         "/risk btc long 0.5 @60000 10x": "/risk btc long 0.5 @60000 10x",
         "/risk (each open trade)": "/risk",
         "/corr btc eth sol doge (answer, no image)": "/corr btc eth sol doge",
