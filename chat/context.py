@@ -37,6 +37,7 @@ class Services:
         self.config = config
         self.plugins = plugins
         self._strategies: Mapping[str, Any] | None = None
+        self._market_state: Any = None
         self.db = db
         self._market = market
         self._market_made = not callable(market) or hasattr(market, "snapshot")
@@ -128,6 +129,20 @@ class Services:
         if self.at_ms is None and (self.clock() - fetched_at) * 1000 >= self.timeframe_ms:
             return None
         return snap
+
+    async def engine_market(self, snap: MarketSnapshot) -> Any:
+        """The engine's market-wide state for ``snap``, computed once per snapshot (off the
+        event loop): every ``/hedge`` and ``/market`` on a warm snapshot shares it."""
+        from core.evaluate import market_state
+        from settings.engine import engine_params
+
+        cached = self._market_state
+        if cached is not None and cached.snap is snap:
+            return cached
+        state = await asyncio.get_running_loop().run_in_executor(
+            None, market_state, snap, engine_params(self.config))
+        self._market_state = state
+        return state
 
     def cached_snapshot(self) -> MarketSnapshot | None:
         """The warm default snapshot if one has been fetched (for ``/status``), else None."""

@@ -13,6 +13,7 @@ import numpy as np
 from core.cascade import CascadeReading, cascade_reading
 from core.cascade_series import candle_factors
 from core.counterweights import (
+    CounterweightBasis,
     CounterweightResult,
     counterweight_basis,
     rank_counterweights,
@@ -139,14 +140,28 @@ def _risk(positions: Sequence[Position], idx: np.ndarray, snap_instruments: Mapp
                      target_prob=params.target_touch_prob)
 
 
-def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
-             params: EngineParams = EngineParams(),
-             held_hedges: Sequence[HeldHedge] = ()) -> EngineResult:
-    """Everything for the live bar. Positions in symbols the snapshot lacks are reported in
-    ``warnings`` and get no risk numbers rather than wrong ones."""
+@dataclass(frozen=True, eq=False)
+class MarketState:
+    """The market-wide half of ``evaluate``: the same for every position on one snapshot, so
+    a chat front end answering many ``/hedge`` questions computes it once per snapshot."""
+
+    snap: MarketSnapshot
+    returns: FloatArray
+    view: CorrelationView
+    beta_fast: FloatArray
+    rho_fast: FloatArray
+    beta_ewma: FloatArray
+    market_spike: bool
+    cascade: CascadeReading
+    prices: FloatArray
+    column: Mapping[str, int]
+    stress: CounterweightBasis | None  # None when counterweights are off
+
+
+def market_state(snap: MarketSnapshot, params: EngineParams = EngineParams()) -> MarketState:
+    """Correlation view, regimes, cascade reading, β matrices, counterweight basis."""
     p, cp = params, params.corr
     symbols = snap.symbols
-    warnings: list[str] = [f"{s}: {why}" for s, why in snap.missing.items()]
     r = log_returns(snap.close)
     view = correlation_view(snap.close, cp, with_z=False)
     factors = candle_factors(r[-(cp.slow + cp.fast):], cp)
@@ -162,8 +177,29 @@ def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
     inputs.update({k: float(factors[k][-1]) if factors[k].size else np.nan
                    for k in ("corr_z", "vol_ratio", "shock_sigma")})
     cascade = cascade_reading(inputs, snap.last_bar_close_ms)
+    basis = None
+    if p.counterweights_k > 0:
+        mvol = rolling_vol(market_returns(r), cp.fast, cp.min_fast)[:, 0]
+        basis = counterweight_basis(r, symbols, stress_mask(mvol),
+                                    np.diff(mvol, prepend=np.nan),
+                                    funding_per_day=funding_per_day(snap.funding),
+                                    depth_usdt=latest_depth(snap.depth))
+    return MarketState(snap, r, view, beta_f, rho_f, beta_e, spike, cascade, prices,
+                       {s: j for j, s in enumerate(symbols)}, basis)
 
-    column = {s: j for j, s in enumerate(symbols)}
+
+def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
+             params: EngineParams = EngineParams(),
+             held_hedges: Sequence[HeldHedge] = (),
+             market: MarketState | None = None) -> EngineResult:
+    """Everything for the live bar. Positions in symbols the snapshot lacks are reported in
+    ``warnings`` and get no risk numbers rather than wrong ones. ``market`` (from
+    ``market_state`` on the same snapshot and parameters) skips the market-wide half."""
+    m = market if market is not None and market.snap is snap else market_state(snap, params)
+    p, cp = params, params.corr
+    symbols, r, view, prices, column = snap.symbols, m.returns, m.view, m.prices, m.column
+    beta_f, rho_f, beta_e, cascade = m.beta_fast, m.rho_fast, m.beta_ewma, m.cascade
+    warnings: list[str] = [f"{s}: {why}" for s, why in snap.missing.items()]
     kept = []
     for i, pos in enumerate(positions):
         if pos.symbol in column:
@@ -185,23 +221,19 @@ def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
         for t, h in choice.items()}
 
     cws: dict[tuple[str, str], CounterweightResult] = {}
-    if p.counterweights_k > 0 and kept:
-        mvol = rolling_vol(market_returns(r), cp.fast, cp.min_fast)[:, 0]
-        stress = stress_mask(mvol)
-        dvol = np.diff(mvol, prepend=np.nan)
-        basis = counterweight_basis(r, symbols, stress, dvol,
-                                    funding_per_day=funding_per_day(snap.funding),
-                                    depth_usdt=latest_depth(snap.depth))
+    if m.stress is not None and p.counterweights_k > 0:
         for pos, t in zip(kept, pidx, strict=True):
             key = (pos.symbol, pos.side)
             if key not in cws:
-                cws[key] = rank_counterweights(basis, int(t), pos.sign, k=p.counterweights_k,
+                cws[key] = rank_counterweights(m.stress, int(t), pos.sign,
+                                               k=p.counterweights_k,
                                                min_stress_bars=p.min_stress_bars)
     tp = take_profit_signals(held_hedges, dict(zip(symbols, prices.tolist(), strict=True)),
                              cascade.level, cascade.rank)
     return EngineResult(
         snap.source, snap.simulated, snap.last_bar_close_ms, snap.data_age_ms, symbols, prices,
-        view, beta_f, rho_f, beta_e, spike, cascade, tuple(kept), risk, plans, cws, tuple(tp),
+        view, beta_f, rho_f, beta_e, m.market_spike, cascade, tuple(kept), risk, plans, cws,
+        tuple(tp),
         view.vol_ewma, snap.instruments, p, tuple(warnings))
 
 

@@ -56,8 +56,9 @@ class Hedge(Command):
         except ValueError as e:
             raise ArgumentError(f"That position doesn't work ({e}), e.g. {self.example}") from None
         params = replace(engine_params(s.config), hedge_candidates=tuple(hedges) or None)
+        market = await s.engine_market(snap)
         result = await asyncio.get_running_loop().run_in_executor(
-            None, evaluate, snap, [pos], params)
+            None, lambda: evaluate(snap, [pos], params, market=market))
         data = hedge_data(result, s.strategies, hedges)
         lines = hedge_lines(data, pos)
         log_cmd = f"/open {symbol} {pos.side} {size:.8g} @{entry:.8g} {lev:g}x"

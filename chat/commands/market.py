@@ -27,8 +27,9 @@ class Market(Command):
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
         s = ctx.services
         snap = await s.snapshot()
+        market = await s.engine_market(snap)
         result = await asyncio.get_running_loop().run_in_executor(
-            None, evaluate, snap, [], engine_params(s.config))
+            None, lambda: evaluate(snap, [], engine_params(s.config), market=market))
         data = market_data(result, snap.funding)
         return Reply(data=data, text=market_lines(data))
 
