@@ -4,12 +4,12 @@ rule would do, the counterweights, and how old the data is."""
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import replace
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, leg_text, num
+from chat.commands.position_args import build_position
 from chat.context import CommandContext
 from chat.grammar import PositionArgs, parse_position
 from core.evaluate import EngineResult, evaluate
@@ -41,27 +41,16 @@ class Hedge(Command):
         wanted = {symbol, *hedges}
         if not wanted <= set(snap.symbols):
             snap = await s.snapshot(sorted(set(snap.symbols) | wanted))
-        mark = snap.last_price(symbol)
-        if not (mark > 0 and math.isfinite(mark)):
-            why = snap.missing.get(symbol, "no recent price")
-            return Reply(data={"symbol": symbol, "warnings": [f"no price: {why}"]},
-                         text=[f"No price for {symbol} right now ({why})."])
-        inst = snap.instruments.get(symbol) or s.market.instruments[symbol]
-        entry = request.entry or mark
-        size = request.size.base_units(inst.contract_value, entry) if request.size else \
-            inst.contract_value
-        lev = request.leverage or s.config.risk.leverage
-        try:
-            pos = Position(symbol, request.side, size, entry, lev)
-        except ValueError as e:
-            raise ArgumentError(f"That position doesn't work ({e}), e.g. {self.example}") from None
+        pos = build_position(s, snap, symbol, request, self.example)
+        if isinstance(pos, Reply):
+            return pos
         params = replace(engine_params(s.config), hedge_candidates=tuple(hedges) or None)
         market = await s.engine_market(snap)
         result = await asyncio.get_running_loop().run_in_executor(
             None, lambda: evaluate(snap, [pos], params, market=market))
         data = hedge_data(result, s.strategies, hedges)
         lines = hedge_lines(data, pos)
-        log_cmd = f"/open {symbol} {pos.side} {size:.8g} @{entry:.8g} {lev:g}x"
+        log_cmd = f"/open {symbol} {pos.side} {pos.size:.8g} @{pos.entry:.8g} {pos.leverage:g}x"
         return Reply(data=data, text=lines,
                      buttons=[[("Log this trade", log_cmd),
                                ("Alert me on rebalance", "/subscribe rebalance")]])

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.position_args import build_position
 from chat.context import CommandContext, Services
 from chat.grammar import PositionArgs, parse_position
 from core.returns import log_returns
@@ -112,21 +113,11 @@ class Risk(Command):
                                 f"e.g. {self.example}")
         symbol = await s.resolve(a.symbol, self.example)
         snap = await s.snapshot([symbol])
-        mark = snap.last_price(symbol)
-        if not (mark > 0 and math.isfinite(mark)):
-            why = snap.missing.get(symbol, "no recent price")
-            return Reply(data={"symbol": symbol, "warnings": [f"no price: {why}"]},
-                         text=[f"No price for {symbol} right now ({why})."])
-        inst = snap.instruments.get(symbol) or s.market.instruments[symbol]
-        entry = a.entry or mark
-        size = a.size.base_units(inst.contract_value, entry) if a.size else inst.contract_value
-        lev = a.leverage or s.config.risk.leverage
-        try:
-            pos = Position(symbol, a.side, size, entry, lev)
-        except ValueError as e:
-            raise ArgumentError(f"That position doesn't work ({e}), e.g. {self.example}") from None
+        pos = build_position(s, snap, symbol, a, self.example)
+        if isinstance(pos, Reply):
+            return pos
         report = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
-        position = {"size": size, "entry": entry, "leverage": lev}
+        position = {"size": pos.size, "entry": pos.entry, "leverage": pos.leverage}
         data = {**report, "position": position, "as_of": snap.last_bar_close_ms}
         return Reply(data=data, text=report_lines(report, position))
 

@@ -1,0 +1,30 @@
+"""From parsed position arguments to the ``Position`` the engine computes on: shared by
+/hedge and /risk so both read "btc 0.5 10x" the same way."""
+
+from __future__ import annotations
+
+import math
+
+from chat.commands.base import ArgumentError, Reply
+from chat.context import Services
+from chat.grammar import PositionArgs
+from core.types import MarketSnapshot, Position
+
+
+def build_position(s: Services, snap: MarketSnapshot, symbol: str, a: PositionArgs,
+                   example: str) -> Position | Reply:
+    """The position at the snapshot's mark: entry defaults to the mark, size to one contract
+    (tier 1), leverage to ``[risk] leverage``. With no usable price there is nothing to
+    compute on: the Reply says so, with the exchange's reason when it gave one."""
+    mark = snap.last_price(symbol)
+    if not (mark > 0 and math.isfinite(mark)):
+        why = snap.missing.get(symbol, "no recent price")
+        return Reply(data={"symbol": symbol, "warnings": [f"no price: {why}"]},
+                     text=[f"No price for {symbol} right now ({why})."])
+    inst = snap.instruments.get(symbol) or s.market.instruments[symbol]
+    entry = a.entry or mark
+    size = a.size.base_units(inst.contract_value, entry) if a.size else inst.contract_value
+    try:
+        return Position(symbol, a.side, size, entry, a.leverage or s.config.risk.leverage)
+    except ValueError as e:
+        raise ArgumentError(f"That position doesn't work ({e}), e.g. {example}") from None
