@@ -75,22 +75,29 @@ async def serve(rt: Any, stop: asyncio.Event | None = None) -> int:
     params = engine_params(config)
     cycle = WatchCycle(config=config, db=db, market=market, pm=rt.plugins,
                        strategies=strategies, params=params, send_stage=send)
-    watch_symbols = _resolve(market, config.schedule.cascade_symbols)
     watch = WatchCycle(config=config, db=db, market=market, pm=rt.plugins,
                        strategies=strategies, params=params, send_stage=send,
-                       symbols=watch_symbols, rules=["cascade_watch"], name="cascade_watch")
+                       symbols=_resolve(market, config.schedule.cascade_symbols),
+                       rules=["cascade_watch"], name="cascade_watch")
+
+    async def watch_run() -> None:
+        if not watch.symbols:  # instruments were not loaded at start: try again now
+            watch.symbols = _resolve(market, config.schedule.cascade_symbols)
+        if watch.symbols:
+            await watch.run()
+
     jobs = Jobs()
     sch = config.schedule
     jobs.add("cycle", cycle.run, sch.interval.seconds, sch.delay.seconds)
-    if watch_symbols:
-        jobs.add("cascade_watch", watch.run, sch.cascade_interval.seconds, aligned=False)
+    if config.schedule.cascade_symbols:
+        jobs.add("cascade_watch", watch_run, sch.cascade_interval.seconds, aligned=False)
     console_task = None if app is not None else _console(services, commands, stop)
     try:
         log.info("catch-up cycle at start")
         await cycle.run()
         jobs.start()
         log.info("watching %s every %s (cascade watch %s every %s)",
-                 config.exchange.name, sch.interval, ", ".join(watch_symbols) or "off",
+                 config.exchange.name, sch.interval, ", ".join(watch.symbols or ["off"]),
                  sch.cascade_interval)
         await stop.wait()
         log.info("stopping: no new cycles; waiting for the running one")
@@ -120,6 +127,7 @@ def _serialised(drain: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[i
 
 
 def _resolve(market: Any, names: list[str]) -> list[str]:
+    """The cascade watch's symbols; an unknown one is logged and left out."""
     out = []
     for name in names:
         try:
