@@ -46,19 +46,29 @@ def parse_at(text: str | None) -> int | None:
 
 
 def with_cli_overrides(rt: Any) -> Any:
-    """The runtime with ``--exchange``/``--data`` applied to ``[exchange]``.
-
-    The section is copied rather than re-validated from a dump so that keys the user did not
-    set stay unset (the CSV market serves every file in the folder unless symbols were set).
-    """
+    """The runtime with ``--exchange``/``--data`` applied to ``[exchange]``."""
     update = {}
     if getattr(rt.args, "exchange", None):
         update["name"] = rt.args.exchange
     if getattr(rt.args, "data", None):
         update["data_dir"] = rt.args.data
+    return with_exchange(rt, update)
+
+
+def with_exchange(rt: Any, update: dict[str, Any]) -> Any:
+    """The runtime with ``update`` applied to ``[exchange]`` (validated like the file).
+
+    Only keys that were set carry over, so the CSV market keeps serving every file in the
+    folder unless symbols were asked for; and a ``data_dir`` given on the command line means
+    "this folder's data": the config's symbol list (written for the live exchange) does not
+    narrow it — ``--symbols`` does.
+    """
     if not update:
         return rt
-    exchange = rt.config.exchange.model_copy(update=update)
+    ex = rt.config.exchange
+    kept = {k: getattr(ex, k) for k in ex.model_fields_set
+            if not ("data_dir" in update and k == "symbols")}
+    exchange = type(ex).model_validate({**kept, **update}, strict=False)
     return dataclasses.replace(rt, config=rt.config.model_copy(update={"exchange": exchange}))
 
 

@@ -72,6 +72,16 @@ class PositionSeries:
     corr_slow: FloatArray
     regime: IntArray
     cascade_score: FloatArray
+    others: tuple[int, ...] = ()  # columns of the candidate hedges, in the order below
+    beta_all: FloatArray | None = None  # (T, K) fast β to every candidate
+    corr_all: FloatArray | None = None  # (T, K) fast ρ to every candidate
+
+    def pair(self, t: int, column: int) -> tuple[float, float]:
+        """Fast β and ρ of the target to ``column`` at bar ``t`` (NaN when unknown)."""
+        if self.beta_all is None or column not in self.others:
+            return float("nan"), float("nan")
+        k = self.others.index(column)
+        return float(self.beta_all[t, k]), float(self.corr_all[t, k])
 
     def cascade_level(self, t: int) -> str:
         return level_of(float(self.cascade_score[t]))
@@ -113,4 +123,5 @@ def position_series(close: FloatArray, target: int, params: CorrelationParams,
         r.shape[0], UNKNOWN)
     return PositionSeries(target, hedge.astype(np.int64), pick(fast.beta), pick(beta_e),
                           pick(fast.corr), pick(slow.corr), reg.astype(np.int64),
-                          np.asarray(cascade_score, dtype=np.float64))
+                          np.asarray(cascade_score, dtype=np.float64), tuple(others),
+                          fast.beta, fast.corr)

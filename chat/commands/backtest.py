@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import shlex
 import sys
@@ -27,6 +26,7 @@ from backtest.run import (
     parse_strategies,
     write_outputs,
 )
+from chat.cli import with_exchange
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext
 from plugins.exchanges.errors import MarketError, UnknownSymbol
@@ -182,7 +182,4 @@ def _with_exchange(rt: Any, args: argparse.Namespace, days: float | None) -> Any
         update["symbols"] = [x for s in args.symbols for x in s.split(",") if x]
     if (update.get("name") or rt.config.exchange.name) == "sim":
         update["sim_days"] = int((days or 90) + rt.config.engine.slow_window.seconds / 86400 + 2)
-    if not update:
-        return rt
-    exchange = rt.config.exchange.model_copy(update=update)
-    return dataclasses.replace(rt, config=rt.config.model_copy(update={"exchange": exchange}))
+    return with_exchange(rt, update)

@@ -24,6 +24,14 @@ def bar_view(result: EngineResult, i: int) -> BarView:
     pos = result.positions[i]
     plan = result.hedge_plans[pos.symbol]
     cws = result.counterweights_for(i)
+    x = result.index(pos.symbol)
+
+    def pair(symbol: str) -> tuple[float, float]:
+        if symbol not in result.symbols:
+            return float("nan"), float("nan")
+        j = result.index(symbol)
+        return float(result.beta_fast[x, j]), float(result.rho_fast[x, j])
+
     return BarView(
         t=-1, time_ms=result.time_ms, position=pos,
         prices=dict(zip(result.symbols, result.prices.tolist(), strict=True)),
@@ -34,7 +42,7 @@ def bar_view(result: EngineResult, i: int) -> BarView:
         regime=REGIME_NAMES[plan.regime_code], cascade_level=result.cascade.level,
         cascade_score=result.cascade.score, high_corr=result.params.corr.high_corr,
         low_corr=result.params.corr.low_corr,
-        _counterweights=lambda: cws.legs if cws else (),
+        _counterweights=lambda: cws.legs if cws else (), _pair=pair,
     )
 
 
@@ -59,6 +67,11 @@ def replay_bars(snap: MarketSnapshot, position: Position, params: EngineParams,
                                   k=params.counterweights_k,
                                   min_stress_bars=params.min_stress_bars).legs
 
+        def pair(symbol: str, t: int = t) -> tuple[float, float]:
+            if symbol not in snap.symbols:
+                return float("nan"), float("nan")
+            return s.pair(t, snap.index(symbol))
+
         yield BarView(
             t=t, time_ms=int(snap.times[t]) + snap.timeframe_ms, position=position,
             prices=prices, instruments=snap.instruments,
@@ -67,5 +80,5 @@ def replay_bars(snap: MarketSnapshot, position: Position, params: EngineParams,
             corr_fast=float(s.corr_fast[t]), corr_slow=float(s.corr_slow[t]),
             effectiveness=float(s.corr_fast[t] ** 2), regime=REGIME_NAMES[int(s.regime[t])],
             cascade_level=s.cascade_level(t), cascade_score=float(s.cascade_score[t]),
-            high_corr=cp.high_corr, low_corr=cp.low_corr, _counterweights=cw,
+            high_corr=cp.high_corr, low_corr=cp.low_corr, _counterweights=cw, _pair=pair,
         )

@@ -81,9 +81,18 @@ class BarView:
     low_corr: float = 0.3
     _counterweights: Callable[[], tuple[Counterweight, ...]] = field(
         default=lambda: (), repr=False)
+    _pair: Callable[[str], tuple[float, float]] = field(
+        default=lambda symbol: (float("nan"), float("nan")), repr=False)
 
     def counterweights(self) -> tuple[Counterweight, ...]:
         return self._counterweights()
+
+    def pair(self, symbol: str) -> tuple[float, float]:
+        """Fast-window β and ρ of the position's symbol to ``symbol`` at this bar — for a
+        strategy that keeps the hedge instrument it already holds (added in version 1)."""
+        if symbol == self.hedge_symbol:
+            return self.beta_fast, self.corr_fast
+        return self._pair(symbol)
 
     def notional(self) -> float:
         """The position's notional at this bar's price (entry if the price is missing)."""
@@ -112,9 +121,25 @@ class Strategy:
         raise NotImplementedError
 
 
-def beta_leg(bar: BarView, scale: float = 1.0) -> TargetLeg | None:
-    """The β hedge in ``bar.hedge_symbol`` scaled by ``scale``; None when not available."""
-    hs, b = bar.hedge_symbol, bar.beta_fast
+def sticky_hedge(bar: BarView, state: Mapping[str, Any] | None, margin: float) -> str | None:
+    """The hedge instrument to use this bar: the one held (``state["hedge"]``) unless the
+    engine's best beats it by more than ``margin`` in ρ² — so a hedge is not moved from ETH to
+    XRP and back (with fees both ways) because their correlations trade places by 0.01."""
+    best = bar.hedge_symbol
+    held = (state or {}).get("hedge")
+    if not held or held == best or best is None:
+        return best
+    rho_held = bar.pair(held)[1]
+    if not math.isfinite(rho_held) or bar.corr_fast ** 2 > rho_held ** 2 + margin:
+        return best
+    return held
+
+
+def beta_leg(bar: BarView, scale: float = 1.0, symbol: str | None = None) -> TargetLeg | None:
+    """The β hedge in ``symbol`` (default the engine's choice, ``bar.hedge_symbol``) scaled by
+    ``scale``; None when not available."""
+    hs = symbol or bar.hedge_symbol
+    b = bar.pair(hs)[0] if hs else float("nan")
     price = bar.prices.get(hs, float("nan")) if hs else float("nan")
     if hs is None or math.isnan(b) or not (price > 0) or scale <= 0:
         return None

@@ -6,7 +6,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from plugins import hookimpl
-from plugins.strategies.base import BarView, Decision, Strategy, TargetLeg, beta_leg
+from plugins.strategies.base import (
+    BarView,
+    Decision,
+    Strategy,
+    TargetLeg,
+    beta_leg,
+    sticky_hedge,
+)
 
 
 def _describe(leg: TargetLeg | None) -> str:
@@ -39,27 +46,40 @@ class StaticHedge(Strategy):
 
 class MinVariance(Strategy):
     name = "min_variance"
-    description = "The minimum-variance β hedge, re-estimated every bar on the fast window."
+    description = ("The minimum-variance β hedge, re-estimated every bar on the fast window; "
+                   "the instrument changes only when another is better by switch_margin in ρ².")
+    defaults: ClassVar[Mapping[str, float]] = {"switch_margin": 0.1}
 
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
-        leg = beta_leg(bar)
+        hs = sticky_hedge(bar, state, self.params["switch_margin"])
+        leg = beta_leg(bar, symbol=hs)
+        beta, rho = bar.pair(hs) if hs else (float("nan"), float("nan"))
         return Decision((leg,) if leg else (),
-                        f"β {bar.beta_fast:.3f} to {bar.hedge_symbol} (ρ² "
-                        f"{bar.effectiveness:.2f}) → {_describe(leg)}")
+                        f"β {beta:.3f} to {hs} (ρ² {rho * rho:.2f}) → {_describe(leg)}",
+                        {"hedge": hs} if hs else {})
 
 
 class SeedRegime(Strategy):
     name = "seed_regime"
     description = ("The seed's rule: the β hedge shrunk when correlation is above high_corr, "
                    "grown below low_corr (see core/seed_rule.py for what it assumes).")
-    defaults: ClassVar[Mapping[str, float]] = {"shrink": 0.5, "grow": 1.25}
+    defaults: ClassVar[Mapping[str, float]] = {"shrink": 0.5, "grow": 1.25,
+                                               "switch_margin": 0.1}
 
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
-        factor = {"high": self.params["shrink"], "low": self.params["grow"]}.get(bar.regime, 1.0)
-        leg = beta_leg(bar, factor)
+        hs = sticky_hedge(bar, state, self.params["switch_margin"])
+        beta, rho = bar.pair(hs) if hs else (float("nan"), float("nan"))
+        if hs == bar.hedge_symbol:
+            regime = bar.regime  # the engine's regime, with hysteresis
+        else:  # the held instrument: the thresholds on its own correlation
+            regime = ("high" if rho >= bar.high_corr else "low" if rho <= bar.low_corr
+                      else "normal") if rho == rho else "unknown"
+        factor = {"high": self.params["shrink"], "low": self.params["grow"]}.get(regime, 1.0)
+        leg = beta_leg(bar, factor, symbol=hs)
         return Decision((leg,) if leg else (),
-                        f"correlation {bar.corr_fast:.2f} ({bar.regime} regime) → β "
-                        f"{bar.beta_fast:.3f} × {factor:g} → {_describe(leg)}")
+                        f"correlation {rho:.2f} to {hs} ({regime} regime) → β "
+                        f"{beta:.3f} × {factor:g} → {_describe(leg)}",
+                        {"hedge": hs} if hs else {})
 
 
 class CounterweightHedge(Strategy):

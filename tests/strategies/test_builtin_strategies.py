@@ -80,7 +80,23 @@ def test_min_variance_follows_beta_every_bar(strategies, market, position):
         leg = d.legs[0]
         assert leg.side == "short"  # a long is hedged by a short
         notional = leg.size * bar.prices[leg.symbol]
-        assert notional == pytest.approx(bar.beta_fast * bar.notional(), rel=1e-12)
+        assert notional == pytest.approx(bar.pair(leg.symbol)[0] * bar.notional(), rel=1e-12)
+
+
+def test_the_hedge_instrument_changes_only_for_a_clearly_better_one(strategies, market,
+                                                                     position):
+    out = run(strategies["min_variance"], market, position)
+    switches = 0
+    for (_, prev), (bar, d) in itertools.pairwise(out):
+        if not (prev.legs and d.legs) or prev.legs[0].symbol == d.legs[0].symbol:
+            continue
+        switches += 1
+        held, best = prev.legs[0].symbol, d.legs[0].symbol
+        assert best == bar.hedge_symbol
+        assert bar.corr_fast ** 2 > bar.pair(held)[1] ** 2 + 0.1
+    engine_switches = sum(1 for (a, _), (b, _) in itertools.pairwise(out)
+                          if a.hedge_symbol != b.hedge_symbol)
+    assert switches < engine_switches  # the engine's best flips more often than the hedge
 
 
 def test_seed_regime_is_smaller_whenever_correlation_is_high(strategies, market, position):
