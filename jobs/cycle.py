@@ -83,6 +83,7 @@ class WatchCycle:
         self.clock, self.before_fetch = clock, before_fetch
         self.bars = params.corr.slow + params.corr.fast + 8
         self.last: CycleSummary | None = None
+        self._tiers_loaded: set[str] = set()
 
     async def run(self) -> CycleSummary:
         now_ms = int(self.clock() * 1000)
@@ -96,6 +97,7 @@ class WatchCycle:
         with _Stage(summary, "fetch"):
             if self.before_fetch is not None:
                 self.before_fetch()
+            await self._load_tiers(trades)
             try:
                 snap = await self.market.snapshot(self.symbols, bars=self.bars)
                 if snap.n_bars == 0:
@@ -143,6 +145,18 @@ class WatchCycle:
         self.pm.notify("hedgewatch_on_cycle", summary=summary)
         self.last = summary
         return summary
+
+
+    async def _load_tiers(self, trades: list[OpenTrade]) -> None:
+        """The maintenance-margin tiers of every symbol a trade is in, fetched once each: a
+        position past the first tier is liquidated at a higher mmr than the default."""
+        for symbol in sorted({t.symbol for t in trades} - self._tiers_loaded):
+            try:
+                await self.market.fetch_tiers(symbol)
+                self._tiers_loaded.add(symbol)
+            except Exception as e:  # the snapshot still comes; the default mmr is used
+                log.warning("%s: tiers for %s not loaded yet (%s); tier-1 mmr used",
+                            self.name, symbol, e)
 
 
 def held_hedges(db: Any, trades: list[OpenTrade], snap: MarketSnapshot,

@@ -9,8 +9,10 @@ from collections import Counter
 
 import pytest
 
+import jobs.cycle as cycle_module
 from chat.sender import Sender, make_bot
 from jobs.cycle import WatchCycle
+from plugins import hookimpl
 from plugins.exchanges.ccxt_market import OkxMarket
 from plugins.manager import PluginManager
 from plugins.strategies.registry import load_strategies
@@ -97,3 +99,53 @@ async def test_cycles_survive_exchange_and_telegram_faults(okx, tg, tmp_path):
     n_deliveries = db["deliveries"].count
     assert len(tg.sent) == n_deliveries
     assert any("502" in str(r.status) or r.status == 502 for r in tg.rejected)
+
+
+async def test_a_large_position_is_liquidated_at_its_tier_mmr(okx, tmp_path):
+    """2,000 contracts of BTC is past OKX's first tier (the fake serves 500 / 2,000 / ...):
+    the cycle fetches the tiers, so the liquidation price uses tier 2's mmr, not tier 1's."""
+    config = Config().with_overrides(
+        exchange={"name": "okx", "api_url": okx.url, "symbols": BASES},
+        engine={"fast_window": "6h", "slow_window": "2d", "ewma_halflife": "2h"})
+    db = open_database(tmp_path / "hw.db")
+    entry = okx.market.price("BTC", START_MS)
+    open_trade(db, user_id=TRADER, chat_id=TRADER, symbol="BTC-USDT-SWAP", side="long",
+               size=20.0, entry=entry, leverage=10, opened_at=START_MS, fee_rate=0.0005)
+    market = OkxMarket(config.exchange, storage=db, backoff_s=0.01, seed=3)
+    await market.load_instruments()
+    pm = PluginManager(entry_points=False)
+    seen = []
+
+    class Spy:
+        @staticmethod
+        @hookimpl
+        def hedgewatch_on_cycle(summary):
+            seen.append(summary)
+
+    pm.register(Spy(), name="spy")
+    cycle = WatchCycle(config=config, db=db, market=market, pm=pm,
+                       strategies=load_strategies(pm), params=engine_params(config),
+                       clock=lambda: okx.now_ms / 1000)
+    okx.advance(BAR)
+    captured = {}
+    real = cycle_module.evaluate
+
+    def spy_evaluate(*args, **kw):
+        captured["result"] = real(*args, **kw)
+        return captured["result"]
+
+    cycle_module.evaluate = spy_evaluate
+    try:
+        await cycle.run()
+    finally:
+        cycle_module.evaluate = real
+        await market.close()
+    r = captured["result"]
+    contracts = 20.0 / market.instruments["BTC-USDT-SWAP"].contract_value
+    assert 500 < contracts <= 2000
+    assert r.risk.mmr[0] == 0.005 and r.risk.tier[0] == 2
+    margin = entry * 20.0 / 10
+    fee = market.instruments["BTC-USDT-SWAP"].taker_fee
+    expected = (entry - margin / 20.0) / (1 - 0.005 - fee)
+    assert r.risk.liquidation_price[0] == pytest.approx(expected, rel=1e-12)
+    assert seen and seen[0].error is None
