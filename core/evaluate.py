@@ -6,7 +6,7 @@ take-profit signal. ``advance`` is the incremental path for the next bar."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from core.counterweights import (
     stress_mask,
 )
 from core.hedging import beta_matrix, ewma_beta_matrix
-from core.liquidation import DEFAULT_MMR, TierTable
+from core.liquidation import DEFAULT_MMR, TierTable, binance_liquidation_price, tier_index
 from core.market_inputs import funding_per_day, latest_depth, market_returns, snapshot_inputs
 from core.recommend import (
     HedgePlan,
@@ -132,12 +132,29 @@ def _risk(positions: Sequence[Position], idx: np.ndarray, snap_instruments: Mapp
     n = np.array([p.size for p in positions])
     s = np.array([p.sign for p in positions], dtype=np.float64)
     m = np.array([p.isolated_margin for p in positions])
-    return risk_many(e, n, s, m, prices, sigma, params.bars_per_hour, symbol_idx=idx,
-                     tiers=TierTable.build(tiers),
+    # Binance brackets (by notional, with a maintenance amount) have their own formula
+    liq = np.full(len(positions), np.nan)
+    bracket_mmr = np.full(len(positions), np.nan)
+    bracket = np.full(len(positions), -1, dtype=np.int64)
+    for j, inst in enumerate(insts):
+        rows = idx == j
+        if inst.tiers and all(t.unit == "notional" for t in inst.tiers) and rows.any():
+            ts = sorted(inst.tiers, key=lambda t: t.max_size)
+            liq[rows] = binance_liquidation_price(e[rows], n[rows], s[rows], m[rows], ts)
+            k = tier_index(ts, n[rows] * e[rows])
+            bracket_mmr[rows] = [ts[i].mmr for i in k]
+            bracket[rows] = [ts[i].tier for i in k]
+    risk = risk_many(e, n, s, m, prices, sigma, params.bars_per_hour, symbol_idx=idx,
+                     tiers=TierTable.build(tiers), liquidation=liq,
                      contract_value=np.array([i.contract_value for i in insts]),
                      fee=np.array([i.taker_fee for i in insts]),
                      max_leverage=np.array([i.max_leverage for i in insts]),
                      target_prob=params.target_touch_prob)
+    if np.isfinite(bracket_mmr).any():  # report the bracket the Binance price came from
+        binance = np.isfinite(bracket_mmr)
+        risk = replace(risk, mmr=np.where(binance, bracket_mmr, risk.mmr),
+                       tier=np.where(binance, bracket, risk.tier))
+    return risk
 
 
 @dataclass(frozen=True, eq=False)

@@ -147,7 +147,8 @@ def risk_many(entry: npt.ArrayLike, size: npt.ArrayLike, sign: npt.ArrayLike,
               mmr: npt.ArrayLike | None = None, tiers: TierTable | None = None,
               contract_value: npt.ArrayLike = 1.0, fee: npt.ArrayLike = 0.0005,
               max_leverage: npt.ArrayLike = 100.0, target_prob: float = 0.01,
-              drift_per_bar: npt.ArrayLike = 0.0) -> RiskArrays:
+              drift_per_bar: npt.ArrayLike = 0.0,
+              liquidation: npt.ArrayLike | None = None) -> RiskArrays:
     """Risk of many isolated positions at once (OKX formula).
 
     Position arrays: ``entry``, ``size`` (base units), ``sign`` (±1), ``margin``. Market
@@ -155,6 +156,8 @@ def risk_many(entry: npt.ArrayLike, size: npt.ArrayLike, sign: npt.ArrayLike,
     ``max_leverage``, ``drift_per_bar`` are per position, or per symbol when ``symbol_idx``
     (each position's symbol row) is given. The mmr comes from ``mmr`` (per position), else
     from ``tiers`` (contract-unit ``TierTable``, row = symbol), else ``DEFAULT_MMR``.
+    ``liquidation`` (per position, NaN where not given) replaces the OKX formula's price for
+    positions priced another way — e.g. Binance brackets via ``binance_liquidation_price``.
     """
     e, n, s, m = (_f(x) for x in (entry, size, sign, margin))
 
@@ -179,6 +182,9 @@ def risk_many(entry: npt.ArrayLike, size: npt.ArrayLike, sign: npt.ArrayLike,
     else:
         rate = np.full(e.shape, DEFAULT_MMR)
     liq = isolated_liquidation_price(e, n, s, m, rate, fee_)
+    if liquidation is not None:
+        given = np.broadcast_to(_f(liquidation), liq.shape)
+        liq = np.where(np.isfinite(given), given, liq)
     dlog = log_distance(px, liq, s)
     out_sig: dict[str, FloatArray] = {}
     for h in HORIZONS_H:

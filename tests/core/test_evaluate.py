@@ -114,3 +114,29 @@ def test_incremental_advance_equals_recomputing(snap):
     full = evaluate(snap)
     np.testing.assert_allclose(fast, full.view.fast_corr, atol=1e-9)
     np.testing.assert_allclose(ewma, full.view.ewma_corr, atol=1e-9)
+
+
+def test_binance_brackets_use_binance_formula_in_the_vectorised_path(snap):
+    """Notional brackets with a maintenance amount: the engine's numbers equal the
+    single-position report, which solves Binance's formula (no fee term, cum included)."""
+    from dataclasses import replace as dc_replace
+
+    from core.types import MarketSnapshot, Tier
+
+    brackets = (Tier(1, 0, 50_000, 0.004, 125, unit="notional"),
+                Tier(2, 50_000, 250_000, 0.005, 100, unit="notional", maintenance_amount=50),
+                Tier(3, 250_000, 1e9, 0.01, 50, unit="notional", maintenance_amount=1300))
+    btc = "BTC-USDT-SWAP"
+    insts = {**snap.instruments, btc: dc_replace(snap.instruments[btc], tiers=brackets)}
+    binance = MarketSnapshot(**{**snap.__dict__, "instruments": insts})
+    price = binance.last_price(btc)
+    positions = [Position(btc, "long", 0.3, price, 10),  # bracket 1
+                 Position(btc, "short", 1.5, price, 20),  # bracket 2
+                 Position(btc, "long", 4.0, price, 5)]  # bracket 3
+    res = evaluate(binance, positions)
+    for i in range(3):
+        report = res.risk_report(i)
+        assert res.risk.liquidation_price[i] == pytest.approx(report.liquidation_price,
+                                                              rel=1e-12)
+        assert res.risk.mmr[i] == report.mmr and res.risk.tier[i] == report.tier
+    assert list(res.risk.tier) == [1, 2, 3]
