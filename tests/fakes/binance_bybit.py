@@ -13,6 +13,7 @@ from typing import ClassVar, Self
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve
 from tests.fakes.okx_market import FakeMarket
 from tests.fakes.okx_server import START_MS
 
@@ -42,11 +43,7 @@ class _FakeRest:
         app = web.Application()
         for path in self.routes:
             app.router.add_get(path, self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -21,13 +21,13 @@ import argparse
 import asyncio
 import contextlib
 import re
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopThread, serve
 from tests.fakes.okx_market import FakeMarket, default_bases
 from tests.fakes.okx_routes import route
 
@@ -90,8 +90,7 @@ class FakeOkx:
         self.positions: list[dict] = []
         self._hits: dict[tuple[str, str], deque[float]] = {}
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: LoopThread | None = None
 
     # --- clock, faults, log ------------------------------------------------------------------
 
@@ -155,11 +154,7 @@ class FakeOkx:
         return app
 
     async def start(self) -> FakeOkx:
-        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(self.app(), self.host, self.port)
         return self
 
     async def stop(self) -> None:
@@ -175,25 +170,13 @@ class FakeOkx:
 
     def start_in_thread(self) -> str:
         """Serve from a background thread with its own loop; returns the base URL."""
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            ready.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(self.stop())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-okx", daemon=True)
+        self._thread = LoopThread(self.start, self.stop, "fake-okx")
         self._thread.start()
-        ready.wait(10)
         return self.url
 
     def stop_thread(self) -> None:
-        if self._loop and self._thread:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        if self._thread is not None:
+            self._thread.stop()
             self._thread = None
 
     def _limited(self, path: str, params: dict[str, str]) -> bool:

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -35,6 +34,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.fakes.loopback import LoopThread
+from tests.fakes.loopback import serve as serve_app
 from tests.fakes.telegram_controls import SEND_METHODS, FakeTelegramControls
 from tests.fakes.telegram_flood import FloodControl
 from tests.fakes.telegram_methods import BotApiMethods
@@ -76,11 +77,8 @@ class FakeTelegram(BotApiMethods, FakeTelegramControls):
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         app.router.add_get("/_fake/log", self._control_log)
         app.router.add_post("/_fake/{helper}", self._control)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_app(app, self.host, self.port,
+                                                  shutdown_timeout=0.5)
         return self
 
     async def stop(self) -> None:
@@ -100,26 +98,13 @@ class FakeTelegram(BotApiMethods, FakeTelegramControls):
 
     def start_in_thread(self, timeout: float = 5.0) -> FakeTelegram:
         """Serve from a daemon thread with its own loop; returns once the port is bound."""
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            loop.run_until_complete(self.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-telegram", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout):
-            raise RuntimeError("fake Telegram server did not start")
+        self._thread = LoopThread(self.start, self.stop, "fake-telegram")
+        self._thread.start(timeout)
         return self
 
     def stop_thread(self) -> None:
-        if self._thread and self._loop:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        if self._thread is not None:
+            self._thread.stop()
             self._thread = None
 
     # ---------------------------------------------------------------- HTTP plumbing

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopThread
 from tests.fakes.telegram_flood import FloodControl
 from tests.fakes.telegram_objects import FakeChat, Rejected, SentMessage, user_json
 from tests.fakes.telegram_validate import ApiError, bad_request
@@ -58,7 +59,7 @@ class FakeTelegramState:
         self._changed: asyncio.Event | None = None
         self._closing: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: LoopThread | None = None
 
     @property
     def url(self) -> str:
