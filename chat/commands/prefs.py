@@ -57,40 +57,46 @@ class _PrefCommand(Command):
         return Reply(data={"settings": s.to_dict(now)}, text=[first, *settings_lines(s, now)])
 
 
-class Subscribe(_PrefCommand):
+class _KindsCommand(_PrefCommand):
+    """/subscribe and /unsubscribe: the same arguments, the other direction."""
+
+    verb: str
+
+    def parse(self, args: list[str]) -> tuple[str, ...]:
+        return parse_kinds(args, self.examples[1])
+
+    def update(self, current: list[str], kinds: tuple[str, ...]) -> list[str]:
+        raise NotImplementedError
+
+    async def answer(self, request: tuple[str, ...], ctx: CommandContext) -> Reply:
+        self.check(ctx)
+        db, now = ctx.services.db, ctx.services.now_ms()
+        current = chats.get_settings(db, ctx.chat_id).subscriptions
+        s = chats.set_subscriptions(db, ctx.chat_id, self.update(list(current), request),
+                                    chat_type=ctx.chat_type, now_ms=now)
+        return self.reply(s, ctx, f"{self.verb} " + ", ".join(request) + ".")
+
+
+class Subscribe(_KindsCommand):
     name = "subscribe"
     summary = "receive alerts of some kinds (all when none named)"
     usage = "/subscribe [" + "|".join(ALERT_KINDS) + " …]"
     examples = ("/subscribe", "/subscribe liquidation cascade")
+    verb = "Subscribed to"
 
-    def parse(self, args: list[str]) -> tuple[str, ...]:
-        return parse_kinds(args, self.examples[1])
-
-    async def answer(self, request: tuple[str, ...], ctx: CommandContext) -> Reply:
-        self.check(ctx)
-        db, now = ctx.services.db, ctx.services.now_ms()
-        current = chats.get_settings(db, ctx.chat_id).subscriptions
-        s = chats.set_subscriptions(db, ctx.chat_id, [*current, *request],
-                                    chat_type=ctx.chat_type, now_ms=now)
-        return self.reply(s, ctx, "Subscribed to " + ", ".join(request) + ".")
+    def update(self, current: list[str], kinds: tuple[str, ...]) -> list[str]:
+        return [*current, *kinds]
 
 
-class Unsubscribe(_PrefCommand):
+class Unsubscribe(_KindsCommand):
     name = "unsubscribe"
     summary = "stop alerts of some kinds (all when none named)"
     usage = "/unsubscribe [" + "|".join(ALERT_KINDS) + " …]"
     examples = ("/unsubscribe", "/unsubscribe funding")
+    verb = "Unsubscribed from"
 
-    def parse(self, args: list[str]) -> tuple[str, ...]:
-        return parse_kinds(args, self.examples[1])
-
-    async def answer(self, request: tuple[str, ...], ctx: CommandContext) -> Reply:
-        self.check(ctx)
-        db, now = ctx.services.db, ctx.services.now_ms()
-        current = chats.get_settings(db, ctx.chat_id).subscriptions
-        s = chats.set_subscriptions(db, ctx.chat_id, [k for k in current if k not in request],
-                                    chat_type=ctx.chat_type, now_ms=now)
-        return self.reply(s, ctx, "Unsubscribed from " + ", ".join(request) + ".")
+    def update(self, current: list[str], kinds: tuple[str, ...]) -> list[str]:
+        return [k for k in current if k not in kinds]
 
 
 class Mute(_PrefCommand):
