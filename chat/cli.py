@@ -33,7 +33,7 @@ def parse_at(text: str | None) -> int | None:
     if text is None:
         return None
     t = text.strip()
-    if t.isdigit():
+    if t.isdecimal():
         return int(t)
     try:
         when = dt.datetime.fromisoformat(t)

@@ -212,7 +212,7 @@ def parse_price(token: str, example: str) -> float:
 
 def parse_count(token: str, example: str, *, maximum: int = 1000) -> int:
     """A whole number from 1 to ``maximum``."""
-    if not token.isdigit() or not 1 <= int(token) <= maximum:
+    if not token.isdecimal() or not 1 <= int(token) <= maximum:
         raise ArgumentError(f"I didn't understand '{token}' — give a whole number from 1 to "
                             f"{maximum}, e.g. {example}")
     return int(token)
@@ -221,7 +221,7 @@ def parse_count(token: str, example: str, *, maximum: int = 1000) -> int:
 def parse_trade_id(token: str, example: str) -> int:
     """``12`` or ``#12``."""
     t = token.removeprefix("#")
-    if not t.isdigit() or int(t) < 1 or len(t) > 12:
+    if not t.isdecimal() or len(t) > 12 or int(t) < 1:
         raise ArgumentError(f"I didn't understand '{token}' — a trade id is a number like #12, "
                             f"e.g. {example}")
     return int(t)

@@ -52,7 +52,7 @@ class ExchangeConfig(Section):
     def _symbols_form(self) -> ExchangeConfig:
         if isinstance(self.symbols, str):
             head, _, n = self.symbols.partition(":")
-            if head != "top" or not n.isdigit() or int(n) < 1:
+            if head != "top" or not n.isdecimal() or int(n) < 1:
                 raise ValueError('symbols must be a list or "top:N" (e.g. "top:30")')
         elif not self.symbols:
             raise ValueError("symbols must name at least one symbol")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from chat.grammar import ArgumentError, Size, parse_position, parse_price, parse_trade_id
+from chat.grammar import (
+    ArgumentError,
+    Size,
+    parse_count,
+    parse_position,
+    parse_price,
+    parse_trade_id,
+)
 
 EX = "/risk btc long 0.5 @60000 10x"
 
@@ -71,6 +78,14 @@ def test_note_after_the_position_when_asked():
 def test_prices_and_ids():
     assert parse_price("@61000", EX) == parse_price("61000", EX) == 61000
     assert parse_trade_id("#12", EX) == parse_trade_id("12", EX) == 12
-    for bad in ("x", "0", "#-1"):
+    for bad in ("x", "0", "#-1", "²", "#³", "1²", "0" * 13):
         with pytest.raises(ArgumentError):
             parse_trade_id(bad, EX)
+
+
+def test_counts_are_whole_numbers_not_any_digit_character():
+    """``str.isdigit`` accepts superscripts that ``int`` refuses; those must be a clear error."""
+    assert parse_count("20", EX) == 20
+    for bad in ("²", "1²", "0", "1001", "-3", "2.5"):
+        with pytest.raises(ArgumentError):
+            parse_count(bad, EX)
