@@ -57,6 +57,19 @@ def render_alert(alert: StoredAlert) -> RenderedAlert:
         foot += " · SIMULATED"
     lines.append(f"<i>{escape(foot)}</i>")
     html = "\n".join(lines)
-    buttons = (("Mute 1h", MUTE_1H), ("Details", callback_data("alert", alert.id)))
+    buttons = (*_command_button(rec), ("Mute 1h", MUTE_1H),
+               ("Details", callback_data("alert", alert.id)))
     return RenderedAlert(truncate_caption(html, TEXT_LIMIT), truncate_caption(html, CAPTION_LIMIT),
                          buttons, bool(rec.get("chart")))
+
+
+def _command_button(rec: dict) -> tuple[tuple[str, str], ...]:
+    """"Hedge it" under a trade alert: runs the ``/hedge`` command its action spells out (the
+    ``c:`` callback the Telegram front end runs as the presser), when it fits 64 bytes."""
+    command = (rec.get("numbers") or {}).get("hedge_command")
+    if not command:
+        return ()
+    try:
+        return (("Hedge it", callback_data("c", command.removeprefix("/"))),)
+    except ValueError:  # too long for callback_data: the action still spells it out
+        return ()

@@ -122,6 +122,7 @@ class StrategiesConfig(Section):
 class AlertsConfig(Section):
     min_severity: Literal["info", "warning", "critical"] = "info"
     cooldown: DurationField = Duration.parse("1h")
+    reminder: DurationField = Duration.parse("4h")
     stale_after: int = Field(default=2, ge=1)
 
 
