@@ -108,8 +108,10 @@ def _common_pattern(mask: FloatArray) -> BoolArray:
     hide all symbols at once), so the fast path covers them; columns with no data at all
     are left out (their pairs do not exist).
     """
-    keys = [mask[:, j].tobytes() for j in range(mask.shape[1])]
     has = mask.any(axis=0)
+    if (mask == mask[:, :1]).all():  # one pattern for all (no gaps, or outages only)
+        return has
+    keys = [mask[:, j].tobytes() for j in range(mask.shape[1])]
     counts: dict[bytes, int] = {}
     for k, h in zip(keys, has, strict=True):
         if h:
@@ -153,30 +155,36 @@ def market_index_series(
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.sqrt(np.maximum(s2 - s1 * s1 / cnt, 0.0) / (cnt - 1))
         inv_sd = np.where((sd > 0) & (cnt >= need), 1.0 / sd, 0.0)
-    missing = np.cumsum(m == 0, axis=0)
+    iu, ju = np.triu_indices(n_sym, k=1)
+    # band[s, t]: row s of the chunk's rows is in bar t's window (a banded sum, not a
+    # cumulative sum down the columns: the same total, several times cheaper)
+    rows = np.arange(chunk + window - 1)[:, None]
+    band = ((rows >= np.arange(chunk)[None, :])
+            & (rows < np.arange(chunk)[None, :] + window)).astype(np.float64)
     for a in range(0, t_len, chunk):
         b = min(t_len, a + chunk)
         lead = max(0, a - window + 1)
-        gaps = missing[b - 1] - (missing[lead - 1] if lead > 0 else 0)
         complete = _common_pattern(m[lead:b])
         u = np.where(complete[None, :], inv_sd[a:b], 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             c = (s1[a:b] / np.maximum(cnt[a:b], 1) * u).sum(axis=1)
         ref = int(np.argmax(complete))
-        y = (x[lead:b] @ u.T - c[None, :]) ** 2  # (rows, bars)
-        y *= m[lead:b, ref:ref + 1]  # rows the pattern lacks are not in any sum
-        cum = np.vstack([np.zeros((1, b - a)), np.cumsum(y, axis=0)])
-        hi = np.arange(a, b) - lead + 1
-        lo = np.maximum(hi - window, 0)
-        cols = np.arange(b - a)
+        # in place throughout: fresh (rows, bars) temporaries cost more than the arithmetic
+        y = x[lead:b] @ u.T  # (rows, bars)
+        y -= c
+        y *= y
+        off = window - 1 - (a - lead)  # chunk rows start W-1 before bar a (fewer at first)
+        y *= band[off:off + b - lead, :b - a]
+        present = m[lead:b, ref]
+        if not present.all():  # rows the pattern lacks are not in any sum
+            y *= present[:, None]
         n = cnt[a:b, ref]  # the same for every column of the pattern
         k = (u > 0).sum(axis=1).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            total = (cum[hi, cols] - cum[lo, cols]) / (n - 1)
+            total = y.sum(axis=0) / (n - 1)
         pair_sum = np.where(k > 1, (total - k) / 2.0, 0.0)
         pair_n = k * (k - 1) / 2.0
-        some = gaps < (b - lead)  # a column with no data in the span has no pairs at all
-        iu, ju = np.triu_indices(n_sym, k=1)
+        some = m[lead:b].any(axis=0)  # a column with no data in the span has no pairs at all
         dirty = np.flatnonzero(~(complete[iu] & complete[ju]) & some[iu] & some[ju])
         if dirty.size:
             lead2 = max(0, a - window)
