@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from core.counterweights import (
     CounterweightBasis,
     CounterweightResult,
     counterweight_basis,
-    rank_counterweights,
+    rank_counterweights_many,
     stress_mask,
 )
 from core.hedging import beta_matrix, ewma_beta_matrix
@@ -239,12 +240,12 @@ def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
 
     cws: dict[tuple[str, str], CounterweightResult] = {}
     if m.stress is not None and p.counterweights_k > 0:
-        for pos, t in zip(kept, pidx, strict=True):
-            key = (pos.symbol, pos.side)
-            if key not in cws:
-                cws[key] = rank_counterweights(m.stress, int(t), pos.sign,
-                                               k=p.counterweights_k,
-                                               min_stress_bars=p.min_stress_bars)
+        keys = list(dict.fromkeys(map(attrgetter("symbol", "side"), kept)))
+        ranked = rank_counterweights_many(
+            m.stress, [column[sym] for sym, _ in keys],
+            [1 if side == "long" else -1 for _, side in keys],
+            k=p.counterweights_k, min_stress_bars=p.min_stress_bars)
+        cws = dict(zip(keys, ranked, strict=True))
     tp = take_profit_signals(held_hedges, dict(zip(symbols, prices.tolist(), strict=True)),
                              cascade.level, cascade.rank)
     return EngineResult(

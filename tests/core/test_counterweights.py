@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from core.counterweights import counterweights, stress_mask
+from core.counterweights import (
+    CARRY_FULL,
+    DEPTH_FULL,
+    WEIGHTS,
+    counterweight_basis,
+    counterweights,
+    rank_counterweights,
+    rank_counterweights_many,
+    stress_mask,
+)
 from core.volatility import rolling_vol
 
 
@@ -61,3 +72,66 @@ def test_too_little_stress_history_is_said():
     res = counterweights(r, syms, 0, 1, stress, np.zeros(len(r)), min_stress_bars=24)
     assert not res.enough_history and res.legs == ()
     assert "too little stress history" in res.notes[0]
+
+
+def _slow_rank(basis, target, sign, k):
+    """Every leg scored one by one in plain Python, then sorted: the obvious version."""
+    rows = []
+    for j in range(len(basis.symbols)):
+        if j == target:
+            continue
+        depth = basis.depth_usdt[j]
+        liq = (min(max(math.log10(depth / 1e5) / math.log10(DEPTH_FULL / 1e5), 0), 1)
+               if math.isfinite(depth) and depth > 0 else 0.0)
+        best = None
+        for side, name in ((1.0, "long"), (-1.0, "short")):
+            sc = side * sign * basis.stress_corr[target, j]
+            if not math.isfinite(sc):
+                continue
+            cc = side * sign * basis.calm_corr[target, j]
+            vb = side * basis.vol_beta[j]
+            carry = -side * basis.funding_per_day[j]
+            score = (WEIGHTS["stress_corr"] * -sc + WEIGHTS["convexity"] * _finite(cc - sc)
+                     + WEIGHTS["vol_beta"] * _finite(vb)
+                     + WEIGHTS["carry"] * _finite(min(max(carry / CARRY_FULL, -1), 1))
+                     + WEIGHTS["liquidity"] * liq)
+            if best is None or score > best[0]:  # ties go to the long, as in the engine
+                best = (score, name, sc, cc)
+        if best is not None:
+            rows.append((-best[0], j, best[1], best[2], best[3]))
+    return [(basis.symbols[j], side, -neg, sc, cc) for neg, j, side, sc, cc in sorted(rows)[:k]]
+
+
+def _finite(x):
+    return 0.0 if math.isnan(x) else x
+
+
+def test_many_keys_at_once_match_one_leg_at_a_time():
+    r, syms, _ = market_with_cascades(seed=2)
+    r[np.random.default_rng(2).random(r.shape) < 0.02] = np.nan
+    stress = np.zeros(len(r), dtype=bool)
+    stress[800:900] = True
+    basis = counterweight_basis(r, syms, stress, np.random.default_rng(3).normal(size=len(r)),
+                                funding_per_day={"VOLX": 0.002, "ETH": -0.0005},
+                                depth_usdt={"BTC": 2e7, "VOLX": 3e5})
+    targets = [0, 5, 3, 0, 6, 2]
+    signs = [1, 1, -1, -1, 1, -1]
+    many = rank_counterweights_many(basis, targets, signs, k=4, min_stress_bars=24)
+    for res, t, s in zip(many, targets, signs, strict=True):
+        want = _slow_rank(basis, t, s, 4)
+        got = [(c.symbol, c.side, c.score, c.stress_corr, c.calm_corr) for c in res.legs]
+        assert [g[:2] for g in got] == [w[:2] for w in want]
+        np.testing.assert_allclose([g[2:] for g in got], [w[2:] for w in want], rtol=1e-12)
+        one = rank_counterweights(basis, t, s, k=4, min_stress_bars=24)
+        assert [(c.symbol, c.side, c.score) for c in one.legs] == [g[:3] for g in got]
+
+
+def test_many_keys_say_which_have_too_little_stress():
+    r, syms, _ = market_with_cascades()
+    stress = np.zeros(len(r), dtype=bool)
+    stress[:30] = True
+    r[:30, 1] = np.nan  # ETH has no stress bars; the others have 30
+    basis = counterweight_basis(r, syms, stress, np.zeros(len(r)))
+    many = rank_counterweights_many(basis, [0, 1], [1, 1], min_stress_bars=24)
+    assert many[0].enough_history and len(many[0].legs) == 3
+    assert not many[1].enough_history and many[1].legs == () and many[1].n_stress == 0
