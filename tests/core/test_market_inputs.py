@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from core.market_inputs import (
+    _nanmedian,
     depth_drop,
     funding_abs,
     funding_per_day,
@@ -66,3 +68,18 @@ def test_market_return_is_the_mean_of_available_symbols():
     r = np.array([[0.01, 0.03], [np.nan, 0.02], [np.nan, np.nan]])
     np.testing.assert_allclose(market_returns(r)[:2], [0.02, 0.02])
     assert math.isnan(market_returns(r)[2])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 10, 95, 96, 672])
+def test_short_median_is_numpys_nanmedian(n):
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        v = rng.lognormal(size=n) * 1e6
+        v[rng.random(n) < 0.2] = np.nan
+        if n and rng.random() < 0.3:
+            v[int(rng.integers(n))] = np.inf
+        got = _nanmedian(v)
+        with warnings.catch_warnings():  # all-NaN: numpy warns, we just say NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want = np.nanmedian(v)
+        assert got == want or (math.isnan(got) and math.isnan(want))
