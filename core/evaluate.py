@@ -181,7 +181,7 @@ def market_state(snap: MarketSnapshot, params: EngineParams = EngineParams()) ->
     p, cp = params, params.corr
     symbols = snap.symbols
     r = log_returns(snap.close)
-    view = correlation_view(snap.close, cp, with_z=False)
+    view = correlation_view(snap.close, cp, with_z=False, returns=r)
     factors = candle_factors(r[-(cp.slow + cp.fast):], cp)
     z_series = factors["corr_z"]
     # the debounced state only depends on the recent past: a spike needs min_regime_bars in

@@ -84,16 +84,18 @@ def mean_pairwise(corr: FloatArray) -> float:
 
 
 def correlation_view(close: FloatArray, params: CorrelationParams,
-                     with_z: bool = True) -> CorrelationView:
+                     with_z: bool = True, *, returns: FloatArray | None = None
+                     ) -> CorrelationView:
     """Build the live view from (T, N) closes (NaN where a bar is missing).
 
     Windows use the last ``fast``/``slow`` log returns; the EWMA runs over all T rows
     (give at least ~10 half-lives). ``with_z`` also computes the market index over the last
     ``slow`` bars to z-score the current one: about 2x the cost of the matrices at N = 100,
-    so callers that keep their own index history can skip it.
+    so callers that keep their own index history can skip it. ``returns`` are
+    ``log_returns(close)`` when the caller has them already (the engine does).
     """
     p = params
-    r = log_returns(as_2d(close))
+    r = log_returns(as_2d(close)) if returns is None else as_2d(returns)
     fast_cov, fast_corr, n_fast = window_moments(r, p.fast, p.min_fast)
     slow_cov, slow_corr, n_slow = window_moments(r, p.slow, p.min_slow)
     ewma_cov, ewma_corr = ewma_from_state(ewma_state(r, p.halflife), p.min_ewma)

@@ -160,6 +160,16 @@ def test_correlation_view_matches_the_parts():
     assert math.isnan(correlation_view(close, p, with_z=False).market_z)
 
 
+def test_correlation_view_from_given_returns_is_the_same_view():
+    close = _closes(7)
+    close[-30:, 1] = np.nan
+    p = CorrelationParams()
+    a = correlation_view(close, p)
+    b = correlation_view(close, p, returns=np.diff(np.log(close), axis=0, prepend=np.nan))
+    for name in ("fast_corr", "slow_corr", "ewma_cov", "vol_slow", "vol_ratio", "market_z"):
+        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-12)
+
+
 def test_largest_changes_orders_by_absolute_change_and_skips_nan():
     close = _closes(6)
     v = correlation_view(close, CorrelationParams(), with_z=False)
