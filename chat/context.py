@@ -7,15 +7,18 @@ one bar, so answering a command normally costs engine time only, not exchange ro
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chat.grammar import ArgumentError
 from core.types import Instrument, MarketSnapshot
-from plugins.exchanges.errors import UnknownSymbol
+from plugins.exchanges.errors import MarketError, UnknownSymbol
 from settings.config import Config
+
+log = logging.getLogger(__name__)
 
 LOCAL_USER_ID = 0
 """The user (and private chat) id of the console and the one-shot CLI: one local trader."""
@@ -47,6 +50,7 @@ class Services:
         self._snapshots: dict[tuple[str, ...] | None, tuple[float, MarketSnapshot]] = {}
         self._lock = asyncio.Lock()
         self._instruments_loaded = False
+        self._tiers_loaded: set[str] = set()
 
     @property
     def market(self) -> Any:
@@ -90,6 +94,28 @@ class Services:
             await self.market.load_instruments()
             self._instruments_loaded = True
         return self.market.instruments
+
+    async def load_tiers(self, symbols: Iterable[str]) -> None:
+        """Fetch each symbol's maintenance-margin tiers once: a position past tier 1 is
+        liquidated at a higher mmr than the default. A failure leaves the default (and the
+        report's warning) in place rather than failing the answer."""
+        for symbol in sorted(set(symbols) - self._tiers_loaded):
+            try:
+                await self.market.fetch_tiers(symbol)
+                self._tiers_loaded.add(symbol)
+            except MarketError as e:
+                log.warning("tiers for %s not loaded (%s): tier-1 default mmr used", symbol, e)
+
+    def instrument(self, snap: MarketSnapshot, symbol: str) -> Instrument:
+        """The instrument of ``symbol``: the snapshot's, or the market's when only the
+        market's has the tiers ``load_tiers`` fetched after the snapshot was taken."""
+        inst = snap.instruments.get(symbol)
+        live = self.market.instruments.get(symbol)
+        if live is not None and (inst is None or (live.tiers and not inst.tiers)):
+            return live
+        if inst is None:
+            raise KeyError(symbol)
+        return inst
 
     async def resolve(self, text: str, example: str) -> str:
         """Canonical symbol, or ``ArgumentError`` with the close matches and an example."""
@@ -160,6 +186,9 @@ class CommandContext:
 
     ``chat_type`` is Telegram's: "private", "group", "supergroup" or "channel". ``is_admin``
     is whether the user may change this chat's settings (always true in a private chat).
+    ``is_operator`` is whether the user runs this bot — the console and the CLI, or one of
+    ``[telegram] admins`` in a private chat: only they may see the exchange account whose keys
+    are in the bot's environment.
     """
 
     user_id: int
@@ -169,6 +198,7 @@ class CommandContext:
     is_admin: bool = True
     bot_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    is_operator: bool = False
 
     @property
     def is_private(self) -> bool:
@@ -181,4 +211,5 @@ class CommandContext:
     @classmethod
     def local(cls, services: Services) -> CommandContext:
         """The console's and CLI's context: the local user in their private chat."""
-        return cls(user_id=LOCAL_USER_ID, chat_id=LOCAL_USER_ID, services=services)
+        return cls(user_id=LOCAL_USER_ID, chat_id=LOCAL_USER_ID, services=services,
+                   is_operator=True)

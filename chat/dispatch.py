@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 PRIVATE_ONLY = "That's personal — ask me in a private chat, e.g. {example}"
 ADMINS_ONLY = "Only this group's admins can change its settings."
+OPERATOR_ONLY = ("/{name} shows the exchange account this bot runs with, so only the bot's "
+                 "operator ([telegram] admins, in a private chat) may use it.")
 
 
 def split_command(text: str, bot_name: str | None = None) -> tuple[str, list[str]] | None:
@@ -43,6 +45,8 @@ async def answer(command: Command, request: Any, ctx: CommandContext) -> Reply:
     """Answer a parsed request with the access checks applied; errors propagate."""
     if command.private_only and not ctx.is_private:
         return Reply.usage(PRIVATE_ONLY.format(example=command.example))
+    if command.operator_only and not ctx.is_operator:
+        return Reply.usage(OPERATOR_ONLY.format(name=command.name))
     reply = await command.answer(request, ctx)
     reply.data = json_ready(reply.data)
     if not (reply.text or reply.render):

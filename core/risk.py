@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -244,20 +244,33 @@ def risk_report(position: Position, instrument: Instrument, mark: float,
                 closes: npt.ArrayLike | None = None, target_prob: float = 0.01,
                 mmr: float | None = None, fee: float | None = None,
                 drift_per_bar: float = 0.0, lows: npt.ArrayLike | None = None,
-                highs: npt.ArrayLike | None = None) -> RiskReport:
+                highs: npt.ArrayLike | None = None,
+                liquidation_price: float | None = None) -> RiskReport:
     """Liquidation price, distances, touch probabilities and safe leverage of one position.
 
     ``sigma_per_bar`` is σ of log returns per bar; when None/NaN it is estimated from
     ``closes`` (EWMA, half-life one day of bars). ``closes`` (oldest first, ending at the
     current bar; with optional ``lows``/``highs``) also feed the empirical 24 h touch
     probability. ``mmr``/``fee`` override the tier and the instrument's taker fee.
+    ``liquidation_price`` replaces the isolated formula's price (a cross-margin position's,
+    from ``cross_liquidation_price`` on the whole account); NaN means the account is already
+    below its maintenance margin.
     """
     if not (mark > 0 and math.isfinite(mark)):
         raise ValueError(f"mark must be a positive price, not {mark!r}")
     warnings: list[str] = []
     liq = liquidation(position, instrument, mmr=mmr, fee=fee)
     s = position.sign
-    if position.margin_mode == "cross":
+    if liquidation_price is not None:
+        if math.isnan(liquidation_price):
+            warnings.append("account equity is below its total maintenance margin: "
+                            "liquidation is under way")
+            liquidation_price = float(mark)  # at it now: distance 0, touch certain
+        liq = replace(liq, price=float(liquidation_price))
+        if position.margin_mode == "cross":
+            warnings.append("cross margin: liquidation estimated from the account's equity "
+                            "with every other position held at its mark")
+    elif position.margin_mode == "cross":
         warnings.append("cross margin: liquidation price computed as if isolated with the "
                         "position's margin; see cross_liquidation_price for the account view")
     if mmr is None and not instrument.tiers:

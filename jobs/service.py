@@ -44,6 +44,7 @@ async def serve(rt: Any, stop: asyncio.Event | None = None) -> int:
         await market.load_instruments()
     except MarketError as e:  # the first cycle will say so in a data alert and retry
         log.error("could not load instruments yet: %s", e)
+    await _check_key(market)
     commands = rt.plugins.collect("hedgewatch_register_commands")
     services = Services(config, db, market, commands={c.name: c for c in commands},
                         plugins=rt.plugins)
@@ -113,6 +114,25 @@ async def serve(rt: Any, stop: asyncio.Event | None = None) -> int:
         db.close()
     log.info("stopped cleanly")
     return 0
+
+
+async def _check_key(market: Any) -> None:
+    """With exchange keys set, say at start whether they read the account, and loudly when
+    they could trade (hedgewatch never does; /account repeats it)."""
+    if not getattr(market, "keys", None):
+        return
+    from chat.commands.account import trade_key_warning
+
+    try:
+        acct = await market.fetch_positions()
+    except MarketError as e:
+        log.error("the %s API keys could not read the account: %s", market.name, e)
+        return
+    if acct.can_trade:
+        log.warning(trade_key_warning(market.name))
+    else:
+        log.info("%s API keys read the account (read only): %d open position(s)",
+                 market.name, len(acct.positions))
 
 
 def _serialised(drain: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:

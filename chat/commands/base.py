@@ -113,6 +113,9 @@ class Command:
     ``examples``      a few complete command lines
     ``private_only``  True when it shows or changes personal data (trade log): refused in groups
     ``admin_only``    True when in groups it changes the group's settings: admins only
+    ``operator_only`` True when it shows what only the bot's operator may see (the exchange
+                      account behind the bot's keys): refused to anyone else, and left out
+                      of their ``/help`` and of Telegram's command menus
     """
 
     name: ClassVar[str]
@@ -121,6 +124,7 @@ class Command:
     examples: ClassVar[Sequence[str]] = ()
     private_only: ClassVar[bool] = False
     admin_only: ClassVar[bool] = False
+    operator_only: ClassVar[bool] = False
 
     @property
     def example(self) -> str:

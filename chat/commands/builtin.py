@@ -9,6 +9,7 @@ from plugins import hookimpl
 
 @hookimpl
 def hedgewatch_register_commands() -> list[Any]:
+    from chat.commands.account import Account
     from chat.commands.backtest import BacktestCommand
     from chat.commands.corr import Corr
     from chat.commands.hedge import Hedge
@@ -20,5 +21,5 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.trades import Close, Log, Open, Pnl, Positions
 
     return [Start(), Help(), Hedge(), Risk(), Corr(), Market(), Status(),
-            Open(), Close(), Positions(), Log(),
+            Open(), Close(), Positions(), Log(), Account(),
             Pnl(), Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand()]

@@ -17,7 +17,8 @@ def _describe(cmd: Command) -> dict[str, Any]:
 
 
 def _overview(ctx: CommandContext, greeting: str | None) -> Reply:
-    cmds = sorted(ctx.services.commands.values(), key=lambda c: c.name)
+    cmds = sorted((c for c in ctx.services.commands.values()
+                   if ctx.is_operator or not c.operator_only), key=lambda c: c.name)
     lines = [greeting] if greeting else []
     lines += [f"/{c.name} — {c.summary}" + (" (private chat)" if c.private_only else "")
               for c in cmds]
@@ -52,7 +53,7 @@ class Help(Command):
         if request is None:
             return _overview(ctx, None)
         cmd = ctx.services.commands.get(request)
-        if cmd is None:
+        if cmd is None or (cmd.operator_only and not ctx.is_operator):
             raise ArgumentError(f"There is no /{request[:32]} — send /help for the list, "
                                 f"e.g. {self.examples[1]}")
         lines = [f"/{cmd.name} — {cmd.summary}", f"usage: {cmd.usage}", "examples:"]

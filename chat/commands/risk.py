@@ -38,17 +38,19 @@ def sigma_per_bar(closes: np.ndarray, halflife_bars: float) -> float:
 
 
 def report_for(services: Services, snap: MarketSnapshot, pos: Position, *,
-               mmr: float | None = None, fee: float | None = None) -> RiskReport:
+               mmr: float | None = None, fee: float | None = None,
+               liquidation_price: float | None = None) -> RiskReport:
     """The engine's RiskReport of ``pos`` on ``snap`` (the same call the tests make)."""
     cfg = services.config
     j = snap.index(pos.symbol)
     closes = snap.close[:, j]
     halflife = cfg.engine.ewma_halflife.bars(cfg.exchange.timeframe)
-    instrument = snap.instruments.get(pos.symbol) or services.market.instruments[pos.symbol]
+    instrument = services.instrument(snap, pos.symbol)
     return risk_report(pos, instrument, snap.last_price(pos.symbol),
                        sigma_per_bar(closes, halflife), 3_600_000 / snap.timeframe_ms,
                        closes=closes, lows=snap.low[:, j], highs=snap.high[:, j],
-                       target_prob=cfg.risk.safe_touch_prob, mmr=mmr, fee=fee)
+                       target_prob=cfg.risk.safe_touch_prob, mmr=mmr, fee=fee,
+                       liquidation_price=liquidation_price)
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -113,6 +115,7 @@ class Risk(Command):
                                 f"e.g. {self.example}")
         symbol = await s.resolve(a.symbol, self.example)
         snap = await s.snapshot([symbol])
+        await s.load_tiers([symbol])
         pos = build_position(s, snap, symbol, a, self.example)
         if isinstance(pos, Reply):
             return pos
@@ -132,6 +135,7 @@ class Risk(Command):
                 "You have no open trades. Log one with /open btc long 0.5 @60000 10x, "
                 f"or ask about a position: {self.example}"])
         snap = await s.snapshot(sorted({t.symbol for t in trades}))
+        await s.load_tiers(t.symbol for t in trades if t.symbol in snap.symbols)
         reports, lines = [], []
         for t in trades:
             pos = Position(t.symbol, t.side, t.size, t.entry, t.leverage)

@@ -108,8 +108,9 @@ async def _post_shutdown(app: Application) -> None:
 
 
 async def publish_commands(bot: Bot, commands: Sequence[Command]) -> None:
-    """``setMyCommands``: every command for private chats, the non-personal ones in groups."""
-    valid = [c for c in commands if _COMMAND_NAME.fullmatch(c.name)]
+    """``setMyCommands``: every command for private chats, the non-personal ones in groups;
+    operator-only commands in neither (they work when the operator types them)."""
+    valid = [c for c in commands if _COMMAND_NAME.fullmatch(c.name) and not c.operator_only]
     for c in commands:
         if c not in valid:
             log.warning("command /%s can't be listed in Telegram's menu (names are 1-32 of "

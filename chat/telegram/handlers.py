@@ -149,7 +149,9 @@ async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
         ctx = CommandContext(user_id=where.user_id or 0, chat_id=where.chat_id,
                              services=front.services, chat_type=where.chat_type,
                              is_admin=is_admin, bot_name=bot.username,
-                             extra={"front_end": "telegram", "thread_id": where.thread_id})
+                             extra={"front_end": "telegram", "thread_id": where.thread_id},
+                             is_operator=where.chat_type == "private"
+                             and where.user_id in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
     first = visible_text(reply.text[0])[:TOAST_MAX] if reply.text else None
     if from_button and (not reply.ok or where.chat_type == "channel"):
@@ -166,7 +168,8 @@ async def _answer_privately(front: TelegramFront, bot: Bot, where: Where, comman
         uid = int(where.user_id)  # type: ignore[arg-type]
         ctx = CommandContext(user_id=uid, chat_id=uid, services=front.services,
                              chat_type="private", is_admin=True, bot_name=bot.username,
-                             extra={"front_end": "telegram", "asked_in": where.chat_id})
+                             extra={"front_end": "telegram", "asked_in": where.chat_id},
+                             is_operator=uid in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
         if await _post(front, bot, where, await render(reply, front.buttons), chat_id=uid):
             if from_button:

@@ -25,7 +25,11 @@ from plugins.exchanges import ccxt_universe as universe
 from plugins.exchanges.candle_sync import CandleSync, Page
 from plugins.exchanges.ccxt_candles import last_bars, nonempty_tail
 from plugins.exchanges.ccxt_client import ccxt_config
-from plugins.exchanges.ccxt_positions import account_positions, positions_need_keys
+from plugins.exchanges.ccxt_positions import (
+    account_positions,
+    positions_need_keys,
+    usdt_equity,
+)
 from plugins.exchanges.ccxt_refresh import depth_series, refresh_symbol, stat_series
 from plugins.exchanges.grid import build_snapshot
 from plugins.exchanges.health import HealthTracker
@@ -235,9 +239,11 @@ class CcxtMarket(MarketSource):
         await self.load_instruments()
         can_trade = await self._key_can_trade()
         rows = await self._call("positions", None, self.exchange.fetch_positions)
+        balance = await self._call("balance", None, self.exchange.fetch_balance)
         return account_positions(rows, can_trade=can_trade, markets=self._markets,
                                  markets_by_id=self.exchange.markets_by_id,
-                                 instruments=self.instruments)
+                                 instruments=self.instruments,
+                                 equity=usdt_equity(balance))
 
     async def _key_can_trade(self) -> bool:
         """Whether the key may trade; unknown counts as yes, so the user is warned."""

@@ -40,6 +40,7 @@ class OkxMarket(CcxtMarket):
         "instruments": EndpointLimit(20),
         "time": EndpointLimit(10),
         "positions": EndpointLimit(10),
+        "balance": EndpointLimit(10),
         "account": EndpointLimit(5),
     }
 

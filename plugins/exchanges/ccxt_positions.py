@@ -21,9 +21,35 @@ def positions_need_keys(source: str) -> NotSupported:
                         f"({source.upper()}_API_KEY / _API_SECRET)")
 
 
+def usdt_equity(balance: Mapping[str, Any] | None) -> float | None:
+    """The USDT equity that backs cross-margin USDT swaps, from ccxt ``fetch_balance``.
+
+    Isolated margin is set aside for its own position, so it is left out where the exchange
+    says how much it is: OKX ``details[USDT].eq − isoEq``; Binance USDⓈ-M
+    ``crossWalletBalance + crossUnPnl``; otherwise ccxt's total USDT. None when unknown.
+    """
+    if not balance:
+        return None
+    info = balance.get("info") or {}
+    okx = [d for row in (info.get("data") or []) if isinstance(row, Mapping)
+           for d in (row.get("details") or []) if d.get("ccy") == "USDT"]
+    binance = [a for a in (info.get("assets") or []) if isinstance(a, Mapping)
+               and a.get("asset") == "USDT"]
+    if okx:
+        eq = parse.finite(okx[0].get("eq"))
+        eq = None if eq is None else eq - (parse.finite(okx[0].get("isoEq")) or 0.0)
+    elif binance and parse.finite(binance[0].get("crossWalletBalance")) is not None:
+        eq = parse.finite(binance[0]["crossWalletBalance"]) + (  # type: ignore[operator]
+            parse.finite(binance[0].get("crossUnPnl")) or 0.0)
+    else:
+        eq = parse.finite((balance.get("total") or {}).get("USDT"))
+    return eq if eq is not None and eq >= 0 else None
+
+
 def account_positions(rows: Iterable[Mapping[str, Any]] | None, *, can_trade: bool,
                       markets: Mapping[str, str], markets_by_id: Mapping[str, Any],
-                      instruments: Mapping[str, Instrument]) -> AccountPositions:
+                      instruments: Mapping[str, Instrument],
+                      equity: float | None = None) -> AccountPositions:
     """Positions from ccxt ``fetch_positions`` rows, keyed by canonical id.
 
     ``markets`` maps canonical id → unified symbol; a row whose unified symbol is not there is
@@ -45,4 +71,5 @@ def account_positions(rows: Iterable[Mapping[str, Any]] | None, *, can_trade: bo
             out.append(pos)
             if (lp := parse.finite(p.get("liquidationPrice"))) is not None:
                 liq[sym] = lp
-    return AccountPositions(tuple(out), can_trade=can_trade, exchange_liquidation=liq)
+    return AccountPositions(tuple(out), can_trade=can_trade, equity=equity,
+                            exchange_liquidation=liq)

@@ -172,6 +172,18 @@ def positions(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
     return ok(list(okx.positions))
 
 
+def balance(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
+    """The trading account (v5 shape): ``okx.equity`` is the USDT equity (None: no USDT),
+    ``okx.iso_equity`` the part of it that is isolated margin."""
+    details = [] if okx.equity is None else [{
+        "ccy": "USDT", "eq": f"{okx.equity:.8g}", "isoEq": f"{okx.iso_equity:.8g}",
+        "cashBal": f"{okx.equity:.8g}",
+        "availEq": f"{okx.equity:.8g}", "availBal": f"{okx.equity:.8g}", "frozenBal": "0",
+        "upl": "0", "uTime": str(okx.now_ms)}]
+    return ok([{"uTime": str(okx.now_ms), "totalEq": f"{okx.equity or 0:.8g}",
+                "details": details}])
+
+
 def currencies(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
     return ok([])
 
@@ -189,6 +201,7 @@ ROUTES: dict[str, Callable[[FakeOkx, dict[str, str]], tuple[int, Body]]] = {
     "/api/v5/market/tickers": tickers,
     "/api/v5/account/config": account_config,
     "/api/v5/account/positions": positions,
+    "/api/v5/account/balance": balance,
     "/api/v5/asset/currencies": currencies,
 }
 

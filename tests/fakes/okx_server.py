@@ -88,6 +88,8 @@ class FakeOkx:
         self.faults: list[Fault] = []
         self.account_perm = "read_only"
         self.positions: list[dict] = []
+        self.equity: float | None = 10_000.0  # USDT equity of the account (balance)
+        self.iso_equity = 0.0  # the part of it held as isolated margin
         self._hits: dict[tuple[str, str], deque[float]] = {}
         self._runner: web.AppRunner | None = None
         self._thread: LoopThread | None = None
