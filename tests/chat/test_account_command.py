@@ -17,7 +17,7 @@ from storage import open_database
 from tests.fakes.okx_market import default_bases
 from tests.fakes.okx_server import FakeOkx
 
-KEYS = Secrets(exchanges={"okx": ExchangeKeys("key", "secret", "pass")})
+KEYS = Secrets(exchanges={"okx": ExchangeKeys("hw-key-3f9a", "hw-secret-77c1", "hw-pass-b2d0")})
 
 
 def okx_position(inst: str, contracts: float, side: str, entry: float, lever: float,
