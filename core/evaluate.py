@@ -6,11 +6,12 @@ take-profit signal. ``advance`` is the incremental path for the next bar."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from operator import attrgetter
 
 import numpy as np
 
+from core.book_risk import bare_instrument, book_risk
 from core.cascade import CascadeReading, cascade_reading
 from core.cascade_series import candle_factors
 from core.counterweights import (
@@ -21,14 +22,13 @@ from core.counterweights import (
     stress_mask,
 )
 from core.hedging import beta_matrix, ewma_beta_matrix
-from core.liquidation import DEFAULT_MMR, TierTable, binance_liquidation_price, tier_index
 from core.market_inputs import funding_per_day, latest_depth, market_returns, snapshot_inputs
 from core.recommend import (
     HedgePlan,
     HedgeRecommendation,
     HeldHedge,
     TakeProfitSignal,
-    best_hedge,
+    best_hedges,
     pair_regimes,
     plan_hedge,
     recommend,
@@ -36,9 +36,9 @@ from core.recommend import (
 )
 from core.regimes import UNKNOWN, market_regime
 from core.returns import log_returns
-from core.risk import RiskArrays, RiskReport, risk_many, risk_report
+from core.risk import RiskArrays, RiskReport, risk_report
 from core.streaming import StreamState, stream_init, stream_matrices, stream_update
-from core.types import FloatArray, Instrument, MarketSnapshot, Position, Tier
+from core.types import FloatArray, Instrument, MarketSnapshot, Position
 from core.views import CorrelationParams, CorrelationView, correlation_view
 from core.volatility import rolling_vol
 
@@ -94,7 +94,7 @@ class EngineResult:
         probability when ``closes`` of its symbol are given)."""
         pos = self.positions[i]
         j = self.index(pos.symbol)
-        return risk_report(pos, self.instruments.get(pos.symbol) or _bare(pos.symbol),
+        return risk_report(pos, self.instruments.get(pos.symbol) or bare_instrument(pos.symbol),
                            float(self.prices[j]), float(self.sigma_per_bar[j]),
                            self.params.bars_per_hour, closes=closes,
                            target_prob=self.params.target_touch_prob)
@@ -113,49 +113,6 @@ class EngineResult:
     def counterweights_for(self, i: int) -> CounterweightResult | None:
         pos = self.positions[i]
         return self.counterweights.get((pos.symbol, pos.side))
-
-
-def _bare(symbol: str) -> Instrument:
-    return Instrument(symbol, symbol.split("-")[0])
-
-
-def _risk(positions: Sequence[Position], idx: np.ndarray, snap_instruments: Mapping,
-          symbols: Sequence[str], prices: FloatArray, sigma: FloatArray,
-          params: EngineParams) -> RiskArrays | None:
-    """Risk of every position at once; symbols without contract tiers get the default mmr."""
-    if not positions:
-        return None
-    insts = [snap_instruments.get(s) or _bare(s) for s in symbols]
-    default = (Tier(1, 0.0, float("inf"), DEFAULT_MMR, 100.0),)
-    tiers = [i.tiers if i.tiers and all(t.unit == "contracts" for t in i.tiers) else default
-             for i in insts]
-    e = np.array([p.entry for p in positions])
-    n = np.array([p.size for p in positions])
-    s = np.array([p.sign for p in positions], dtype=np.float64)
-    m = np.array([p.isolated_margin for p in positions])
-    # Binance brackets (by notional, with a maintenance amount) have their own formula
-    liq = np.full(len(positions), np.nan)
-    bracket_mmr = np.full(len(positions), np.nan)
-    bracket = np.full(len(positions), -1, dtype=np.int64)
-    for j, inst in enumerate(insts):
-        rows = idx == j
-        if inst.tiers and all(t.unit == "notional" for t in inst.tiers) and rows.any():
-            ts = sorted(inst.tiers, key=lambda t: t.max_size)
-            liq[rows] = binance_liquidation_price(e[rows], n[rows], s[rows], m[rows], ts)
-            k = tier_index(ts, n[rows] * e[rows])
-            bracket_mmr[rows] = [ts[i].mmr for i in k]
-            bracket[rows] = [ts[i].tier for i in k]
-    risk = risk_many(e, n, s, m, prices, sigma, params.bars_per_hour, symbol_idx=idx,
-                     tiers=TierTable.build(tiers), liquidation=liq,
-                     contract_value=np.array([i.contract_value for i in insts]),
-                     fee=np.array([i.taker_fee for i in insts]),
-                     max_leverage=np.array([i.max_leverage for i in insts]),
-                     target_prob=params.target_touch_prob)
-    if np.isfinite(bracket_mmr).any():  # report the bracket the Binance price came from
-        binance = np.isfinite(bracket_mmr)
-        risk = replace(risk, mmr=np.where(binance, bracket_mmr, risk.mmr),
-                       tier=np.where(binance, bracket, risk.tier))
-    return risk
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,17 +175,20 @@ def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
     symbols, r, view, prices, column = snap.symbols, m.returns, m.view, m.prices, m.column
     beta_f, rho_f, beta_e, cascade = m.beta_fast, m.rho_fast, m.beta_ewma, m.cascade
     warnings: list[str] = [f"{s}: {why}" for s, why in snap.missing.items()]
-    kept = []
-    for i, pos in enumerate(positions):
-        if pos.symbol in column:
-            kept.append(pos)
-        else:
-            warnings.append(f"position {i}: {pos.symbol} is not in the market data")
-    pidx = np.fromiter((column[pos.symbol] for pos in kept), dtype=np.int64, count=len(kept))
-    risk = _risk(kept, pidx, snap.instruments, symbols, prices, view.vol_ewma, p)
+    held = list(map(attrgetter("symbol"), positions))
+    kept = list(positions)
+    if not all(map(column.__contains__, held)):
+        warnings += [f"position {i}: {s} is not in the market data"
+                     for i, s in enumerate(held) if s not in column]
+        kept = [pos for pos, s in zip(positions, held, strict=True) if s in column]
+        held = [s for s in held if s in column]
+    pidx = np.fromiter(map(column.__getitem__, held), dtype=np.int64, count=len(held))
+    risk = book_risk(kept, pidx, snap.instruments, symbols, prices, view.vol_ewma,
+                     p.bars_per_hour, p.target_touch_prob)
 
     cands = [column[s] for s in (p.hedge_candidates or symbols) if s in column]
-    choice = {t: best_hedge(t, rho_f, cands) for t in set(pidx.tolist())}
+    targets = list(set(pidx.tolist()))
+    choice = dict(zip(targets, best_hedges(targets, rho_f, cands), strict=True))
     pairs = sorted({(t, h) for t, h in choice.items() if h is not None})
     regimes = pair_regimes(r, pairs, cp.fast, cp.min_fast, cp.high_corr, cp.low_corr,
                            cp.hysteresis, cp.min_regime_bars, p.regime_lookback)

@@ -63,6 +63,22 @@ def best_hedge(target: int, rho_fast: FloatArray, candidates: Sequence[int]) -> 
     return int(cands[np.nanargmax(rho2)])
 
 
+def best_hedges(targets: Sequence[int], rho_fast: FloatArray, candidates: Sequence[int]
+                ) -> list[int | None]:
+    """:func:`best_hedge` of many targets in one pass over a (targets, candidates) block:
+    a target is never its own hedge, and ties go to the earlier candidate as there."""
+    t = np.asarray(targets, dtype=np.int64).reshape(-1)
+    c = np.asarray(candidates, dtype=np.int64).reshape(-1)
+    if t.size == 0 or c.size == 0:
+        return [None] * t.size
+    rho2 = rho_fast[np.ix_(t, c)] ** 2
+    rho2[t[:, None] == c[None, :]] = np.nan
+    ok = np.isfinite(rho2)
+    pick = np.argmax(np.where(np.isnan(rho2), -np.inf, rho2), axis=1)  # = np.nanargmax
+    return [int(c[j]) if any_ok else None
+            for j, any_ok in zip(pick.tolist(), ok.any(axis=1).tolist(), strict=True)]
+
+
 def pair_regimes(returns: FloatArray, pairs: Sequence[tuple[int, int]], window: int,
                  min_periods: int, high: float, low: float, hysteresis: float,
                  min_bars: int, lookback: int) -> dict[tuple[int, int], int]:
