@@ -34,14 +34,18 @@ from core.types import as_floats as _f
 
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-_erfc = np.frompyfunc(math.erfc, 1, 1)
-
 
 
 def norm_sf(x: npt.ArrayLike) -> FloatArray:
-    """Standard normal upper tail Φ(−x) = 1 − Φ(x), accurate far into the tail."""
-    x = _f(x)
-    return np.asarray(0.5 * _erfc(x / _SQRT2), dtype=np.float64)
+    """Standard normal upper tail Φ(−x) = 1 − Φ(x), accurate far into the tail.
+
+    ``math.erfc`` mapped over a list of floats: numpy has no erfc, and this is about twice
+    as fast as ``np.frompyfunc`` over an object array, with the same numbers.
+    """
+    x = _f(x) / _SQRT2
+    out = np.fromiter(map(math.erfc, x.ravel().tolist()), dtype=np.float64, count=x.size)
+    out *= 0.5
+    return out.reshape(x.shape)
 
 
 def norm_cdf(x: npt.ArrayLike) -> FloatArray:

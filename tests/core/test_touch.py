@@ -153,3 +153,12 @@ def test_empirical_near_first_passage_on_a_gaussian_walk():
 def test_empirical_needs_enough_windows():
     c = np.linspace(100, 101, 60)
     assert np.isnan(empirical_touch(0.05, c, 24, 1, 0.01))
+
+
+def test_norm_sf_is_erfc_element_by_element_in_the_input_shape():
+    x = np.concatenate([np.linspace(-40, 40, 401), [np.nan, np.inf, -np.inf]]).reshape(4, -1)
+    want = np.array([[0.5 * math.erfc(v / math.sqrt(2)) for v in row] for row in x])
+    got = norm_sf(x)
+    assert got.shape == x.shape and got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+    assert norm_sf(1.0).shape == () and norm_sf([]).shape == (0,)
