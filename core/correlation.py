@@ -54,6 +54,9 @@ def centred(r: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Returns minus each column's valid mean with NaN set to 0, and the validity as floats."""
     ok = np.isfinite(r)
     cnt = ok.sum(axis=0)
+    if ok.all():  # no gaps (a window of clean data): the same numbers without the masking
+        centre = np.where(cnt > 0, r.sum(axis=0) / np.maximum(cnt, 1), 0.0)
+        return r - centre, np.ones(r.shape)
     centre = np.where(cnt > 0, np.where(ok, r, 0.0).sum(axis=0) / np.maximum(cnt, 1), 0.0)
     return np.where(ok, r - centre, 0.0), ok.astype(np.float64)
 

@@ -123,7 +123,7 @@ def _common_pattern(mask: FloatArray) -> BoolArray:
 
 
 def market_index_series(
-    returns: FloatArray, window: int, min_periods: int, chunk: int = 256,
+    returns: FloatArray, window: int, min_periods: int, chunk: int = 128,
 ) -> tuple[FloatArray, FloatArray]:
     """Market correlation index for every bar: mean pairwise correlation over the window.
 
@@ -143,59 +143,75 @@ def market_index_series(
     """
     r = as_2d(returns)
     t_len, n_sym = r.shape
-    index = np.full(t_len, np.nan)
-    count = np.zeros(t_len)
-    if n_sym < 2:
-        return index, count
+    if n_sym < 2 or t_len == 0:
+        return np.full(t_len, np.nan), np.zeros(t_len)
     x, m = centred(r)
-    need = max(min_periods, 2)
-    cnt = _rolling_sum(m, window)
+    one_pattern = bool((m == m[:, :1]).all())  # no gaps, or gaps common to all symbols
+    cnt = (np.broadcast_to(_rolling_sum(m[:, :1], window), m.shape) if one_pattern
+           else _rolling_sum(m, window))
     s1 = _rolling_sum(x, window)
-    s2 = _rolling_sum(x * x, window)
+    inv_sd = _inverse_sd(s1, _rolling_sum(x * x, window), cnt, max(min_periods, 2))
+    spans = [(a, min(t_len, a + chunk), max(0, a - window + 1)) for a in range(0, t_len, chunk)]
+    complete = np.array([_common_pattern(m[lead:b]) for a, b, lead in spans])
+    per_bar = np.repeat(np.arange(len(spans)), [b - a for a, b, _ in spans])
+    ref = np.argmax(complete, axis=1)[per_bar]  # a column of the bar's pattern
+    u = np.where(complete[per_bar], inv_sd, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(np.maximum(s2 - s1 * s1 / cnt, 0.0) / (cnt - 1))
-        inv_sd = np.where((sd > 0) & (cnt >= need), 1.0 / sd, 0.0)
+        c = (s1 / np.maximum(cnt, 1) * u).sum(axis=1)
+    k = (u > 0).sum(axis=1).astype(np.float64)
+    sums = np.empty(t_len)
+    extra_sum, extra_n = np.zeros(t_len), np.zeros(t_len)
     iu, ju = np.triu_indices(n_sym, k=1)
     # band[s, t]: row s of the chunk's rows is in bar t's window (a banded sum, not a
     # cumulative sum down the columns: the same total, several times cheaper)
     rows = np.arange(chunk + window - 1)[:, None]
     band = ((rows >= np.arange(chunk)[None, :])
             & (rows < np.arange(chunk)[None, :] + window)).astype(np.float64)
-    for a in range(0, t_len, chunk):
-        b = min(t_len, a + chunk)
-        lead = max(0, a - window + 1)
-        complete = _common_pattern(m[lead:b])
-        u = np.where(complete[None, :], inv_sd[a:b], 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            c = (s1[a:b] / np.maximum(cnt[a:b], 1) * u).sum(axis=1)
-        ref = int(np.argmax(complete))
+    for a, b, lead in spans:
         # in place throughout: fresh (rows, bars) temporaries cost more than the arithmetic
-        y = x[lead:b] @ u.T  # (rows, bars)
-        y -= c
+        y = x[lead:b] @ u[a:b].T  # (rows, bars)
+        y -= c[a:b]
         y *= y
         off = window - 1 - (a - lead)  # chunk rows start W-1 before bar a (fewer at first)
         y *= band[off:off + b - lead, :b - a]
-        present = m[lead:b, ref]
+        present = m[lead:b, ref[a]]
         if not present.all():  # rows the pattern lacks are not in any sum
             y *= present[:, None]
-        n = cnt[a:b, ref]  # the same for every column of the pattern
-        k = (u > 0).sum(axis=1).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            total = y.sum(axis=0) / (n - 1)
-        pair_sum = np.where(k > 1, (total - k) / 2.0, 0.0)
-        pair_n = k * (k - 1) / 2.0
+        sums[a:b] = y.sum(axis=0)
+        if one_pattern:  # every column with data in the span is complete: no pair is dirty
+            continue
         some = m[lead:b].any(axis=0)  # a column with no data in the span has no pairs at all
-        dirty = np.flatnonzero(~(complete[iu] & complete[ju]) & some[iu] & some[ju])
+        full = complete[per_bar[a]]
+        dirty = np.flatnonzero(~(full[iu] & full[ju]) & some[iu] & some[ju])
         if dirty.size:
-            lead2 = max(0, a - window)
-            corr = _general_pairs(x, m, iu[dirty], ju[dirty], lead2, a, b, window, min_periods)
+            corr = _general_pairs(x, m, iu[dirty], ju[dirty], max(0, a - window), a, b,
+                                  window, min_periods)
             ok = np.isfinite(corr)
-            pair_sum = pair_sum + np.where(ok, corr, 0.0).sum(axis=1)
-            pair_n = pair_n + ok.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            index[a:b] = np.where(pair_n > 0, pair_sum / pair_n, np.nan)
-        count[a:b] = pair_n
-    return index, count
+            extra_sum[a:b] = np.where(ok, corr, 0.0).sum(axis=1)
+            extra_n[a:b] = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = sums / (cnt[np.arange(t_len), ref] - 1)  # n is the same across the pattern
+        pair_sum = np.where(k > 1, (total - k) / 2.0, 0.0) + extra_sum
+        pair_n = k * (k - 1) / 2.0 + extra_n
+        index = np.where(pair_n > 0, pair_sum / pair_n, np.nan)
+    return index, pair_n
+
+
+def _inverse_sd(s1: FloatArray, s2: FloatArray, cnt: FloatArray, need: int) -> FloatArray:
+    """1 / window standard deviation (ddof=1) from rolling sums; 0 where it is 0 or the
+    window has fewer than ``need`` values. In place on ``s2``: full-size temporaries of a
+    (T, N) array cost more than the arithmetic."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.multiply(s1, s1)
+        v /= cnt
+        np.subtract(s2, v, out=v)
+        np.maximum(v, 0.0, out=v)
+        v /= cnt - 1
+        np.sqrt(v, out=v)
+        ok = (v > 0) & (cnt >= need)
+        np.divide(1.0, v, out=v, where=ok)
+    v[~ok] = 0.0
+    return v
 
 
 def iter_rolling_corr(

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.correlation import ewma_beta, ewma_moments, ewma_weights, hedge_beta, window_moments
+from core.correlation import (
+    centred,
+    ewma_beta,
+    ewma_moments,
+    ewma_weights,
+    hedge_beta,
+    window_moments,
+)
 from core.views import CorrelationParams, correlation_view, largest_changes, mean_pairwise
 
 TOL = 1e-9
@@ -158,6 +165,15 @@ def test_correlation_view_matches_the_parts():
     assert v.market_index == pytest.approx(mean_pairwise(v.fast_corr))
     assert math.isfinite(v.market_z)
     assert math.isnan(correlation_view(close, p, with_z=False).market_z)
+
+
+@pytest.mark.parametrize("gaps", [False, True])
+def test_centred_is_minus_the_column_mean_with_zeros_for_gaps(gaps):
+    r = _returns(8, gaps=gaps)
+    x, m = centred(r)
+    want = np.where(np.isfinite(r), r - np.nanmean(r, axis=0), 0.0)
+    np.testing.assert_allclose(x, want, rtol=0, atol=1e-17)
+    np.testing.assert_array_equal(m, np.isfinite(r).astype(float))
 
 
 def test_correlation_view_from_given_returns_is_the_same_view():

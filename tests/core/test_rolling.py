@@ -76,6 +76,20 @@ def test_market_index_is_mean_of_available_pandas_pairs(window, min_periods, gap
     np.testing.assert_array_equal(count, k)
 
 
+@pytest.mark.parametrize("chunk", [128, 37])
+def test_market_index_with_only_exchange_wide_outages_matches_pandas(chunk):
+    r = _returns(7, gaps=False)
+    r[0] = np.nan  # the first return of a snapshot
+    r[200:215] = np.nan  # every symbol missing at once: one missing-data pattern for all
+    r[400:600] = np.nan  # longer than a chunk and its window: some chunks have no data
+    ref, k = _nanmean_pairs(_pandas_tensor(r, 96, 77))
+    idx, count = market_index_series(r, 96, 77, chunk=chunk)
+    np.testing.assert_allclose(idx, ref, atol=TOL, rtol=0)
+    np.testing.assert_array_equal(np.isnan(idx), np.isnan(ref))
+    np.testing.assert_array_equal(count, k)
+    assert np.isnan(idx[520]) and np.isfinite(idx[699])
+
+
 @pytest.mark.parametrize("gaps", [False, True])
 def test_pair_series_match_pandas_corr_cov_and_beta(gaps):
     r = _returns(4, gaps=gaps)
