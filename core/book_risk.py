@@ -18,7 +18,7 @@ from core.liquidation import DEFAULT_MMR, TierTable, binance_liquidation_price, 
 from core.risk import RiskArrays, risk_many
 from core.types import FloatArray, Instrument, IntArray, Position, Tier
 
-_NUMBERS = attrgetter("entry", "size", "leverage")
+_SIGN = {"long": 1.0, "short": -1.0}
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,17 +35,19 @@ def position_columns(positions: Sequence[Position]) -> PositionColumns:
     """The positions' numbers as arrays, equal to ``p.entry``, ``p.size``, ``p.sign`` and
     ``p.isolated_margin`` of each (the same float operations, in the same order)."""
     count = len(positions)
-    nums = np.array(list(map(_NUMBERS, positions)), dtype=np.float64).reshape(count, 3)
-    entry, size, leverage = (np.ascontiguousarray(nums[:, k]) for k in range(3))
-    long = np.fromiter(map("long".__eq__, map(attrgetter("side"), positions)), dtype=bool,
-                       count=count)
+
+    def column(name: str) -> FloatArray:
+        return np.fromiter(map(attrgetter(name), positions), dtype=np.float64, count=count)
+
+    entry, size, leverage = column("entry"), column("size"), column("leverage")
+    sign = np.fromiter(map(_SIGN.__getitem__, map(attrgetter("side"), positions)),
+                       dtype=np.float64, count=count)
     margin = size * entry / leverage  # Position.notional / leverage
-    given = [(i, m) for i, m in enumerate(map(attrgetter("margin"), positions))
-             if m is not None]
-    if given:
-        at, value = zip(*given, strict=True)
-        margin[list(at)] = np.array(value, dtype=np.float64)
-    return PositionColumns(entry, size, np.where(long, 1.0, -1.0), margin)
+    given = list(map(attrgetter("margin"), positions))
+    if given.count(None) < count:
+        at = [i for i, m in enumerate(given) if m is not None]
+        margin[at] = [given[i] for i in at]
+    return PositionColumns(entry, size, sign, margin)
 
 
 def bare_instrument(symbol: str) -> Instrument:
