@@ -104,12 +104,29 @@ def _vector_corr(y: FloatArray, xs: FloatArray) -> FloatArray:
     """Pairwise-complete correlation of each column of ``xs`` with ``y``."""
     ok = np.isfinite(xs) & np.isfinite(y)[:, None]
     n = ok.sum(axis=0).astype(np.float64)
+    if ok.shape[1] > 1 and (ok == ok[:, :1]).all():
+        return _vector_corr_one_pattern(y, xs, ok[:, 0], n)
     with np.errstate(invalid="ignore", divide="ignore"):
         yb, xb = np.where(ok, y[:, None], 0.0), np.where(ok, xs, 0.0)
         dy = np.where(ok, yb - yb.sum(0) / n, 0.0)
         dx = np.where(ok, xb - xb.sum(0) / n, 0.0)
         den = np.sqrt((dx * dx).sum(0) * (dy * dy).sum(0))
         corr = np.where(den > 0, (dx * dy).sum(0) / den, np.nan)
+    corr[n < 3] = np.nan
+    return corr
+
+
+def _vector_corr_one_pattern(y: FloatArray, xs: FloatArray, rows: BoolArray, n: FloatArray
+                             ) -> FloatArray:
+    """:func:`_vector_corr` when every column is present on the same ``rows`` (no gaps, or
+    outages common to all): the same sums over those rows only, y as one more column so
+    each is the same row-by-row sum, without (T, N) masks and copies of y."""
+    z = np.column_stack([xs[rows], y[rows]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z -= z.sum(axis=0) / n[0]
+        ss = (z * z).sum(axis=0)
+        den = np.sqrt(ss[:-1] * ss[-1])
+        corr = np.where(den > 0, (z[:, :-1] * z[:, -1:]).sum(axis=0) / den, np.nan)
     corr[n < 3] = np.nan
     return corr
 
@@ -176,24 +193,32 @@ def rank_counterweights_many(basis: CounterweightBasis, targets: Sequence[int],
     long_better = parts[0][0] >= parts[1][0]
     best = np.where(long_better, parts[0][0], parts[1][0])
     top = np.argsort(-best, axis=1, kind="stable")[:, :k]
+    # the k best legs of every key, each number read at once from the better side's array
+    q, lb = rows[:, None], long_better[rows[:, None], top]
+
+    def pick(field: int, per_key: bool = True) -> list[list[float]]:
+        at = (q, top) if per_key else top
+        return np.where(lb, parts[0][field][at], parts[1][field][at]).tolist()
+
+    scores, stress_c, calm_c = pick(0), pick(1), pick(2)
+    vol_b, carries = pick(3, per_key=False), pick(4, per_key=False)
+    finite = np.isfinite(best[q, top]).tolist()
+    cols, longs = top.tolist(), lb.tolist()
+    s_beta = basis.stress_beta[t[:, None], top].tolist()
+    depth_l = depth.tolist()
     out = []
-    for q, (target, n) in enumerate(zip(t.tolist(), n_stress, strict=True)):
+    for i, n in enumerate(n_stress):
         if n < min_stress_bars:
             out.append(CounterweightResult((), n, False, (
                 f"only {n} stress bars (need {min_stress_bars}): too little stress history "
                 "to judge counterweights",)))
             continue
-        legs = []
-        for j in top[q].tolist():
-            if not np.isfinite(best[q, j]):
-                continue
-            lb = bool(long_better[q, j])
-            score, sc, cc, vb, carry = parts[0] if lb else parts[1]
-            legs.append(Counterweight(
-                basis.symbols[j], "long" if lb else "short", float(score[q, j]),
-                float(sc[q, j]), float(cc[q, j]), float(vb[j]), float(carry[j]),
-                float(depth[j]), float(basis.stress_beta[target, j]), n))
-        out.append(CounterweightResult(tuple(legs), n, True, basis.notes))
+        legs = tuple(
+            Counterweight(basis.symbols[j], "long" if longs[i][r] else "short", scores[i][r],
+                          stress_c[i][r], calm_c[i][r], vol_b[i][r], carries[i][r], depth_l[j],
+                          s_beta[i][r], n)
+            for r, j in enumerate(cols[i]) if finite[i][r])
+        out.append(CounterweightResult(legs, n, True, basis.notes))
     return out
 
 

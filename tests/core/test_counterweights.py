@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from core.counterweights import (
     CARRY_FULL,
     DEPTH_FULL,
     WEIGHTS,
+    _vector_corr,
     counterweight_basis,
     counterweights,
     rank_counterweights,
@@ -135,3 +137,18 @@ def test_many_keys_say_which_have_too_little_stress():
     many = rank_counterweights_many(basis, [0, 1], [1, 1], min_stress_bars=24)
     assert many[0].enough_history and len(many[0].legs) == 3
     assert not many[1].enough_history and many[1].legs == () and many[1].n_stress == 0
+
+
+@pytest.mark.parametrize("scattered", [False, True])
+def test_vol_beta_is_each_columns_pairwise_correlation(scattered):
+    rng = np.random.default_rng(4)
+    xs = rng.normal(size=(800, 6))
+    y = rng.normal(size=800) + xs[:, 0] - xs[:, 3]
+    xs[0], xs[300:320] = np.nan, np.nan  # gaps every symbol shares
+    y[:50] = np.nan
+    if scattered:
+        xs[rng.random(xs.shape) < 0.05] = np.nan
+    got = _vector_corr(y, xs)
+    for j in range(xs.shape[1]):
+        ok = np.isfinite(xs[:, j]) & np.isfinite(y)
+        assert got[j] == pytest.approx(np.corrcoef(xs[ok, j], y[ok])[0, 1], rel=1e-12)
