@@ -68,19 +68,20 @@ def _debounced(values: FloatArray, high: float, low: float, hysteresis: float,
     pending = np.full(k, UNKNOWN, dtype=np.int64)
     run = np.zeros(k, dtype=np.int64)
     need = max(int(min_bars), 1)
+    # what does not depend on the state, for all bars at once (a value that is not finite
+    # never stays high or low: its candidate is nan_code)
+    finite = np.isfinite(v)
+    raw = np.where(finite, np.where(v >= high, HIGH, np.where(v <= low, LOW, NORMAL)),
+                   nan_code)
+    holds_high = finite & (v >= high - hysteresis)
+    holds_low = finite & (v <= low + hysteresis)
     for t in range(t_len):
-        x = v[t]
-        nan = ~np.isfinite(x)
-        raw = np.where(x >= high, HIGH, np.where(x <= low, LOW, NORMAL))
-        stay_high = (state == HIGH) & (x >= high - hysteresis)
-        stay_low = (state == LOW) & (x <= low + hysteresis)
-        cand = np.where(stay_high, HIGH, np.where(stay_low, LOW, raw))
-        cand = np.where(nan, nan_code, cand)
-        same = cand == pending
-        run = np.where(same, run + 1, 1)
+        cand = np.where((state == HIGH) & holds_high[t], HIGH,
+                        np.where((state == LOW) & holds_low[t], LOW, raw[t]))
+        run = np.where(cand == pending, run + 1, 1)
         pending = cand
-        switch = (state == UNKNOWN) | (cand == UNKNOWN) | (run >= need)
-        state = np.where(cand == state, state, np.where(switch, cand, state))
+        # where cand == state either branch keeps the state
+        state = np.where((state == UNKNOWN) | (cand == UNKNOWN) | (run >= need), cand, state)
         out[t] = state
     return out
 
