@@ -197,8 +197,8 @@ def ewma_state(returns: FloatArray, halflife: float) -> EwmaState:
             w = ewma_weights(both, halflife)[rows]
             ma, da = _weighted_deviations(r, rows, cols_a, w)
             if cols_b is cols_a:  # the diagonal block: a symmetric product is half the work
-                sa = da * np.sqrt(w)[:, None]
-                c = sa.T @ sa
+                da *= np.sqrt(w)[:, None]  # in place: a fresh (T, N) copy costs as much
+                c = da.T @ da
                 mb, va = ma, np.diagonal(c).copy()
                 vb = va
             else:

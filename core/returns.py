@@ -57,8 +57,13 @@ def log_returns(close: FloatArray) -> FloatArray:
         (T, N) closes, NaN where a bar is missing.
     """
     c = as_2d(close)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lc = np.where(c > 0, np.log(np.where(c > 0, c, 1.0)), np.nan)
-    out = np.full_like(lc, np.nan)
-    out[1:] = lc[1:] - lc[:-1]
+    valid = c > 0
+    if valid.all():  # every close present: no masks needed
+        lc = np.log(c)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lc = np.where(valid, np.log(np.where(valid, c, 1.0)), np.nan)
+    out = np.empty_like(lc)
+    out[:1] = np.nan
+    np.subtract(lc[1:], lc[:-1], out=out[1:])
     return out

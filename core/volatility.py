@@ -51,8 +51,10 @@ def realised_vol(returns: FloatArray, window: int, min_periods: int) -> FloatArr
     ok = np.isfinite(r)
     n = ok.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(ok, r, 0.0).sum(axis=0) / n
-        d = np.where(ok, r - mean, 0.0)
+        if ok.all():  # no gaps: the same sums without the masks
+            d = r - r.sum(axis=0) / n
+        else:
+            d = np.where(ok, r - np.where(ok, r, 0.0).sum(axis=0) / n, 0.0)
         var = (d * d).sum(axis=0) / (n - 1)
     var[n < max(min_periods, 2)] = np.nan
     return np.sqrt(var)

@@ -44,6 +44,14 @@ def test_log_returns_are_nan_when_either_bar_is_missing():
     assert r[3, 1] == pytest.approx(math.log(13 / 12))
 
 
+def test_log_returns_of_complete_closes_are_the_log_differences():
+    close = 100 * np.exp(np.cumsum(_returns(3, gaps=False), axis=0))
+    r = log_returns(close)
+    assert np.isnan(r[0]).all()
+    np.testing.assert_array_equal(r[1:], np.diff(np.log(close), axis=0))
+    assert log_returns(close[:1]).shape == (1, 4) and log_returns(close[:0]).shape == (0, 4)
+
+
 @pytest.mark.parametrize("gaps", [False, True])
 @pytest.mark.parametrize(("window", "min_periods"), [(96, 77), (20, 5), (288, 230)])
 def test_rolling_vol_matches_pandas_rolling_std(gaps, window, min_periods):
