@@ -11,6 +11,7 @@ from typing import TextIO
 from sqlite_utils import Database
 
 from chat.alert_render import render_alert
+from chat.context import LOCAL_USER_ID
 from storage import outbox
 
 WIDTH = 44
@@ -19,7 +20,8 @@ WIDTH = 44
 def phone_text(text: str, chat_id: int | str, width: int = WIDTH) -> str:
     """A message framed like a chat bubble, addressed to ``chat_id``."""
     rule = "─" * width
-    return f"┌{rule}\n│ to {chat_id}\n├{rule}\n" + "\n".join(
+    who = "you (the local trader)" if chat_id == LOCAL_USER_ID else f"chat {chat_id}"
+    return f"┌{rule}\n│ to {who}\n├{rule}\n" + "\n".join(
         f"│ {line}" for line in text.splitlines()) + f"\n└{rule}"
 
 
