@@ -260,8 +260,10 @@ def _weighted_deviations(
     r: FloatArray, rows: IntArray, cols: IntArray, w: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Weighted mean of the chosen columns over ``rows`` and the deviations from it."""
-    full = rows.size == r.shape[0] and cols.size == r.shape[1]
-    x = r if full else r[np.ix_(rows, cols)]  # all rows and columns: no copy needed
+    if cols.size == r.shape[1] and rows.size and rows[-1] - rows[0] + 1 == rows.size:
+        x = r[rows[0]:rows[-1] + 1]  # all columns, a run of rows (e.g. all but the first)
+    else:
+        x = r[np.ix_(rows, cols)]
     mean = w @ x
     return mean, x - mean
 

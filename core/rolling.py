@@ -147,8 +147,8 @@ def market_index_series(
         return np.full(t_len, np.nan), np.zeros(t_len)
     x, m = centred(r)
     one_pattern = bool((m == m[:, :1]).all())  # no gaps, or gaps common to all symbols
-    cnt = (np.broadcast_to(_rolling_sum(m[:, :1], window), m.shape) if one_pattern
-           else _rolling_sum(m, window))
+    # values per window: one column serves all when the pattern is shared (it broadcasts)
+    cnt = _rolling_sum(m[:, :1] if one_pattern else m, window)
     s1 = _rolling_sum(x, window)
     inv_sd = _inverse_sd(s1, _rolling_sum(x * x, window), cnt, max(min_periods, 2))
     spans = [(a, min(t_len, a + chunk), max(0, a - window + 1)) for a in range(0, t_len, chunk)]
@@ -190,7 +190,8 @@ def market_index_series(
             extra_sum[a:b] = np.where(ok, corr, 0.0).sum(axis=1)
             extra_n[a:b] = ok.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        total = sums / (cnt[np.arange(t_len), ref] - 1)  # n is the same across the pattern
+        n = cnt[:, 0] if one_pattern else cnt[np.arange(t_len), ref]  # same across the pattern
+        total = sums / (n - 1)
         pair_sum = np.where(k > 1, (total - k) / 2.0, 0.0) + extra_sum
         pair_n = k * (k - 1) / 2.0 + extra_n
         index = np.where(pair_n > 0, pair_sum / pair_n, np.nan)
