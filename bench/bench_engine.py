@@ -10,7 +10,9 @@ import time
 import numpy as np
 
 from bench.timing import best_of, row
+from core.cascade_series import candle_factors
 from core.evaluate import EngineParams, evaluate
+from core.returns import log_returns
 from core.types import Position
 from plugins.exchanges.sim_market import SimMarket
 from settings import Config
@@ -45,12 +47,17 @@ def main() -> None:
         np.corrcoef(r[-96:], rowvar=False)
         np.corrcoef(r[-2880:], rowvar=False)
 
+    cp = params.corr
+    tail = log_returns(snap.close)[-(cp.slow + cp.fast):]
+
     t_eval = best_of(lambda: evaluate(snap, positions, params), repeat=3)
     t_none = best_of(lambda: evaluate(snap, [], params), repeat=3)
+    t_factors = best_of(lambda: candle_factors(tail, cp), repeat=3)
     t_base = best_of(baseline, repeat=5)
     print(f"{snap.n_symbols} symbols x {snap.n_bars} bars")
     row("evaluate, 10,000 positions (target < 100 ms)", t_eval)
     row("evaluate, market only (no positions)", t_none)
+    row("  of which candle factors (30-day market index, its z)", t_factors)
     row("  baseline: np.corrcoef fast + slow windows", t_base)
     t0 = time.perf_counter()
     res = evaluate(snap, positions, params)
