@@ -200,8 +200,8 @@ def market_index_series(
 
 def _inverse_sd(s1: FloatArray, s2: FloatArray, cnt: FloatArray, need: int) -> FloatArray:
     """1 / window standard deviation (ddof=1) from rolling sums; 0 where it is 0 or the
-    window has fewer than ``need`` values. In place on ``s2``: full-size temporaries of a
-    (T, N) array cost more than the arithmetic."""
+    window has fewer than ``need`` values. The same operations as the one-line formula, in
+    one reused (T, N) buffer: fresh full-size temporaries cost more than the arithmetic."""
     with np.errstate(invalid="ignore", divide="ignore"):
         v = np.multiply(s1, s1)
         v /= cnt
