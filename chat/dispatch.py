@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 PRIVATE_ONLY = "That's personal — ask me in a private chat, e.g. {example}"
 ADMINS_ONLY = "Only this group's admins can change its settings."
-OPERATOR_ONLY = ("/{name} shows the exchange account this bot runs with, so only the bot's "
-                 "operator ([telegram] admins, in a private chat) may use it.")
+OPERATOR_ONLY = ("/{name} is only for the operator running this bot (the console, or "
+                 "[telegram] admins in a private chat).")
 
 
 def split_command(text: str, bot_name: str | None = None) -> tuple[str, list[str]] | None:

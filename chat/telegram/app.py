@@ -110,14 +110,15 @@ async def _post_shutdown(app: Application) -> None:
 async def publish_commands(bot: Bot, commands: Sequence[Command]) -> None:
     """``setMyCommands``: every command for private chats, the non-personal ones in groups;
     operator-only commands in neither (they work when the operator types them)."""
-    valid = [c for c in commands if _COMMAND_NAME.fullmatch(c.name) and not c.operator_only]
+    valid = [c for c in commands if _COMMAND_NAME.fullmatch(c.name)]
     for c in commands:
         if c not in valid:
             log.warning("command /%s can't be listed in Telegram's menu (names are 1-32 of "
                         "a-z, 0-9 and _); it still works when typed", c.name)
 
     def menu(cs: Sequence[Command]) -> list[BotCommand]:
-        return [BotCommand(c.name, (c.summary or c.name)[:256]) for c in cs[:100]]
+        shown = [c for c in cs if not c.operator_only]
+        return [BotCommand(c.name, (c.summary or c.name)[:256]) for c in shown[:100]]
 
     try:
         await bot.set_my_commands(menu(valid))
