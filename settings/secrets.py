@@ -71,6 +71,14 @@ class Secrets:
         return [v for v in out if v]
 
 
+def key_variables(exchange: str) -> list[str]:
+    """The environment variables that hold an exchange's API keys (OKX also needs the
+    passphrase), e.g. ``["OKX_API_KEY", "OKX_API_SECRET", "OKX_API_PASSPHRASE"]``."""
+    ex = exchange.upper()
+    suffixes = EXCHANGE_KEY_SUFFIXES if ex == "OKX" else EXCHANGE_KEY_SUFFIXES[:2]
+    return [f"{ex}_{s}" for s in suffixes]
+
+
 def secret_variable_for(key: str, exchange: str = "okx") -> str | None:
     """The environment variable a secret-looking config key should be set in, else None."""
     var = SECRET_KEYS.get(key.lower())

@@ -20,17 +20,15 @@ from core.liquidation import cross_liquidation_price
 from core.risk import RiskReport
 from core.types import MarketSnapshot, Position
 from plugins.exchanges.errors import NotSupported
+from settings.secrets import key_variables
 
 MISMATCH_PCT = 1.0  # ours vs the exchange's liquidation price: worth a warning above this
 
 
 def trade_key_warning(exchange: str) -> str:
     """What to tell an operator whose key can trade."""
-    env = exchange.upper()
     return (f"This {exchange} API key can TRADE. hedgewatch only reads: create a read-only "
-            f"key and put it in {env}_API_KEY / {env}_API_SECRET"
-            + (f" / {env}_API_PASSPHRASE" if exchange == "okx" else "")
-            + ", then delete this one.")
+            f"key and put it in {' / '.join(key_variables(exchange))}, then delete this one.")
 
 
 def _no_account(market: Any) -> str:
@@ -38,10 +36,8 @@ def _no_account(market: Any) -> str:
     if not hasattr(market, "keys"):
         return (f"The {name} market has no account to read: /account needs an exchange "
                 "(okx, binance, bybit) and its read-only API keys.")
-    env = name.upper()
-    return (f"No {name} API keys: set {env}_API_KEY and {env}_API_SECRET"
-            + (f" and {env}_API_PASSPHRASE" if name == "okx" else "")
-            + " (a read-only key) in the bot's environment to see your positions here.")
+    return (f"No {name} API keys: set {' and '.join(key_variables(name))} (a read-only key) "
+            "in the bot's environment to see your positions here.")
 
 
 def account_reports(services: Any, snap: MarketSnapshot, positions: tuple[Position, ...],

@@ -13,12 +13,13 @@ from core.types import Instrument, Position
 from plugins.exchanges import ccxt_parse as parse
 from plugins.exchanges.errors import NotSupported
 from plugins.exchanges.source import AccountPositions
+from settings.secrets import key_variables
 
 
 def positions_need_keys(source: str) -> NotSupported:
     """The error for reading positions without keys, naming the variables to set."""
     return NotSupported(f"{source}: reading positions needs read-only API keys "
-                        f"({source.upper()}_API_KEY / _API_SECRET)")
+                        f"({' / '.join(key_variables(source))})")
 
 
 def usdt_equity(balance: Mapping[str, Any] | None) -> float | None:
