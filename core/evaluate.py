@@ -115,22 +115,6 @@ class EngineResult:
         return self.counterweights.get((pos.symbol, pos.side))
 
 
-def last_prices(snap: MarketSnapshot) -> FloatArray:
-    """``snap.last_price`` of every symbol in one pass over the closes (mark when known,
-    else the last valid close, NaN when there is none)."""
-    ok = np.isfinite(snap.close)
-    t_len, n_sym = ok.shape
-    last = t_len - 1 - np.argmax(ok[::-1], axis=0) if t_len else np.zeros(n_sym, np.int64)
-    prices = np.full(n_sym, np.nan)
-    has = ok.any(axis=0)
-    prices[has] = snap.close[last[has], np.flatnonzero(has)]
-    for j, s in enumerate(snap.symbols):
-        mark = snap.mark.get(s)
-        if mark is not None and np.isfinite(mark):
-            prices[j] = float(mark)
-    return prices
-
-
 @dataclass(frozen=True, eq=False)
 class MarketState:
     """The market-wide half of ``evaluate``: the same for every position on one snapshot, so
@@ -163,7 +147,7 @@ def market_state(snap: MarketSnapshot, params: EngineParams = EngineParams()) ->
                                cp.min_regime_bars, cp.z_hysteresis).spike[-1:].any())
     beta_f, rho_f, _ = beta_matrix(r, cp.fast, cp.min_fast)
     beta_e = ewma_beta_matrix(view.ewma_cov)
-    prices = last_prices(snap)
+    prices = snap.last_prices()
     inputs = snapshot_inputs(snap)
     inputs.update({k: float(factors[k][-1]) if factors[k].size else np.nan
                    for k in ("corr_z", "vol_ratio", "shock_sigma")})

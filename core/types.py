@@ -251,6 +251,21 @@ class MarketSnapshot:
         ok = np.flatnonzero(np.isfinite(col))
         return float(col[ok[-1]]) if ok.size else float("nan")
 
+    def last_prices(self) -> FloatArray:
+        """``last_price`` of every symbol in one pass over the closes (the engine asks for
+        all of them every cycle)."""
+        ok = np.isfinite(self.close)
+        t_len, n_sym = ok.shape
+        last = t_len - 1 - np.argmax(ok[::-1], axis=0) if t_len else np.zeros(n_sym, np.int64)
+        prices = np.full(n_sym, np.nan)
+        has = ok.any(axis=0)
+        prices[has] = self.close[last[has], np.flatnonzero(has)]
+        for j, s in enumerate(self.symbols):
+            mark = self.mark.get(s)
+            if mark is not None and np.isfinite(mark):
+                prices[j] = float(mark)
+        return prices
+
     def upto(self, t: int) -> MarketSnapshot:
         """The snapshot as it was at the close of bar index ``t`` (inclusive): no later data."""
         end = t + 1

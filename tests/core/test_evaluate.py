@@ -145,8 +145,6 @@ def test_binance_brackets_use_binance_formula_in_the_vectorised_path(snap):
 def test_last_prices_are_each_symbols_last_price(snap):
     from dataclasses import replace as dc_replace
 
-    from core.evaluate import last_prices
-
     close = snap.close.copy()
     close[-5:, 1] = np.nan  # the last bars missing: the last valid close
     close[:, 2] = np.nan  # no data at all: NaN (unless a mark is known)
@@ -154,4 +152,4 @@ def test_last_prices_are_each_symbols_last_price(snap):
     for m in ({}, mark):
         s = dc_replace(snap, close=close, mark=m)
         want = [s.last_price(sym) for sym in s.symbols]
-        np.testing.assert_array_equal(last_prices(s), want)
+        np.testing.assert_array_equal(s.last_prices(), want)
