@@ -1,8 +1,16 @@
 """The plugin manager: built-ins, entry-point plugins, disabling by name, crash isolation.
 
 Built-in behaviour ships as small default plugins listed in ``BUILTIN_PLUGINS``; third-party
-plugins load from the ``hedgewatch`` entry-point group. A plugin that raises while registering
-is reported by name and skipped, so one bad plugin never takes the bot down.
+plugins load from the ``hedgewatch`` entry-point group after them. Hooks are called by
+pluggy, so its documented semantics hold: the most recently registered plugin is called
+first (entry-point plugins before the built-ins), ``tryfirst``/``trylast`` move an
+implementation to the front or the back, wrappers wrap, ``firstresult`` hooks stop at the
+first answer and ``historic`` hooks replay to late plugins.
+
+One plugin's bug costs only that plugin's contribution: every hook implementation is
+registered behind a guard (``plugins.isolation``) that logs the error with the plugin's name,
+records it in ``failures`` and lets the call go on. A built-in plugin that cannot be
+imported is a broken installation: ``PluginError`` at start-up.
 """
 
 from __future__ import annotations
@@ -10,19 +18,22 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import inspect
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
 from plugins import hookspecs
+from plugins.isolation import IsolatedPlugin, guard
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "hedgewatch"
+MARKER = "hedgewatch_impl"
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.exchanges.builtin",
@@ -33,7 +44,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
 
 
 class PluginError(Exception):
-    """A plugin that cannot be used as written (e.g. a misspelled hook): fails loudly."""
+    """A plugin that cannot be used as written (a misspelled hook, a built-in that does not
+    import): fails loudly at start-up."""
 
 
 def _hook_hint(message: str) -> str:
@@ -60,43 +72,75 @@ class PluginFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class Contribution:
+    """One thing a register hook returned, with the plugin that returned it."""
+
+    plugin: str
+    item: Any
+
+
 class PluginManager:
-    """pluggy's manager plus what hedgewatch needs: origins, disabling, isolated failures."""
+    """pluggy's manager plus what hedgewatch needs: origins, disabling, isolated failures.
+
+    ``on_failure`` (optional) is called with every ``PluginFailure`` as it happens, e.g. to
+    keep it in the database where ``bot.py plugins`` can show it.
+    """
 
     def __init__(self, *, disabled: Iterable[str] = (), entry_points: bool = True,
-                 builtins: Iterable[str] = BUILTIN_PLUGINS) -> None:
+                 builtins: Iterable[str] = BUILTIN_PLUGINS,
+                 on_failure: Callable[[PluginFailure], None] | None = None) -> None:
         self.pm = pluggy.PluginManager("hedgewatch")
         self.pm.add_hookspecs(hookspecs)
         self.disabled = set(disabled)
         self.origins: dict[str, str] = {}
         self.failures: list[PluginFailure] = []
+        self.notes: list[str] = []  # e.g. a name one plugin took from another
+        self.on_failure = on_failure
+        self._provenance: dict[int, str] = {}  # id(list a register hook returned) → plugin
         for module_name in builtins:
             if module_name in self.disabled:
+                log.info("plugin %s is disabled by config", module_name)
                 continue
             try:
                 module = importlib.import_module(module_name)
-            except ModuleNotFoundError as e:
-                if e.name and module_name.startswith(e.name):
-                    continue  # a built-in that a later issue adds
-                raise
+            except Exception as e:
+                raise PluginError(f"built-in plugin {module_name} cannot be imported: "
+                                  f"{type(e).__name__}: {e}") from e
             self.register(module, name=module_name, origin="builtin")
         if entry_points:
             self.load_entry_points()
         self.pm.check_pending()
 
+    # --- registration ---------------------------------------------------------------------
+
     def register(self, plugin: Any, name: str | None = None, origin: str = "registered") -> None:
+        """Register ``plugin`` (a module, class or instance) with every hook guarded."""
         name = name or getattr(plugin, "__name__", None) or repr(plugin)
         if name in self.disabled:
             log.info("plugin %s is disabled by config", name)
             return
-        self.pm.register(plugin, name=name)
-        self.origins[name] = origin
+        isolated = IsolatedPlugin(plugin)
+        for attr in dir(plugin):
+            opts = self.pm.parse_hookimpl_opts(plugin, attr)
+            if opts is None:
+                continue
+            hook = opts.get("specname") or attr
+            fn = getattr(plugin, attr)
+            if (opts.get("wrapper") or opts.get("hookwrapper")) and \
+                    not inspect.isgeneratorfunction(fn):
+                raise PluginError(f"plugin {name}: {attr} is marked as a wrapper but is not a "
+                                  "generator function (it must yield once)")
+            setattr(isolated, attr, guard(fn, hook, dict(opts), MARKER, self._reporter(name),
+                                          self._recorder(name)))
         try:
+            self.pm.register(isolated, name=name)
             self.pm.check_pending()
         except pluggy.PluginValidationError as e:
-            self.pm.unregister(name=name)
-            self.origins.pop(name, None)
+            if self.pm.get_plugin(name) is not None:
+                self.pm.unregister(name=name)
             raise PluginError(f"plugin {name}: {e}{_hook_hint(str(e))}") from e
+        self.origins[name] = origin
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
@@ -110,53 +154,88 @@ class PluginManager:
             try:
                 plugin = ep.load()
             except Exception as e:  # a broken third-party plugin must not stop the bot
-                log.error("plugin %s failed to load: %s", ep.name, e, exc_info=True)
-                self.failures.append(PluginFailure(ep.name, "load", f"{type(e).__name__}: {e}"))
+                self._failed(ep.name, "load", e)
                 continue
             dist = getattr(ep, "dist", None)
             origin = f"entry point {dist.name} {dist.version}" if dist else "entry point"
             self.register(plugin, name=ep.name, origin=origin)
 
-    # --- calling hooks with isolation -----------------------------------------------------
+    # --- calling hooks --------------------------------------------------------------------
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[Any]:
-        """Call a register hook on every plugin separately and merge the lists.
+        """Call a register hook through pluggy and merge every plugin's list, in pluggy's
+        call order. A plugin that raises or returns a non-list contributes nothing."""
+        return [c.item for c in self.contributions(hook_name, **kwargs)]
 
-        Each implementation runs on its own so that one that raises is logged with its
-        plugin's name and left out, and the others still register.
-        """
-        hook = getattr(self.pm.hook, hook_name)
-        out: list[Any] = []
-        for impl in hook.get_hookimpls():  # registration order (pluggy calls in reverse)
-            try:
-                result = impl.function(**{k: kwargs[k] for k in impl.argnames})
-            except Exception as e:
-                self._failed(impl.plugin_name, hook_name, e)
-                continue
-            if result is None:
-                continue
-            if not isinstance(result, (list, tuple)):
-                self._failed(impl.plugin_name, hook_name,
-                             TypeError(f"returned {type(result).__name__}, expected a list"))
-                continue
-            out.extend(result)
+    def contributions(self, hook_name: str, **kwargs: Any) -> list[Contribution]:
+        """Like ``collect``, with the name of the plugin behind each item."""
+        self._provenance.clear()
+        results = getattr(self.pm.hook, hook_name)(**kwargs)
+        out = []
+        for result in results:
+            plugin = self._provenance.get(id(result), "a hook wrapper")
+            out.extend(Contribution(plugin, item) for item in result)
+        self._provenance.clear()
         return out
+
+    def unique(self, hook_name: str, what: str, **kwargs: Any) -> list[Contribution]:
+        """``contributions`` with one item per ``name``: the first in call order wins (a
+        plugin replaces a built-in by being called before it), the others are noted. An
+        item without a usable ``name`` is a failure of its plugin."""
+        seen: dict[str, Contribution] = {}
+        for c in self.contributions(hook_name, **kwargs):
+            name = getattr(c.item, "name", None)
+            if not isinstance(name, str) or not name:
+                self._failed(c.plugin, hook_name, TypeError(f"{c.item!r} has no name"))
+            elif name in seen:
+                note = (f"{what} {name!r} of {c.plugin} is replaced by the one of "
+                        f"{seen[name].plugin}")
+                log.warning(note)
+                self.notes.append(note)
+            else:
+                seen[name] = c
+        return list(seen.values())
 
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call a notification hook; a plugin that raises is logged and the rest still run."""
-        self.collect(hook_name, **kwargs)
+        getattr(self.pm.hook, hook_name)(**kwargs)
 
-    def _failed(self, plugin: str, hook: str, error: Exception) -> None:
-        log.error("plugin %s raised in %s: %s", plugin, hook, error, exc_info=error)
-        self.failures.append(PluginFailure(plugin, hook, f"{type(error).__name__}: {error}"))
+    def failed(self, plugin: str, hook: str, error: BaseException | str) -> None:
+        """Record that ``plugin`` failed in ``hook`` (also for failures found by callers,
+        e.g. a strategy whose answer does not validate)."""
+        self._failed(plugin, hook, error)
+
+    def _recorder(self, plugin: str) -> Callable[[Any], None]:
+        def record(result: Any) -> None:
+            self._provenance[id(result)] = plugin
+
+        return record
+
+    def _reporter(self, plugin: str) -> Callable[[str, BaseException], None]:
+        def report(hook: str, error: BaseException) -> None:
+            self._failed(plugin, hook, error)
+
+        return report
+
+    def _failed(self, plugin: str, hook: str, error: BaseException | str) -> None:
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        exc_info = error if isinstance(error, BaseException) else None
+        log.error("plugin %s failed in %s: %s", plugin, hook, text, exc_info=exc_info)
+        failure = PluginFailure(plugin, hook, text)
+        self.failures.append(failure)
+        if self.on_failure is not None:
+            try:
+                self.on_failure(failure)
+            except Exception:
+                log.warning("could not record the failure of plugin %s", plugin, exc_info=True)
+
+    # --- what is registered ---------------------------------------------------------------
 
     def plugins(self) -> list[PluginInfo]:
         """Every registered plugin with its hooks and where it came from."""
         out = []
         for name, plugin in self.pm.list_name_plugin():
-            hooks = tuple(sorted(
-                h.name for h in self.pm.get_hookcallers(plugin) or []
-            ))
+            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or []))
             version = None
             origin = self.origins.get(name, "registered")
             if origin.startswith("entry point "):
