@@ -20,6 +20,7 @@ COPY settings ./settings
 COPY chat ./chat
 COPY jobs ./jobs
 COPY backtest ./backtest
+COPY runtime ./runtime
 
 USER hedgewatch
 VOLUME ["/data"]

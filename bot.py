@@ -14,49 +14,17 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from plugins.manager import PluginError, PluginManager
-from settings import Config, ConfigError, load_config
+from plugins.manager import PluginError
+from runtime import Runtime, UsageError, build_runtime
+from settings import ConfigError, load_config
 from settings.logs import setup_logging
 from settings.secrets import Secrets
 
 log = logging.getLogger("hedgewatch")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A bad argument or setting: exit code 2, one line on stderr."""
-
-
-@dataclass
-class Runtime:
-    """Everything a subcommand needs, built once from the config."""
-
-    config: Config
-    secrets: Secrets
-    plugins: PluginManager
-    args: argparse.Namespace
-
-    def open_storage(self, path: str | None = None) -> Any:
-        from storage import open_database
-
-        return open_database(path or self.config.storage.path)
-
-    def exchange_classes(self) -> dict[str, type]:
-        classes = self.plugins.collect("hedgewatch_register_exchanges")
-        return {cls.name: cls for cls in classes}
-
-    def market(self, name: str | None = None, storage: Any = None) -> Any:
-        """The market source named by ``--exchange`` or ``[exchange] name``."""
-        name = name or self.config.exchange.name
-        classes = self.exchange_classes()
-        if name not in classes:
-            raise UsageError(
-                f"unknown exchange {name!r}; available: {', '.join(sorted(classes)) or 'none'}")
-        return classes[name](self.config.exchange, secrets=self.secrets, storage=storage)
 
 
 def build_parser(commands: Sequence[Any] = ()) -> argparse.ArgumentParser:
@@ -111,16 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     setup_logging(config.logging.level, secrets.values(), verbose=pre.verbose)
     try:
-        pm = PluginManager(disabled=config.plugins.disabled,
-                           entry_points=config.plugins.entry_points)
+        rt = build_runtime(config, secrets)
     except PluginError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    commands = pm.collect("hedgewatch_register_commands")
-    args = build_parser(commands).parse_args(argv)
-    rt = Runtime(config, secrets, pm, args)
+    rt = rt.with_args(build_parser(rt.commands).parse_args(argv))
     try:
-        return dispatch(rt, commands)
+        return dispatch(rt)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -132,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
-def dispatch(rt: Runtime, commands: Sequence[Any]) -> int:
+def dispatch(rt: Runtime) -> int:
     name = rt.args.command
     if name == "check-config":
         from settings.show import render_effective
@@ -155,23 +120,43 @@ def dispatch(rt: Runtime, commands: Sequence[Any]) -> int:
         from chat.console import run_console
 
         return run_console(rt)
-    for command in commands:
-        if command.name == name:
-            return command.run_cli(rt)
-    raise UsageError(f"unknown command {name!r}")
+    command = rt.extensions.command_map.get(name)
+    if command is None:
+        raise UsageError(f"unknown command {name!r}")
+    from chat.cli import run_cli
+
+    return run_cli(command, rt)
 
 
 def show_plugins(rt: Runtime) -> int:
+    """Every plugin with its hooks and origin, then every failure: those of loading them
+    now, and those the running bot recorded in the database."""
+    rt.extensions.exchanges  # noqa: B018 - load them now so a failing hook is listed
     infos = rt.plugins.plugins()
+    failures = [{"plugin": f.plugin, "hook": f.hook, "error": f.error, "count": 1,
+                 "last_at": None} for f in rt.plugins.failures]
+    if os.path.exists(rt.config.storage.path):
+        from storage.plugin_failures import recent_failures
+
+        seen = {(f["plugin"], f["hook"]) for f in failures}
+        failures += [{"plugin": f.plugin, "hook": f.hook, "error": f.error, "count": f.count,
+                      "last_at": f.last_at}
+                     for f in recent_failures(rt.open_storage()) if (f.plugin, f.hook) not in seen]
     if rt.args.json:
-        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        print(json.dumps({"plugins": [info.__dict__ for info in infos], "failures": failures,
+                          "notes": rt.plugins.notes}, indent=2))
         return EXIT_OK
     for info in infos:
         print(f"{info.name}  [{info.origin}]")
         for hook in info.hooks:
             print(f"    {hook}")
-    for failure in rt.plugins.failures:
-        print(f"FAILED {failure.plugin} in {failure.hook}: {failure.error}")
+    for note in rt.plugins.notes:
+        print(f"note: {note}")
+    for f in failures:
+        when = "" if f["last_at"] is None else (
+            f" ({f['count']}×, last "
+            f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(f['last_at'] / 1000))} UTC)")
+        print(f"FAILED {f['plugin']} in {f['hook']}{when}: {f['error']}")
     return EXIT_OK
 
 

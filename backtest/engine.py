@@ -40,6 +40,8 @@ from backtest.margin import crossed, first_crossing, leg_liquidation_price
 from core.evaluate import EngineParams
 from core.position_series import PositionSeries, position_series
 from core.types import FloatArray, Instrument, IntArray, MarketSnapshot, Position
+from plugins.manager import PluginManager
+from plugins.strategies.asking import ask
 from plugins.strategies.bars import replay_bars
 from plugins.strategies.base import Strategy, TargetLeg
 from plugins.strategies.rebalance import rebalance
@@ -113,6 +115,7 @@ class BacktestResult:
     series: PositionSeries
     runs: dict[str, StrategyRun]
     funding_notes: list[str]
+    warnings: list[str] = field(default_factory=list)  # strategies left out, and why
 
     @property
     def end(self) -> int:
@@ -143,6 +146,7 @@ class _Book:
     reason: str = ""
     state: Any = None
     alive: bool = True
+    failed: str | None = None  # why the strategy was left out (``plugins.strategies.asking``)
     events: list[tuple[int, int, float]] = field(default_factory=list)  # (2t[+1], j, size)
     trades: list[Trade] = field(default_factory=list)
     liqs: list[LiquidationEvent] = field(default_factory=list)
@@ -153,12 +157,14 @@ class _Book:
 def run_backtest(snap: MarketSnapshot, strategies: Mapping[str, Strategy], params: BacktestParams,
                  engine: EngineParams, *, liq_low: FloatArray | None = None,
                  liq_high: FloatArray | None = None,
-                 progress: Callable[[int], None] | None = None) -> BacktestResult:
+                 progress: Callable[[int], None] | None = None,
+                 pm: PluginManager | None = None) -> BacktestResult:
     """Run every strategy over ``snap`` from bar ``params.start`` to the last bar.
 
     ``liq_low``/``liq_high`` are the (T, N) ranges liquidation is checked on (default: the
     bars' low and high). ``progress(k)`` is called with the number of bars done, now and
-    then.
+    then. A strategy that fails (``plugins.strategies.asking.ask``) is left out of ``runs``
+    and named in ``warnings``; failures are recorded in ``pm`` when it is given.
     """
     p, cp = params, params.costs
     T, N = snap.close.shape
@@ -270,7 +276,11 @@ def run_backtest(snap: MarketSnapshot, strategies: Mapping[str, Strategy], param
                 continue
             if t == T - 1:
                 continue  # nothing left to trade at
-            d = b.strategy.decide(view, b.state)
+            answer = ask(b.strategy, view, b.state, pm, where=f"backtest bar {t}")
+            if answer.decision is None:
+                b.alive, b.failed = False, f"{answer.warning} (at bar {t})"
+                continue
+            d = answer.decision
             b.state = d.state
             if d.legs == b.legs:  # holding exactly the target: the policy would not trade
                 legs, traded = b.legs, False
@@ -287,7 +297,10 @@ def run_backtest(snap: MarketSnapshot, strategies: Mapping[str, Strategy], param
         progress(T - start)
 
     runs = {}
+    warnings = [b.failed for b in books.values() if b.failed]
     for name, b in books.items():
+        if b.failed:
+            continue
         h_mid, h_end = _holdings(T, N, b.events)
         prev = np.vstack([np.zeros((1, N)), h_end[:-1]])
         prev_close = np.vstack([po[:1], pc[:-1]])
@@ -306,7 +319,8 @@ def run_backtest(snap: MarketSnapshot, strategies: Mapping[str, Strategy], param
             name, equity, pnl, fee_all, slip_all, fund_all, fees[name], slip[name], fnd[name],
             turn[name], h_mid, b.trades, b.liqs, b.decisions,
             p.capital + b.peak_hedge_margin)
-    return BacktestResult(snap, p, start, size, entry, main_liq, liq_at, series, runs, notes)
+    return BacktestResult(snap, p, start, size, entry, main_liq, liq_at, series, runs, notes,
+                          warnings)
 
 
 def _main_path(T: int, start: int, signed: float, entry: float, margin: float,

@@ -143,6 +143,7 @@ def summary(result: BacktestResult, extra_assumptions: Sequence[str] = ()) -> di
         "stress_bars": int(stress.sum()),
         "strategies": {name: run_metrics(result, run, stress)
                        for name, run in result.runs.items()},
+        "warnings": list(result.warnings),
         "assumptions": assumptions(result, extra_assumptions),
     })
 
@@ -186,6 +187,7 @@ def table(data: dict[str, Any]) -> str:
         lines.append(" ".join(f"{v:>{w}}" for v, (_, w) in zip(r, COLUMNS, strict=True)))
     lines.append(f"stress windows: {len(data['stress_windows'])} ({data['stress_bars']} bars); "
                  "costs in USDT, positive = paid")
+    lines += [f"⚠ {w}" for w in data.get("warnings", [])]
     return "\n".join(lines)
 
 
@@ -200,6 +202,7 @@ def markdown(data: dict[str, Any], title: str, chart: str | None = None,
     out += ["| " + " | ".join(n for n, _ in COLUMNS) + " |",
             "|" + "|".join("---:" if i else "---" for i in range(len(COLUMNS))) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in table_rows(data)]
+    out += [""] + [f"> ⚠ {w}" for w in data.get("warnings", [])] if data.get("warnings") else []
     out += ["", "Costs in USDT (positive = paid). *stress ret* is the return compounded over "
             "the stress-window bars only.", "", "## Per strategy", "",
             "| strategy | final equity | worst 15m | Sortino | time under water | trades | "

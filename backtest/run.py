@@ -172,7 +172,7 @@ def run_on_snapshot(snap: MarketSnapshot, start: int, request: BacktestRequest, 
     t0 = time.perf_counter()
     try:
         result = run_backtest(snap, strategies, params, engine_params(config),
-                              liq_low=low, liq_high=high, progress=update)
+                              liq_low=low, liq_high=high, progress=update, pm=pm)
     finally:
         close()
     seconds = time.perf_counter() - t0

@@ -22,10 +22,9 @@ from core.liquidation import liquidation
 from core.position_series import position_series
 from core.types import MarketSnapshot, Position
 from plugins.exchanges.sim_market import SimMarket
-from plugins.manager import PluginManager
 from plugins.strategies.base import TargetLeg
 from plugins.strategies.rebalance import rebalance
-from plugins.strategies.registry import load_strategies
+from runtime import build_runtime
 from settings.config import Config
 from settings.engine import engine_params
 
@@ -148,7 +147,7 @@ def main() -> None:
     snap = _sim(9, DAYS)  # 9 majors + the VOLX counterweight = 10 symbols
     params = BacktestParams(main=snap.symbols[0], start=snap.n_bars - DAYS * 96,
                             costs=CostParams(taker_fee=cfg.risk.taker_fee))
-    every = load_strategies(PluginManager(entry_points=False))
+    every = build_runtime(cfg, entry_points=False).strategies
     # the pandas loop re-picks the best hedge every bar: compare with switch_margin 0, which
     # is the same rule (the default 0.1 keeps the held instrument unless clearly beaten)
     mv = {"min_variance": type(every["min_variance"])({"switch_margin": 0.0})}

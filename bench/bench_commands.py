@@ -16,10 +16,8 @@ from pathlib import Path
 from bench.timing import percentiles, row
 from chat.context import CommandContext, Services
 from chat.dispatch import Dispatcher
-from plugins.exchanges.sim_market import SimMarket
-from plugins.manager import PluginManager
+from runtime import build_runtime
 from settings import Config
-from storage import open_database
 
 CALLS = 300
 
@@ -27,10 +25,9 @@ CALLS = 300
 async def _run(folder: Path) -> None:
     config = Config().with_overrides(exchange={"name": "sim"},
                                      storage={"path": str(folder / "bench.db")})
-    commands = PluginManager(entry_points=False).collect("hedgewatch_register_commands")
-    market = SimMarket(Config().exchange.model_copy(update={"name": "sim"}))
-    services = Services(config, open_database(config.storage.path), market,
-                        commands={c.name: c for c in commands})
+    rt = build_runtime(config, entry_points=False)
+    commands = rt.commands
+    services = Services.from_runtime(rt, rt.open_storage(), rt.market())
     t0 = time.perf_counter()
     await services.warm()
     row("cold snapshot (sim, 13 symbols x 2881 bars)", time.perf_counter() - t0)

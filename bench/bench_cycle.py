@@ -17,13 +17,9 @@ import numpy as np
 
 from chat.console_sender import ConsoleSender
 from jobs.cycle import WatchCycle
-from plugins.exchanges.sim_market import SimMarket
-from plugins.manager import PluginManager
-from plugins.strategies.registry import load_strategies
+from runtime import build_runtime
 from settings import Config
-from settings.engine import engine_params
-from storage import open_database
-from storage.chats import ALERT_KINDS, set_subscriptions
+from storage.chats import set_subscriptions
 
 N_TRADES = 10_000
 N_USERS = 1_000
@@ -31,8 +27,9 @@ N_USERS = 1_000
 
 async def run() -> None:
     config = Config().with_overrides(exchange={"name": "sim", "symbols": "top:100"})
-    db = open_database(Path(tempfile.mkdtemp()) / "bench.db")
-    market = SimMarket(config.exchange)
+    rt = build_runtime(config, entry_points=False)
+    db = rt.open_storage(str(Path(tempfile.mkdtemp()) / "bench.db"))
+    market = rt.market()
     await market.load_instruments()
     snap = await market.snapshot(bars=2)
     rng = np.random.default_rng(0)
@@ -51,15 +48,13 @@ async def run() -> None:
             db["chats"].insert({"id": u, "type": "private", "active": 1})
         db["trades"].insert_all(rows)
     for u in range(1, N_USERS + 1, 10):
-        set_subscriptions(db, u, list(ALERT_KINDS))
-    pm = PluginManager(entry_points=False)
+        set_subscriptions(db, u, list(rt.extensions.alert_kinds.names))
     console = ConsoleSender(db, out=io.StringIO(), clock=lambda: market.clock_ms / 1000)
 
     async def send() -> int:
         return console.drain()
 
-    cycle = WatchCycle(config=config, db=db, market=market, pm=pm,
-                       strategies=load_strategies(pm), params=engine_params(config),
+    cycle = WatchCycle(rt, db=db, market=market,
                        send_stage=send, clock=lambda: market.clock_ms / 1000,
                        before_fetch=lambda: market.advance(1))
     for label in ("first cycle (stores every first advice)", "steady-state cycle"):

@@ -17,10 +17,8 @@ from pathlib import Path
 from bench.timing import percentiles, row
 from chat.context import CommandContext, Services
 from chat.telegram import build_application, start_telegram, stop_telegram
-from plugins.exchanges.sim_market import SimMarket
-from plugins.manager import PluginManager
+from runtime import build_runtime
 from settings import Config
-from storage import open_database
 from tests.fakes.telegram_server import FakeTelegram, FloodControl
 
 UPDATES = 500
@@ -28,16 +26,15 @@ CHAT = 4242
 
 
 async def _run(folder: Path) -> None:
-    commands = PluginManager(entry_points=False).collect("hedgewatch_register_commands")
+    commands = build_runtime(Config(), entry_points=False).commands
     names = {c.name for c in commands}
     line = "/hedge btc 0.5 10x" if "hedge" in names else "/risk btc long 0.5 @60000 10x"
     async with FakeTelegram(flood=FloodControl(enabled=False)) as tg:
         config = Config().with_overrides(exchange={"name": "sim"},
                                          storage={"path": str(folder / "bench.db")},
                                          telegram={"api_url": tg.base_url})
-        market = SimMarket(config.exchange)
-        db = open_database(config.storage.path)
-        services = Services(config, db, market, commands={c.name: c for c in commands})
+        rt = build_runtime(config, entry_points=False)
+        services = Services.from_runtime(rt, rt.open_storage(), rt.market())
         app = build_application(config, tg.token, services, warm=True)
         t0 = time.perf_counter()
         await start_telegram(app, poll_timeout=10)
@@ -71,7 +68,7 @@ async def _run(folder: Path) -> None:
             assert not tg.rejected, tg.rejected[:3]
         finally:
             await stop_telegram(app)
-            db.conn.close()
+            services.db.conn.close()
 
 
 def main() -> None:

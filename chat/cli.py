@@ -10,11 +10,9 @@ arguments (the short message on stderr), 1 runtime failure (one line, from ``bot
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
@@ -22,6 +20,7 @@ from chat.context import CommandContext, Services
 from chat.dispatch import answer
 from chat.render_text import render, save_chart
 from plugins.exchanges.errors import MarketError
+from runtime import Runtime
 
 
 class CliUsageError(Exception):
@@ -45,7 +44,7 @@ def parse_at(text: str | None) -> int | None:
     return int(when.timestamp() * 1000)
 
 
-def with_cli_overrides(rt: Any) -> Any:
+def with_cli_overrides(rt: Runtime) -> Runtime:
     """The runtime with ``--exchange``/``--data`` applied to ``[exchange]``."""
     update = {}
     if getattr(rt.args, "exchange", None):
@@ -55,7 +54,7 @@ def with_cli_overrides(rt: Any) -> Any:
     return with_exchange(rt, update)
 
 
-def with_exchange(rt: Any, update: dict[str, Any]) -> Any:
+def with_exchange(rt: Runtime, update: dict[str, Any]) -> Runtime:
     """The runtime with ``update`` applied to ``[exchange]`` (validated like the file).
 
     Only keys that were set carry over, so the CSV market keeps serving every file in the
@@ -69,11 +68,10 @@ def with_exchange(rt: Any, update: dict[str, Any]) -> Any:
     kept = {k: getattr(ex, k) for k in ex.model_fields_set
             if not ("data_dir" in update and k == "symbols")}
     exchange = type(ex).model_validate({**kept, **update}, strict=False)
-    return dataclasses.replace(rt, config=rt.config.model_copy(update={"exchange": exchange}))
+    return rt.with_config(rt.config.model_copy(update={"exchange": exchange}))
 
 
-def services_from_runtime(rt: Any, commands: Sequence[Command],
-                          at_ms: int | None = None) -> Services:
+def services_from_runtime(rt: Runtime, at_ms: int | None = None) -> Services:
     """Open the database and the market source named by the config for the commands."""
     db = rt.open_storage()
 
@@ -86,8 +84,7 @@ def services_from_runtime(rt: Any, commands: Sequence[Command],
                 raise CliUsageError(f"--at: {e}") from None
         return source
 
-    return Services(rt.config, db, market, commands={c.name: c for c in commands},
-                    at_ms=at_ms, plugins=rt.plugins)
+    return Services.from_runtime(rt, db, market, at_ms=at_ms)
 
 
 async def _answer(command: Command, request: Any, services: Services) -> Reply:
@@ -99,7 +96,14 @@ async def _answer(command: Command, request: Any, services: Services) -> Reply:
         await services.close()
 
 
-def run_command(command: Command, rt: Any) -> int:
+def run_cli(command: Command, rt: Runtime) -> int:
+    """``bot.py <command> ...``: the command's own ``run_cli(rt)`` when it has one (e.g.
+    ``backtest``, with flags of its own), else ``run_command``."""
+    custom = getattr(command, "run_cli", None)
+    return custom(rt) if callable(custom) else run_command(command, rt)
+
+
+def run_command(command: Command, rt: Runtime) -> int:
     """Parse, answer and print one command; returns the exit code."""
     args = rt.args
     try:
@@ -107,8 +111,7 @@ def run_command(command: Command, rt: Any) -> int:
         request = command.apply_cli_options(request, args)
         at_ms = parse_at(getattr(args, "at", None))
         rt = with_cli_overrides(rt)
-        commands = rt.plugins.collect("hedgewatch_register_commands")
-        services = services_from_runtime(rt, commands, at_ms)
+        services = services_from_runtime(rt, at_ms)
     except (ArgumentError, CliUsageError) as e:
         print(str(e), file=sys.stderr)
         return 2

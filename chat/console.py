@@ -64,10 +64,9 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
     interactive = stdin is None and sys.stdin.isatty()
     if interactive:
         _history()
-    commands = rt.plugins.collect("hedgewatch_register_commands")
-    dispatcher = Dispatcher(commands)
+    dispatcher = Dispatcher(rt.commands)
     with asyncio.Runner() as runner:
-        services = services_from_runtime(rt, commands)
+        services = services_from_runtime(rt)
         try:
             services.market  # noqa: B018 - fail now, not on the first command
         except Exception as e:

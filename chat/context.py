@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.grammar import ArgumentError
+from core.alerts import AlertKinds
 from core.types import Instrument, MarketSnapshot
+from plugins.alert_rules.registry import load_alert_kinds
 from plugins.exchanges.errors import MarketError, UnknownSymbol
+from plugins.manager import PluginManager
+from plugins.strategies.registry import load_strategies
+from runtime import Runtime
 from settings.config import Config
 
 log = logging.getLogger(__name__)
@@ -32,14 +37,19 @@ class Services:
 
     ``at_ms`` replays the market at a moment (CSV replay, ``--at``); ``clock`` returns Unix
     seconds (tests pass a fixed one); ``commands`` maps names to commands (for ``/help``).
+    ``strategies`` and ``alert_kinds`` are what the plugins registered (``from_runtime``
+    passes them); left out, they are loaded from ``plugins`` (or the built-ins) on first use.
     """
 
     def __init__(self, config: Config, db: Any, market: Any, *,
                  commands: Mapping[str, Any] | None = None, at_ms: int | None = None,
-                 clock: Callable[[], float] = time.time, plugins: Any = None) -> None:
+                 clock: Callable[[], float] = time.time, plugins: Any = None,
+                 strategies: Mapping[str, Any] | None = None,
+                 alert_kinds: AlertKinds | None = None) -> None:
         self.config = config
         self.plugins = plugins
-        self._strategies: Mapping[str, Any] | None = None
+        self._strategies = strategies
+        self._alert_kinds = alert_kinds
         self._market_state: Any = None
         self.db = db
         self._market = market
@@ -51,6 +61,14 @@ class Services:
         self._lock = asyncio.Lock()
         self._instruments_loaded = False
         self._tiers_loaded: set[str] = set()
+
+    @classmethod
+    def from_runtime(cls, rt: Runtime, db: Any, market: Any, *, at_ms: int | None = None,
+                     clock: Callable[[], float] = time.time) -> Services:
+        """The services of a composed bot (``runtime.build_runtime``)."""
+        ext = rt.extensions
+        return cls(rt.config, db, market, commands=ext.command_map, at_ms=at_ms, clock=clock,
+                   plugins=rt.plugins, strategies=ext.strategies, alert_kinds=ext.alert_kinds)
 
     @property
     def market(self) -> Any:
@@ -64,17 +82,25 @@ class Services:
         if self._market_made:
             await self._market.close()
 
+    def _plugins(self) -> PluginManager:
+        if self.plugins is None:
+            self.plugins = PluginManager(disabled=self.config.plugins.disabled,
+                                         entry_points=self.config.plugins.entry_points)
+        return self.plugins
+
     @property
     def strategies(self) -> Mapping[str, Any]:
         """Every registered strategy with its configured parameters (loaded once)."""
         if self._strategies is None:
-            from plugins.manager import PluginManager
-            from plugins.strategies.registry import load_strategies
-
-            pm = self.plugins or PluginManager(disabled=self.config.plugins.disabled,
-                                               entry_points=self.config.plugins.entry_points)
-            self._strategies = load_strategies(pm, self.config.strategies.params)
+            self._strategies = load_strategies(self._plugins(), self.config.strategies.params)
         return self._strategies
+
+    @property
+    def alert_kinds(self) -> AlertKinds:
+        """Every alert kind users can subscribe to: built-ins, then plugins' (loaded once)."""
+        if self._alert_kinds is None:
+            self._alert_kinds = load_alert_kinds(self._plugins())
+        return self._alert_kinds
 
     @property
     def timeframe_ms(self) -> int:

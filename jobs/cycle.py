@@ -23,7 +23,7 @@ from plugins.alert_rules.runner import (
     trade_positions,
 )
 from plugins.strategies.base import Strategy
-from settings.config import Config
+from runtime import Runtime
 from storage.heartbeat import beat
 from storage.rule_state import OpenTrade, last_advice, open_trades
 
@@ -67,21 +67,24 @@ class _Stage:
 
 
 class WatchCycle:
-    """``await cycle.run()`` once per interval. ``symbols`` narrows the fetch and ``rules``
-    the alert rules: the one-minute cascade watch is this cycle on the main symbols with only
-    the ``cascade_watch`` rule (and no trades)."""
+    """``await cycle.run()`` once per interval, with the plugins, strategies and alert rules
+    of ``rt`` (``runtime.build_runtime``). ``symbols`` narrows the fetch and ``rules`` names
+    the alert rules to run: the one-minute cascade watch is this cycle on the main symbols
+    with only the ``cascade_watch`` rule (and no trades)."""
 
-    def __init__(self, *, config: Config, db: Any, market: Any, pm: Any,
-                 strategies: Mapping[str, Strategy], params: EngineParams,
+    def __init__(self, rt: Runtime, *, db: Any, market: Any,
                  send_stage: SendStage | None = None, symbols: list[str] | None = None,
                  name: str = "cycle", rules: list[str] | None = None,
                  clock: Callable[[], float] = time.time,
                  before_fetch: Callable[[], None] | None = None) -> None:
-        self.config, self.db, self.market, self.pm = config, db, market, pm
-        self.strategies, self.params = strategies, params
-        self.send_stage, self.symbols, self.name, self.rules = send_stage, symbols, name, rules
+        self.config, self.db, self.market, self.pm = rt.config, db, market, rt.plugins
+        self.strategies: Mapping[str, Strategy] = rt.strategies
+        self.params: EngineParams = rt.engine_params
+        self.kinds = rt.extensions.alert_kinds
+        self.rules = select_rules(rt.extensions.alert_rules, rules)
+        self.send_stage, self.symbols, self.name = send_stage, symbols, name
         self.clock, self.before_fetch = clock, before_fetch
-        self.bars = params.corr.slow + params.corr.fast + 8
+        self.bars = self.params.corr.slow + self.params.corr.fast + 8
         self.last: CycleSummary | None = None
         self._tiers_loaded: set[str] = set()
 
@@ -117,10 +120,10 @@ class WatchCycle:
         with _Stage(summary, "strategies"):
             ctx = build_context(self.db, self.config, result, snap, now_ms=now_ms,
                                 strategies=self.strategies, trades=trades,
-                                exchange_error=fetch_error)
+                                exchange_error=fetch_error, pm=self.pm)
         alerts = []
         with _Stage(summary, "rules"):
-            alerts = evaluate_rules(ctx, select_rules(self.pm, self.rules), self.pm)
+            alerts = evaluate_rules(ctx, self.rules, self.pm, self.kinds)
         with _Stage(summary, "outbox"):
             try:
                 for alert in record(ctx, self.db, self.pm, alerts):

@@ -21,10 +21,8 @@ from chat.console_sender import ConsoleSender
 from chat.context import LOCAL_USER_ID
 from jobs.cycle import CycleSummary, WatchCycle
 from jobs.scheduler import Jobs
-from plugins.strategies.registry import load_strategies
-from settings.engine import engine_params
-from storage import open_database
-from storage.chats import ALERT_KINDS, set_subscriptions
+from runtime import Runtime
+from storage.chats import set_subscriptions
 from storage.trades import open_trade
 
 DEFAULT_CYCLES = 144  # 36 simulated hours
@@ -36,24 +34,24 @@ DEMO_TRADES = (  # symbol, side, notional in USDT, leverage, strategy
 )
 
 
-def run_demo(rt: Any) -> int:
+def run_demo(rt: Runtime) -> int:
     return asyncio.run(demo(rt))
 
 
-async def demo(rt: Any) -> int:
+async def demo(rt: Runtime) -> int:
     args = rt.args
     cycles = args.cycles or DEFAULT_CYCLES
     interval = args.interval or DEFAULT_INTERVAL_S
     exchange = rt.config.exchange.model_copy(update={"name": "sim", "symbols": "top:12"})
-    config = rt.config.model_copy(update={"exchange": exchange})
+    rt = rt.with_config(rt.config.model_copy(update={"exchange": exchange}))
+    config = rt.config
     path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="hedgewatch-demo-")) / \
         "demo.db"
-    db = open_database(path)
-    market = rt.exchange_classes()["sim"](exchange)
+    db = rt.open_storage(str(path))
+    market = rt.market("sim")
     await market.load_instruments()
     sim_now = lambda: market.clock_ms / 1000  # noqa: E731 - the demo runs on simulated time
-    strategies = load_strategies(rt.plugins, config.strategies.params)
-    set_subscriptions(db, LOCAL_USER_ID, list(ALERT_KINDS))
+    set_subscriptions(db, LOCAL_USER_ID, list(rt.extensions.alert_kinds.names))
     snap = await market.snapshot(bars=2)
     for symbol, side, notional, lev, strategy in DEMO_TRADES:
         price = snap.last_price(symbol)
@@ -67,9 +65,8 @@ async def demo(rt: Any) -> int:
     async def send() -> int:
         return console.drain()
 
-    cycle = WatchCycle(config=config, db=db, market=market, pm=rt.plugins,
-                       strategies=strategies, params=engine_params(config), send_stage=send,
-                       clock=sim_now, before_fetch=lambda: market.advance(1))
+    cycle = WatchCycle(rt, db=db, market=market, send_stage=send, clock=sim_now,
+                       before_fetch=lambda: market.advance(1))
     print(banner(market, cycles, interval, path), flush=True)
     summaries: list[CycleSummary] = []
     done = asyncio.Event()

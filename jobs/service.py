@@ -20,18 +20,17 @@ from chat.context import Services
 from jobs.cycle import WatchCycle
 from jobs.scheduler import Jobs
 from plugins.exchanges.errors import MarketError
-from plugins.strategies.registry import load_strategies
-from settings.engine import engine_params
+from runtime import Runtime
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 60.0
 
 
-def run_service(rt: Any) -> int:
+def run_service(rt: Runtime) -> int:
     return asyncio.run(serve(rt))
 
 
-async def serve(rt: Any, stop: asyncio.Event | None = None) -> int:
+async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     config = rt.config
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -45,9 +44,8 @@ async def serve(rt: Any, stop: asyncio.Event | None = None) -> int:
     except MarketError as e:  # the first cycle will say so in a data alert and retry
         log.error("could not load instruments yet: %s", e)
     await _check_key(market)
-    commands = rt.plugins.collect("hedgewatch_register_commands")
-    services = Services(config, db, market, commands={c.name: c for c in commands},
-                        plugins=rt.plugins)
+    commands = list(rt.commands)
+    services = Services.from_runtime(rt, db, market)
     app = None
     if rt.secrets.telegram_token:
         from chat.sender import Sender
@@ -72,12 +70,8 @@ async def serve(rt: Any, stop: asyncio.Event | None = None) -> int:
 
         log.warning("TELEGRAM_BOT_TOKEN is not set: alerts go to this console")
     send = _serialised(drain)  # the cycle and the cascade watch share one sender
-    strategies = load_strategies(rt.plugins, config.strategies.params)
-    params = engine_params(config)
-    cycle = WatchCycle(config=config, db=db, market=market, pm=rt.plugins,
-                       strategies=strategies, params=params, send_stage=send)
-    watch = WatchCycle(config=config, db=db, market=market, pm=rt.plugins,
-                       strategies=strategies, params=params, send_stage=send,
+    cycle = WatchCycle(rt, db=db, market=market, send_stage=send)
+    watch = WatchCycle(rt, db=db, market=market, send_stage=send,
                        symbols=_resolve(market, config.schedule.cascade_symbols),
                        rules=["cascade_watch"], name="cascade_watch")
 

@@ -40,7 +40,21 @@ def hedgewatch_register_commands() -> list[Any]:
 @hookspec
 def hedgewatch_register_alert_rules() -> list[Any]:
     """Return alert rules (see ``plugins.alert_rules.base.AlertRule``): objects with a
-    ``name``, a ``kind`` and ``evaluate(ctx) -> list[Alert]``, run every watch cycle."""
+    ``name``, a ``kind`` and ``evaluate(ctx) -> list[Alert]``, run every watch cycle.
+
+    The rule's ``kind`` must be a built-in kind or one registered with
+    ``hedgewatch_register_alert_kinds``; a rule of an unknown kind is left out.
+    """
+
+
+@hookspec
+def hedgewatch_register_alert_kinds() -> list[Any]:
+    """Return new alert kinds (``core.alerts.AlertKind``: name, one-line description,
+    scope ``market`` or ``trade``) so users can ``/subscribe`` to them.
+
+    They are listed by ``/subscribe``, ``/settings`` and ``/help subscribe`` after the
+    built-in kinds. A kind whose name is taken or malformed is left out and reported.
+    """
 
 
 # --- notifications (called as things happen; return values are ignored) --------------------

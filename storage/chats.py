@@ -13,9 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-ALERT_KINDS: tuple[str, ...] = (
-    "regime", "cascade", "liquidation", "rebalance", "take_profit", "funding", "data")
-SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+from core.alerts import SEVERITIES
 
 
 @dataclass(frozen=True)
@@ -72,8 +70,9 @@ def _update(db: Database, chat_id: int, chat_type: str, now_ms: int, **values: A
 
 def set_subscriptions(db: Database, chat_id: int, kinds: list[str] | tuple[str, ...], *,
                       chat_type: str = "private", now_ms: int = 0) -> ChatSettings:
-    """Replace the subscribed alert kinds (kept in ``ALERT_KINDS`` order)."""
-    ordered = [k for k in ALERT_KINDS if k in set(kinds)]
+    """Replace the subscribed alert kinds (stored as given, without repeats: the caller
+    checks them against the kinds the bot knows, ``core.alerts.AlertKinds``)."""
+    ordered = list(dict.fromkeys(kinds))
     _update(db, chat_id, chat_type, now_ms, subscriptions=json.dumps(ordered))
     return get_settings(db, chat_id)
 

@@ -86,3 +86,14 @@ def m003_alert_outbox(db: Database) -> None:
         {"rule": str, "key": str, "value": str, "updated_at": int}, pk=("rule", "key"),
     )
 
+
+
+@migrations()
+def m004_plugin_failures(db: Database) -> None:
+    """Failures of third-party plugins at run time, so ``bot.py plugins`` (another process)
+    can name the plugin that raised in a hook, how often and when last."""
+    db["plugin_failures"].create(
+        {"plugin": str, "hook": str, "error": str, "count": int, "first_at": int,
+         "last_at": int},
+        pk=("plugin", "hook"), not_null={"count", "first_at", "last_at"},
+    )

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from plugins.alert_rules.base import SEVERITIES, Alert, severity_rank
+from core.alerts import SEVERITIES, Alert, severity_rank
 from storage.rule_state import RuleMemory
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"

@@ -144,6 +144,11 @@ class Command:
         """Answer a parsed request for the user and chat in ``ctx``."""
         raise NotImplementedError
 
+    def details(self, ctx: CommandContext) -> list[str]:
+        """Extra lines for ``/help <name>`` that depend on the running bot (e.g. the alert
+        kinds plugins added); none by default."""
+        return []
+
     # --- the one-shot CLI (bot.py <name> ARGS) --------------------------------------------
 
     def add_cli_parser(self, sub: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -164,11 +169,9 @@ class Command:
         """Extra CLI-only flags (e.g. ``--mmr``); none by default."""
 
     def apply_cli_options(self, request: Any, args: argparse.Namespace) -> Any:
-        """Fold CLI-only flags into the parsed request; unchanged by default."""
+        """Fold CLI-only flags into the parsed request; unchanged by default.
+
+        A command whose CLI is not "the chat words plus flags" (``backtest``) defines
+        ``run_cli(self, rt) -> int`` instead, returning the exit code; ``chat.cli.run_cli``
+        calls it when it is there."""
         return request
-
-    def run_cli(self, rt: Any) -> int:
-        """Run once from ``bot.py``: returns the exit code (0 ok, 2 bad args, 1 failure)."""
-        from chat.cli import run_command
-
-        return run_command(self, rt)

@@ -4,6 +4,7 @@ rule would do, the counterweights, and how old the data is."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,8 @@ from chat.grammar import PositionArgs, parse_position
 from core.evaluate import EngineResult, evaluate
 from core.hedging import multi_leg
 from core.types import Position
+from plugins.manager import PluginManager
+from plugins.strategies.asking import ask
 from plugins.strategies.bars import bar_view
 from settings.engine import engine_params
 
@@ -48,7 +51,7 @@ class Hedge(Command):
         market = await s.engine_market(snap)
         result = await asyncio.get_running_loop().run_in_executor(
             None, lambda: evaluate(snap, [pos], params, market=market))
-        data = hedge_data(result, s.strategies, hedges)
+        data = hedge_data(result, s.strategies, hedges, s.plugins)
         lines = hedge_lines(data, pos)
         log_cmd = f"/open {symbol} {pos.side} {pos.size:.8g} @{pos.entry:.8g} {pos.leverage:g}x"
         return Reply(data=data, text=lines,
@@ -56,20 +59,23 @@ class Hedge(Command):
                                ("Alert me on rebalance", "/subscribe rebalance")]])
 
 
-def hedge_data(result: EngineResult, strategies: dict[str, Any], hedges: list[str]
-               ) -> dict[str, Any]:
-    """The JSON answer: stable keys documented in the README."""
+def hedge_data(result: EngineResult, strategies: Mapping[str, Any], hedges: list[str],
+               pm: PluginManager | None = None) -> dict[str, Any]:
+    """The JSON answer: stable keys documented in the README. Strategies come in the order
+    the plugins registered them (a ``tryfirst`` one first); one that fails is left out and
+    named in ``warnings``."""
     rec = result.hedge(0)
     bar = bar_view(result, 0)
     decided = {}
-    for name, strategy in sorted(strategies.items()):
-        try:
-            d = strategy.decide(bar, None)
-        except Exception as e:  # a plugin's bug is shown, not fatal to the answer
-            decided[name] = {"legs": [], "reason": f"failed: {type(e).__name__}: {e}"}
+    failed = []
+    for strategy in strategies.values():
+        answer = ask(strategy, bar, None, pm, where=f"/hedge {rec.symbol}")
+        if answer.decision is None:
+            failed.append(answer.warning)
             continue
-        decided[name] = {"legs": [{"symbol": x.symbol, "side": x.side, "size": x.size}
-                                  for x in d.legs], "reason": d.reason}
+        decided[answer.strategy] = {
+            "legs": [{"symbol": x.symbol, "side": x.side, "size": x.size}
+                     for x in answer.decision.legs], "reason": answer.decision.reason}
     legs = []
     if rec.leg is not None:
         legs.append({**leg_text(rec.leg), "effectiveness": num(rec.effectiveness)})
@@ -88,7 +94,8 @@ def hedge_data(result: EngineResult, strategies: dict[str, Any], hedges: list[st
         "strategies": decided,
         "cascade": {"level": result.cascade.level, "score": round(result.cascade.score, 1)},
         "as_of": result.time_ms, "data_age_ms": result.data_age_ms,
-        "simulated": result.simulated, "warnings": [*rec.warnings, *result.warnings],
+        "simulated": result.simulated,
+        "warnings": [*rec.warnings, *result.warnings, *failed],
     }
     if len(hedges) >= 2:
         idx = [result.index(h) for h in hedges]

@@ -58,7 +58,10 @@ class Help(Command):
                                 f"e.g. {self.examples[1]}")
         lines = [f"/{cmd.name} — {cmd.summary}", f"usage: {cmd.usage}", "examples:"]
         lines += [f"  {e}" for e in cmd.examples]
+        extra = list(cmd.details(ctx))
+        lines += extra
         if cmd.private_only:
             lines.append("Only in a private chat: it shows or changes your own data.")
         lines.append(DISCLAIMER)
-        return Reply(data={"command": _describe(cmd), "disclaimer": DISCLAIMER}, text=lines)
+        return Reply(data={"command": {**_describe(cmd), "details": extra},
+                           "disclaimer": DISCLAIMER}, text=lines)

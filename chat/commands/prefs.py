@@ -11,34 +11,48 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext
+from core.alerts import SEVERITIES, AlertKinds
 from settings.durations import Duration
 from storage import chats
-from storage.chats import ALERT_KINDS, SEVERITIES, ChatSettings
+from storage.chats import ChatSettings
 
 MAX_MUTE = Duration.parse("30d")
 ADMINS_ONLY = "Only this group's admins can change its alert settings."
+ALL = "all"
 
 
-def parse_kinds(args: list[str], example: str) -> tuple[str, ...]:
-    """Alert kinds (all when none are named); an unknown one is an error listing the kinds."""
-    kinds = []
-    for a in args:
-        k = a.lower().replace("-", "_")
-        if k == "all":
-            return ALERT_KINDS
-        if k not in ALERT_KINDS:
-            raise ArgumentError(f"I don't know the alert kind '{a[:32]}' — kinds are "
-                                f"{', '.join(ALERT_KINDS)}, e.g. {example}")
-        kinds.append(k)
-    return tuple(kinds) or ALERT_KINDS
+def parse_kinds(args: list[str]) -> tuple[str, ...]:
+    """The words naming alert kinds, normalised (``take-profit`` → ``take_profit``); empty or
+    ``all`` means every kind. They are checked against the kinds the bot knows (plugins'
+    included) when answering, in ``resolve_kinds``."""
+    words = tuple(dict.fromkeys(a.lower().replace("-", "_") for a in args))
+    return () if ALL in words else words
+
+
+def resolve_kinds(words: tuple[str, ...], kinds: AlertKinds, example: str) -> tuple[str, ...]:
+    """``words`` as known kinds in the bot's order (every kind when empty); an unknown one is
+    an error listing the kinds."""
+    for w in words:
+        if w not in kinds:
+            raise ArgumentError(f"I don't know the alert kind '{w[:32]}' — kinds are "
+                                f"{', '.join(kinds.names)}, e.g. {example}")
+    return tuple(kinds.ordered(words)) if words else kinds.names
+
+
+def kinds_lines(kinds: AlertKinds) -> list[str]:
+    """One line per alert kind with what it tells, for ``/help subscribe``."""
+    return [f"  {k.name} — {k.description}" + ("" if k.source == "built-in"
+                                                else f" (plugin {k.source})")
+            for k in kinds.values()]
 
 
 def _when(ms: int, tz: str) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def settings_lines(s: ChatSettings, now_ms: int) -> list[str]:
-    subs = ", ".join(s.subscriptions) or "none (send /subscribe)"
+def settings_lines(s: ChatSettings, now_ms: int, kinds: AlertKinds) -> list[str]:
+    subs = ", ".join(k if k in kinds else f"{k} (its plugin is not loaded)"
+                     for k in s.subscriptions) or "none (send /subscribe)"
     mute = f"muted until {_when(s.muted_until, s.timezone)}" if s.is_muted(now_ms) and \
         s.muted_until is not None else "not muted"
     return [f"Alerts: {subs}", f"Minimum severity: {s.min_severity}", f"Mute: {mute}",
@@ -54,7 +68,8 @@ class _PrefCommand(Command):
 
     def reply(self, s: ChatSettings, ctx: CommandContext, first: str) -> Reply:
         now = ctx.services.now_ms()
-        return Reply(data={"settings": s.to_dict(now)}, text=[first, *settings_lines(s, now)])
+        return Reply(data={"settings": s.to_dict(now)},
+                     text=[first, *settings_lines(s, now, ctx.services.alert_kinds)])
 
 
 class _KindsCommand(_PrefCommand):
@@ -63,24 +78,31 @@ class _KindsCommand(_PrefCommand):
     verb: str
 
     def parse(self, args: list[str]) -> tuple[str, ...]:
-        return parse_kinds(args, self.examples[1])
+        return parse_kinds(args)
 
     def update(self, current: list[str], kinds: tuple[str, ...]) -> list[str]:
         raise NotImplementedError
 
+    def details(self, ctx: CommandContext) -> list[str]:
+        """The kinds, with what each tells (for ``/help``)."""
+        return ["alert kinds:", *kinds_lines(ctx.services.alert_kinds)]
+
     async def answer(self, request: tuple[str, ...], ctx: CommandContext) -> Reply:
+        kinds = ctx.services.alert_kinds
+        wanted = resolve_kinds(request, kinds, self.examples[1])
         self.check(ctx)
         db, now = ctx.services.db, ctx.services.now_ms()
         current = chats.get_settings(db, ctx.chat_id).subscriptions
-        s = chats.set_subscriptions(db, ctx.chat_id, self.update(list(current), request),
+        s = chats.set_subscriptions(db, ctx.chat_id,
+                                    kinds.ordered(self.update(list(current), wanted)),
                                     chat_type=ctx.chat_type, now_ms=now)
-        return self.reply(s, ctx, f"{self.verb} " + ", ".join(request) + ".")
+        return self.reply(s, ctx, f"{self.verb} " + ", ".join(wanted) + ".")
 
 
 class Subscribe(_KindsCommand):
     name = "subscribe"
     summary = "receive alerts of some kinds (all when none named)"
-    usage = "/subscribe [" + "|".join(ALERT_KINDS) + " …]"
+    usage = "/subscribe [kind …]  (kinds: /help subscribe)"
     examples = ("/subscribe", "/subscribe liquidation cascade")
     verb = "Subscribed to"
 
@@ -91,7 +113,7 @@ class Subscribe(_KindsCommand):
 class Unsubscribe(_KindsCommand):
     name = "unsubscribe"
     summary = "stop alerts of some kinds (all when none named)"
-    usage = "/unsubscribe [" + "|".join(ALERT_KINDS) + " …]"
+    usage = "/unsubscribe [kind …]  (kinds: /help subscribe)"
     examples = ("/unsubscribe", "/unsubscribe funding")
     verb = "Unsubscribed from"
 

@@ -1,7 +1,10 @@
 """The alert rule interface: ``Alert`` (what a rule raises), ``RuleContext`` (what it sees) and
 ``AlertRule`` (what a plugin registers through ``hedgewatch_register_alert_rules``).
 
-A rule is an object with a ``name``, a ``kind`` and ``evaluate(ctx) -> list[Alert]``. It runs
+A rule is an object with a ``name``, a ``kind`` and ``evaluate(ctx) -> list[Alert]``. Its
+kind is a built-in one or one a plugin registers with ``hedgewatch_register_alert_kinds``
+(``core.alerts.AlertKind``); ``Alert``, ``AlertKind`` and the severities live in
+``core.alerts`` and are re-exported here for rule authors. It runs
 once per watch cycle, after the engine and the strategies. It must not send anything, write
 to the database directly or keep state on ``self``/in module globals: memory across cycles
 goes through ``ctx.memory`` (read now, written with the cycle's alerts in one transaction).
@@ -13,67 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from core.alerts import SEVERITIES, Alert, AlertKind, severity_rank
 from core.evaluate import EngineResult
 from core.types import finite_or_none
 from plugins.strategies.base import Decision
 from settings.config import Config
 from storage.rule_state import OpenTrade, RuleMemory
-
-SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
-MARKET_KINDS = frozenset({"regime", "cascade", "funding", "data"})
-TRADE_KINDS = frozenset({"liquidation", "rebalance", "take_profit"})
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert, JSON-ready: everything the sender needs to render it, with no live objects.
-
-    ``dedup_key`` names the event ("cascade:high:<bar close ms>"): the same key is never
-    recorded twice. ``cooldown_key`` names its subject ("cascade:high"): another alert on the
-    same subject within ``cooldown_ms`` is not recorded. ``chart`` is a chart *spec* (kind and
-    numbers) that ``chat.alert_charts`` turns into a PNG only when the alert is sent.
-    """
-
-    kind: str
-    dedup_key: str
-    severity: str
-    title: str
-    body: tuple[str, ...]  # plain-text lines with the numbers behind the alert
-    action: str  # what to do
-    time_ms: int  # close of the bar the alert is about
-    data_age_ms: int
-    cooldown_ms: int
-    cooldown_key: str = ""
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    symbol: str | None = None
-    trade_id: int | None = None
-    owner_chat_id: int | None = None  # trade kinds: the trader's private chat
-    chart: Mapping[str, Any] | None = None
-    simulated: bool = False
-
-    def __post_init__(self) -> None:
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
-        if self.kind in TRADE_KINDS and (self.owner_chat_id is None or self.trade_id is None):
-            raise ValueError(f"a {self.kind} alert needs its trade and owner chat")
-        if not self.cooldown_key:
-            object.__setattr__(self, "cooldown_key", self.dedup_key.rsplit(":", 1)[0])
-
-    @property
-    def market_wide(self) -> bool:
-        return self.kind not in TRADE_KINDS
-
-    def to_record(self) -> dict[str, Any]:
-        """The JSON stored with the alert: enough to render it in another process."""
-        return {"title": self.title, "body": list(self.body), "action": self.action,
-                "time_ms": self.time_ms, "data_age_ms": self.data_age_ms,
-                "cooldown_ms": self.cooldown_ms, "numbers": dict(self.payload),
-                "chart": dict(self.chart) if self.chart else None,
-                "simulated": self.simulated}
 
 
 @dataclass(frozen=True)
@@ -146,6 +94,7 @@ class AlertRule:
     name: ClassVar[str]
     kind: ClassVar[str]
     on_stale_data: ClassVar[bool] = False
+    plugin: str = "unknown plugin"  # set by the loader: who registered it, for the logs
 
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
         raise NotImplementedError
@@ -160,3 +109,7 @@ class AlertRule:
 
 
 finite = finite_or_none  # the name the rules use
+
+
+__all__ = ["SEVERITIES", "Alert", "AlertKind", "AlertRule", "RuleContext", "TradeInfo",
+           "finite", "severity_rank"]

@@ -9,10 +9,13 @@ from collections.abc import Mapping, Sequence
 
 from sqlite_utils import Database
 
+from core.alerts import TRADE, AlertKinds
 from core.evaluate import EngineResult
 from core.types import MarketSnapshot, Position
 from plugins.alert_rules.base import Alert, RuleContext, TradeInfo
-from plugins.manager import PluginFailure, PluginManager
+from plugins.alert_rules.registry import load_alert_kinds, load_rules
+from plugins.manager import PluginManager
+from plugins.strategies.asking import ask
 from plugins.strategies.bars import bar_view
 from plugins.strategies.base import Decision, Strategy
 from settings.config import Config
@@ -21,24 +24,6 @@ from storage.rule_state import OpenTrade, RuleMemory, open_trades
 
 log = logging.getLogger(__name__)
 STRATEGY_STATE = "strategy_state"
-
-
-def load_rules(pm: PluginManager) -> list:
-    """Every registered rule; objects without ``name``/``kind``/``evaluate`` are reported."""
-    rules, names = [], set()
-    for rule in pm.collect("hedgewatch_register_alert_rules"):
-        name = getattr(rule, "name", None)
-        if not name or not getattr(rule, "kind", None) or not callable(
-                getattr(rule, "evaluate", None)):
-            pm.failures.append(PluginFailure(str(name or rule), "alert_rule",
-                                             "needs name, kind and evaluate(ctx)"))
-            continue
-        if name in names:
-            pm.failures.append(PluginFailure(name, "alert_rule", "duplicate rule name"))
-            continue
-        names.add(name)
-        rules.append(rule)
-    return rules
 
 
 def trade_positions(trades: Sequence[OpenTrade]) -> list[Position]:
@@ -50,7 +35,8 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
                   snapshot: MarketSnapshot | None, *, now_ms: int,
                   strategies: Mapping[str, Strategy] | None = None,
                   trades: Sequence[OpenTrade] | None = None,
-                  exchange_error: str | None = None) -> RuleContext:
+                  exchange_error: str | None = None,
+                  pm: PluginManager | None = None) -> RuleContext:
     """The context for one cycle. ``trades`` defaults to every open trade; they must be the
     trades whose positions were given to ``evaluate`` (``trade_positions``), in that order.
     Strategy decisions are taken here with each strategy's state from the last cycle."""
@@ -69,14 +55,12 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
             if strategy is None:
                 continue
             key = f"{t.trade_id}:{name}"
-            try:
-                d = strategy.decide(bar_view(result, i), memory.get(STRATEGY_STATE, key))
-            except Exception as e:  # one strategy's bug must not silence the others' alerts
-                log.error("strategy %s failed on trade %s: %s", name, t.trade_id, e,
-                          exc_info=True)
+            answer = ask(strategy, bar_view(result, i), memory.get(STRATEGY_STATE, key), pm,
+                         where=f"trade {t.trade_id}")
+            if answer.decision is None:  # one strategy's bug must not silence other alerts
                 continue
-            decisions[t.trade_id] = d
-            memory.set(STRATEGY_STATE, key, dict(d.state), now_ms=now_ms)
+            decisions[t.trade_id] = answer.decision
+            memory.set(STRATEGY_STATE, key, dict(answer.decision.state), now_ms=now_ms)
     funding = {}
     if snapshot is not None:
         funding = {s: (int(v.times[-1]), float(v.values[-1]))
@@ -87,9 +71,24 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
                        funding, exchange_error)
 
 
-def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None = None
-                   ) -> list[Alert]:
-    """Every rule's alerts; on stale data only rules marked ``on_stale_data`` run."""
+def check_alert(alert: object, kinds: AlertKinds) -> None:
+    """Raise ``TypeError``/``ValueError`` unless ``alert`` is an ``Alert`` of a known kind,
+    addressed to its trade's owner when its kind is about trades."""
+    if not isinstance(alert, Alert):
+        raise TypeError(f"returned {type(alert).__name__}, expected Alert")
+    if alert.kind not in kinds:
+        raise ValueError(f"raised an alert of unknown kind {alert.kind!r}")
+    if kinds[alert.kind].scope == TRADE and (alert.owner_chat_id is None
+                                             or alert.trade_id is None):
+        raise ValueError(f"a {alert.kind} alert needs its trade and owner chat")
+
+
+def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None = None,
+                   kinds: AlertKinds | None = None) -> list[Alert]:
+    """Every rule's alerts; on stale data only rules marked ``on_stale_data`` run. A rule
+    that raises, or returns anything but valid alerts of known ``kinds``, contributes nothing
+    this cycle (and its memory writes are undone)."""
+    kinds = kinds if kinds is not None else AlertKinds()
     out: list[Alert] = []
     for rule in rules:
         if ctx.stale and not getattr(rule, "on_stale_data", False):
@@ -97,32 +96,36 @@ def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None =
         mark = len(ctx.memory.writes)
         try:
             got = list(rule.evaluate(ctx) or [])
-            bad = [a for a in got if not isinstance(a, Alert)]
-            if bad:
-                raise TypeError(f"returned {type(bad[0]).__name__}, expected Alert")
+            for alert in got:
+                check_alert(alert, kinds)
         except Exception as e:
             del ctx.memory.writes[mark:]  # a half-run rule must not move its memory
-            log.error("alert rule %s raised: %s", rule.name, e, exc_info=True)
+            where = f"alert rule {rule.name}"
+            plugin = getattr(rule, "plugin", rule.name)
             if pm is not None:
-                pm.failures.append(PluginFailure(rule.name, "alert_rule",
-                                                 f"{type(e).__name__}: {e}"))
+                pm.failed(plugin, where, e)
+            else:
+                log.error("%s (plugin %s) raised: %s", where, plugin, e, exc_info=True)
             continue
         out.extend(got)
     return out
 
 
-def select_rules(pm: PluginManager, only: Sequence[str] | None = None) -> list:
-    """The rules to run: those named in ``only`` (the cascade watch), else every registered
-    rule not marked ``watch_only``."""
-    return [r for r in load_rules(pm) if (r.name in only if only is not None
-                                          else not getattr(r, "watch_only", False))]
+def select_rules(rules: Sequence, only: Sequence[str] | None = None) -> list:
+    """The rules to run: those named in ``only`` (the cascade watch), else every rule not
+    marked ``watch_only``."""
+    return [r for r in rules if (r.name in only if only is not None
+                                 else not getattr(r, "watch_only", False))]
 
 
 async def run_alerts(ctx: RuleContext, db: Database, pm: PluginManager,
                      only: Sequence[str] | None = None) -> list[Alert]:
-    """Evaluate the rules and record the alerts; returns the newly recorded ones
-    (duplicates and alerts within their cooldown are left out)."""
-    return record(ctx, db, pm, evaluate_rules(ctx, select_rules(pm, only), pm))
+    """Load the rules, evaluate them and record the alerts; returns the newly recorded ones
+    (duplicates and alerts within their cooldown are left out). The cycle loads the rules
+    once instead (``jobs.cycle``); this is the one-call form for tests and tools."""
+    kinds = load_alert_kinds(pm)
+    rules = select_rules(load_rules(pm, kinds), only)
+    return record(ctx, db, pm, evaluate_rules(ctx, rules, pm, kinds))
 
 
 def record(ctx: RuleContext, db: Database, pm: PluginManager, alerts: list[Alert]

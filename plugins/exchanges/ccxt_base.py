@@ -163,7 +163,7 @@ class CcxtMarket(MarketSource):
         """Endpoint name and ccxt params for one page of candles."""
         return "candles", {}
 
-    async def _fetch_page(self, symbol: str, page: Page, server_ms: int
+    async def fetch_candle_page(self, symbol: str, page: Page, server_ms: int
                           ) -> tuple[np.ndarray, np.ndarray]:
         endpoint, params = self._candle_request(page, server_ms)
         unified = self._unified(symbol)
@@ -182,7 +182,7 @@ class CcxtMarket(MarketSource):
             since_ms = end - (limit or 100) * self.timeframe_ms
         start = -(-since_ms // self.timeframe_ms) * self.timeframe_ms
         await self.cache.sync(symbol, start, end, server,
-                              lambda p: self._fetch_page(symbol, p, server))
+                              lambda p: self.fetch_candle_page(symbol, p, server))
         c = self.cache.read(symbol, start, end)
         self._note_age(symbol, c)
         return c if limit is None or len(c) <= limit else last_bars(c, limit)

@@ -8,23 +8,36 @@ statistics back from storage as series, so history builds up across cycles.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from core.types import DEPTH_BANDS, DepthSeries, StatSeries
+from plugins.exchanges.candle_sync import CandleSync, Page
 from plugins.exchanges.retry import describe
+from plugins.exchanges.source import DepthSummary, FundingInfo
 from storage import market_stats as stats
 
-if TYPE_CHECKING:
-    from plugins.exchanges.ccxt_base import CcxtMarket
+
+class RefreshedMarket(Protocol):
+    """What ``refresh_symbol`` needs of a market (``CcxtMarket`` has it)."""
+
+    name: str
+    cache: CandleSync
+    oi_needs_price: bool
+
+    async def fetch_candle_page(self, symbol: str, page: Page, server_ms: int) -> Any: ...
+    async def fetch_funding(self, symbol: str) -> FundingInfo: ...
+    async def fetch_open_interest(self, symbol: str) -> float: ...
+    async def fetch_depth(self, symbol: str) -> DepthSummary: ...
 
 
-async def refresh_symbol(market: CcxtMarket, symbol: str, start: int, end: int, server: int,
-                         missing: dict[str, str], rows: list[stats.StatRow]) -> None:
+async def refresh_symbol(market: RefreshedMarket, symbol: str, start: int, end: int,
+                         server: int, missing: dict[str, str],
+                         rows: list[stats.StatRow]) -> None:
     """Bring one symbol's candles and statistics up to date; failures are recorded,
     never raised: candles failing marks the symbol missing, the rest only count errors."""
     async def candles() -> None:
         await market.cache.sync(symbol, start, end, server,
-                                lambda p: market._fetch_page(symbol, p, server))
+                                lambda p: market.fetch_candle_page(symbol, p, server))
 
     async def funding() -> None:
         f = await market.fetch_funding(symbol)

@@ -107,6 +107,7 @@ class Strategy:
     description: ClassVar[str] = ""
     interface_version: ClassVar[int] = INTERFACE_VERSION
     defaults: ClassVar[Mapping[str, float]] = {}
+    plugin: str = "unknown plugin"  # set by the loader: who registered it, for the logs
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         params = dict(params or {})

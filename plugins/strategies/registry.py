@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-from plugins.manager import PluginFailure, PluginManager
+from plugins.manager import PluginManager
 from plugins.strategies.base import INTERFACE_VERSION, Strategy
-
-log = logging.getLogger(__name__)
 
 
 class StrategyError(ValueError):
@@ -18,28 +15,28 @@ class StrategyError(ValueError):
 
 def load_strategies(pm: PluginManager, params: Mapping[str, Mapping[str, Any]] | None = None
                     ) -> dict[str, Strategy]:
-    """Every registered strategy, instantiated with ``[strategies.params.<name>]``.
+    """Every registered strategy, instantiated with ``[strategies.params.<name>]``, in
+    pluggy's call order (a ``tryfirst`` strategy first).
 
-    A strategy with no name, a newer interface than this hedgewatch knows, or parameters it
-    refuses is reported by name in ``pm.failures`` and left out; the rest load.
+    A strategy with a newer interface than this hedgewatch knows, or parameters it refuses,
+    is reported by its plugin's name in ``pm.failures`` and left out; the rest load. Each
+    loaded strategy knows its plugin (``strategy.plugin``), for the logs.
     """
     params = params or {}
     out: dict[str, Strategy] = {}
-    for cls in pm.collect("hedgewatch_register_strategies"):
-        name = getattr(cls, "name", None)
+    for c in pm.unique("hedgewatch_register_strategies", "strategy"):
+        cls, name = c.item, c.item.name
         try:
-            if not name:
-                raise StrategyError(f"{cls!r} has no name")
             version = getattr(cls, "interface_version", None)
             if not isinstance(version, int) or version > INTERFACE_VERSION:
                 raise StrategyError(f"strategy {name} needs interface version {version}; "
                                     f"this hedgewatch offers {INTERFACE_VERSION}")
-            if name in out:
-                raise StrategyError(f"two strategies are named {name!r}")
-            out[name] = cls(params.get(name, {}))
+            strategy = cls(params.get(name, {}))
         except Exception as e:
-            log.error("strategy %s not loaded: %s", name or cls, e)
-            pm.failures.append(PluginFailure(str(name or cls), "strategy", str(e)))
+            pm.failed(c.plugin, f"strategy {name}", e)
+            continue
+        strategy.plugin = c.plugin
+        out[name] = strategy
     return out
 
 

@@ -225,7 +225,8 @@ async def test_a_crashing_rule_is_isolated_by_name_and_hedgewatch_on_alert_is_no
         pm.unregister("test-listener")
     assert [a.dedup_key for a in got] == [f"regime:always:{walk[0].snap.last_bar_close_ms}"]
     assert seen == got
-    assert any(f.plugin == "boom" and "rule bug" in f.error for f in pm.failures)
+    assert any(f.plugin == "test-rules" and f.hook == "alert rule boom" and "rule bug" in f.error
+               for f in pm.failures)
     assert db.execute("select count(*) from rule_state where rule = 'boom'").fetchone()[0] == 0
 
 

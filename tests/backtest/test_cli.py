@@ -12,7 +12,7 @@ from chat.commands.backtest import BacktestCommand, ChatBacktest
 from chat.context import CommandContext, Services
 from chat.grammar import ArgumentError
 from plugins.exchanges.sim_market import SimMarket
-from plugins.manager import PluginManager
+from runtime import build_runtime
 from settings.config import Config
 from settings.secrets import Secrets
 
@@ -24,8 +24,8 @@ KEYS = {"total_return", "max_drawdown", "liquidations", "sharpe", "sortino", "fe
 def cli(argv: list[str]) -> int:
     cmd = BacktestCommand()
     args = bot.build_parser([cmd]).parse_args(argv)
-    rt = bot.Runtime(Config(), Secrets.from_env(), PluginManager(entry_points=False), args)
-    return bot.dispatch(rt, [cmd])
+    rt = build_runtime(Config(), Secrets.from_env(), entry_points=False).with_args(args)
+    return bot.dispatch(rt)
 
 
 def _no_nan(text: str) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -70,6 +69,6 @@ def chat(services, commands) -> Chat:
 @pytest.fixture
 def runtime(tmp_path, plugins):
     """What bot.py hands the console: config (sim market, tmp database) and plugins."""
-    from bot import Runtime
+    from runtime import build_runtime
 
-    return Runtime(sim_config(tmp_path / "hw.db"), Secrets(), plugins, argparse.Namespace())
+    return build_runtime(sim_config(tmp_path / "hw.db"), Secrets(), plugins=plugins)

@@ -10,7 +10,7 @@ import pytest
 
 from chat.commands.help import DISCLAIMER
 from chat.context import LOCAL_USER_ID
-from storage.chats import ALERT_KINDS
+from core.alerts import BUILTIN_KINDS
 
 
 def one_line(reply) -> str:
@@ -128,7 +128,7 @@ async def test_alert_preferences(chat):
     r = await chat("/subscribe liquidation cascade")
     assert r.data["settings"]["subscriptions"] == ["cascade", "liquidation"]
     r = await chat("/subscribe")
-    assert r.data["settings"]["subscriptions"] == list(ALERT_KINDS)
+    assert r.data["settings"]["subscriptions"] == [k.name for k in BUILTIN_KINDS]
     r = await chat("/unsubscribe funding")
     assert "funding" not in r.data["settings"]["subscriptions"]
     r = await chat("/mute 1h")

@@ -9,6 +9,7 @@ from chat.commands.base import ArgumentError, Command, Reply
 from chat.console import run_console
 from chat.dispatch import Dispatcher
 from plugins import hookimpl
+from runtime import build_runtime
 
 
 class Echo(Command):
@@ -37,6 +38,7 @@ def test_registered_command_reaches_help_console_and_cli_parser(plugins, runtime
     commands = plugins.collect("hedgewatch_register_commands")
     assert "echo" in Dispatcher(commands).commands
     out = io.StringIO()
+    runtime = build_runtime(runtime.config, plugins=plugins)  # contributions load once, here
     run_console(runtime, stdin=io.StringIO("/help\n/echo hi\n/echo\n"), out=out)
     text = out.getvalue()
     assert "/echo — repeat a word" in text and "HI" in text

@@ -13,9 +13,8 @@ from plugins.alert_rules.runner import STRATEGY_STATE
 from plugins.exchanges.errors import SourceUnavailable
 from plugins.exchanges.sim_market import SimMarket
 from plugins.manager import PluginManager
-from plugins.strategies.registry import load_strategies
+from runtime import build_runtime
 from settings import Config
-from settings.engine import engine_params
 from storage import open_database
 from storage.chats import set_subscriptions
 from storage.heartbeat import last_beat
@@ -42,8 +41,7 @@ def setup(db_path):
     pm = PluginManager(entry_points=False)
     rec = Recorder()
     pm.register(rec, name="recorder")
-    cycle = WatchCycle(config=CONFIG, db=db, market=market, pm=pm,
-                       strategies=load_strategies(pm), params=engine_params(CONFIG))
+    cycle = WatchCycle(build_runtime(CONFIG, plugins=pm), db=db, market=market)
     return db, market, cycle, rec
 
 

@@ -15,9 +15,8 @@ from jobs.cycle import WatchCycle
 from plugins import hookimpl
 from plugins.exchanges.ccxt_market import OkxMarket
 from plugins.manager import PluginManager
-from plugins.strategies.registry import load_strategies
+from runtime import build_runtime
 from settings import Config
-from settings.engine import engine_params
 from storage import open_database
 from storage.chats import ensure_chat, set_subscriptions
 from storage.trades import open_trade
@@ -65,8 +64,7 @@ async def test_cycles_survive_exchange_and_telegram_faults(okx, tg, tmp_path):
     async def send() -> int:
         return (await sender.drain()).sent
 
-    cycle = WatchCycle(config=config, db=db, market=market, pm=pm,
-                       strategies=load_strategies(pm), params=engine_params(config),
+    cycle = WatchCycle(build_runtime(config, plugins=pm), db=db, market=market,
                        send_stage=send, clock=lambda: okx.now_ms / 1000)
     summaries = []
     for k in range(14):
@@ -123,8 +121,7 @@ async def test_a_large_position_is_liquidated_at_its_tier_mmr(okx, tmp_path):
             seen.append(summary)
 
     pm.register(Spy(), name="spy")
-    cycle = WatchCycle(config=config, db=db, market=market, pm=pm,
-                       strategies=load_strategies(pm), params=engine_params(config),
+    cycle = WatchCycle(build_runtime(config, plugins=pm), db=db, market=market,
                        clock=lambda: okx.now_ms / 1000)
     okx.advance(BAR)
     captured = {}

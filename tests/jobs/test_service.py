@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 
-from bot import Runtime
 from jobs.service import serve
-from plugins.manager import PluginManager
+from runtime import build_runtime
 from settings import Config
 from settings.secrets import Secrets
 from storage import open_database
@@ -19,7 +17,7 @@ async def test_the_service_runs_both_jobs_and_stops_cleanly(tmp_path):
     config = Config().with_overrides(
         exchange={"name": "sim"}, storage={"path": str(db_path)},
         schedule={"interval": "1s", "delay": "0.2s", "cascade_interval": "0.5s"})
-    rt = Runtime(config, Secrets(), PluginManager(entry_points=False), argparse.Namespace())
+    rt = build_runtime(config, Secrets(), entry_points=False)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(rt, stop))
     await asyncio.sleep(4)

@@ -151,6 +151,6 @@ def test_broken_entry_point_is_reported_not_fatal(tmp_path, monkeypatch):
 def test_bot_plugins_command_lists_third_party(installed_plugin, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert bot.main(["plugins", "--json"]) == 0
-    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
     assert listed[installed_plugin]["origin"].startswith("entry point hw-test-plugin")
     assert "plugins.exchanges.builtin" in listed

@@ -56,7 +56,7 @@ def test_chat_settings_default_and_update(db_path):
     chat_store.set_muted_until(db, 5, 10_000)
     chat_store.set_timezone(db, 5, "Asia/Tokyo")
     s = chat_store.get_settings(open_database(db_path), 5)
-    assert s.subscriptions == ("regime", "liquidation") and s.min_severity == "critical"
+    assert s.subscriptions == ("liquidation", "regime") and s.min_severity == "critical"
     assert s.is_muted(9_999) and not s.is_muted(10_000) and s.timezone == "Asia/Tokyo"
     with pytest.raises(ValueError):
         chat_store.set_min_severity(db, 5, "loud")

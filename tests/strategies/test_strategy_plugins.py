@@ -53,7 +53,7 @@ def test_third_party_strategy_is_listed_and_chosen_by_name(installed, market, po
                                                             capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert bot.main(["plugins", "--json"]) == 0
-    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
     assert "hedgewatch_register_strategies" in listed["half"]["hooks"]
     strategies = load_strategies(PluginManager(), {"half_beta": {"fraction": 0.25}})
     half, mv = choose(strategies, "half_beta"), choose(strategies, "min_variance")

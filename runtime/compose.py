@@ -1,0 +1,98 @@
+"""``build_runtime``: the one function that puts hedgewatch together.
+
+It sits above ``plugins`` and below the front ends (``chat``, ``backtest``, ``jobs``): it
+reads nothing itself — the config and the secrets are handed in — builds the plugin manager,
+loads every plugin's contributions once (``plugins.extensions``), and opens storage and the
+market source on demand. ``bot.py run``, ``demo``, ``console``, the one-shot CLI commands and
+``make bench`` all start from a ``Runtime``, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.evaluate import EngineParams
+from plugins.extensions import Extensions, load_extensions
+from plugins.manager import PluginFailure, PluginManager
+from settings.config import Config
+from settings.engine import engine_params
+from settings.secrets import Secrets
+from storage import open_database
+from storage.plugin_failures import record_failure
+
+
+class UsageError(Exception):
+    """A bad argument or setting: exit code 2, one line on stderr."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything a subcommand needs, built once from the config by ``build_runtime``."""
+
+    config: Config
+    secrets: Secrets
+    plugins: PluginManager
+    extensions: Extensions
+    args: argparse.Namespace = field(default_factory=argparse.Namespace)
+
+    @property
+    def strategies(self) -> Any:
+        return self.extensions.strategies
+
+    @property
+    def commands(self) -> tuple[Any, ...]:
+        return self.extensions.commands
+
+    @property
+    def engine_params(self) -> EngineParams:
+        return engine_params(self.config)
+
+    def open_storage(self, path: str | None = None) -> Any:
+        """The SQLite database (``[storage] path`` unless ``path`` is given), migrated.
+
+        From now on plugin failures are also kept there (``storage.plugin_failures``), those
+        of start-up included, for ``bot.py plugins`` to show."""
+        db = open_database(path or self.config.storage.path)
+
+        def keep(f: PluginFailure) -> None:
+            record_failure(db, f.plugin, f.hook, f.error, int(time.time() * 1000))
+
+        for failure in self.plugins.failures:
+            keep(failure)
+        self.plugins.on_failure = keep
+        return db
+
+    def market(self, name: str | None = None, storage: Any = None) -> Any:
+        """The market source named by ``--exchange`` or ``[exchange] name`` (not yet
+        connected: ``load_instruments`` is the first call that reaches the exchange)."""
+        name = name or self.config.exchange.name
+        classes = self.extensions.exchanges
+        if name not in classes:
+            raise UsageError(
+                f"unknown exchange {name!r}; available: {', '.join(sorted(classes)) or 'none'}")
+        return classes[name](self.config.exchange, secrets=self.secrets, storage=storage)
+
+    def with_config(self, config: Config) -> Runtime:
+        """The same plugins and contributions with another config (e.g. the demo's market, a
+        CLI ``--exchange``)."""
+        return dataclasses.replace(self, config=config)
+
+    def with_args(self, args: argparse.Namespace) -> Runtime:
+        return dataclasses.replace(self, args=args)
+
+
+def build_runtime(config: Config, secrets: Secrets | None = None, *,
+                  entry_points: bool | None = None,
+                  plugins: PluginManager | None = None) -> Runtime:
+    """Plugins built from ``config`` (``[plugins] disabled``, ``entry_points``; the argument
+    overrides the latter, e.g. benchmarks run without third-party plugins) and every
+    contribution loaded. Raises ``plugins.manager.PluginError`` for a broken installation."""
+    pm = plugins or PluginManager(
+        disabled=config.plugins.disabled,
+        entry_points=config.plugins.entry_points if entry_points is None else entry_points)
+    return Runtime(config, secrets or Secrets(), pm,
+                   load_extensions(pm, config.strategies.params))
