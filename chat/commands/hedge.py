@@ -4,6 +4,7 @@ rule would do, the counterweights, and how old the data is."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -56,12 +57,12 @@ class Hedge(Command):
                                ("Alert me on rebalance", "/subscribe rebalance")]])
 
 
-def hedge_data(result: EngineResult, strategies: dict[str, Any], hedges: list[str]
+def hedge_data(result: EngineResult, strategies: Mapping[str, Any], hedges: list[str]
                ) -> dict[str, Any]:
     """The JSON answer: stable keys documented in the README."""
     rec = result.hedge(0)
     bar = bar_view(result, 0)
-    decided = {}
+    decided: dict[str, dict[str, Any]] = {}
     for name, strategy in sorted(strategies.items()):
         try:
             d = strategy.decide(bar, None)
