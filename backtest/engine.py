@@ -39,7 +39,7 @@ from backtest import costs as C
 from backtest.margin import crossed, first_crossing, leg_liquidation_price
 from core.evaluate import EngineParams
 from core.position_series import PositionSeries, position_series
-from core.types import FloatArray, Instrument, IntArray, MarketSnapshot, Position
+from core.types import BoolArray, FloatArray, Instrument, IntArray, MarketSnapshot, Position
 from plugins.manager import PluginManager
 from plugins.strategies.asking import ask
 from plugins.strategies.bars import replay_bars
@@ -179,7 +179,7 @@ def run_backtest(snap: MarketSnapshot, strategies: Mapping[str, Strategy], param
     po, pc = filled_prices(snap)
     sigma, volnot = C.slippage_inputs(snap, cp.window)
     fund, notes = C.funding_matrix(snap, cp)
-    fund_bar = fund.any(axis=1)
+    fund_bar: BoolArray = np.any(fund, axis=1)
     insts = [snap.instruments.get(s) or Instrument(s, s.split("-")[0]) for s in snap.symbols]
     fees_rate = [cp.taker_fee if cp.taker_fee is not None else i.taker_fee for i in insts]
     series = position_series(snap.close, target, engine.corr)

@@ -31,7 +31,8 @@ def bar_returns(equity: FloatArray) -> FloatArray:
     e = np.asarray(equity, dtype=np.float64)
     if e.size < 2 or not e[0] > 0:
         return np.full(max(e.size - 1, 0), np.nan)
-    return np.diff(e) / e[0]
+    out: FloatArray = np.diff(e) / e[0]
+    return out
 
 
 def total_return(equity: FloatArray) -> float:

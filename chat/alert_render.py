@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from chat.telegram_html import (
     CAPTION_LIMIT,
@@ -63,7 +64,7 @@ def render_alert(alert: StoredAlert) -> RenderedAlert:
                          buttons, bool(rec.get("chart")))
 
 
-def _command_button(rec: dict) -> tuple[tuple[str, str], ...]:
+def _command_button(rec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """"Hedge it" under a trade alert: runs the ``/hedge`` command its action spells out (the
     ``c:`` callback the Telegram front end runs as the presser), when it fits 64 bytes."""
     command = (rec.get("numbers") or {}).get("hedge_command")

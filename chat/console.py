@@ -99,7 +99,7 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
     return 0
 
 
-async def serve_console(services: Any, commands: list, stop: asyncio.Event,
+async def serve_console(services: Any, commands: list[Any], stop: asyncio.Event,
                         out: TextIO | None = None) -> None:
     """The console inside ``bot.py run`` (no Telegram token): lines are read by a daemon
     thread (so a pending ``input()`` never holds up shutdown) and answered on the service's

@@ -43,7 +43,8 @@ class Services:
 
     def __init__(self, config: Config, db: Any, market: Any, *,
                  commands: Mapping[str, Any] | None = None, at_ms: int | None = None,
-                 clock: Callable[[], float] = time.time, plugins: Any = None,
+                 clock: Callable[[], float] = time.time,
+                 plugins: PluginManager | None = None,
                  strategies: Mapping[str, Any] | None = None,
                  alert_kinds: AlertKinds | None = None) -> None:
         self.config = config
@@ -119,7 +120,8 @@ class Services:
         if not self._instruments_loaded:
             await self.market.load_instruments()
             self._instruments_loaded = True
-        return self.market.instruments
+        instruments: Mapping[str, Instrument] = self.market.instruments
+        return instruments
 
     async def load_tiers(self, symbols: Iterable[str]) -> None:
         """Fetch each symbol's maintenance-margin tiers once: a position past tier 1 is
@@ -136,7 +138,7 @@ class Services:
         """The instrument of ``symbol``: the snapshot's, or the market's when only the
         market's has the tiers ``load_tiers`` fetched after the snapshot was taken."""
         inst = snap.instruments.get(symbol)
-        live = self.market.instruments.get(symbol)
+        live: Instrument | None = self.market.instruments.get(symbol)
         if live is not None and (inst is None or (live.tiers and not inst.tiers)):
             return live
         if inst is None:
@@ -147,7 +149,8 @@ class Services:
         """Canonical symbol, or ``ArgumentError`` with the close matches and an example."""
         await self.instruments()
         try:
-            return self.market.resolve(text)
+            symbol: str = self.market.resolve(text)
+            return symbol
         except UnknownSymbol as e:
             hint = f" Did you mean {', '.join(e.matches)}?" if e.matches else ""
             raise ArgumentError(f"I don't know the symbol '{text}'.{hint} "

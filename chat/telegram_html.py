@@ -106,7 +106,8 @@ def visible_text(source: str) -> str:
     return "".join(t.value for t in _tokenize(source) if t.kind == "char")
 
 
-def _render(tokens: list[_Token], stacks: list, start: int, end: int, tail: str = "") -> str:
+def _render(tokens: list[_Token], stacks: list[tuple[_Token, ...]], start: int, end: int,
+            tail: str = "") -> str:
     opened = "".join(t.raw for t in stacks[start])
     body = "".join(t.raw for t in tokens[start:end])
     closed = "".join(f"</{t.value}>" for t in reversed(stacks[end]))

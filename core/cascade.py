@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class Ramp:
     hi: float
     label: str
 
-    def score(self, x: FloatArray) -> FloatArray:
+    def score(self, x: FloatArray | float) -> FloatArray:
         with np.errstate(over="ignore"):  # ±1e308 inputs saturate the ramp, as they should
             span = (np.asarray(x, dtype=np.float64) - self.lo) / (self.hi - self.lo)
             return np.clip(span, 0, 1)
@@ -75,7 +76,7 @@ class CascadeReading:
     time_ms: int = 0
     notes: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "score": round(self.score, 2), "level": self.level,
             "confidence": round(self.confidence, 3),

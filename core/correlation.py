@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from core.returns import as_2d
 from core.types import BoolArray, FloatArray, IntArray
@@ -208,6 +209,8 @@ def ewma_state(returns: FloatArray, halflife: float) -> EwmaState:
                 va = (wda * da).sum(axis=0)
                 vb = (w[:, None] * db * db).sum(axis=0)
             decay = beta ** float(t_len - 1 - rows[-1])
+            ab: tuple[slice | npt.NDArray[np.intp], ...]  # the block's rows and columns
+            ba: tuple[slice | npt.NDArray[np.intp], ...]
             if len(groups) == 1:
                 ab = ba = (slice(None), slice(None))
             else:

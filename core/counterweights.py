@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class Counterweight:
     stress_beta: float  # leg notional per unit of position notional that offsets stress P&L
     n_stress: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"symbol": self.symbol, "side": self.side, "score": _num(self.score),
                 "stress_corr": _num(self.stress_corr), "calm_corr": _num(self.calm_corr),
                 "convexity": _num(self.calm_corr - self.stress_corr),
@@ -198,7 +199,8 @@ def rank_counterweights_many(basis: CounterweightBasis, targets: Sequence[int],
 
     def pick(field: int, per_key: bool = True) -> list[list[float]]:
         at = (q, top) if per_key else top
-        return np.where(lb, parts[0][field][at], parts[1][field][at]).tolist()
+        chosen: list[list[float]] = np.where(lb, parts[0][field][at], parts[1][field][at]).tolist()
+        return chosen
 
     scores, stress_c, calm_c = pick(0), pick(1), pick(2)
     vol_b, carries = pick(3, per_key=False), pick(4, per_key=False)

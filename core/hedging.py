@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def multi_leg(cov: FloatArray, target: int, hedges: Sequence[int], ridge: float 
         return MultiLegFit(np.full(k, np.nan), np.nan, np.nan, ridge)
     lam = ridge * float(np.mean(np.diagonal(s_hh)))
     a = s_hh + lam * np.eye(len(idx))
-    h = np.linalg.solve(a, s_hx)
+    h = cast(FloatArray, np.linalg.solve(a, s_hx))  # float64 in, float64 out; stubs say floating
     # Var(X − h'H) = σ²_X − 2 h'Σ_HX + h'Σ_HH h: the share removed, exact for any λ.
     removed = 2 * float(h @ s_hx) - float(h @ s_hh @ h)
     eff = float(np.clip(removed / var_x, 0.0, 1.0))

@@ -99,7 +99,7 @@ class TierTable:
         s = len(tiers_per_symbol)
         out = {n: np.empty((s, k)) for n in ("max_size", "mmr", "max_leverage", "cum")}
         tier_no = np.empty((s, k), dtype=np.int64)
-        units = set()
+        units: set[str] = set()
         for i, tiers in enumerate(tiers_per_symbol):
             ts = sorted(tiers, key=lambda t: t.max_size)
             units.update(t.unit for t in ts)
@@ -118,8 +118,8 @@ class TierTable:
     def lookup(self, symbol_idx: ArrayLike, amount: ArrayLike) -> IntArray:
         """Column (tier position) for each position: count of tier caps below its amount."""
         caps = self.max_size[np.asarray(symbol_idx)]
-        col = np.sum(caps < _f(amount)[..., None], axis=-1)
-        return np.minimum(col, self.max_size.shape[1] - 1)
+        col: IntArray = np.sum(caps < _f(amount)[..., None], axis=-1)
+        return np.minimum(col, int(self.max_size.shape[1]) - 1)
 
 
 # --------------------------------------------------------------------------- OKX isolated
@@ -237,7 +237,8 @@ def liquidation(position: Position, instrument: Instrument, *, mmr: float | None
     if tier is not None and tier.unit == "notional":
         px = float(binance_liquidation_price(position.entry, position.size, position.sign,
                                              margin, instrument.tiers))
-        tier = choose_tier(instrument, position.size, px) if px > 0 else tier
+        if px > 0:  # tiers exist here, so choose_tier finds one
+            tier = choose_tier(instrument, position.size, px) or tier
         return Liquidation(px, tier.mmr, 0.0, tier.tier, margin, tier.max_leverage)
     rate = mmr if mmr is not None else (tier.mmr if tier is not None else DEFAULT_MMR)
     px = float(isolated_liquidation_price(position.entry, position.size, position.sign, margin,

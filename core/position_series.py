@@ -78,7 +78,7 @@ class PositionSeries:
 
     def pair(self, t: int, column: int) -> tuple[float, float]:
         """Fast β and ρ of the target to ``column`` at bar ``t`` (NaN when unknown)."""
-        if self.beta_all is None or column not in self.others:
+        if self.beta_all is None or self.corr_all is None or column not in self.others:
             return float("nan"), float("nan")
         k = self.others.index(column)
         return float(self.beta_all[t, k]), float(self.corr_all[t, k])

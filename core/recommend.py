@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from core.types import FloatArray, Instrument, Position
 from core.types import finite_or_none as _num
 
 
-def leg_dict(leg: HedgeLeg | None) -> dict | None:
+def leg_dict(leg: HedgeLeg | None) -> dict[str, Any] | None:
     if leg is None:
         return None
     return {"symbol": leg.symbol, "side": leg.side, "size": leg.size,
@@ -40,7 +41,7 @@ class HedgeRecommendation:
     seed_leg: HedgeLeg | None  # the β hedge after the seed's shrink/grow rule
     warnings: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "symbol": self.symbol, "hedge_symbol": self.hedge_symbol,
             "beta_fast": _num(self.beta_fast), "beta_ewma": _num(self.beta_ewma),
@@ -76,7 +77,7 @@ def best_hedges(targets: Sequence[int], rho_fast: FloatArray, candidates: Sequen
     ok = np.isfinite(rho2)
     pick = np.argmax(np.where(np.isnan(rho2), -np.inf, rho2), axis=1)  # = np.nanargmax
     return [int(c[j]) if any_ok else None
-            for j, any_ok in zip(pick.tolist(), ok.any(axis=1).tolist(), strict=True)]
+            for j, any_ok in zip(pick.tolist(), np.any(ok, axis=1).tolist(), strict=True)]
 
 
 def pair_regimes(returns: FloatArray, pairs: Sequence[tuple[int, int]], window: int,
@@ -172,7 +173,7 @@ class TakeProfitSignal:
     level: str
     message: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 

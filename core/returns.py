@@ -8,6 +8,7 @@ read as "no hedge needed").
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,7 +31,10 @@ def bars_per_year(timeframe_ms: int) -> float:
     return MS_PER_YEAR_24_7 / timeframe_ms
 
 
-def annualise(per_bar_vol: FloatArray | float, timeframe_ms: int) -> FloatArray | float:
+_Vol = TypeVar("_Vol", FloatArray, float)
+
+
+def annualise(per_bar_vol: _Vol, timeframe_ms: int) -> _Vol:
     """Scale a per-bar volatility to a yearly one by the square root of time."""
     return per_bar_vol * math.sqrt(bars_per_year(timeframe_ms))
 

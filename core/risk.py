@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,7 +68,8 @@ def distance_pct(mark: npt.ArrayLike, liq: npt.ArrayLike, sign: npt.ArrayLike) -
 def log_distance(mark: npt.ArrayLike, liq: npt.ArrayLike, sign: npt.ArrayLike) -> FloatArray:
     """Adverse log distance sign·ln(mark / liq); +inf for a long that cannot be liquidated."""
     with np.errstate(divide="ignore"):
-        return _f(sign) * (np.log(_f(mark)) - np.log(_f(liq)))
+        d: FloatArray = _f(sign) * (np.log(_f(mark)) - np.log(_f(liq)))
+    return d
 
 
 def required_log_distance(target_prob: float, sigma_h: npt.ArrayLike,
@@ -163,7 +165,7 @@ def risk_many(entry: npt.ArrayLike, size: npt.ArrayLike, sign: npt.ArrayLike,
 
     def per_pos(x: npt.ArrayLike) -> FloatArray:
         a = _f(x)
-        return a[symbol_idx] if symbol_idx is not None and a.ndim else a
+        return a[np.asarray(symbol_idx)] if symbol_idx is not None and a.ndim else a
 
     px, sig, bph = per_pos(mark), per_pos(sigma_per_bar), per_pos(bars_per_hour)
     fee_, cap, drift = per_pos(fee), per_pos(max_leverage), per_pos(drift_per_bar)
@@ -233,7 +235,7 @@ class RiskReport:
     unrealised_pnl: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["warnings"] = list(self.warnings)
         return d

@@ -97,8 +97,8 @@ def _general_pairs(x: FloatArray, m: FloatArray, i: IntArray, j: IntArray, lead:
     xi, xj, mi, mj = x[lead:b, i], x[lead:b, j], m[lead:b, i], m[lead:b, j]
     sums = [np.cumsum(f, axis=0) for f in (mi * mj, xi * mj, xj * mi, xi * xi * mj,
                                             xj * xj * mi, xi * xj)]
-    win = [_lagged_diff(c, a - lead, b - lead, window) for c in sums]
-    return pair_moments(*win, min_periods)[1]
+    n, sx, sy, sxx, syy, sxy = (_lagged_diff(c, a - lead, b - lead, window) for c in sums)
+    return pair_moments(n, sx, sy, sxx, syy, sxy, min_periods)[1]
 
 
 def _common_pattern(mask: FloatArray) -> BoolArray:
@@ -108,7 +108,7 @@ def _common_pattern(mask: FloatArray) -> BoolArray:
     hide all symbols at once), so the fast path covers them; columns with no data at all
     are left out (their pairs do not exist).
     """
-    has = mask.any(axis=0)
+    has: BoolArray = np.any(mask, axis=0)
     if (mask == mask[:, :1]).all():  # one pattern for all (no gaps, or outages only)
         return has
     keys = [mask[:, j].tobytes() for j in range(mask.shape[1])]
@@ -180,7 +180,8 @@ def market_index_series(
         sums[a:b] = y.sum(axis=0)
         if one_pattern:  # every column with data in the span is complete: no pair is dirty
             continue
-        some = m[lead:b].any(axis=0)  # a column with no data in the span has no pairs at all
+        # a column with no data in the span has no pairs at all
+        some: BoolArray = np.any(m[lead:b], axis=0)
         full = complete[per_bar[a]]
         dirty = np.flatnonzero(~(full[iu] & full[ju]) & some[iu] & some[ju])
         if dirty.size:
@@ -269,12 +270,12 @@ def rolling_pair_series(
     i = np.array([p[0] for p in pairs], dtype=np.int64)
     j = np.array([p[1] for p in pairs], dtype=np.int64)
     xi, xj, mi, mj = x[:, i], x[:, j], m[:, i], m[:, j]
-    sums = [_rolling_sum(f, window) for f in (mi * mj, xi * mj, xj * mi, xi * xi * mj,
-                                              xj * xj * mi, xi * xj)]
-    cov, corr, _, var_h = pair_moments(*sums, min_periods)
+    n, sx, sy, sxx, syy, sxy = (_rolling_sum(f, window) for f in (
+        mi * mj, xi * mj, xj * mi, xi * xi * mj, xj * xj * mi, xi * xj))
+    cov, corr, _, var_h = pair_moments(n, sx, sy, sxx, syy, sxy, min_periods)
     with np.errstate(invalid="ignore", divide="ignore"):
         beta = np.where(var_h > 0, cov / var_h, np.nan)
     same = i == j
     corr[:, same] = np.where(np.isfinite(corr[:, same]), 1.0, np.nan)
     return PairSeries(tuple((int(a), int(b)) for a, b in zip(i, j, strict=True)), corr, cov,
-                      beta, sums[0])
+                      beta, n)

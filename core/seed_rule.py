@@ -17,6 +17,8 @@ data; the backtester measures which one wins on real data.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from core.types import FloatArray
@@ -43,6 +45,6 @@ def seed_multiplier(corr: FloatArray | float, high_corr: float = 0.7, low_corr: 
 
 
 def seed_hedge_notional(beta_notional: FloatArray | float, corr: FloatArray | float,
-                        **rule: float) -> FloatArray:
+                        **rule: Any) -> FloatArray:
     """The β hedge notional (signed) scaled by the seed's rule (see ``seed_multiplier``)."""
     return np.asarray(beta_notional, dtype=np.float64) * seed_multiplier(corr, **rule)

@@ -135,14 +135,15 @@ def adverse_excursions(closes: npt.ArrayLike, horizon: int, sign: int, *,
     windows dropped. Non-positive values mean the price never went against the position.
     """
     c = _f(closes)
-    path = _f(lows if sign > 0 else highs) if (lows if sign > 0 else highs) is not None else c
+    extremes = lows if sign > 0 else highs
+    path = _f(extremes) if extremes is not None else c
     if horizon < 1 or c.size <= horizon:
         return np.zeros(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         lc, lp = np.log(c), np.log(path)
     win = np.lib.stride_tricks.sliding_window_view(lp[1:], horizon)
     start = lc[: win.shape[0]]
-    exc = start - win.min(axis=1) if sign > 0 else win.max(axis=1) - start
+    exc: FloatArray = start - win.min(axis=1) if sign > 0 else win.max(axis=1) - start
     return exc[np.isfinite(exc)]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeVar, final
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +73,7 @@ class Instrument:
 
 
 @dataclass(frozen=True, eq=False)
+@final
 class StatSeries:
     """A short history of one statistic (funding rate, open interest, liquidation volume)."""
 
@@ -92,6 +94,7 @@ class StatSeries:
 
 
 @dataclass(frozen=True, eq=False)
+@final
 class DepthSeries:
     """Order-book depth history: USDT notional on each side within each of ``DEPTH_BANDS``."""
 
@@ -108,7 +111,12 @@ class DepthSeries:
         return self.bid + self.ask
 
 
-def _frozen_map(m: Mapping | None) -> Mapping:
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+_Series = TypeVar("_Series", StatSeries, DepthSeries)
+
+
+def _frozen_map(m: Mapping[_K, _V] | None) -> Mapping[_K, _V]:
     return MappingProxyType(dict(m or {}))
 
 
@@ -271,8 +279,8 @@ class MarketSnapshot:
         end = t + 1
         cut_ms = int(self.times[t]) + self.timeframe_ms
 
-        def cut(series: Mapping) -> dict:
-            out = {}
+        def cut(series: Mapping[str, _Series]) -> dict[str, _Series]:
+            out: dict[str, _Series] = {}
             for k, s in series.items():
                 keep = s.times <= cut_ms
                 if isinstance(s, DepthSeries):

@@ -55,7 +55,7 @@ def realised_vol(returns: FloatArray, window: int, min_periods: int) -> FloatArr
             d = r - r.sum(axis=0) / n
         else:
             d = np.where(ok, r - np.where(ok, r, 0.0).sum(axis=0) / n, 0.0)
-        var = (d * d).sum(axis=0) / (n - 1)
+        var: FloatArray = (d * d).sum(axis=0) / (n - 1)
     var[n < max(min_periods, 2)] = np.nan
     return np.sqrt(var)
 

@@ -171,7 +171,7 @@ class PluginManager:
         """Like ``collect``, with the name of the plugin behind each item."""
         self._provenance.clear()
         results = getattr(self.pm.hook, hook_name)(**kwargs)
-        out = []
+        out: list[Contribution] = []
         for result in results:
             plugin = self._provenance.get(id(result), "a hook wrapper")
             out.extend(Contribution(plugin, item) for item in result)

@@ -27,6 +27,7 @@ from core.cascade import FACTORS, level_of  # noqa: E402
 from core.cascade_series import cascade_series  # noqa: E402
 from core.market_inputs import market_returns  # noqa: E402
 from core.returns import log_returns  # noqa: E402
+from core.types import MarketSnapshot  # noqa: E402
 from core.views import CorrelationParams  # noqa: E402
 from plugins.exchanges.csv_market import CsvMarket  # noqa: E402
 from settings import Config  # noqa: E402
@@ -44,7 +45,7 @@ def when(t: int) -> str:
     return datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-async def load(data_dir: Path):
+async def load(data_dir: Path) -> MarketSnapshot:
     cfg = Config().exchange.model_copy(update={"name": "csv", "data_dir": str(data_dir)})
     market = CsvMarket(cfg)
     await market.load_instruments()
@@ -58,7 +59,7 @@ def episodes(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask & ~prev)
 
 
-def report(data_dir: Path) -> dict:
+def report(data_dir: Path) -> dict[tuple[str, str] | str, float]:
     snap = asyncio.run(load(data_dir))
     r = log_returns(snap.close)
     params = CorrelationParams()
@@ -74,12 +75,12 @@ def report(data_dir: Path) -> dict:
         q = np.percentile(v, [50, 90, 99, 99.9])
         peaks = []
         for a, b in EVENTS.values():
-            w = (t >= ms(a)) & (t < ms(b))
-            peaks.append(np.nanmax(inputs[k][w]))
+            in_event = (t >= ms(a)) & (t < ms(b))
+            peaks.append(np.nanmax(inputs[k][in_event]))
         ramp = FACTORS[k]
         print(f"{k:<12} " + " ".join(f"{x:8.2f}" for x in q) + "   "
               + "   ".join(f"{p:8.2f}" for p in peaks) + f"   {ramp.lo}..{ramp.hi}")
-    out = {}
+    out: dict[tuple[str, str] | str, float] = {}
     market = market_returns(r)
     print("\nlead time before the worst 15-minute bar of each sell-off:")
     for name, (a, b) in EVENTS.items():

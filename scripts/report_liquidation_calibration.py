@@ -90,7 +90,7 @@ def calibrate(ohlcv: dict[str, np.ndarray], instrument: Instrument, *, side: str
     starts = starts[(starts >= lookback) & (starts + horizon <= ts.size)]
     if max_positions is not None:
         starts = starts[:max_positions]
-    out = {k: [] for k in ("ts", "entry", "liq", "fp", "emp", "hit")}
+    out: dict[str, list[float]] = {k: [] for k in ("ts", "entry", "liq", "fp", "emp", "hit")}
     adverse = low if sign > 0 else high
     for t in starts:
         hist = slice(t - lookback, t)
@@ -114,7 +114,7 @@ def calibrate(ohlcv: dict[str, np.ndarray], instrument: Instrument, *, side: str
 
 
 def calibration_table(pred: np.ndarray, touched: np.ndarray,
-                      edges: tuple[float, ...] = EDGES) -> list[dict]:
+                      edges: tuple[float, ...] = EDGES) -> list[dict[str, float]]:
     """Rows per predicted-probability bucket: count, mean prediction, observed frequency."""
     ok = np.isfinite(pred)
     pred, touched = pred[ok], touched[ok]
@@ -128,7 +128,7 @@ def calibration_table(pred: np.ndarray, touched: np.ndarray,
     return rows
 
 
-def _print_table(title: str, rows: list[dict]) -> None:
+def _print_table(title: str, rows: list[dict[str, float]]) -> None:
     print(f"\n{title}\n{'bucket':>15} {'n':>5} {'predicted':>10} {'observed':>9} {'hits':>5}")
     for r in rows:
         print(f"{r['lo']:>6.3f}–{r['hi']:<6.3f}   {r['n']:>5} {r['predicted']:>10.4f} "

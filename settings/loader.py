@@ -36,7 +36,7 @@ class ConfigError(Exception):
         return "\n".join(lines + [f"  - {p}" for p in self.problems])
 
 
-def find_config_path(path: str | os.PathLike | None, env: Mapping[str, str]) -> Path | None:
+def find_config_path(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
     if path:
         return Path(path)
     if env.get(ENV_CONFIG):
@@ -46,7 +46,7 @@ def find_config_path(path: str | os.PathLike | None, env: Mapping[str, str]) -> 
 
 
 def load_config(
-    path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
 ) -> Config:
     """Load and validate the configuration; raises ConfigError listing every problem."""
     env = os.environ if env is None else env
@@ -141,7 +141,7 @@ def _did_you_mean(word: str, options: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _lookup(data: Any, loc: tuple) -> Any:
+def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
     for part in loc:
         try:
             data = data[part]

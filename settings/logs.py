@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 MASK = "***"
 QUIET = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "ccxt")
@@ -29,7 +30,7 @@ class SecretMaskingFormatter(logging.Formatter):
 
 
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = (), *,
-                  stream=None, verbose: int = 0) -> logging.Handler:
+                  stream: TextIO | None = None, verbose: int = 0) -> logging.Handler:
     """Configure the root logger once; ``-v`` lowers the level to DEBUG.
 
     Third-party chatter (httpx logs every Bot API call at INFO, with the token in the URL) is

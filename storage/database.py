@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -10,7 +9,7 @@ from sqlite_utils import Database
 from storage.migrations import migrations
 
 
-def open_database(path: str | os.PathLike, *, migrate: bool = True) -> Database:
+def open_database(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (creating if needed) the SQLite file at ``path`` with migrations applied.
 
     WAL lets the sender read while a cycle writes; ``busy_timeout`` waits out a concurrent

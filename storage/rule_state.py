@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +71,7 @@ class RuleMemory:
             "updated_at = excluded.updated_at",
             [rule, key, json.dumps(value), now_ms], only_if))
 
-    def last_recommendation(self, trade_id: int, strategy: str) -> list[tuple] | None:
+    def last_recommendation(self, trade_id: int, strategy: str) -> list[tuple[Any, ...]] | None:
         """The legs ``(symbol, side, size)`` last recommended for the trade under the
         strategy, None when nothing was recommended yet."""
         row = self.db.execute(
@@ -78,8 +79,9 @@ class RuleMemory:
             "order by created_at desc, id desc limit 1", [trade_id, strategy]).fetchone()
         return None if row is None else [tuple(x) for x in json.loads(row[0])]
 
-    def recommend(self, trade_id: int, strategy: str, legs: Sequence[tuple], reason: str, *,
-                  now_ms: int, data_time: int, only_if: str | None = None) -> None:
+    def recommend(self, trade_id: int, strategy: str, legs: Sequence[tuple[Any, ...]],
+                  reason: str, *, now_ms: int, data_time: int,
+                  only_if: str | None = None) -> None:
         """Store a recommendation (buffered like ``set``)."""
         self.writes.append(_Write(
             "insert into recommendations (trade_id, strategy, created_at, legs, reason, "
@@ -87,7 +89,7 @@ class RuleMemory:
             [trade_id, strategy, now_ms, json.dumps([list(x) for x in legs]), reason,
              data_time], only_if))
 
-    def apply(self, db: Database, recorded: set[str]) -> int:
+    def apply(self, db: Database, recorded: AbstractSet[str]) -> int:
         """Run the buffered writes (inside the caller's transaction); returns how many ran.
         Writes tied to an alert that was not recorded (cooldown, duplicate) are dropped."""
         n = 0

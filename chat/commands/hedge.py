@@ -66,12 +66,12 @@ def hedge_data(result: EngineResult, strategies: Mapping[str, Any], hedges: list
     named in ``warnings``."""
     rec = result.hedge(0)
     bar = bar_view(result, 0)
-    decided = {}
-    failed = []
+    decided: dict[str, dict[str, Any]] = {}
+    failed: list[str] = []
     for strategy in strategies.values():
         answer = ask(strategy, bar, None, pm, where=f"/hedge {rec.symbol}")
         if answer.decision is None:
-            failed.append(answer.warning)
+            failed.append(answer.warning or f"strategy {answer.strategy} left out")
             continue
         decided[answer.strategy] = {
             "legs": [{"symbol": x.symbol, "side": x.side, "size": x.size}

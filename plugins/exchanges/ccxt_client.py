@@ -35,4 +35,5 @@ def moved_api_urls(ccxt_class: type, base: str) -> dict[str, Any]:
         if isinstance(v, str) and v.startswith("http"):
             return base + urlsplit(v).path.rstrip("/")
         return v
-    return move(ccxt_class().describe()["urls"]["api"])
+    urls: dict[str, Any] = move(ccxt_class().describe()["urls"]["api"])
+    return urls

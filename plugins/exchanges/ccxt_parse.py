@@ -66,7 +66,7 @@ def candles(rows: Sequence[Sequence[Any]] | None, timeframe_ms: int, server_ms: 
             continue
         o, h, lo, c = vals[:4]
         vol = vals[4] if vals[4] is not None and vals[4] >= 0 else 0.0
-        if min(o, h, lo, c) <= 0 or h < lo:  # type: ignore[operator]
+        if min(o, h, lo, c) <= 0 or h < lo:  # type: ignore[type-var, operator]
             bad += 1
             continue
         if int(t) + timeframe_ms > server_ms:

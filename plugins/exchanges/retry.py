@@ -36,7 +36,7 @@ class RetryPolicy:
 
     def delay(self, retry: int, rng: random.Random) -> float:
         """Delay before retry number ``retry`` (0-based)."""
-        d = min(self.cap_s, self.base_s * (2 ** retry))
+        d: float = min(self.cap_s, self.base_s * (2 ** retry))
         return d * rng.uniform(1 - self.jitter, 1 + self.jitter)
 
 

@@ -166,7 +166,8 @@ class SimPaths:
         return np.diff(np.log(self.close), axis=0, prepend=np.log(self.open[:1]))
 
     def in_regime(self, regime: int) -> BoolArray:
-        return self.regime == regime
+        inside: BoolArray = self.regime == regime
+        return inside
 
 
 def regime_path(n_bars: int, rng: np.random.Generator, params: SimParams,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from core.counterweights import counterweights, stress_mask
+from core.counterweights import Counterweight, counterweights, stress_mask
 from core.evaluate import EngineParams, EngineResult
 from core.market_inputs import market_returns
 from core.position_series import PositionSeries, position_series
@@ -59,7 +59,7 @@ def replay_bars(snap: MarketSnapshot, position: Position, params: EngineParams,
         prices = {sym: float(snap.close[t, j]) for j, sym in enumerate(snap.symbols)}
         h = int(s.hedge[t])
 
-        def cw(t: int = t):
+        def cw(t: int = t) -> tuple[Counterweight, ...]:
             past = r[: t + 1]
             return counterweights(past, snap.symbols, target, position.sign,
                                   stress_mask(mvol[: t + 1]),

@@ -127,7 +127,7 @@ def sticky_hedge(bar: BarView, state: Mapping[str, Any] | None, margin: float) -
     engine's best beats it by more than ``margin`` in ρ² — so a hedge is not moved from ETH to
     XRP and back (with fees both ways) because their correlations trade places by 0.01."""
     best = bar.hedge_symbol
-    held = (state or {}).get("hedge")
+    held: str | None = (state or {}).get("hedge")
     if not held or held == best or best is None:
         return best
     rho_held = bar.pair(held)[1]

@@ -161,7 +161,8 @@ class FakeTelegram(BotApiMethods, FakeTelegramControls):
         allowed = {"inject_message", "inject_callback", "inject_my_chat_member", "set_admins",
                    "block", "unblock", "migrate", "fail_next", "set_flood"}
         if helper not in allowed:
-            return web.json_response({"ok": False, "description": f"no helper {helper}"}, 404)
+            return web.json_response({"ok": False, "description": f"no helper {helper}"},
+                                     status=404)
         kwargs = await request.json() if request.can_read_body else {}
         try:
             result = getattr(self, helper)(**kwargs)

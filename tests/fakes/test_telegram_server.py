@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -288,6 +289,13 @@ async def test_injected_faults(tg: FakeTelegram, app: Application) -> None:
         await app.bot.send_message(1, "c", read_timeout=0.2)
     await tg.wait_for_messages(1, timeout=3)  # the timed-out call was still delivered
     assert [m.text for m in tg.sent] == ["c"]
+
+
+async def test_unknown_control_helper_is_a_404(tg: FakeTelegram) -> None:
+    with pytest.raises(urllib.error.HTTPError) as err:
+        await asyncio.to_thread(control, tg.url, "no_such_helper")
+    assert err.value.code == 404
+    assert json.loads(err.value.read())["description"] == "no helper no_such_helper"
 
 
 async def test_webhook_blocks_polling_and_bad_token_is_invalid(tg: FakeTelegram,
