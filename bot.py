@@ -133,8 +133,9 @@ def show_plugins(rt: Runtime) -> int:
     now, and those the running bot recorded in the database."""
     rt.extensions.exchanges  # noqa: B018 - load them now so a failing hook is listed
     infos = rt.plugins.plugins()
-    failures: list[dict[str, Any]] = [{"plugin": f.plugin, "hook": f.hook, "error": f.error, "count": 1,
-                 "last_at": None} for f in rt.plugins.failures]
+    failures: list[dict[str, Any]] = [
+        {"plugin": f.plugin, "hook": f.hook, "error": f.error, "count": 1, "last_at": None}
+        for f in rt.plugins.failures]
     if os.path.exists(rt.config.storage.path):
         from storage.plugin_failures import recent_failures
 
