@@ -97,3 +97,25 @@ def m004_plugin_failures(db: Database) -> None:
          "last_at": int},
         pk=("plugin", "hook"), not_null={"count", "first_at", "last_at"},
     )
+
+
+@migrations()
+def m005_trade_legs_liquidation_funding(db: Database) -> None:
+    """Hedge legs belong to a trade (``parent_id``); a trade knows its isolated margin and how
+    it ended (``close_reason``: closed, liquidated); funding is kept per payment; a button
+    pressed twice logs once (``client_key``)."""
+    db["trades"].add_column("parent_id", int)
+    db["trades"].add_column("margin", float)
+    db["trades"].add_column("close_reason", str)
+    db["trades"].add_column("client_key", str)
+    db["trades"].add_column("fee_rate", float)
+    db.execute("update trades set margin = size * entry / leverage where margin is null")
+    db.execute("update trades set close_reason = 'closed' where closed_at is not null")
+    db["trades"].create_index(["parent_id"])
+    db.execute("create unique index idx_trades_client_key on trades (user_id, client_key) "
+               "where client_key is not null")
+    db["funding_payments"].create(
+        {"trade_id": int, "time_ms": int, "rate": float, "price": float, "amount": float},
+        pk=("trade_id", "time_ms"), foreign_keys=[("trade_id", "trades", "id")],
+        not_null={"rate", "price", "amount"},
+    )

@@ -1,18 +1,31 @@
-"""The trade log: each user's positions, opened and closed by hand. Every query is per user.
+"""The trade log: each user's positions and the hedge legs they hold against them.
 
-Fees are the taker fee on both legs: ``fee × size × entry`` at open, plus ``fee × size × exit``
-at close. Realised P&L of a closed trade is ``sign × size × (exit − entry) − fees``; funding
-(``funding``: received positive, paid negative) is kept apart and reported next to it.
+A trade is a main position, or a hedge leg of one (``parent_id``). Every query is per user: a
+user never reads or changes another's trades.
+
+Money, in USDT:
+- fees: ``fee_rate × size × price`` at the open and again at the close (the rate is the one
+  the trade was logged with, kept in ``fee_rate``);
+- an isolated trade posts ``margin`` (``size × entry / leverage`` unless given); it cannot
+  lose more than that: unrealised P&L is floored at ``−margin`` and a trade closed as
+  ``liquidated`` realises exactly ``−margin − fees``;
+- otherwise realised P&L is ``sign × size × (exit − entry) − fees``;
+- funding (received positive, paid negative) is kept per payment in ``funding_payments`` and
+  summed in ``funding``, reported next to the P&L (``net`` adds it).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
 from storage.chats import ensure_chat
+
+CLOSED, LIQUIDATED = "closed", "liquidated"
+ISOLATED, CROSS = "isolated", "cross"
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,12 @@ class Trade:
     fees: float = 0.0
     funding: float = 0.0
     note: str | None = None
+    parent_id: int | None = None
+    margin_mode: str = ISOLATED
+    margin: float | None = None
+    close_reason: str | None = None
+    fee_rate: float | None = None
+    strategy: str | None = None
 
     @property
     def sign(self) -> int:
@@ -42,19 +61,51 @@ class Trade:
         return self.closed_at is None
 
     @property
+    def is_leg(self) -> bool:
+        return self.parent_id is not None
+
+    @property
+    def notional(self) -> float:
+        return self.size * self.entry
+
+    @property
+    def isolated_margin(self) -> float:
+        """The margin an isolated trade can lose at most (entry notional / leverage unless
+        logged otherwise)."""
+        return self.margin if self.margin is not None else self.notional / self.leverage
+
+    @property
+    def capped(self) -> bool:
+        """Losses stop at the margin: isolated trades (cross ones share the account's)."""
+        return self.margin_mode == ISOLATED
+
+    @property
     def realised_pnl(self) -> float | None:
-        """``sign × size × (exit − entry) − fees`` once closed; None while open."""
+        """Once closed: ``−margin − fees`` when liquidated, else ``sign × size × (exit −
+        entry) − fees``; None while open. Funding is apart (``net_pnl``)."""
         if self.exit_price is None:
             return None
+        if self.close_reason == LIQUIDATED and self.capped:
+            return -self.isolated_margin - self.fees
         return self.sign * self.size * (self.exit_price - self.entry) - self.fees
 
+    @property
+    def net_pnl(self) -> float | None:
+        """Realised P&L plus funding, once closed."""
+        r = self.realised_pnl
+        return None if r is None else r + self.funding
+
     def unrealised_pnl(self, mark: float) -> float:
-        """Mark-to-market P&L before fees of an open trade."""
-        return self.sign * self.size * (mark - self.entry)
+        """Mark-to-market P&L before fees of an open trade; an isolated trade's floor is
+        ``−margin`` (past its liquidation price it is gone, not deeper in loss)."""
+        pnl = self.sign * self.size * (mark - self.entry)
+        return max(pnl, -self.isolated_margin) if self.capped else pnl
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
+        d["margin"] = self.isolated_margin
         d["realised_pnl"] = self.realised_pnl
+        d["net_pnl"] = self.net_pnl
         return d
 
 
@@ -62,16 +113,51 @@ _FIELDS = tuple(Trade.__dataclass_fields__)
 
 
 def _trade(row: dict[str, Any]) -> Trade:
-    t = Trade(**{k: row.get(k) for k in _FIELDS})
-    return t
+    values = {k: row.get(k) for k in _FIELDS}
+    values["margin_mode"] = values["margin_mode"] or ISOLATED
+    values["fees"] = values["fees"] or 0.0
+    values["funding"] = values["funding"] or 0.0
+    return Trade(**values)
+
+
+def _finite_positive(**values: float) -> None:
+    """Nothing non-finite or non-positive is ever stored as a size, price, rate or margin."""
+    for name, v in values.items():
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ValueError(f"{name} must be a finite number above 0, not {v!r}")
 
 
 def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, side: str,
                size: float, entry: float, leverage: float, opened_at: int, fee_rate: float,
                exchange: str | None = None, note: str | None = None,
-               chat_type: str = "private") -> Trade:
-    """Record a new open trade (entry fee charged now) and return it."""
+               chat_type: str = "private", parent_id: int | None = None,
+               margin_mode: str = ISOLATED, margin: float | None = None,
+               client_key: str | None = None, strategy: str | None = None) -> Trade:
+    """Record a new open trade (entry fee charged now) and return it.
+
+    ``parent_id`` makes it a hedge leg of the user's open trade ``parent_id``
+    (``ValueError`` when there is no such trade). With ``client_key`` the call is idempotent:
+    the user's trade already logged under that key is returned instead of a second one.
+    """
+    if side not in ("long", "short"):
+        raise ValueError(f"side must be long or short, not {side!r}")
+    if margin_mode not in (ISOLATED, CROSS):
+        raise ValueError(f"margin mode must be isolated or cross, not {margin_mode!r}")
+    _finite_positive(size=size, entry=entry, leverage=leverage)
+    if margin is not None:
+        _finite_positive(margin=margin)
+    if not (math.isfinite(fee_rate) and 0 <= fee_rate < 0.1):
+        raise ValueError(f"fee rate must be between 0 and 10 %, not {fee_rate!r}")
     with db.atomic():
+        if client_key is not None:
+            found = list(db["trades"].rows_where("user_id = ? and client_key = ?",
+                                                 [user_id, client_key]))
+            if found:
+                return _trade(found[0])
+        if parent_id is not None:
+            parent = get_trade(db, user_id, parent_id)
+            if parent is None or not parent.is_open or parent.is_leg:
+                raise ValueError(f"there is no open trade #{parent_id} of yours to hedge")
         if chat_id is not None:
             ensure_chat(db, chat_id, chat_type, now_ms=opened_at)
         table = db["trades"]
@@ -79,12 +165,14 @@ def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, 
             "user_id": user_id, "chat_id": chat_id, "exchange": exchange, "symbol": symbol,
             "side": side, "size": size, "entry": entry, "leverage": leverage,
             "opened_at": opened_at, "fees": fee_rate * size * entry, "funding": 0.0,
-            "note": note,
+            "note": note, "parent_id": parent_id, "margin_mode": margin_mode,
+            "margin": margin if margin is not None else size * entry / leverage,
+            "client_key": client_key, "fee_rate": fee_rate, "strategy": strategy,
         })
         trade_id = table.last_pk
-    found = get_trade(db, user_id, int(trade_id))
-    assert found is not None
-    return found
+    found_trade = get_trade(db, user_id, int(trade_id))
+    assert found_trade is not None
+    return found_trade
 
 
 def get_trade(db: Database, user_id: int, trade_id: int) -> Trade | None:
@@ -94,31 +182,100 @@ def get_trade(db: Database, user_id: int, trade_id: int) -> Trade | None:
 
 
 def close_trade(db: Database, user_id: int, trade_id: int, exit_price: float, closed_at: int,
-                fee_rate: float) -> Trade | None:
-    """Close the user's open trade at ``exit_price`` (exit fee added); None if none such."""
+                fee_rate: float | None = None, reason: str = CLOSED) -> Trade | None:
+    """Close the user's open trade at ``exit_price`` (exit fee at ``fee_rate``, by default
+    the rate it was opened with); None if there is no such open trade. ``reason`` is
+    ``closed`` or ``liquidated``."""
+    _finite_positive(exit_price=exit_price)
+    if reason not in (CLOSED, LIQUIDATED):
+        raise ValueError(f"close reason must be closed or liquidated, not {reason!r}")
     with db.atomic():
         trade = get_trade(db, user_id, trade_id)
         if trade is None or not trade.is_open:
             return None
+        rate = fee_rate if fee_rate is not None else (trade.fee_rate or 0.0)
         db["trades"].update(trade_id, {
-            "closed_at": closed_at, "exit_price": exit_price,
-            "fees": trade.fees + fee_rate * trade.size * exit_price,
+            "closed_at": closed_at, "exit_price": exit_price, "close_reason": reason,
+            "fees": trade.fees + rate * trade.size * exit_price,
         })
     return get_trade(db, user_id, trade_id)
 
 
+def legs_of(db: Database, user_id: int, trade_id: int, *, open_only: bool = True
+            ) -> list[Trade]:
+    """The hedge legs logged under the user's trade ``trade_id``, oldest first."""
+    where = "user_id = ? and parent_id = ?" + (" and closed_at is null" if open_only else "")
+    return [_trade(r) for r in db["trades"].rows_where(where, [user_id, trade_id],
+                                                       order_by="id")]
+
+
 def list_trades(db: Database, user_id: int, *, open_only: bool = False,
                 limit: int | None = None) -> list[Trade]:
-    """The user's trades, newest first (open ones only with ``open_only``)."""
+    """The user's trades and legs, newest first (open ones only with ``open_only``)."""
     where = "user_id = ?" + (" and closed_at is null" if open_only else "")
     rows = db["trades"].rows_where(where, [user_id], order_by="id desc", limit=limit)
     return [_trade(r) for r in rows]
 
 
+def closed_trades(db: Database, user_id: int, since_ms: int | None = None) -> list[Trade]:
+    """The user's closed trades and legs, in the order they closed."""
+    where = "user_id = ? and closed_at is not null" + (
+        " and closed_at >= ?" if since_ms is not None else "")
+    params: list[Any] = [user_id] if since_ms is None else [user_id, since_ms]
+    return [_trade(r) for r in db["trades"].rows_where(where, params,
+                                                       order_by="closed_at, id")]
+
+
 def closed_totals(db: Database, user_id: int) -> dict[str, float]:
-    """Realised P&L, fees and funding summed over the user's closed trades."""
-    rows = db.execute(
-        "select coalesce(sum(case when side = 'long' then 1 else -1 end * size "
-        "* (exit_price - entry) - fees), 0), coalesce(sum(fees), 0), coalesce(sum(funding), 0), "
-        "count(*) from trades where user_id = ? and closed_at is not null", [user_id]).fetchone()
-    return {"realised": rows[0], "fees": rows[1], "funding": rows[2], "count": rows[3]}
+    """Realised P&L, fees and funding summed over the user's closed trades and legs."""
+    closed = closed_trades(db, user_id)
+    return {"realised": sum(t.realised_pnl or 0.0 for t in closed),
+            "fees": sum(t.fees for t in closed), "funding": sum(t.funding for t in closed),
+            "count": len(closed)}
+
+
+# --- funding ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FundingPayment:
+    trade_id: int
+    time_ms: int
+    rate: float  # per funding period, positive: longs pay shorts
+    price: float  # the price the position was valued at
+    amount: float  # USDT received (+) or paid (−) by this trade
+
+
+def funding_amount(side: str, size: float, price: float, rate: float) -> float:
+    """What a position receives at one funding time: longs pay ``rate × notional`` when the
+    rate is positive, shorts receive it."""
+    return -(1 if side == "long" else -1) * size * price * rate
+
+
+def add_funding(db: Database, trade_id: int, time_ms: int, rate: float, price: float,
+                amount: float) -> bool:
+    """Record one funding payment of a trade (once per funding time: a second call for the
+    same time changes nothing and returns False) and add it to the trade's ``funding``."""
+    if not all(math.isfinite(v) for v in (rate, price, amount)):
+        raise ValueError("a funding payment must be finite")
+    with db.atomic():
+        cur = db.execute(
+            "insert or ignore into funding_payments (trade_id, time_ms, rate, price, amount) "
+            "values (?, ?, ?, ?, ?)", [trade_id, time_ms, rate, price, amount])
+        if cur.rowcount == 0:
+            return False
+        db.execute("update trades set funding = coalesce(funding, 0) + ? where id = ?",
+                   [amount, trade_id])
+    return True
+
+
+def funding_payments(db: Database, trade_id: int) -> list[FundingPayment]:
+    return [FundingPayment(r["trade_id"], r["time_ms"], r["rate"], r["price"], r["amount"])
+            for r in db["funding_payments"].rows_where("trade_id = ?", [trade_id],
+                                                       order_by="time_ms")]
+
+
+def last_funding_time(db: Database, trade_id: int) -> int | None:
+    row = db.execute("select max(time_ms) from funding_payments where trade_id = ?",
+                     [trade_id]).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
