@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.liquidation import liquidation
+from core.liquidation import crossed, first_crossing, liquidation
 from core.types import FloatArray, Instrument, MarketSnapshot, Position
 
 
@@ -25,22 +25,6 @@ def leg_liquidation_price(instrument: Instrument, signed_size: float, entry: flo
                    abs(signed_size), entry, max(abs(signed_size) * entry / margin, 1e-9),
                    margin=margin)
     return liquidation(pos, instrument, fee=fee).price
-
-
-def crossed(signed_size: float, liq_price: float, low: float, high: float) -> bool:
-    """Whether a bar with this range liquidates the leg (a NaN range never does)."""
-    if signed_size > 0:
-        return low <= liq_price  # False for NaN
-    return high >= liq_price
-
-
-def first_crossing(sign: int, liq_price: float, low: FloatArray, high: FloatArray,
-                   start: int) -> int | None:
-    """First bar index ≥ ``start`` whose range reaches ``liq_price``; None if none does."""
-    with np.errstate(invalid="ignore"):
-        hit = (low[start:] <= liq_price) if sign > 0 else (high[start:] >= liq_price)
-    idx = np.flatnonzero(hit)
-    return int(idx[0]) + start if idx.size else None
 
 
 def liquidation_ranges(snap: MarketSnapshot, mark_high: FloatArray | None = None,
@@ -54,3 +38,6 @@ def liquidation_ranges(snap: MarketSnapshot, mark_high: FloatArray | None = None
     low[:, has] = np.where(np.isfinite(mark_low[:, has]), mark_low[:, has], np.nan)
     high[:, has] = np.where(np.isfinite(mark_high[:, has]), mark_high[:, has], np.nan)
     return low, high
+
+
+__all__ = ["crossed", "first_crossing", "leg_liquidation_price", "liquidation_ranges"]

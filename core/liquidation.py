@@ -212,6 +212,26 @@ def cross_liquidation_price(equity: float, marks: ArrayLike, n: ArrayLike, sign:
     return np.where(below, np.nan, np.maximum(px, 0.0))
 
 
+# --------------------------------------------------------------------------- touching it
+
+
+def crossed(signed_size: float, liq_price: float, low: float, high: float) -> bool:
+    """Whether a bar with this range liquidates a position of this signed size (a NaN
+    range never does)."""
+    if signed_size > 0:
+        return low <= liq_price  # False for NaN
+    return high >= liq_price
+
+
+def first_crossing(sign: int, liq_price: float, low: FloatArray, high: FloatArray,
+                   start: int) -> int | None:
+    """First bar index ≥ ``start`` whose range reaches ``liq_price``; None if none does."""
+    with np.errstate(invalid="ignore"):
+        hit = (low[start:] <= liq_price) if sign > 0 else (high[start:] >= liq_price)
+    idx = np.flatnonzero(hit)
+    return int(idx[0]) + start if idx.size else None
+
+
 # --------------------------------------------------------------------------- scalar helpers
 
 

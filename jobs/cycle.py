@@ -10,11 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from core.evaluate import EngineParams, evaluate
 from core.recommend import HeldHedge
 from core.types import MarketSnapshot
+from jobs.trade_truth import accrue_funding, close_liquidated, find_liquidations
 from plugins.alert_rules.runner import (
     build_context,
     evaluate_rules,
@@ -25,7 +24,7 @@ from plugins.alert_rules.runner import (
 from plugins.strategies.base import Strategy
 from runtime import Runtime
 from storage.heartbeat import beat
-from storage.rule_state import OpenTrade, last_advice, open_trades
+from storage.rule_state import OpenTrade, open_trades
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,7 @@ class CycleSummary:
     delivered: int = 0
     data_age_ms: int | None = None
     cascade_level: str | None = None
+    funding_payments: int = 0
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,14 +113,18 @@ class WatchCycle:
             summary.missing, summary.data_age_ms = dict(snap.missing), snap.data_age_ms
         if snap is not None and snap.n_bars:
             with _Stage(summary, "engine"):
-                held = held_hedges(self.db, trades, snap, self.config.strategies.default)
+                held = held_hedges(trades, snap)
                 result = await asyncio.get_running_loop().run_in_executor(
                     None, evaluate, snap, trade_positions(trades), self.params, held)
                 summary.cascade_level = result.cascade.level
+        closed: set[int] = set()
+        if result is not None and snap is not None and trades:
+            with _Stage(summary, "trades"):
+                closed = await self._trade_truth(result, snap, trades, now_ms, summary)
         with _Stage(summary, "strategies"):
             ctx = build_context(self.db, self.config, result, snap, now_ms=now_ms,
                                 strategies=self.strategies, trades=trades,
-                                exchange_error=fetch_error, pm=self.pm)
+                                exchange_error=fetch_error, pm=self.pm, closed=closed)
         alerts = []
         with _Stage(summary, "rules"):
             alerts = evaluate_rules(ctx, self.rules, self.pm, self.kinds)
@@ -150,6 +154,28 @@ class WatchCycle:
         return summary
 
 
+    async def _trade_truth(self, result: Any, snap: MarketSnapshot, trades: list[OpenTrade],
+                           now_ms: int, summary: CycleSummary) -> set[int]:
+        """Funding paid and liquidated trades closed (``jobs.trade_truth``); returns the ids
+        closed now, which no rule may advise on. A failure here degrades the cycle only."""
+        try:
+            kept = [t for t in trades if t.symbol in result.symbols]  # evaluate's order
+            liq = (result.risk.liquidation_price.tolist() if result.risk is not None
+                   else [float("nan")] * len(kept))
+            found = find_liquidations(kept, liq, snap)
+            summary.funding_payments = await accrue_funding(
+                self.db, self.market, trades, snap, snap.server_time_ms,
+                {c.trade.trade_id: c.bar_close_ms for c in found})
+            done = close_liquidated(self.db, found, snap, now_ms=now_ms,
+                                    min_severity=self.config.alerts.min_severity)
+        except Exception as e:
+            log.exception("%s: trade log update failed", self.name)
+            summary.error = f"trades: {type(e).__name__}: {e}"
+            return set()
+        if done:
+            summary.alerts["liquidation"] = summary.alerts.get("liquidation", 0) + len(done)
+        return {d.trade.id for d in done}
+
     async def _load_tiers(self, trades: list[OpenTrade]) -> None:
         """The maintenance-margin tiers of every symbol a trade is in, fetched once each: a
         position past the first tier is liquidated at a higher mmr than the default."""
@@ -162,24 +188,11 @@ class WatchCycle:
                             self.name, symbol, e)
 
 
-def held_hedges(db: Any, trades: list[OpenTrade], snap: MarketSnapshot,
-                default_strategy: str) -> list[HeldHedge]:
-    """The hedge each trader was last advised, taken as held from the close of the bar the
-    advice was made on — what the take-profit signal measures against."""
-    out: list[HeldHedge] = []
-    close_times = snap.times + snap.timeframe_ms
+def held_hedges(trades: list[OpenTrade], snap: MarketSnapshot) -> list[HeldHedge]:
+    """The hedge legs the traders logged (``/open ... hedge N`` or "I put this on"), each
+    under its main trade's position index in ``evaluate``'s order — what the take-profit
+    signal measures against. A hedge the bot only advised is not a hedge held."""
     kept = [t for t in trades if t.symbol in snap.symbols]  # evaluate's position order
-    for i, t in enumerate(kept):
-        advice = last_advice(db, t.trade_id, t.strategy or default_strategy)
-        if advice is None:
-            continue
-        legs, data_time = advice
-        row = int(np.searchsorted(close_times, data_time))
-        if row >= snap.n_bars or close_times[row] != data_time:
-            continue  # advice older than the snapshot: no entry price to measure from
-        for symbol, side, size in legs:
-            if symbol in snap.symbols:
-                entry = float(snap.close[row, snap.index(symbol)])
-                if np.isfinite(entry) and entry > 0:
-                    out.append(HeldHedge(i, symbol, side, float(size), entry))
-    return out
+    index = {t.trade_id: i for i, t in enumerate(kept)}
+    return [HeldHedge(index[t.parent_id], t.symbol, t.side, t.size, t.entry)
+            for t in kept if t.parent_id is not None and t.parent_id in index]

@@ -27,7 +27,12 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 @contextlib.contextmanager
 def immediate(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``), so a
-    concurrent writer in another process waits on ``busy_timeout`` instead of failing."""
+    concurrent writer in another process waits on ``busy_timeout`` instead of failing.
+    Inside a transaction already, it is a savepoint of that one (one commit for both)."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db

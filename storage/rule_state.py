@@ -20,7 +20,8 @@ from sqlite_utils import Database
 
 @dataclass(frozen=True)
 class OpenTrade:
-    """An open logged trade with whom to tell and which strategy hedges it."""
+    """An open logged trade (or hedge leg: ``parent_id``) with whom to tell and which
+    strategy hedges it."""
 
     trade_id: int
     owner_chat_id: int  # the trader's private chat (Telegram: the user id)
@@ -31,15 +32,28 @@ class OpenTrade:
     leverage: float
     strategy: str | None  # the trade's own choice, else the user's; None: use the default
     chat_id: int | None = None  # where it was logged (may be a group)
+    parent_id: int | None = None  # a hedge leg of that trade
+    margin_mode: str = "isolated"
+    margin: float | None = None
+    opened_at: int = 0
+    fee_rate: float | None = None
+
+    @property
+    def is_leg(self) -> bool:
+        return self.parent_id is not None
 
 
 def open_trades(db: Database) -> list[OpenTrade]:
-    """Every open trade of every user, oldest first, with its strategy choice resolved."""
+    """Every open trade and hedge leg of every user, oldest first, with its strategy choice
+    resolved."""
     sql = ("select t.id, t.user_id, t.symbol, t.side, t.size, t.entry, t.leverage, "
-           "coalesce(t.strategy, u.strategy), t.chat_id from trades t "
-           "left join users u on u.id = t.user_id where t.closed_at is null order by t.id")
+           "coalesce(t.strategy, u.strategy), t.chat_id, t.parent_id, "
+           "coalesce(t.margin_mode, 'isolated'), t.margin, t.opened_at, t.fee_rate "
+           "from trades t left join users u on u.id = t.user_id where t.closed_at is null "
+           "order by t.id")
     return [OpenTrade(int(r[0]), int(r[1]), r[2], r[3], float(r[4]), float(r[5]), float(r[6]),
-                      r[7], r[8]) for r in db.execute(sql).fetchall()]
+                      r[7], r[8], r[9], r[10], r[11], int(r[12]), r[13])
+            for r in db.execute(sql).fetchall()]
 
 
 @dataclass
@@ -99,15 +113,3 @@ class RuleMemory:
                 n += 1
         self.writes.clear()
         return n
-
-
-def last_advice(db: Database, trade_id: int, strategy: str
-                ) -> tuple[list[tuple[str, str, float]], int] | None:
-    """The legs last recommended for a trade under a strategy and the bar close (ms) they
-    were computed at; None when there is none."""
-    row = db.execute(
-        "select legs, data_time from recommendations where trade_id = ? and strategy = ? "
-        "order by created_at desc, id desc limit 1", [trade_id, strategy]).fetchone()
-    if row is None or row[1] is None:
-        return None
-    return [tuple(x) for x in json.loads(row[0])], int(row[1])

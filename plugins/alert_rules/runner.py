@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from sqlite_utils import Database
 
@@ -27,8 +28,10 @@ STRATEGY_STATE = "strategy_state"
 
 
 def trade_positions(trades: Sequence[OpenTrade]) -> list[Position]:
-    """The positions to give ``evaluate`` for the open trades, in the same order."""
-    return [Position(t.symbol, t.side, t.size, t.entry, t.leverage) for t in trades]
+    """The positions to give ``evaluate`` for the open trades and legs, in the same order
+    (each with its own margin: a hedge leg is an isolated position of its own)."""
+    return [Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode, t.margin)
+            for t in trades]
 
 
 def build_context(db: Database, config: Config, result: EngineResult | None,
@@ -36,10 +39,13 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
                   strategies: Mapping[str, Strategy] | None = None,
                   trades: Sequence[OpenTrade] | None = None,
                   exchange_error: str | None = None,
-                  pm: PluginManager | None = None) -> RuleContext:
+                  pm: PluginManager | None = None,
+                  closed: AbstractSet[int] = frozenset()) -> RuleContext:
     """The context for one cycle. ``trades`` defaults to every open trade; they must be the
     trades whose positions were given to ``evaluate`` (``trade_positions``), in that order.
-    Strategy decisions are taken here with each strategy's state from the last cycle."""
+    Trades in ``closed`` (liquidated this cycle) keep their place but are left out: no rule
+    advises on them. Strategy decisions are taken here, for main trades (not hedge legs),
+    with each strategy's state from the last cycle."""
     memory = RuleMemory(db)
     trades = open_trades(db) if trades is None else list(trades)
     infos: list[TradeInfo] = []
@@ -49,6 +55,11 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
     if result is not None:
         kept = [t for t in trades if t.symbol in result.symbols]  # evaluate drops the rest
         for i, t in enumerate(kept):
+            if t.trade_id in closed:
+                continue
+            if t.is_leg:
+                infos.append(TradeInfo(t, i, ""))
+                continue
             name = t.strategy if t.strategy in strategies else default
             infos.append(TradeInfo(t, i, name))
             strategy = strategies.get(name)

@@ -193,13 +193,27 @@ class CcxtMarket(MarketSource):
                                 lambda: self.exchange.fetch_funding_rate(unified), parse.funding)
 
     async def fetch_funding_history(self, symbol: str, since_ms: int | None = None) -> StatSeries:
+        """Settled funding rates from ``since_ms`` on, paging forward until the exchange has
+        nothing newer (one page is a few hundred rows: about three months at 8 h)."""
         unified = self._unified(symbol)
-        rows = await self._call("funding-rate-history", symbol,
-                                lambda: self.exchange.fetch_funding_rate_history(unified,
-                                                                                 since_ms))
-        pts = sorted((int(r["timestamp"]), v) for r in rows or []
-                     if (v := parse.finite(r.get("fundingRate"))) is not None
-                     and parse.finite(r.get("timestamp")) is not None)
+        got: dict[int, float] = {}
+        since = since_ms
+        for _ in range(FUNDING_PAGES):
+            page_since = since
+            rows = await self._call("funding-rate-history", symbol,
+                                    lambda s=page_since: self.exchange.fetch_funding_rate_history(
+                                        unified, s))
+            new = {int(t): v for r in rows or []
+                   if (v := parse.finite(r.get("fundingRate"))) is not None
+                   and (t := parse.finite(r.get("timestamp"))) is not None
+                   and (since is None or t >= since) and int(t) not in got}
+            if not new:
+                break
+            got.update(new)
+            if since_ms is None:
+                break  # no start asked for: the latest page is the answer
+            since = max(new) + 1
+        pts = sorted(got.items())
         return StatSeries(np.array([p[0] for p in pts], np.int64),
                           np.array([p[1] for p in pts], np.float64))
 
@@ -298,6 +312,9 @@ class CcxtMarket(MarketSource):
 
     def health(self) -> SourceHealth:
         return self.tracker.report()
+
+
+FUNDING_PAGES = 20  # at most ~5 years of 8-hourly rates in one call
 
 
 def _bad(msg: str) -> Any:

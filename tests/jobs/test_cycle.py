@@ -52,7 +52,7 @@ def test_a_cycle_runs_every_stage(setup):
                fee_rate=0.0005)
     summary = asyncio.run(cycle.run())
     assert summary.error is None and summary.trades == 1
-    assert list(summary.stages_ms) == ["fetch", "engine", "strategies", "rules", "outbox",
+    assert list(summary.stages_ms) == ["fetch", "engine", "trades", "strategies", "rules", "outbox",
                                        "send"]
     assert summary.symbols == len(CONFIG.exchange.symbols) and summary.cascade_level
     assert last_beat(db, "cycle").status == "ok"

@@ -1,0 +1,184 @@
+"""Keep the trade log true each cycle: liquidations close trades, funding is paid.
+
+- **Liquidation.** An isolated trade (or hedge leg) whose liquidation price a bar's range
+  reached since it was opened is closed as ``liquidated`` at that price — the exchange closes
+  it there — and loses exactly its margin plus fees (``storage.trades``). The close and its
+  one critical message are written in one transaction, so a crash can neither close a trade
+  silently nor tell it twice. Once closed, no rule advises on it again. The check uses the
+  snapshot's last-price high and low: the exchange liquidates on the mark price, whose wicks
+  are usually shallower, so a deep last-price wick may close a trade the exchange kept
+  (said in the message).
+- **Funding.** At every funding time after a trade was opened, it pays or receives
+  ``rate × size × price`` (longs pay a positive rate), the rate from the exchange's funding
+  history (``MarketSource.fetch_funding_history``: OKX/Binance/Bybit through ccxt, the CSV
+  market's funding files), the price the open of the bar starting at that time. Each payment
+  is stored once (``storage.trades.add_funding``), so running twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.alerts import Alert
+from core.liquidation import first_crossing
+from core.types import MarketSnapshot
+from storage import outbox
+from storage import trades as store
+from storage.rule_state import OpenTrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Liquidated:
+    trade: store.Trade
+    price: float
+    bar_close_ms: int
+    open_legs: tuple[store.Trade, ...]
+
+
+def crossing_bar(trade: OpenTrade, liq_price: float, snap: MarketSnapshot) -> int | None:
+    """The first bar of ``snap`` that opened at or after the trade and whose range reached
+    ``liq_price``; None when none did (or the price cannot be reached: 0 or NaN)."""
+    if trade.symbol not in snap.symbols or not np.isfinite(liq_price) or liq_price <= 0:
+        return None
+    start = int(np.searchsorted(snap.times, trade.opened_at, side="left"))
+    if start >= snap.n_bars:
+        return None
+    j = snap.index(trade.symbol)
+    sign = 1 if trade.side == "long" else -1
+    return first_crossing(sign, liq_price, snap.low[:, j], snap.high[:, j], start)
+
+
+def liquidation_alert(done: Liquidated, *, data_age_ms: int, simulated: bool) -> Alert:
+    """The one critical message for a trade the exchange has closed."""
+    t = done.trade
+    base = t.symbol.split("-")[0]
+    role = f" (hedge leg of #{t.parent_id})" if t.parent_id is not None else ""
+    body = [f"Trade #{t.id}{role}: {t.side} {t.size:g} {base} @ {t.entry:g}, {t.leverage:g}×",
+            f"The price reached its liquidation price {done.price:g}: the exchange closes "
+            "an isolated position there.",
+            f"Loss: {t.isolated_margin:,.2f} USDT margin + {t.fees:,.2f} USDT fees "
+            f"= {-(t.realised_pnl or 0.0):,.2f} USDT (funding {t.funding:+,.2f}).",
+            "Checked on last-price candles; the exchange uses the mark price."]
+    if done.open_legs:
+        body.append("Its hedge legs are still open on the exchange: " + ", ".join(
+            f"#{leg.id} {leg.side} {leg.size:g} {leg.symbol.split('-')[0]}"
+            for leg in done.open_legs))
+    action = ("Nothing to add: it is closed in your log. If you had closed it before, "
+              "correct the exit with /log; close its legs with /close <id> @<price>."
+              if done.open_legs else
+              "Nothing to add: it is closed in your log (check your exchange account).")
+    return Alert(
+        kind="liquidation", dedup_key=f"liquidation:{t.id}:closed", severity="critical",
+        title=f"#{t.id} {base} {t.side} closed by liquidation at {done.price:g}",
+        body=tuple(body), action=action, time_ms=done.bar_close_ms, data_age_ms=data_age_ms,
+        cooldown_ms=0, cooldown_key=f"liquidation:{t.id}:closed",
+        payload={"trade_id": t.id, "symbol": t.symbol, "liquidation_price": done.price,
+                 "margin": t.isolated_margin, "fees": t.fees, "funding": t.funding,
+                 "realised_pnl": t.realised_pnl, "closed": True,
+                 "parent_id": t.parent_id},
+        symbol=t.symbol, trade_id=t.id, owner_chat_id=t.user_id, simulated=simulated)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """An open isolated trade whose liquidation price a bar reached."""
+
+    trade: OpenTrade
+    price: float
+    bar_close_ms: int
+
+
+def find_liquidations(trades: Sequence[OpenTrade], liq_prices: Sequence[float],
+                      snap: MarketSnapshot) -> list[Crossing]:
+    """Every isolated trade whose liquidation price a bar since its open reached.
+    ``liq_prices[k]`` belongs to ``trades[k]``; cross trades share the account's margin and
+    are judged at account level, not here."""
+    out = []
+    for trade, liq in zip(trades, liq_prices, strict=True):
+        if trade.margin_mode != store.ISOLATED:
+            continue
+        row = crossing_bar(trade, float(liq), snap)
+        if row is not None:
+            out.append(Crossing(trade, float(liq), int(snap.times[row]) + snap.timeframe_ms))
+    return out
+
+
+def close_liquidated(db: Any, found: Sequence[Crossing], snap: MarketSnapshot, *,
+                     now_ms: int, min_severity: str = "info") -> list[Liquidated]:
+    """Close each trade as ``liquidated`` at its liquidation price, with its one critical
+    message, the two in one transaction."""
+    out = []
+    for c in found:
+        t = c.trade
+        with outbox.immediate(db):
+            closed = store.close_trade(db, t.owner_chat_id, t.trade_id, c.price,
+                                       c.bar_close_ms, reason=store.LIQUIDATED)
+            if closed is None:
+                continue
+            legs = tuple(store.legs_of(db, t.owner_chat_id, t.trade_id))
+            done = Liquidated(closed, c.price, c.bar_close_ms, legs)
+            alert = liquidation_alert(done, data_age_ms=snap.data_age_ms,
+                                      simulated=snap.simulated)
+            outbox.record_alerts(db, [alert], now_ms=now_ms, min_severity=min_severity)
+        log.warning("trade #%s %s %s liquidated at %s (bar closing %s)", t.trade_id,
+                    t.symbol, t.side, c.price, c.bar_close_ms)
+        out.append(done)
+    return out
+
+
+def bar_price(snap: MarketSnapshot, symbol: str, time_ms: int) -> float | None:
+    """The open of the bar starting at ``time_ms`` (else the last close before it)."""
+    if symbol not in snap.symbols or not snap.n_bars:
+        return None
+    j = snap.index(symbol)
+    row = int(np.searchsorted(snap.times, time_ms, side="left"))
+    if row < snap.n_bars and int(snap.times[row]) == time_ms and np.isfinite(snap.open[row, j]):
+        return float(snap.open[row, j])
+    before = snap.close[:row, j]
+    ok = np.flatnonzero(np.isfinite(before))
+    return float(before[ok[-1]]) if ok.size else None
+
+
+async def accrue_funding(db: Any, market: Any, trades: Sequence[OpenTrade],
+                         snap: MarketSnapshot, until_ms: int,
+                         ends: dict[int, int] | None = None) -> int:
+    """Pay every open trade's funding due since it opened (or since its last payment) up to
+    ``until_ms`` (for a trade in ``ends``, up to its own end: a liquidated trade pays
+    nothing after it); returns how many payments were recorded. A symbol whose history
+    cannot be read now is tried again next cycle (nothing is skipped for good)."""
+    ends = ends or {}
+    by_symbol: dict[str, list[OpenTrade]] = {}
+    for t in trades:
+        by_symbol.setdefault(t.symbol, []).append(t)
+    recorded = 0
+    for symbol, group in sorted(by_symbol.items()):
+        since = {t.trade_id: store.last_funding_time(db, t.trade_id) for t in group}
+        start = min((s + 1 if s is not None else t.opened_at + 1)
+                    for t, s in zip(group, since.values(), strict=True))
+        try:
+            history = await market.fetch_funding_history(symbol, start)
+        except Exception as e:  # no funding data (e.g. a CSV market without files): next time
+            log.info("funding of %s not accrued now: %s", symbol, e)
+            continue
+        for time_ms, rate in zip(history.times.tolist(), history.values.tolist(), strict=True):
+            if time_ms > until_ms or not np.isfinite(rate):
+                continue
+            price = bar_price(snap, symbol, int(time_ms))
+            if price is None:
+                continue
+            for t in group:
+                last = since[t.trade_id]
+                if time_ms <= t.opened_at or (last is not None and time_ms <= last) or \
+                        time_ms > ends.get(t.trade_id, until_ms):
+                    continue
+                amount = store.funding_amount(t.side, t.size, price, float(rate))
+                recorded += store.add_funding(db, t.trade_id, int(time_ms), float(rate),
+                                              price, amount)
+    return recorded
