@@ -111,6 +111,7 @@ class RiskConfig(Section):
     safe_touch_prob: Fraction = 0.01
     liquidation_alert_prob: Fraction = 0.05
     liquidation_alert_sigma: float = Field(default=2.0, gt=0)
+    safe_distance: float = Field(default=0.12, gt=0, lt=1)
 
 
 class StrategiesConfig(Section):

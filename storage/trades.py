@@ -201,6 +201,30 @@ def close_trade(db: Database, user_id: int, trade_id: int, exit_price: float, cl
     return get_trade(db, user_id, trade_id)
 
 
+def reduce_trade(db: Database, user_id: int, trade_id: int, new_size: float, price: float,
+                 at_ms: int) -> Trade | None:
+    """Close part of the user's open trade at ``price``: the closed part becomes a closed
+    trade of its own (same entry, its share of the entry fee, the exit fee on it), the open
+    one keeps ``new_size`` with its share of the fee and margin. None if no such open trade
+    or ``new_size`` is not below its size."""
+    _finite_positive(new_size=new_size, price=price)
+    with db.atomic():
+        t = get_trade(db, user_id, trade_id)
+        if t is None or not t.is_open or new_size >= t.size:
+            return None
+        part = (t.size - new_size) / t.size
+        rate = t.fee_rate or 0.0
+        row = {k: v for k, v in db["trades"].get(trade_id).items() if k != "id"}
+        db["trades"].insert({**row, "size": t.size - new_size, "fees": t.fees * part
+                             + rate * (t.size - new_size) * price,
+                             "margin": t.isolated_margin * part, "funding": 0.0,
+                             "closed_at": at_ms, "exit_price": price, "close_reason": CLOSED,
+                             "client_key": None})
+        db["trades"].update(trade_id, {"size": new_size, "fees": t.fees * (1 - part),
+                                       "margin": t.isolated_margin * (1 - part)})
+    return get_trade(db, user_id, trade_id)
+
+
 def legs_of(db: Database, user_id: int, trade_id: int, *, open_only: bool = True
             ) -> list[Trade]:
     """The hedge legs logged under the user's trade ``trade_id``, oldest first."""

@@ -13,6 +13,7 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.backtest import BacktestCommand
     from chat.commands.corr import Corr
     from chat.commands.hedge import Hedge
+    from chat.commands.hedge_legs import Hedged
     from chat.commands.help import Help, Start
     from chat.commands.market import Market
     from chat.commands.prefs import Mute, Settings, Subscribe, Unmute, Unsubscribe
@@ -21,5 +22,5 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.trades import Close, Log, Open, Pnl, Positions
 
     return [Start(), Help(), Hedge(), Risk(), Corr(), Market(), Status(),
-            Open(), Close(), Positions(), Log(), Account(),
+            Open(), Close(), Positions(), Hedged(), Log(), Account(),
             Pnl(), Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand()]

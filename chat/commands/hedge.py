@@ -5,35 +5,90 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, leg_text, num
 from chat.commands.position_args import build_position
 from chat.context import CommandContext
-from chat.grammar import PositionArgs, parse_position
+from chat.dispatch import PRIVATE_ONLY
+from chat.grammar import PositionArgs, parse_position, parse_trade_id
 from core.evaluate import EngineResult, evaluate
 from core.hedging import multi_leg
+from core.recommend import HeldHedge
 from core.types import Position
+from plugins.alert_rules.trade_rules import hedged_command
 from plugins.manager import PluginManager
 from plugins.strategies.asking import ask
 from plugins.strategies.bars import bar_view
 from settings.engine import engine_params
+from storage import trades as trades_store
+
+
+@dataclass(frozen=True)
+class TradeRef:
+    """``/hedge 5``: the user's logged trade 5, with the legs it holds."""
+
+    trade_id: int
 
 
 class Hedge(Command):
     name = "hedge"
-    summary = "how to hedge a position: every strategy, regime, counterweights"
-    usage = "/hedge <symbol> [long|short] [size] [@entry] [10x] [with <symbols>]"
-    examples = ("/hedge btc 0.5 10x", "/hedge sol long 100 @180 10x", "/hedge eth with btc sol")
+    summary = "how to hedge a position or one of your trades: every strategy, counterweights"
+    usage = ("/hedge <symbol> [long|short] [size] [@entry] [10x] [with <symbols>] | "
+             "/hedge <trade id>")
+    examples = ("/hedge btc 0.5 10x", "/hedge sol long 100 @180 10x", "/hedge eth with btc sol",
+                "/hedge 1")
 
-    def parse(self, args: list[str]) -> PositionArgs:
+    def parse(self, args: list[str]) -> PositionArgs | TradeRef:
         if not args:
             raise ArgumentError(f"Which position? e.g. {self.example}")
+        if len(args) == 1 and args[0].removeprefix("#").isdecimal():
+            return TradeRef(parse_trade_id(args[0], self.examples[3]))
         return parse_position(args, self.example)
 
-    async def answer(self, request: PositionArgs, ctx: CommandContext) -> Reply:
+    async def answer(self, request: PositionArgs | TradeRef, ctx: CommandContext) -> Reply:
+        if isinstance(request, TradeRef):
+            return await self.answer_trade(request, ctx)
+        return await self.answer_position(request, ctx)
+
+    async def answer_trade(self, request: TradeRef, ctx: CommandContext) -> Reply:
+        """The hedge of a logged trade: its own position and margin, the legs it holds, and
+        "I put this on" for its strategy's legs."""
+        if not ctx.is_private:
+            return Reply.usage(PRIVATE_ONLY.format(example=self.examples[3]))
+        s = ctx.services
+        t = trades_store.get_trade(s.db, ctx.user_id, request.trade_id)
+        if t is None or not t.is_open or t.is_leg:
+            raise ArgumentError(f"There is no open trade #{request.trade_id} of yours — "
+                                "see /positions.")
+        pos = Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode,
+                       t.isolated_margin)
+        legs = trades_store.legs_of(s.db, ctx.user_id, t.id)
+        reply = await self.answer_position(
+            PositionArgs(t.symbol, t.side, None, t.entry, t.leverage), ctx, position=pos,
+            held=legs)
+        if not reply.ok or "strategies" not in reply.data:
+            return reply
+        name = t.strategy if t.strategy in reply.data["strategies"] else \
+            s.config.strategies.default
+        chosen = reply.data["strategies"].get(name)
+        reply.data["trade_id"] = t.id
+        reply.data["held"] = [{"id": x.id, "symbol": x.symbol, "side": x.side, "size": x.size,
+                               "entry": x.entry} for x in legs]
+        reply.text.insert(1, "Held: " + (", ".join(
+            f"#{x.id} {x.side} {x.size:.6g} {x.symbol.split('-')[0]}" for x in legs)
+            or "no hedge logged") + f" · strategy {name}")
+        reply.buttons = []
+        if chosen is not None:
+            target = [(leg["symbol"], leg["side"], leg["size"]) for leg in chosen["legs"]]
+            reply.buttons = [[(f"I put this on ({name})", hedged_command(t.id, target))]]
+        return reply
+
+    async def answer_position(self, request: PositionArgs, ctx: CommandContext, *,
+                              position: Position | None = None,
+                              held: list[trades_store.Trade] | None = None) -> Reply:
         s = ctx.services
         symbol = await s.resolve(request.symbol, self.example)
         hedges = [await s.resolve(h, self.example) for h in request.hedges]
@@ -44,14 +99,17 @@ class Hedge(Command):
         wanted = {symbol, *hedges}
         if not wanted <= set(snap.symbols):
             snap = await s.snapshot(sorted(set(snap.symbols) | wanted))
-        pos = build_position(s, snap, symbol, request, self.example)
+        pos = position or build_position(s, snap, symbol, request, self.example)
         if isinstance(pos, Reply):
             return pos
         params = replace(engine_params(s.config), hedge_candidates=tuple(hedges) or None)
         market = await s.engine_market(snap)
+        held_now = [HeldHedge(0, x.symbol, x.side, x.size, x.entry) for x in held or []
+                    if x.symbol in snap.symbols]
         result = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: evaluate(snap, [pos], params, market=market))
-        data = hedge_data(result, s.strategies, hedges, s.plugins)
+            None, lambda: evaluate(snap, [pos], params, held_now, market=market))
+        funding = {sym: float(v.values[-1]) for sym, v in snap.funding.items() if len(v)}
+        data = hedge_data(result, s.strategies, hedges, s.plugins, funding)
         lines = hedge_lines(data, pos)
         log_cmd = f"/open {symbol} {pos.side} {pos.size:.8g} @{pos.entry:.8g} {pos.leverage:g}x"
         return Reply(data=data, text=lines,
@@ -59,8 +117,31 @@ class Hedge(Command):
                                ("Alert me on rebalance", "/subscribe rebalance")]])
 
 
+def counterweight_rows(result: EngineResult, funding: Mapping[str, float]
+                       ) -> list[dict[str, Any]]:
+    """The counterweights with sizes: ``stress_beta`` × the position's notional, in base units
+    at the current price, and their carry in USDT a day (funding received is positive)."""
+    cws = result.counterweights_for(0)
+    if not cws:
+        return []
+    pos = result.positions[0]
+    notional = pos.size * float(result.prices[result.index(pos.symbol)])
+    out = []
+    for c in cws.legs:
+        price = float(result.prices[result.index(c.symbol)])
+        leg_notional = c.stress_beta * notional
+        rate = funding.get(c.symbol)
+        carry = None if rate is None else (-1 if c.side == "long" else 1) * rate * 3 * \
+            leg_notional  # three 8-hour fundings a day
+        out.append({**c.to_dict(), "notional": num(leg_notional),
+                    "size": num(leg_notional / price) if price > 0 else None,
+                    "carry_usdt_per_day": num(carry) if carry is not None else None})
+    return out
+
+
 def hedge_data(result: EngineResult, strategies: Mapping[str, Any], hedges: list[str],
-               pm: PluginManager | None = None) -> dict[str, Any]:
+               pm: PluginManager | None = None,
+               funding: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The JSON answer: stable keys documented in the README. Strategies come in the order
     the plugins registered them (a ``tryfirst`` one first); one that fails is left out and
     named in ``warnings``."""
@@ -89,7 +170,7 @@ def hedge_data(result: EngineResult, strategies: Mapping[str, Any], hedges: list
         "regime": rec.regime,
         "seed_rule": {"multiplier": num(rec.seed_multiplier),
                       "leg": leg_text(rec.seed_leg) if rec.seed_leg else None},
-        "counterweights": [c.to_dict() for c in cws.legs] if cws else [],
+        "counterweights": counterweight_rows(result, funding or {}),
         "counterweight_notes": list(cws.notes) if cws else [],
         "strategies": decided,
         "cascade": {"level": result.cascade.level, "score": round(result.cascade.score, 1)},
@@ -131,8 +212,13 @@ def hedge_lines(d: dict[str, Any], pos: Position) -> list[str]:
     if d["counterweights"]:
         lines.append("Counterweights (legs that gained in past stress):")
         for c in d["counterweights"]:
-            lines.append(f"  {c['side']} {c['symbol']}: score {c['score']:.2f}, stress ρ "
-                         f"{c['stress_corr']:.2f}, convexity {c['convexity']:.2f}")
+            size = "" if c["size"] is None else f" {c['size']:.4g}"
+            carry = "" if c["carry_usdt_per_day"] is None else \
+                f", carry {c['carry_usdt_per_day']:+,.2f} USDT/day"
+            lines.append(f"  {c['side']}{size} {c['symbol']}"
+                         + (f" ({c['notional']:,.0f} USDT)" if c["notional"] is not None
+                            else "")
+                         + f": stress ρ {c['stress_corr']:.2f}, score {c['score']:.2f}{carry}")
     lines += [f"  ({n})" for n in d["counterweight_notes"]]
     if "multi_leg" in d:
         m = d["multi_leg"]

@@ -1,7 +1,9 @@
 """The trade log: /open, /close, /positions, /log, /pnl. Private chats only, per user.
 
 A user only ever sees and closes their own trades: another user's id answers exactly like an id
-that does not exist ("no open trade #N of yours").
+that does not exist ("no open trade #N of yours"). A trade can have hedge legs:
+``/open eth short 2 @3000 10x hedge 5`` logs a leg of trade 5 (or ``/hedged``, the "I put
+this on" button); ``/positions`` shows each trade with its legs under it.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from storage.trades import Trade
 
 
 def _money(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+,.2f}"
+    return "n/a" if x is None else f"{round(x, 2) + 0.0:+,.2f}"  # never "-0.00"
 
 
 def trade_line(t: Trade, mark: float | None = None) -> str:
-    head = f"#{t.id} {t.symbol} {t.side} {t.size:g} @ {t.entry:g} {t.leverage:g}x"
+    mode = " cross" if t.margin_mode == store.CROSS else ""
+    head = f"#{t.id} {t.symbol} {t.side} {t.size:g} @ {t.entry:g} {t.leverage:g}x{mode}"
+    if t.parent_id is not None:
+        head += f" (hedge of #{t.parent_id})"
     if not t.is_open:
-        return f"{head} → closed @ {t.exit_price:g}, realised {_money(t.realised_pnl)} USDT"
+        how = "liquidated" if t.close_reason == store.LIQUIDATED else "closed"
+        return f"{head} → {how} @ {t.exit_price:g}, realised {_money(t.realised_pnl)} USDT"
     tail = "" if mark is None else f", mark {mark:g}, unrealised {_money(t.unrealised_pnl(mark))}"
     return head + " (open" + tail + ")" + (f" — {t.note}" if t.note else "")
 
@@ -47,68 +53,122 @@ class _TradeCommand(Command):
         return out
 
 
+@dataclass(frozen=True)
+class OpenRequest:
+    position: PositionArgs
+    parent_id: int | None = None  # ``hedge 5``: a leg of trade 5
+    margin_mode: str = store.ISOLATED
+
+
+def take_options(args: list[str], example: str) -> tuple[list[str], int | None, str]:
+    """``hedge <id>`` and ``cross``/``isolated`` taken out of /open's words (anywhere)."""
+    out, parent, mode = [], None, store.ISOLATED
+    i = 0
+    while i < len(args):
+        low = args[i].lower()
+        if low == "hedge" and i + 1 < len(args):
+            parent = parse_trade_id(args[i + 1], example)
+            i += 2
+            continue
+        if low in (store.CROSS, store.ISOLATED):
+            mode = low
+        else:
+            out.append(args[i])
+        i += 1
+    return out, parent, mode
+
+
 class Open(_TradeCommand):
     name = "open"
     summary = "log a trade you opened (the bot never places orders)"
-    usage = "/open <symbol> <long|short> <size> @<entry> [10x] [note]"
-    examples = ("/open btc long 0.5 @60000 10x", "/open eth short 5ct @3000 20x swing trade")
+    usage = ("/open <symbol> <long|short> <size> @<entry> [10x] [cross] [hedge <trade id>] "
+             "[note]")
+    examples = ("/open btc long 0.5 @60000 10x", "/open eth short 5ct @3000 20x swing trade",
+                "/open eth short 2 @3000 10x hedge 1")
 
-    def parse(self, args: list[str]) -> PositionArgs:
-        a = parse_position(args, self.example, keep_rest=True)
+    def parse(self, args: list[str]) -> OpenRequest:
+        words, parent, mode = take_options(args, self.examples[2])
+        a = parse_position(words, self.example, keep_rest=True)
         if a.hedges:
             raise ArgumentError(f"/open logs one position; no 'with', e.g. {self.example}")
         if a.size is None or a.entry is None:
             missing = "a size" if a.size is None else "an entry price (@60000)"
             raise ArgumentError(f"/open needs {missing}, e.g. {self.example}")
-        return a
+        return OpenRequest(a, parent, mode)
 
-    async def answer(self, request: PositionArgs, ctx: CommandContext) -> Reply:
-        s = ctx.services
-        symbol = await s.resolve(request.symbol, self.example)
+    async def answer(self, request: OpenRequest, ctx: CommandContext) -> Reply:
+        s, a = ctx.services, request.position
+        symbol = await s.resolve(a.symbol, self.example)
         inst = (await s.instruments())[symbol]
-        entry = float(request.entry)  # type: ignore[arg-type]
-        size = request.size.base_units(inst.contract_value, entry)  # type: ignore[union-attr]
+        entry = float(a.entry)  # type: ignore[arg-type]
+        size = a.size.base_units(inst.contract_value, entry)  # type: ignore[union-attr]
         if not (math.isfinite(size) and size > 0):
             raise ArgumentError(f"That size is too small to log, e.g. {self.example}")
-        lev = request.leverage or s.config.risk.leverage
-        note = " ".join(request.rest)[:200] or None
-        t = store.open_trade(s.db, user_id=ctx.user_id, chat_id=ctx.chat_id, symbol=symbol,
-                             side=request.side, size=size, entry=entry, leverage=lev,
-                             opened_at=s.now_ms(), fee_rate=s.config.risk.taker_fee,
-                             exchange=s.config.exchange.name, note=note,
-                             chat_type=ctx.chat_type)
+        lev = a.leverage or s.config.risk.leverage
+        note = " ".join(a.rest)[:200] or None
+        try:
+            t = store.open_trade(s.db, user_id=ctx.user_id, chat_id=ctx.chat_id, symbol=symbol,
+                                 side=a.side, size=size, entry=entry, leverage=lev,
+                                 opened_at=s.now_ms(), fee_rate=inst.taker_fee,
+                                 exchange=s.config.exchange.name, note=note,
+                                 chat_type=ctx.chat_type, parent_id=request.parent_id,
+                                 margin_mode=request.margin_mode)
+        except ValueError as e:
+            raise ArgumentError(f"{str(e)[:1].upper()}{str(e)[1:]} — see /positions.") from None
+        if t.is_leg:
+            return Reply(data={"trade": t.to_dict()},
+                         text=[f"Logged {trade_line(t)}.",
+                               f"/positions shows it under #{t.parent_id}; /risk {t.parent_id} "
+                               "and the alerts now count it as held."])
         return Reply(data={"trade": t.to_dict()},
-                     text=[f"Logged {trade_line(t)}.", f"Check it with /risk or close it with "
-                           f"/close {t.id} @<price>."])
+                     text=[f"Logged {trade_line(t)}.", f"Check it with /risk, hedge it with "
+                           f"/hedge {t.id}, close it with /close {t.id}."],
+                     buttons=[[("Hedge it", f"/hedge {t.id}"), ("Risk", f"/risk {t.id}")]])
 
 
 @dataclass(frozen=True)
 class CloseRequest:
     trade_id: int
-    exit_price: float
+    exit_price: float | None  # None: at the current price
 
 
 class Close(_TradeCommand):
     name = "close"
-    summary = "close one of your logged trades at a price"
-    usage = "/close <id> @<exit>"
-    examples = ("/close 3 @61000",)
+    summary = "close one of your logged trades (at a price, or the current one)"
+    usage = "/close <id> [@<exit>]"
+    examples = ("/close 3 @61000", "/close 2")
 
     def parse(self, args: list[str]) -> CloseRequest:
-        if len(args) != 2:
-            raise ArgumentError(f"/close needs a trade id and an exit price, e.g. {self.example}")
+        if len(args) not in (1, 2):
+            raise ArgumentError(f"/close needs a trade id and maybe an exit price, "
+                                f"e.g. {self.example}")
         return CloseRequest(parse_trade_id(args[0], self.example),
-                            parse_price(args[1], self.example))
+                            parse_price(args[1], self.example) if len(args) == 2 else None)
 
     async def answer(self, request: CloseRequest, ctx: CommandContext) -> Reply:
         s = ctx.services
-        t = store.close_trade(s.db, ctx.user_id, request.trade_id, request.exit_price,
-                              s.now_ms(), s.config.risk.taker_fee)
-        if t is None:
+        mine = store.get_trade(s.db, ctx.user_id, request.trade_id)
+        if mine is None or not mine.is_open:
             raise ArgumentError(f"There is no open trade #{request.trade_id} of yours — "
                                 "see /positions.")
-        return Reply(data={"trade": t.to_dict()},
-                     text=[f"Closed {trade_line(t)} (fees {t.fees:,.2f})."])
+        price = request.exit_price
+        if price is None:
+            price = (await self.marks(ctx, [mine])).get(mine.symbol)
+            if price is None:
+                raise ArgumentError(f"No current price for {mine.symbol}; give the exit, "
+                                    f"e.g. /close {mine.id} @61000")
+        t = store.close_trade(s.db, ctx.user_id, request.trade_id, price, s.now_ms())
+        assert t is not None
+        legs = store.legs_of(s.db, ctx.user_id, t.id)
+        lines = [f"Closed {trade_line(t)} (fees {t.fees:,.2f}, funding {t.funding:+,.2f})."]
+        if legs:
+            lines.append("Its hedge legs are still open: " + ", ".join(
+                f"#{x.id} {x.side} {x.size:g} {x.symbol.split('-')[0]}" for x in legs)
+                + ". Close them too if you did.")
+        return Reply(data={"trade": t.to_dict(), "open_legs": [x.to_dict() for x in legs]},
+                     text=lines,
+                     buttons=[[(f"Close #{x.id} too", f"/close {x.id}") for x in legs]]
+                     if legs else [])
 
 
 class Positions(_TradeCommand):
@@ -123,11 +183,24 @@ class Positions(_TradeCommand):
             return Reply(data={"positions": []}, text=[
                 "No open trades. Log one with /open btc long 0.5 @60000 10x."])
         marks = await self.marks(ctx, trades)
-        data = [{**t.to_dict(), "mark": marks.get(t.symbol),
-                 "unrealised_pnl": t.unrealised_pnl(marks[t.symbol]) if t.symbol in marks
-                 else None} for t in trades]
-        return Reply(data={"positions": data},
-                     text=[trade_line(t, marks.get(t.symbol)) for t in trades])
+        ids = {t.id for t in trades}
+        mains = sorted((t for t in trades if t.parent_id not in ids), key=lambda t: t.id)
+        legs: dict[int, list[Trade]] = {}
+        for t in sorted(trades, key=lambda t: t.id):
+            if t.parent_id in ids:
+                legs.setdefault(int(t.parent_id), []).append(t)  # type: ignore[arg-type]
+
+        def row(t: Trade) -> dict[str, Any]:
+            return {**t.to_dict(), "mark": marks.get(t.symbol),
+                    "unrealised_pnl": t.unrealised_pnl(marks[t.symbol]) if t.symbol in marks
+                    else None}
+
+        data = [{**row(t), "legs": [row(x) for x in legs.get(t.id, [])]} for t in mains]
+        lines = []
+        for t in mains:
+            lines.append(trade_line(t, marks.get(t.symbol)))
+            lines += ["  └ " + trade_line(x, marks.get(x.symbol)) for x in legs.get(t.id, [])]
+        return Reply(data={"positions": data}, text=lines)
 
 
 class Log(_TradeCommand):

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from core.advice import Advice, Leg
 from core.alerts import SEVERITIES, Alert, AlertKind, severity_rank
 from core.evaluate import EngineResult
 from core.types import finite_or_none
@@ -62,6 +63,8 @@ class RuleContext:
     decisions: Mapping[int, Decision] = field(default_factory=dict)
     funding: Mapping[str, tuple[int, float]] = field(default_factory=dict)  # (time, rate/8h)
     exchange_error: str | None = None
+    advice: Mapping[int, Advice] = field(default_factory=dict)  # trade id → one action
+    held: Mapping[int, tuple[Leg, ...]] = field(default_factory=dict)  # trade id → its legs
 
     @property
     def stale_after_ms(self) -> int:

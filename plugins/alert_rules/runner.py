@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from core.alerts import TRADE, AlertKinds
 from core.evaluate import EngineResult
 from core.types import MarketSnapshot, Position
+from plugins.alert_rules.advising import trade_advice
 from plugins.alert_rules.base import Alert, RuleContext, TradeInfo
 from plugins.alert_rules.registry import load_alert_kinds, load_rules
 from plugins.manager import PluginManager
@@ -78,8 +79,10 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
                    for s, v in snapshot.funding.items() if len(v)}
     server = snapshot.server_time_ms if snapshot is not None else now_ms
     age = snapshot.data_age_ms if snapshot is not None else -1
+    advice, held = trade_advice(result, infos, decisions, config) if result is not None \
+        else ({}, {})
     return RuleContext(result, config, memory, now_ms, server, age, tuple(infos), decisions,
-                       funding, exchange_error)
+                       funding, exchange_error, advice, held)
 
 
 def check_alert(alert: object, kinds: AlertKinds) -> None:

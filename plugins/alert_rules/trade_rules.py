@@ -1,11 +1,15 @@
 """Per-trade rules: ``liquidation``, ``rebalance`` and ``take_profit``. Their alerts go only to
-the trade's owner, in private. The last recommendation per trade and strategy is read from
-the ``recommendations`` table and written with the alert, never kept here."""
+the trade's owner, in private. Each speaks only for its share of the trade's one action of
+the bar (``ctx.advice``, see ``plugins.alert_rules.advising``): danger → liquidation,
+take profit → take_profit, a hedge change → rebalance; never two for one trade and bar. The
+last advice told per trade is read from the ``recommendations`` table and written with the
+alert, never kept here."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 
+from core.advice import DANGER, HEDGE, TAKE_PROFIT, Advice, Leg, hedge_gap
 from plugins.alert_rules.base import (
     Alert,
     AlertRule,
@@ -14,8 +18,6 @@ from plugins.alert_rules.base import (
     finite,
     severity_rank,
 )
-from plugins.strategies.base import TargetLeg
-from plugins.strategies.rebalance import hedge_gap, rebalance
 
 
 def _pct(p: float | None) -> str:
@@ -31,8 +33,24 @@ def _since(told: dict, now_ms: int, why: str) -> str:
 
 def _trade_line(ti: TradeInfo) -> str:
     t = ti.trade
-    return (f"Trade #{t.trade_id}: {t.side} {t.size:g} {t.symbol.split('-')[0]} @ {t.entry:g}, "
-            f"{t.leverage:g}×")
+    role = f" (hedge leg of #{t.parent_id})" if t.parent_id is not None else ""
+    return (f"Trade #{t.trade_id}{role}: {t.side} {t.size:g} {t.symbol.split('-')[0]} @ "
+            f"{t.entry:g}, {t.leverage:g}×")
+
+
+def danger_action(advice: Advice, ti: TradeInfo) -> str:
+    """What to do about liquidation danger, with the exact amount."""
+    if advice.margin is not None:
+        how = (f"Add {advice.margin:,.2f} USDT of margin to #{ti.trade_id}: its liquidation "
+               f"price moves {advice.distance:.0%} away.")
+    elif advice.size:
+        how = (f"Cut #{ti.trade_id} to {advice.size:.6g} {ti.trade.symbol.split('-')[0]}: with "
+               f"the same margin its liquidation price is {advice.distance:.0%} away.")
+    else:
+        how = f"Close or cut #{ti.trade_id}: no margin top-up puts it at a safe distance."
+    if ti.trade.parent_id is None:
+        how += f" A hedge on its own margin does not move it; to see one: {hedge_command(ti)}"
+    return how
 
 
 def hedge_command(ti: TradeInfo) -> str:
@@ -71,8 +89,8 @@ class LiquidationRule(AlertRule):
             i = ti.position_index
             prob = finite(r.risk.touch_prob_24h[i])
             sigma = finite(r.risk.distance_sigma_24h[i])
-            hot = (prob is not None and prob > cfg.liquidation_alert_prob) or (
-                sigma is not None and sigma < cfg.liquidation_alert_sigma)
+            advice = ctx.advice.get(ti.trade_id)
+            hot = advice is not None and advice.action in DANGER
             last = ctx.memory.get(self.name, str(ti.trade_id))
             told = last if last and last.get("active") else None
             pos = r.positions[i]
@@ -83,7 +101,7 @@ class LiquidationRule(AlertRule):
                 safe = (prob is not None or sigma is not None) and (
                     prob is None or prob < cfg.liquidation_alert_prob / 2) and (
                     sigma is None or sigma > cfg.liquidation_alert_sigma * 1.25)
-                if told is not None and safe:
+                if told is not None and safe and advice is not None and advice.is_hold:
                     out.append(self._eased(ctx, ti, told, prob, sigma, price, liq, dist))
                 continue
             if dist == dist and dist <= 0:
@@ -96,6 +114,7 @@ class LiquidationRule(AlertRule):
             if why is None:
                 continue
             safe_lev = float(r.risk.safe_leverage[i])
+            assert advice is not None  # hot
             numbers = {"trade_id": ti.trade_id, "symbol": pos.symbol, "price": finite(price),
                        "liquidation_price": finite(liq), "distance_pct": finite(dist),
                        "distance_sigma_24h": sigma, "touch_prob_24h": prob,
@@ -103,16 +122,16 @@ class LiquidationRule(AlertRule):
                        "previous_touch_prob_24h": told.get("prob") if told else None,
                        "threshold_prob": cfg.liquidation_alert_prob,
                        "threshold_sigma": cfg.liquidation_alert_sigma,
-                       "hedge_command": hedge_command(ti)}
+                       "hedge_command": hedge_command(ti), "action": advice.action,
+                       "add_margin": finite(advice.margin) if advice.margin else None,
+                       "reduce_to": advice.size, "safe_distance": advice.distance}
             body = [_trade_line(ti),
                     f"Price {price:g}, liquidation {liq:g}: {dist:.1f}% away"
                     + (f" ({sigma:.1f}σ of a day's moves)" if sigma is not None else ""),
                     f"Chance to touch it within 24h: {_pct(prob)}"]
             if told is not None:
                 body.append(_since(told, ctx.now_ms, why))
-            action = (f"Add margin or cut size to at most {safe_lev:.1f}× leverage, or put on "
-                      f"the hedge: {hedge_command(ti)}" if math.isfinite(safe_lev) else
-                      f"Add margin or cut size; for the hedge: {hedge_command(ti)}")
+            action = danger_action(advice, ti)
             title = f"Liquidation risk on #{ti.trade_id} {pos.symbol.split('-')[0]} " \
                     f"{pos.side}: {_pct(prob)} in 24h"
             if why in ("escalated", "worse"):
@@ -192,15 +211,24 @@ class LiquidationRule(AlertRule):
             cooldown_key=f"liquidation:{ti.trade_id}:past")
 
 
-def _legs_text(legs: tuple[TargetLeg, ...] | list[TargetLeg]) -> str:
-    return ", ".join(f"{x.side} {x.size:.6g} {x.symbol.split('-')[0]}" for x in legs) or \
+def _legs_text(legs: Sequence[Leg]) -> str:
+    return ", ".join(f"{side} {size:.6g} {sym.split('-')[0]}" for sym, side, size in legs) or \
         "no hedge"
 
 
+def hedged_command(trade_id: int, legs: Sequence[Leg]) -> str:
+    """``/hedged`` for the "I put this on" button: logs exactly these legs as the trade's
+    hedge (pressing it twice logs once)."""
+    return f"/hedged {trade_id} " + " ".join(
+        f"{sym.split('-')[0]} {side} {size:.6g}" for sym, side, size in legs) if legs else \
+        f"/hedged {trade_id} none"
+
+
 class RebalanceRule(AlertRule):
-    """A trade's recommended hedge under its chosen strategy moved by more than
-    ``[strategies] rebalance_threshold`` of its notional since the last one stored. The first
-    recommendation of a trade is stored without an alert (there is nothing to move from)."""
+    """The trade's hedge should change: its strategy's target differs from the legs the
+    trader logged by more than ``[strategies] rebalance_threshold`` of the position's
+    notional (``add_hedge``, ``reduce_hedge`` or ``switch_hedge``). Told when the target is
+    new or moved by the threshold since it was last told, not every bar."""
 
     name = "rebalance"
     kind = "rebalance"
@@ -212,40 +240,42 @@ class RebalanceRule(AlertRule):
         threshold = ctx.config.strategies.rebalance_threshold
         out = []
         for ti in ctx.trades:
+            advice = ctx.advice.get(ti.trade_id)
             decision = ctx.decisions.get(ti.trade_id)
             if decision is None:
                 continue
-            legs = tuple(decision.legs)
-            raw = [(x.symbol, x.side, x.size) for x in legs]
+            target = tuple((x.symbol, x.side, x.size) for x in decision.legs)
             last = ctx.memory.last_recommendation(ti.trade_id, ti.strategy)
-            if last is None:
-                ctx.memory.recommend(ti.trade_id, ti.strategy, raw, decision.reason,
-                                     now_ms=ctx.now_ms, data_time=r.time_ms)
-                continue
-            held = tuple(TargetLeg(str(s), str(side), float(size)) for s, side, size in last)
             pos = r.positions[ti.position_index]
             notional = pos.size * prices.get(pos.symbol, pos.entry)
-            _, moved = rebalance(held, legs, prices, notional, threshold)
-            if not moved:
+            told = tuple((str(a), str(b), float(c)) for a, b, c in last) if last else None
+            if advice is None or advice.action not in HEDGE:
                 continue
-            gap = hedge_gap(held, legs, prices)
-            key = f"{ti.trade_id}:{r.time_ms}"
+            if told is not None and hedge_gap(told, target, prices) <= threshold * notional:
+                continue  # the trader was told this target already
+            held = ctx.held.get(ti.trade_id, ())
+            gap = hedge_gap(held, target, prices)
+            verb = {"add_hedge": "Add to the hedge", "reduce_hedge": "Reduce the hedge",
+                    "switch_hedge": "Switch the hedge"}[advice.action]
             alert = self.alert(
-                ctx, key, "warning" if r.cascade.rank >= 2 else "info",
-                f"Rebalance the hedge of #{ti.trade_id} {pos.symbol.split('-')[0]} "
-                f"({ti.strategy})",
-                [_trade_line(ti), f"Was: {_legs_text(held)}", f"Now: {_legs_text(legs)}",
+                ctx, f"{ti.trade_id}:{r.time_ms}", "warning" if r.cascade.rank >= 2 else "info",
+                f"{verb} of #{ti.trade_id} {pos.symbol.split('-')[0]} ({ti.strategy})",
+                [_trade_line(ti), f"Held: {_legs_text(held)}"
+                 + ("" if held else " (none logged)"), f"Target: {_legs_text(target)}",
                  f"Change {gap:,.0f} USDT = {gap / notional:.0%} of the position "
                  f"(threshold {threshold:.0%})", f"Why: {decision.reason}"],
-                f"Adjust the hedge to: {_legs_text(legs)}",
+                f"Hold this hedge: {_legs_text(target)}; press \"I put this on\" when done.",
                 payload={"trade_id": ti.trade_id, "strategy": ti.strategy,
-                         "previous": [list(x) for x in last], "target": [list(x) for x in raw],
+                         "action": advice.action, "held": [list(x) for x in held],
+                         "target": [list(x) for x in target],
+                         "previous": [list(x) for x in told] if told else None,
                          "gap_usdt": finite(gap), "gap_fraction": finite(gap / notional),
-                         "threshold": threshold, "reason": decision.reason},
+                         "threshold": threshold, "reason": decision.reason,
+                         "hedged_command": hedged_command(ti.trade_id, target)},
                 symbol=pos.symbol, trade_id=ti.trade_id, owner_chat_id=ti.owner_chat_id,
                 cooldown_key=f"rebalance:{ti.trade_id}")
-            # stored only if the alert is: the trader's last-seen advice stays the reference
-            ctx.memory.recommend(ti.trade_id, ti.strategy, raw, decision.reason,
+            # stored only if the alert is: the trader's last-told advice stays the reference
+            ctx.memory.recommend(ti.trade_id, ti.strategy, list(target), decision.reason,
                                  now_ms=ctx.now_ms, data_time=r.time_ms,
                                  only_if=alert.dedup_key)
             out.append(alert)
@@ -253,8 +283,8 @@ class RebalanceRule(AlertRule):
 
 
 class TakeProfitRule(AlertRule):
-    """The seed's take-profit: a held hedge leg in profit while the cascade level is high or
-    above (``EngineResult.take_profit``)."""
+    """The seed's take-profit: a logged hedge leg in profit while the cascade level is high
+    or above (``EngineResult.take_profit``) — the trade's action of the bar."""
 
     name = "take_profit"
     kind = "take_profit"
@@ -268,8 +298,9 @@ class TakeProfitRule(AlertRule):
             ti = by_index.get(sig.position_index)
             if ti is None:
                 continue
-            if r.risk is not None and not r.risk.distance_pct[sig.position_index] > 0:
-                continue  # the main position is past liquidation: "tighten it" would be wrong
+            advice = ctx.advice.get(ti.trade_id)
+            if advice is None or advice.action != TAKE_PROFIT:
+                continue  # e.g. the main is in liquidation danger: that is said instead
             out.append(self.alert(
                 ctx, f"{ti.trade_id}:{sig.symbol}:{r.time_ms}",
                 "critical" if sig.level == "cascade" else "warning",

@@ -7,25 +7,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from core import advice
 from plugins.strategies.base import TargetLeg
 
 
 def hedge_gap(current: Sequence[TargetLeg], target: Sequence[TargetLeg],
               prices: Mapping[str, float]) -> float:
     """Sum over symbols of |target − current| signed notional, USDT (NaN if a price is
-    missing for a leg that changes)."""
-    want: dict[str, float] = {}
-    for leg in target:
-        want[leg.symbol] = want.get(leg.symbol, 0.0) + leg.signed()
-    have: dict[str, float] = {}
-    for leg in current:
-        have[leg.symbol] = have.get(leg.symbol, 0.0) + leg.signed()
-    gap = 0.0
-    for sym in set(want) | set(have):
-        diff = want.get(sym, 0.0) - have.get(sym, 0.0)
-        if diff:
-            gap += abs(diff) * prices.get(sym, float("nan"))
-    return gap
+    missing for a leg that changes): ``core.advice.hedge_gap`` on ``TargetLeg`` values."""
+    return advice.hedge_gap([(x.symbol, x.side, x.size) for x in current],
+                            [(x.symbol, x.side, x.size) for x in target], prices)
 
 
 def rebalance(current: Sequence[TargetLeg], target: Sequence[TargetLeg],

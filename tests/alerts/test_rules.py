@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -13,6 +14,7 @@ from plugins.alert_rules.base import Alert, AlertRule
 from plugins.alert_rules.runner import load_rules, run_alerts
 from plugins.manager import PluginManager
 from plugins.strategies.registry import load_strategies
+from storage.rule_state import open_trades
 from storage.trades import open_trade
 from tests.alerts.conftest import BAR_MS, BTC, OWNER, context, engine
 
@@ -127,36 +129,63 @@ async def test_regime_spike_on_then_off(db, config, walk, pm, trader):
     assert [a.dedup_key.split(":")[1] for a in off if a.kind == "regime"] == ["off"]
 
 
-async def test_rebalance_fires_when_the_hedge_moved_past_the_threshold(db, config, walk, pm,
-                                                                       trader):
+async def test_rebalance_compares_the_target_with_the_hedge_actually_held(db, config, walk, pm,
+                                                                          trader):
     strategies = load_strategies(pm)
-    first = await run_alerts(context(db, config, walk[0], strategies=strategies), db, pm)
-    assert "rebalance" not in kinds(first)  # first recommendation: stored, nothing moved
-    stored = db.execute("select strategy, legs from recommendations").fetchall()
-    assert stored and stored[0][0] == "min_variance"
-    # pretend the last advice was no hedge at all: today's β hedge is a big move
+    first = [a for a in await run_alerts(context(db, config, walk[0], strategies=strategies),
+                                         db, pm) if a.kind == "rebalance"]
+    # nothing logged as held: the strategy's hedge is advice to add, told once
+    assert len(first) == 1 and first[0].payload["action"] == "add_hedge"
+    assert first[0].payload["held"] == [] and "Held: no hedge (none logged)" in first[0].body
+    target = first[0].payload["target"]
+    assert first[0].payload["hedged_command"].startswith(f"/hedged {trader.trade_id} ")
+    again = await run_alerts(context(db, config, walk[0], strategies=strategies,
+                                     now_ms=walk[0].snap.server_time_ms + BAR_MS), db, pm)
+    assert "rebalance" not in kinds(again)  # the same target was told already
+    # the trader puts the hedge on and logs it: holding it, nothing to say
+    for sym, side, size in target:
+        open_trade(db, user_id=OWNER, chat_id=OWNER, symbol=sym, side=side, size=size,
+                   entry=100.0, leverage=10, opened_at=walk[0].snap.server_time_ms,
+                   fee_rate=0.0005, parent_id=trader.trade_id)
+    ctx = context(db, config, walk[0], strategies=strategies)
+    assert ctx.advice[trader.trade_id].action in ("hold", "add_margin", "reduce_size")
+    assert ctx.held[trader.trade_id] == tuple(tuple(x) for x in target)
+    # in a cascade the 10× long nears liquidation: that is its one advice, not the hedge
+    hot = context(db, config, walk[84], strategies=strategies)
+    assert hot.advice[trader.trade_id].action == "add_margin"
+    assert "rebalance" not in kinds(await run_alerts(hot, db, pm))
+    # at 2× it is safe; the legs are closed and the trader was last told "no hedge": the
+    # strategy's target is news again
+    db.execute("update trades set leverage = 2, margin = size * entry / 2 where id = ?",
+               [trader.trade_id])
     db.execute("update recommendations set legs = '[]'")
+    db.execute("update trades set closed_at = 1, exit_price = 100, close_reason = 'closed' "
+               "where parent_id is not null")
     db.conn.commit()
-    got = [a for a in await run_alerts(context(db, config, walk[84], strategies=strategies),
+    got = [a for a in await run_alerts(context(db, config, walk[88], strategies=strategies),
                                        db, pm) if a.kind == "rebalance"]
-    assert len(got) == 1
+    assert len(got) == 1 and got[0].owner_chat_id == OWNER
     assert got[0].payload["gap_fraction"] > config.strategies.rebalance_threshold
-    assert got[0].owner_chat_id == OWNER
-    n = db.execute("select count(*) from recommendations").fetchone()[0]
-    assert n == 2  # the new advice is the next reference
-    again = await run_alerts(context(db, config, walk[88], strategies=strategies), db, pm)
-    assert "rebalance" not in kinds(again)
+    told = db.execute("select legs from recommendations order by id desc limit 1").fetchone()
+    assert json.loads(told[0]) == got[0].payload["target"]  # the next reference
 
 
-async def test_take_profit_on_a_hedge_in_profit_during_a_cascade(db, config, walk, pm, trader):
+async def test_take_profit_on_a_hedge_in_profit_during_a_cascade(db, config, walk, pm):
     step = walk[84]
     eth = "ETH-USDT-SWAP"
     price = float(step.snap.close[-1, step.snap.index(eth)])
+    main = open_trade(db, user_id=OWNER, chat_id=OWNER, symbol="BTC-USDT-SWAP", side="long",
+                      size=1.0, entry=walk[0].entry, leverage=2,  # far from liquidation
+                      opened_at=walk[0].snap.server_time_ms, fee_rate=0.0005)
+    open_trade(db, user_id=OWNER, chat_id=OWNER, symbol=eth, side="short", size=5.0,
+               entry=price * 1.05, leverage=10, opened_at=walk[0].snap.server_time_ms,
+               fee_rate=0.0005, parent_id=main.id)
+    trades = open_trades(db)
     held = [HeldHedge(0, eth, "short", 5.0, price * 1.05)]
-    r = engine(step, [trader], held)
+    r = engine(step, trades, held)
     prices = dict(zip(r.symbols, r.prices.tolist(), strict=True))
     r = dataclasses.replace(r, take_profit=tuple(take_profit_signals(held, prices, "high", 2)))
-    got = [a for a in await run_alerts(context(db, config, step, r), db, pm)
+    got = [a for a in await run_alerts(context(db, config, step, r, trades=trades), db, pm)
            if a.kind == "take_profit"]
     assert len(got) == 1 and got[0].symbol == eth and got[0].payload["pnl"] > 0
     assert got[0].owner_chat_id == OWNER

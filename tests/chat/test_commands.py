@@ -108,7 +108,8 @@ async def test_trade_log_open_close_pnl(chat, services):
 async def test_trade_log_bad_arguments(chat):
     assert "needs a size" in one_line(await chat("/open btc long @60000"))
     assert "needs an entry" in one_line(await chat("/open btc long 0.5"))
-    assert "exit price" in one_line(await chat("/close 1"))
+    assert "exit price" in one_line(await chat("/close"))
+    assert "no open trade #1 of yours" in one_line(await chat("/close 1"))
     assert "no open trade #7 of yours" in one_line(await chat("/close 7 @1"))
     assert "whole number" in one_line(await chat("/log many"))
     assert "private" in one_line(await chat("/positions", chat=-100, chat_type="group"))

@@ -132,6 +132,27 @@ async def test_hedge_buttons_log_the_trade_and_subscribe(bot) -> None:
     assert log_data.startswith("c:open BTC-USDT-SWAP long 0.5 @")
     (logged,) = await bot.press(1, 1, log_data)
     assert logged.visible_text.startswith("Logged #1 BTC-USDT-SWAP long 0.5")
-    await bot.press(1, 1, "c:subscribe rebalance")
+    await bot.press(1, 1, "c:subscribe rebalance", message_id=answer.message_id)
     assert chats.get_settings(bot.db, 1).subscriptions == ("rebalance",)
     assert bot.tg.rejected == []
+
+
+async def test_i_put_this_on_logs_the_legs_once(bot) -> None:
+    """/open → "Hedge it" (/hedge 1) → "I put this on": the strategy's legs are logged under
+    the trade; pressing the button again logs nothing more."""
+    (logged,) = await bot.say("/open btc long 0.5 @60000 10x", chat=1)
+    assert [label for label, _ in buttons(logged)] == ["Hedge it", "Risk"]
+    replies = await bot.press(1, 1, buttons(logged)[0][1], message_id=logged.message_id)
+    (hedge,) = [m for m in replies if m.reply_markup]
+    assert "Held: no hedge logged" in hedge.visible_text
+    (put_on,) = buttons(hedge)
+    assert put_on[0].startswith("I put this on (") and put_on[1].startswith("c:hedged 1 ")
+    (first,) = await bot.press(1, 1, put_on[1], message_id=hedge.message_id)
+    assert first.visible_text.startswith("Logged the hedge of #1: #2 ")
+    (second,) = await bot.press(1, 1, put_on[1], message_id=hedge.message_id)
+    assert second.visible_text.startswith("Already logged: #1 holds #2 ")
+    legs = list(bot.db["trades"].rows_where("parent_id = 1"))
+    assert len(legs) == 1 and legs[0]["closed_at"] is None
+    (positions,) = await bot.say("/positions", chat=1)
+    lines = positions.visible_text.splitlines()
+    assert lines[0].startswith("#1 BTC-USDT-SWAP long") and lines[1].strip().startswith("└ #2 ")
