@@ -7,8 +7,9 @@ profit on the hedge" on the same bar). ``advise`` decides, in this order:
 
 1. **Liquidation danger** (touch probability or σ-distance past the thresholds): a hedge on
    its own margin does not move an isolated position's liquidation price, so the advice is
-   ``add_margin`` — the exact USDT that puts the liquidation price ``safe_distance`` away
-   from the price — or, when that cannot be computed, ``reduce_size`` to the size that does.
+   ``add_margin`` — the exact USDT that puts the liquidation price at least ``safe_distance``
+   from the price and brings the leverage down to the risk model's safe leverage (whichever
+   needs more) — or, when that cannot be computed, ``reduce_size`` to the size that does.
 2. **Take profit** on held hedge legs in profit while the cascade level is high or above
    (the seed's rule): ``take_profit``, closing those legs.
 3. **Hedge adjustment**: the strategy's target against the legs actually held; when they
@@ -67,6 +68,15 @@ def margin_for_distance(side: str, size: float, entry: float, price: float, dist
     return need if math.isfinite(need) else math.nan
 
 
+def liquidation_price(side: str, size: float, entry: float, margin: float, mmr: float,
+                      fee: float) -> float:
+    """OKX's isolated liquidation price (FACTS.md), for the distance an advice gives."""
+    k = mmr + fee
+    if side == "long":
+        return max((entry - margin / size) / (1.0 - k), 0.0)
+    return (entry + margin / size) / (1.0 + k)
+
+
 def size_for_distance(side: str, margin: float, entry: float, price: float, distance: float,
                       mmr: float, fee: float) -> float:
     """The size the same margin can carry with its liquidation price ``distance`` from
@@ -117,28 +127,35 @@ def advise(*, side: str, size: float, entry: float, price: float, margin: float,
            fee: float, danger: bool, danger_why: str, safe_distance: float,
            held: Sequence[Leg], target: Sequence[Leg] | None, target_reason: str,
            take_profit: Sequence[tuple[Leg, float]], prices: Mapping[str, float],
-           rebalance_threshold: float) -> Advice:
+           rebalance_threshold: float, safe_leverage: float = math.nan) -> Advice:
     """The one action for a trade at this bar (see the module docstring for the order).
 
     ``held`` are the logged hedge legs, ``target`` the strategy's legs (None when the
     strategy gave none this bar), ``take_profit`` the held legs in profit in a cascade with
-    their P&L in USDT."""
+    their P&L in USDT; ``safe_leverage`` the risk model's leverage for this position."""
     notional = size * price
     if danger:
         need = margin_for_distance(side, size, entry, price, safe_distance, mmr, fee)
+        if math.isfinite(safe_leverage) and safe_leverage > 0:
+            need = max(need, size * entry / safe_leverage)
         add = need - margin
         if math.isfinite(add) and add > 0:
+            liq = liquidation_price(side, size, entry, need, mmr, fee)
+            dist = abs(price - liq) / price
+            freed = sum(p for _, p in take_profit)
+            also = (f" (closing the hedge in profit frees {freed:,.2f} USDT towards it)"
+                    if freed > 0 else "")
             return Advice(ADD_MARGIN,
                           f"{danger_why}; adding {add:,.2f} USDT of margin puts the liquidation "
-                          f"price {safe_distance:.0%} away", margin=add, distance=safe_distance)
+                          f"price {dist:.0%} away{also}", margin=add, distance=dist)
         smaller = size_for_distance(side, margin, entry, price, safe_distance, mmr, fee)
         if math.isfinite(smaller) and 0 < smaller < size:
             return Advice(REDUCE_SIZE,
                           f"{danger_why}; at {smaller:.6g} (from {size:.6g}) the same margin puts "
                           f"the liquidation price {safe_distance:.0%} away", size=smaller,
                           distance=safe_distance)
-        return Advice(REDUCE_SIZE, f"{danger_why}; cut the position (no margin top-up reaches "
-                                   f"{safe_distance:.0%} from here)", size=0.0)
+        return Advice(REDUCE_SIZE, f"{danger_why}; more margin does not lower it here: cut or "
+                                   "close the position", size=0.0)
     if take_profit:
         legs = tuple(leg for leg, _ in take_profit)
         pnl = sum(p for _, p in take_profit)

@@ -11,8 +11,9 @@
 - **Funding.** At every funding time after a trade was opened, it pays or receives
   ``rate × size × price`` (longs pay a positive rate), the rate from the exchange's funding
   history (``MarketSource.fetch_funding_history``: OKX/Binance/Bybit through ccxt, the CSV
-  market's funding files), the price the open of the bar starting at that time. Each payment
-  is stored once (``storage.trades.add_funding``), so running twice changes nothing.
+  market's funding files), the price the open of the bar starting at that time (paid once
+  that bar has closed). Each payment is stored once (``storage.trades.add_funding``), so
+  running twice changes nothing.
 """
 
 from __future__ import annotations
@@ -167,9 +168,10 @@ async def accrue_funding(db: Any, market: Any, trades: Sequence[OpenTrade],
         except Exception as e:  # no funding data (e.g. a CSV market without files): next time
             log.info("funding of %s not accrued now: %s", symbol, e)
             continue
+        newest_bar = int(snap.times[-1]) if snap.n_bars else -1
         for time_ms, rate in zip(history.times.tolist(), history.values.tolist(), strict=True):
-            if time_ms > until_ms or not np.isfinite(rate):
-                continue
+            if time_ms > min(until_ms, newest_bar) or not np.isfinite(rate):
+                continue  # its bar has not closed yet: paid next cycle, at that bar's open
             price = bar_price(snap, symbol, int(time_ms))
             if price is None:
                 continue

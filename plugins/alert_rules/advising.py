@@ -76,5 +76,6 @@ def trade_advice(result: EngineResult, infos: Sequence[TradeInfo],
             tuple((x.symbol, x.side, x.size) for x in decision.legs),
             target_reason=decision.reason if decision is not None else "",
             take_profit=take, prices=prices,
-            rebalance_threshold=config.strategies.rebalance_threshold)
+            rebalance_threshold=config.strategies.rebalance_threshold,
+            safe_leverage=float(risk.safe_leverage[i]))
     return out, held
