@@ -39,14 +39,15 @@ def bars(path: Path) -> dict[int, tuple[float, float, float, float]]:
                                   float(r["close"])) for r in csv.DictReader(f)}
 
 
-async def replay(cfg: Config, start_ms: int, n_bars: int):
+async def replay(cfg: Config, start_ms: int):
+    """The database, the CSV market with its clock at ``start_ms``, and the watch cycle."""
     rt = build_runtime(cfg, entry_points=False)
     db = rt.open_storage()
     market = rt.market()
     await market.load_instruments()
     market.set_clock(start_ms)
     cycle = WatchCycle(rt, db=db, market=market, clock=lambda: market.clock_ms / 1000)
-    return rt, db, market, cycle
+    return db, market, cycle
 
 
 def at(iso: str) -> int:
@@ -61,7 +62,7 @@ async def test_a_10x_long_through_the_ftx_collapse_is_closed_at_its_liquidation_
     tiers = shared_data / "tiers" / "okx_position_tiers_swap_BTC_ETH_2026-05.csv"
     cfg = replay_config(data, tmp_path, tiers_file=str(tiers), symbols=["BTC", "ETH", "SOL"])
     start = at("2022-11-07T12:00")
-    rt, db, market, cycle = await replay(cfg, start, 0)
+    db, market, cycle = await replay(cfg, start)
     candles = bars(data / "BTC-USDT-SWAP_15m.csv.gz")
     entry = candles[start - BAR][3]  # the close of the bar before the clock
     size = 0.5  # 50 contracts of 0.01 BTC: tier 1
@@ -115,7 +116,7 @@ async def test_funding_on_a_hedged_trade_equals_the_funding_files(shared_data, t
     cfg = replay_config(data, tmp_path, funding_dir=str(funding_dir),
                         symbols=["BTC", "ETH", "SOL"])
     start = at("2025-03-03T02:00")
-    rt, db, market, cycle = await replay(cfg, start, 0)
+    db, market, cycle = await replay(cfg, start)
     btc = bars(data / "BTCUSDT_15m.csv.gz")
     eth = bars(data / "ETHUSDT_15m.csv.gz")
     main = open_trade(db, user_id=OWNER, chat_id=OWNER, symbol="BTC-USDT-SWAP", side="long",
