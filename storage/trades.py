@@ -7,6 +7,7 @@ at close. Realised P&L of a closed trade is ``sign × size × (exit − entry) �
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,14 @@ class Trade:
 _FIELDS = tuple(Trade.__dataclass_fields__)
 
 
+def _finite(**values: float) -> None:
+    """Nothing non-finite is stored: an ``inf`` fee would poison every later sum. Commands
+    refuse such input with a message first (``chat.commands.domains``); this is the floor."""
+    for name, v in values.items():
+        if not math.isfinite(v):
+            raise ValueError(f"refusing to store a non-finite {name} ({v!r})")
+
+
 def _trade(row: dict[str, Any]) -> Trade:
     t = Trade(**{k: row.get(k) for k in _FIELDS})
     return t
@@ -71,6 +80,7 @@ def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, 
                exchange: str | None = None, note: str | None = None,
                chat_type: str = "private") -> Trade:
     """Record a new open trade (entry fee charged now) and return it."""
+    _finite(size=size, entry=entry, leverage=leverage, fees=fee_rate * size * entry)
     with db.atomic():
         if chat_id is not None:
             ensure_chat(db, chat_id, chat_type, now_ms=opened_at)
@@ -100,9 +110,12 @@ def close_trade(db: Database, user_id: int, trade_id: int, exit_price: float, cl
         trade = get_trade(db, user_id, trade_id)
         if trade is None or not trade.is_open:
             return None
+        fees = trade.fees + fee_rate * trade.size * exit_price
+        _finite(exit_price=exit_price, fees=fees,
+                realised_pnl=trade.sign * trade.size * (exit_price - trade.entry) - fees)
         db["trades"].update(trade_id, {
             "closed_at": closed_at, "exit_price": exit_price,
-            "fees": trade.fees + fee_rate * trade.size * exit_price,
+            "fees": fees,
         })
     return get_trade(db, user_id, trade_id)
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.domains import check_position, check_price
 from chat.context import CommandContext
 from chat.grammar import PositionArgs, parse_count, parse_position, parse_price, parse_trade_id
+from plugins.exchanges.errors import MarketError
 from storage import trades as store
 from storage.trades import Trade
 
@@ -46,6 +48,19 @@ class _TradeCommand(Command):
                     out[s] = px
         return out
 
+    async def mark(self, ctx: CommandContext, symbol: str) -> float | None:
+        """The current mark of ``symbol``, None when the market can't say right now (a trade
+        can still be logged; its numbers are then checked against the exchange's limits only)."""
+        try:
+            return (await self.marks(ctx, [_probe(symbol)])).get(symbol)
+        except MarketError:
+            return None
+
+
+def _probe(symbol: str) -> Trade:
+    """A stand-in open trade, so ``marks`` prices one symbol."""
+    return Trade(0, 0, None, None, symbol, "long", 1.0, 1.0, 1.0, 0)
+
 
 class Open(_TradeCommand):
     name = "open"
@@ -68,9 +83,11 @@ class Open(_TradeCommand):
         inst = (await s.instruments())[symbol]
         entry = float(request.entry)  # type: ignore[arg-type]
         size = request.size.base_units(inst.contract_value, entry)  # type: ignore[union-attr]
-        if not (math.isfinite(size) and size > 0):
-            raise ArgumentError(f"That size is too small to log, e.g. {self.example}")
         lev = request.leverage or s.config.risk.leverage
+        check_position(inst, size=size, size_text=str(request.size), entry=entry,
+                       entry_text=request.entry_text, leverage=lev,
+                       leverage_text=request.leverage_text or f"{lev:g}x ([risk] leverage)",
+                       mark=await self.mark(ctx, symbol), example=self.example)
         note = " ".join(request.rest)[:200] or None
         t = store.open_trade(s.db, user_id=ctx.user_id, chat_id=ctx.chat_id, symbol=symbol,
                              side=request.side, size=size, entry=entry, leverage=lev,
@@ -86,6 +103,7 @@ class Open(_TradeCommand):
 class CloseRequest:
     trade_id: int
     exit_price: float
+    text: str = ""  # the price as typed
 
 
 class Close(_TradeCommand):
@@ -98,10 +116,14 @@ class Close(_TradeCommand):
         if len(args) != 2:
             raise ArgumentError(f"/close needs a trade id and an exit price, e.g. {self.example}")
         return CloseRequest(parse_trade_id(args[0], self.example),
-                            parse_price(args[1], self.example))
+                            parse_price(args[1], self.example), args[1])
 
     async def answer(self, request: CloseRequest, ctx: CommandContext) -> Reply:
         s = ctx.services
+        held = store.get_trade(s.db, ctx.user_id, request.trade_id)
+        if held is not None and held.is_open:
+            check_price(request.exit_price, held.entry, f"exit {request.text}",
+                        f"trade #{held.id}'s entry", self.example)
         t = store.close_trade(s.db, ctx.user_id, request.trade_id, request.exit_price,
                               s.now_ms(), s.config.risk.taker_fee)
         if t is None:

@@ -30,6 +30,7 @@ from settings.secrets import Secrets
 
 DEFAULT_CLOCK_MS = 1_772_323_200_000  # 2026-03-01 00:00 UTC: the sim clock at start
 DAY_MS = 86_400_000
+MIN_CONTRACTS = 0.01  # the smallest order, as on OKX's BTC and ETH swaps
 # OKX-like ladder, for BTC-sized books (scaled down by open interest for smaller ones).
 TIER_NOTIONAL = (0.0, 1e6, 5e6, 2e7, 4e7, 1e8, 2e8, math.inf)
 TIER_MMR = (0.004, 0.005, 0.0075, 0.0125, 0.02, 0.03, 0.05)
@@ -90,7 +91,8 @@ class SimMarket(MarketSource):
         self.resolver = SymbolResolver([
             Instrument(symbol=sym, base=s.base, contract_value=s.contract_value,
                        tick_size=10.0 ** math.floor(math.log10(s.price) - 4),
-                       max_leverage=sim_tiers(s)[0].max_leverage, tiers=sim_tiers(s))
+                       max_leverage=sim_tiers(s)[0].max_leverage, tiers=sim_tiers(s),
+                       min_size=MIN_CONTRACTS * s.contract_value)
             for sym, s in zip(symbols, self.specs, strict=True)])
 
     # --- the generated paths and the clock --------------------------------------------------
