@@ -65,7 +65,8 @@ class Alert:
 
     @property
     def market_wide(self) -> bool:
-        return self.kind not in TRADE_KINDS
+        """For every subscriber; an alert with an owner (a trade's, the operator's) is not."""
+        return self.kind not in TRADE_KINDS and self.owner_chat_id is None
 
     def to_record(self) -> dict[str, Any]:
         """The JSON stored with the alert: enough to render it in another process."""
@@ -101,7 +102,8 @@ class RuleContext:
     ``result`` is None when the exchange could not be reached (``exchange_error`` says why);
     ``data_age_ms`` is the age of the latest closed bar on the exchange's clock
     (``MarketSnapshot.data_age_ms``); ``decisions`` maps trade id to its strategy's decision
-    at this bar; ``funding`` the latest funding (time, rate per period) per symbol.
+    at this bar; ``funding`` the latest funding (time, rate per period) per symbol;
+    ``missing`` the snapshot's symbols without data and why (``MarketSnapshot.missing``).
     """
 
     result: EngineResult | None
@@ -114,6 +116,7 @@ class RuleContext:
     decisions: Mapping[int, Decision] = field(default_factory=dict)
     funding: Mapping[str, tuple[int, float]] = field(default_factory=dict)  # (time, rate/8h)
     exchange_error: str | None = None
+    missing: Mapping[str, str] = field(default_factory=dict)  # symbol -> why it has no data
 
     @property
     def stale_after_ms(self) -> int:

@@ -84,7 +84,8 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
     server = snapshot.server_time_ms if snapshot is not None else now_ms
     age = snapshot.data_age_ms if snapshot is not None else -1
     return RuleContext(result, config, memory, now_ms, server, age, tuple(infos), decisions,
-                       funding, exchange_error)
+                       funding, exchange_error,
+                       dict(snapshot.missing) if snapshot is not None else {})
 
 
 def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None = None
