@@ -23,7 +23,7 @@ from plugins.manager import PluginManager
 from settings.checks import Problem
 from settings.config import Config
 from settings.loader import ConfigError, describe, find_config_path
-from settings.secrets import WEBHOOK_SECRET, Secrets
+from settings.secrets import WEBHOOK_SECRET, Secrets, looks_secret
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -45,8 +45,10 @@ def _secrets(config: Config, secrets: Secrets) -> list[str]:
     return []
 
 
-async def symbol_problems(config: Config, market: Any) -> tuple[list[Problem], list[str]]:
-    """The configured symbols against the exchange's market list: (problems, warnings)."""
+async def symbol_problems(config: Config, market: Any, known: tuple[str, ...] = ()
+                          ) -> tuple[list[Problem], list[str]]:
+    """The configured symbols against the exchange's market list: (problems, warnings).
+    ``known`` are secret values, never echoed even when pasted into a symbol list."""
     try:
         await market.load_instruments()
     except Exception as e:  # unreachable, or a folder it can't read: the cycle will say more
@@ -63,8 +65,10 @@ async def symbol_problems(config: Config, market: Any) -> tuple[list[Problem], l
                 market.resolve(name)
             except UnknownSymbol as e:
                 hint = f" (did you mean {', '.join(e.matches)}?)" if e.matches else ""
+                shown = "(value hidden: it looks like a secret)" if looks_secret(
+                    name, known) else repr(name)
                 out.append(Problem(f"{key}.{i}", f"{config.exchange.name} has no symbol "
-                                   f"{name!r}{hint}", show_value=False))
+                                   f"{shown}{hint}", show_value=False))
     return out, []
 
 
@@ -78,9 +82,14 @@ async def preflight(config: Config, pm: PluginManager, secrets: Secrets,
                         *_secrets(config, secrets)])
     if any(p.key.startswith("exchange.") for p in found):
         return result  # no source to ask, or one that can't read this config
-    source = market()
     try:
-        problems, result.warnings = await symbol_problems(config, source)
+        source = market()
+    except Exception as e:  # a source that refuses this [exchange] section outright
+        result.problems.append(f"exchange.name = {config.exchange.name!r}: it can't start "
+                               f"with this [exchange] section ({str(e)[:200]})")
+        return result
+    try:
+        problems, result.warnings = await symbol_problems(config, source, tuple(known))
     finally:
         await source.close()
     result.problems += [describe(p, data, env, known) for p in problems]

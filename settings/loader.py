@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -125,9 +126,12 @@ def _default(dotted: str) -> Any:
 _UNION_MEMBERS = {"float", "int", "str", "bool", "list", "dict", "none"}
 
 
+_TAG = re.compile(r"^[\w-]+\[.*\]$")  # "list[str]", "function-after[_to_duration(), ...]"
+
+
 def _clean_loc(loc: tuple) -> tuple:
     """The key path of a pydantic error without its validator and union-member tags."""
-    out = [p for p in loc if not (isinstance(p, str) and "[" in p)]
+    out = [p for p in loc if not (isinstance(p, str) and _TAG.match(p))]
     while len(out) > 1 and isinstance(out[-1], str) and out[-1] in _UNION_MEMBERS:
         out.pop()
     return tuple(out)
@@ -210,6 +214,8 @@ def _lookup(data: Any, loc: tuple) -> Any:
 def _describe(err: Mapping[str, Any], loc: tuple, data: dict[str, Any],
               origins: dict[tuple[str, str], str], known: list[str]) -> str:
     dotted = ".".join(str(p) for p in loc) or "(top level)"
+    if not loc:
+        return f"{dotted}: {err['msg']}"
     origin = origins.get(tuple(loc[:2])) if len(loc) >= 2 else None
     where = f" (from {origin})" if origin else ""
     if err["type"] == "extra_forbidden":
@@ -224,6 +230,8 @@ def _describe(err: Mapping[str, Any], loc: tuple, data: dict[str, Any],
     msg = _BOUND_WORDS.get(err["type"], "").format(**err.get("ctx") or {}) or err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    if value is not None and looks_secret(value, known):  # our validators quote the value
+        msg = msg.replace(repr(value), "it").replace(str(value), "it")
     return f"{dotted}{shown_value(value, known)}{where}: {msg}"
 
 
