@@ -23,7 +23,7 @@ def build_position(s: Services, snap: MarketSnapshot, symbol: str, a: PositionAr
         why = snap.missing.get(symbol, "no recent price")
         return Reply(data={"symbol": symbol, "warnings": [f"no price: {why}"]},
                      text=[f"No price for {symbol} right now ({why})."])
-    inst = snap.instruments.get(symbol) or s.market.instruments[symbol]
+    inst = s.instrument(snap, symbol)  # with the tiers load_tiers fetched, when it did
     entry = a.entry or mark
     size = a.size.base_units(inst.contract_value, entry) if a.size else inst.contract_value
     leverage = a.leverage or s.config.risk.leverage
