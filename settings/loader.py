@@ -71,7 +71,7 @@ def load_config(
     try:
         config = Config.model_validate(data)
     except ValidationError as e:
-        seen: set[tuple] = set()
+        seen: set[tuple[int | str, ...]] = set()
         for err in e.errors():
             loc = _clean_loc(err["loc"])
             if loc not in seen:  # a union gives one error per member: say it once
@@ -129,7 +129,7 @@ _UNION_MEMBERS = {"float", "int", "str", "bool", "list", "dict", "none"}
 _TAG = re.compile(r"^[\w-]+\[.*\]$")  # "list[str]", "function-after[_to_duration(), ...]"
 
 
-def _clean_loc(loc: tuple) -> tuple:
+def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     """The key path of a pydantic error without its validator and union-member tags."""
     out = [p for p in loc if not (isinstance(p, str) and _TAG.match(p))]
     while len(out) > 1 and isinstance(out[-1], str) and out[-1] in _UNION_MEMBERS:
@@ -202,7 +202,7 @@ def _did_you_mean(word: str, options: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _lookup(data: Any, loc: tuple) -> Any:
+def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
     for part in loc:
         try:
             data = data[part]
@@ -211,12 +211,12 @@ def _lookup(data: Any, loc: tuple) -> Any:
     return data
 
 
-def _describe(err: Mapping[str, Any], loc: tuple, data: dict[str, Any],
+def _describe(err: Mapping[str, Any], loc: tuple[int | str, ...], data: dict[str, Any],
               origins: dict[tuple[str, str], str], known: list[str]) -> str:
     dotted = ".".join(str(p) for p in loc) or "(top level)"
     if not loc:
         return f"{dotted}: {err['msg']}"
-    origin = origins.get(tuple(loc[:2])) if len(loc) >= 2 else None
+    origin = origins.get((str(loc[0]), str(loc[1]))) if len(loc) >= 2 else None
     where = f" (from {origin})" if origin else ""
     if err["type"] == "extra_forbidden":
         parent = Config
