@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint typecheck wheel lock clean run console
+.PHONY: demo test fuzz bench lint typecheck wheel lock clean run console
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ demo: $(STAMP)  ## run the main job on the simulated market with the console as 
 
 test: $(STAMP)  ## the whole test suite (real-data tests skip when ../shared/data is absent)
 	$(PY) -m pytest
+
+fuzz: $(STAMP)  ## the hostile-input tests with ten times the examples (new ones every run)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -m fuzz
 
 bench: $(STAMP)  ## speed figures, each next to a baseline from the same run
 	$(PY) -m bench

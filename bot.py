@@ -99,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def dispatch(rt: Runtime) -> int:
     name = rt.args.command
+    if name in ("check-config", "run"):  # the same checks: run refuses what check-config does
+        from plugins.preflight import check
+
+        if not check(rt, dict(os.environ)):
+            return EXIT_USAGE
     if name == "check-config":
         from settings.show import render_effective
 

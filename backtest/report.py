@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -191,18 +192,38 @@ def table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!])")
+
+
+def md_text(text: object) -> str:
+    """Text from outside (a title, a strategy's name) as literal Markdown: one line, every
+    character that could start markup escaped, so ``|`` cannot split a table cell."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def md_code(text: str) -> str:
+    """``text`` as an inline code span, fenced by more backticks than it contains in a row."""
+    text = " ".join(text.split())
+    fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def markdown(data: dict[str, Any], title: str, chart: str | None = None,
              intro: str = "") -> str:
-    """A Markdown report: the table, the stress windows, every assumption."""
-    out = [f"# {title}", "", f"**{headline(data)}**", ""]
+    """A Markdown report: the table, the stress windows, every assumption. ``title`` is
+    escaped; ``intro`` is Markdown already (build its parts with ``md_text``/``md_code``)."""
+    out = [f"# {md_text(title)}", "", f"**{md_text(headline(data))}**", ""]
     if intro:
         out += [intro, ""]
     if chart:
-        out += [f"![equity and drawdown]({chart})", ""]
+        link = chart.replace("<", "%3C").replace(">", "%3E")
+        out += [f"![equity and drawdown](<{link}>)", ""]
     out += ["| " + " | ".join(n for n, _ in COLUMNS) + " |",
             "|" + "|".join("---:" if i else "---" for i in range(len(COLUMNS))) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in table_rows(data)]
-    out += [""] + [f"> ⚠ {w}" for w in data.get("warnings", [])] if data.get("warnings") else []
+    out += ["| " + " | ".join(md_text(c) for c in r) + " |" for r in table_rows(data)]
+    out += [""] + [f"> ⚠ {md_text(w)}" for w in data.get("warnings", [])] \
+        if data.get("warnings") else []
     out += ["", "Costs in USDT (positive = paid). *stress ret* is the return compounded over "
             "the stress-window bars only.", "", "## Per strategy", "",
             "| strategy | final equity | worst 15m | Sortino | time under water | trades | "
@@ -210,7 +231,7 @@ def markdown(data: dict[str, Any], title: str, chart: str | None = None,
             "stress liqs |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     for name, m in data["strategies"].items():
-        out.append(f"| {name} | {_num(m['final_equity'])} | {_pct(m['worst_15m'])} | "
+        out.append(f"| {md_text(name)} | {_num(m['final_equity'])} | {_pct(m['worst_15m'])} | "
                    f"{_num(m['sortino'])} | {_pct(m['time_under_water'], 0)} | {m['trades']} "
                    f"| {_num(m['turnover'], '.1f')}× | {m['hedge_liquidations']} | "
                    f"{'yes' if m['main_liquidated'] else 'no'} | {_num(m['peak_margin'], '.0f')}"

@@ -48,7 +48,7 @@ async def run() -> None:
             db["chats"].insert({"id": u, "type": "private", "active": 1})
         db["trades"].insert_all(rows)
     for u in range(1, N_USERS + 1, 10):
-        set_subscriptions(db, u, list(rt.extensions.alert_kinds.names))
+        set_subscriptions(db, u, list(rt.extensions.alert_kinds.subscribable))
     console = ConsoleSender(db, out=io.StringIO(), clock=lambda: market.clock_ms / 1000)
 
     async def send() -> int:

@@ -18,6 +18,7 @@ from typing import Any
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext, Services
 from chat.dispatch import answer
+from chat.printable import printable
 from chat.render_text import render, save_chart
 from plugins.exchanges.errors import MarketError
 from runtime import Runtime
@@ -113,12 +114,12 @@ def run_command(command: Command, rt: Runtime) -> int:
         rt = with_cli_overrides(rt)
         services = services_from_runtime(rt, at_ms)
     except (ArgumentError, CliUsageError) as e:
-        print(str(e), file=sys.stderr)
+        print(printable(str(e)), file=sys.stderr)
         return 2
     try:
         reply = asyncio.run(_answer(command, request, services))
     except CliUsageError as e:
-        print(str(e), file=sys.stderr)
+        print(printable(str(e)), file=sys.stderr)
         return 2
     if reply.kind == "usage":
         print(render(reply), file=sys.stderr)

@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from chat.alert_render import render_alert
 from chat.context import LOCAL_USER_ID
+from chat.printable import printable
 from storage import outbox
 
 WIDTH = 44
@@ -22,7 +23,7 @@ def phone_text(text: str, chat_id: int | str, width: int = WIDTH) -> str:
     rule = "─" * width
     who = "you (the local trader)" if chat_id == LOCAL_USER_ID else f"chat {chat_id}"
     return f"┌{rule}\n│ to {who}\n├{rule}\n" + "\n".join(
-        f"│ {line}" for line in text.splitlines()) + f"\n└{rule}"
+        f"│ {line}" for line in printable(text).splitlines()) + f"\n└{rule}"
 
 
 class ConsoleSender:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_LEVERAGE = 200.0
 SIDE_WORDS = {"long": "long", "short": "short", "buy": "long", "sell": "short"}
@@ -43,6 +43,7 @@ class Size:
 
     value: float
     unit: str = "base"
+    text: str = field(default="", compare=False)  # as typed, for messages
 
     def base_units(self, contract_value: float, price: float) -> float:
         """The size in base units, given the contract value and the price for notionals."""
@@ -53,6 +54,8 @@ class Size:
         return self.value
 
     def __str__(self) -> str:
+        if self.text:
+            return self.text
         suffix = {"base": "", "contracts": "ct", "usdt": " USDT"}[self.unit]
         return f"{self.value:g}{suffix}"
 
@@ -68,6 +71,8 @@ class PositionArgs:
     leverage: float | None = None
     hedges: tuple[str, ...] = ()
     rest: tuple[str, ...] = ()
+    entry_text: str | None = field(default=None, compare=False)  # as typed: "@60000"
+    leverage_text: str | None = field(default=None, compare=False)  # "10x"
 
 
 def number(text: str, what: str, example: str) -> float:
@@ -93,7 +98,7 @@ def parse_size(token: str, example: str) -> Size | None:
         "contracts" if unit else "base")
     if dollar and unit and unit not in ("usdt", "usd"):
         return None
-    return Size(number(value, "a size", example), kind)
+    return Size(number(value, "a size", example), kind, token)
 
 
 def parse_leverage(token: str, example: str) -> float | None:
@@ -177,6 +182,8 @@ def parse_position(args: Sequence[str], example: str, *, keep_rest: bool = False
         leverage=found.get("leverage"),  # type: ignore[arg-type]
         hedges=tuple(hedges),
         rest=tuple(rest),
+        entry_text=found.get("entry_text"),  # type: ignore[arg-type]
+        leverage_text=found.get("leverage_text"),  # type: ignore[arg-type]
     )
 
 

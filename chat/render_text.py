@@ -6,14 +6,16 @@ import tempfile
 from pathlib import Path
 
 from chat.commands.base import Reply
+from chat.printable import printable
 
 
 def render(reply: Reply) -> str:
-    """Plain text: the reply's lines (or its render function), then its buttons as commands."""
+    """Plain text: the reply's lines (or its render function), then its buttons as commands;
+    control characters a user typed are shown as escapes, never sent to the terminal."""
     text = reply.as_text()
     for row in reply.buttons:
         text += "\n" + "  ".join(f"[{label}: {command}]" for label, command in row)
-    return text
+    return printable(text)
 
 
 def save_chart(reply: Reply, directory: str | Path | None = None) -> Path | None:

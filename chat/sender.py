@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -37,6 +36,7 @@ from telegram.request import HTTPXRequest
 
 from chat.alert_charts import chart_png
 from chat.alert_render import RenderedAlert, render_alert
+from chat.telegram_send import send_html, send_html_photo
 from settings.config import Config
 from storage import chats, outbox
 from storage.outbox import Delivery, StoredAlert
@@ -256,10 +256,9 @@ class Sender:
             photo: bytes | str | None = self._photo_ids.get(stored.id) or \
                 await self._png(stored)
             if photo is not None:
-                msg = await self.bot.send_photo(chat_id, photo, caption=rendered.caption,
-                                                parse_mode=ParseMode.HTML, reply_markup=markup)
+                msg = await send_html_photo(self.bot, chat_id, photo, rendered.caption,
+                                            reply_markup=markup)
                 if msg.photo and stored.id not in self._photo_ids:
                     self._photo_ids[stored.id] = msg.photo[-1].file_id
                 return msg
-        return await self.bot.send_message(chat_id, rendered.html, parse_mode=ParseMode.HTML,
-                                           reply_markup=markup)
+        return await send_html(self.bot, chat_id, rendered.html, reply_markup=markup)

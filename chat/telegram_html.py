@@ -106,6 +106,15 @@ def visible_text(source: str) -> str:
     return "".join(t.value for t in _tokenize(source) if t.kind == "char")
 
 
+def plain_text(source: str) -> str:
+    """What to send when Telegram refused ``source`` as HTML: the visible text, and for markup
+    too broken to parse, the source with tags removed and entities decoded (never raises)."""
+    try:
+        return visible_text(source)
+    except ValueError:
+        return _html.unescape(_TAG.sub("", source))
+
+
 def _render(tokens: list[_Token], stacks: list[tuple[_Token, ...]], start: int, end: int,
             tail: str = "") -> str:
     opened = "".join(t.raw for t in stacks[start])

@@ -18,7 +18,8 @@ SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 MARKET = "market"  # sent to every chat subscribed to the kind (and the signal channel)
 TRADE = "trade"  # about one logged trade: sent to its owner's private chat only
-SCOPES = (MARKET, TRADE)
+OPERATOR = "operator"  # about the bot itself: sent to the operator it names, not subscribable
+SCOPES = (MARKET, TRADE, OPERATOR)
 
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -64,6 +65,8 @@ BUILTIN_KINDS: tuple[AlertKind, ...] = (
     AlertKind("take_profit", "a hedge leg is in profit while the cascade level is high", TRADE),
     AlertKind("funding", "funding rates at an extreme (a crowded side, a costly carry)"),
     AlertKind("data", "market data is stale or the exchange cannot be reached, and recovery"),
+    AlertKind("config", "a configured symbol the exchange does not list (to the operator)",
+              OPERATOR),
 )
 BUILTIN_TRADE_KINDS = frozenset(k.name for k in BUILTIN_KINDS if k.scope == TRADE)
 
@@ -90,6 +93,11 @@ class AlertKinds(Mapping[str, AlertKind]):
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._kinds)
+
+    @property
+    def subscribable(self) -> tuple[str, ...]:
+        """The kinds a chat can ``/subscribe`` to (operator alerts are not among them)."""
+        return tuple(n for n, k in self._kinds.items() if k.scope != OPERATOR)
 
     def ordered(self, names: Iterable[str]) -> list[str]:
         """``names`` without repeats, known kinds in this order, unknown ones after (kept:

@@ -70,6 +70,7 @@ class Instrument:
     taker_fee: float = 0.0005
     maker_fee: float = 0.0002
     tiers: tuple[Tier, ...] = ()
+    min_size: float = 0.0  # the smallest order in base units (0: the exchange didn't say)
 
 
 @dataclass(frozen=True, eq=False)

@@ -51,7 +51,7 @@ async def demo(rt: Runtime) -> int:
     market = rt.market("sim")
     await market.load_instruments()
     sim_now = lambda: market.clock_ms / 1000  # noqa: E731 - the demo runs on simulated time
-    set_subscriptions(db, LOCAL_USER_ID, list(rt.extensions.alert_kinds.names))
+    set_subscriptions(db, LOCAL_USER_ID, list(rt.extensions.alert_kinds.subscribable))
     snap = await market.snapshot(bars=2)
     for symbol, side, notional, lev, strategy in DEMO_TRADES:
         price = snap.last_price(symbol)

@@ -26,11 +26,15 @@ DurationField = Annotated[
     PlainSerializer(lambda d: str(d), return_type=str),
 ]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
 Scalar = float | int | str | bool
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    """Strict, frozen, and no NaN or infinity anywhere: a threshold of ``nan`` compares false
+    with everything and would silence its alert without a word."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class ExchangeConfig(Section):
@@ -45,8 +49,8 @@ class ExchangeConfig(Section):
     tiers_file: str | None = None
     timeout: DurationField = Duration.parse("10s")
     max_retries: int = Field(default=4, ge=0, le=20)
-    seed: int = 7
-    sim_days: int = Field(default=45, ge=2)
+    seed: int = Field(default=7, ge=0, lt=2**32)
+    sim_days: int = Field(default=45, ge=2, le=3650)
 
     @model_validator(mode="after")
     def _symbols_form(self) -> ExchangeConfig:
@@ -71,11 +75,11 @@ class TelegramConfig(Section):
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
-    webhook_port: int = 8443
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
     allowed_chats: list[int] = Field(default_factory=list)
     admins: list[int] = Field(default_factory=list)
     signal_channel: int | str | None = None
-    max_retries: int = Field(default=3, ge=1)
+    max_retries: int = Field(default=3, ge=1, le=20)
 
 
 class StorageConfig(Section):
@@ -86,12 +90,12 @@ class EngineConfig(Section):
     fast_window: DurationField = Duration.parse("1d")
     slow_window: DurationField = Duration.parse("30d")
     ewma_halflife: DurationField = Duration.parse("6h")
-    min_periods: Fraction = 0.8
+    min_periods: float = Field(default=0.8, gt=0.0, le=1.0)
     high_corr: Fraction = 0.7
     low_corr: Fraction = 0.3
     hysteresis: Fraction = 0.05
     min_regime_time: DurationField = Duration.parse("1h")
-    regime_z: float = 2.0
+    regime_z: float = Field(default=2.0, gt=0.0, le=10.0)
 
     @model_validator(mode="after")
     def _thresholds(self) -> EngineConfig:
@@ -104,19 +108,19 @@ class EngineConfig(Section):
 
 class RiskConfig(Section):
     leverage: float = Field(default=10.0, gt=0, le=200)
-    taker_fee: Fraction = 0.0005
+    taker_fee: float = Field(default=0.0005, ge=0.0, le=0.01)  # above 1 % a trade: a typo
     horizons: list[DurationField] = Field(
         default_factory=lambda: [Duration.parse("1h"), Duration.parse("24h")]
     )
-    safe_touch_prob: Fraction = 0.01
-    liquidation_alert_prob: Fraction = 0.05
-    liquidation_alert_sigma: float = Field(default=2.0, gt=0)
+    safe_touch_prob: Probability = 0.01
+    liquidation_alert_prob: Probability = 0.05
+    liquidation_alert_sigma: float = Field(default=2.0, gt=0, le=10.0)
     safe_distance: float = Field(default=0.12, gt=0, lt=1)
 
 
 class StrategiesConfig(Section):
     default: str = "min_variance"
-    rebalance_threshold: Fraction = 0.10
+    rebalance_threshold: float = Field(default=0.10, gt=0.0, le=1.0)
     params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
 
 

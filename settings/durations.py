@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_SECONDS = 3650 * 86400.0  # keeps every duration finite and its ms an ordinary int
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 
 
@@ -35,6 +36,8 @@ class Duration:
         seconds = float(m.group(1)) * UNITS[m.group(2)]
         if seconds <= 0:
             raise ValueError(f"{text!r} must be longer than zero")
+        if seconds > MAX_SECONDS:
+            raise ValueError(f"{text!r} is longer than any setting needs (at most 10 years)")
         return cls(seconds, text.strip())
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from settings.checks import Problem, config_problems
 from settings.config import Config
-from settings.secrets import secret_variable_for
+from settings.secrets import Secrets, looks_secret, secret_variable_for
 
 ENV_PREFIX = "HEDGEWATCH_"
 ENV_CONFIG = "HEDGEWATCH_CONFIG"
@@ -65,15 +67,74 @@ def load_config(
     problems = _refuse_secrets(data)
     origins: dict[tuple[str, str], str] = {}
     problems += _apply_env(data, env, origins)
+    known = Secrets.from_env(env).values()
     try:
         config = Config.model_validate(data)
     except ValidationError as e:
-        problems += [_describe(err, data, origins) for err in e.errors()]
+        seen: set[tuple[int | str, ...]] = set()
+        for err in e.errors():
+            loc = _clean_loc(err["loc"])
+            if loc not in seen:  # a union gives one error per member: say it once
+                seen.add(loc)
+                problems.append(_describe(err, loc, data, origins, known))
         config = None
+    if config is not None:
+        problems += [describe(p, data, env, known) for p in config_problems(config)]
     if problems:
         raise ConfigError(problems, source)
     assert config is not None
     return config
+
+
+def env_origin(dotted: str, env: Mapping[str, str]) -> str | None:
+    """The ``HEDGEWATCH_*`` variable that set ``section.key``, if one did."""
+    parts = dotted.split(".")
+    if len(parts) < 2:
+        return None
+    var = f"{ENV_PREFIX}{parts[0]}_{parts[1]}".upper()
+    return var if var in env else None
+
+
+def shown_value(value: Any, known: list[str] | tuple[str, ...] = ()) -> str:
+    """`` = 'value'`` for a message: never a secret-looking one, never more than a line."""
+    if value is None or isinstance(value, dict):
+        return ""
+    if looks_secret(value, known):
+        return " (value hidden: it looks like a secret)"
+    text = repr(value)
+    return f" = {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def describe(problem: Problem, data: Mapping[str, Any], env: Mapping[str, str],
+             known: list[str] | tuple[str, ...] = ()) -> str:
+    """One line for a problem of meaning: key, value (masked), origin, what is wrong."""
+    origin = env_origin(problem.key, env)
+    where = f" (from {origin})" if origin else ""
+    value = _lookup(data, tuple(int(p) if p.isdecimal() else p
+                                for p in problem.key.split("."))) if problem.show_value else None
+    if problem.show_value and value is None:
+        value = _default(problem.key)
+    return f"{problem.key}{shown_value(value, known)}{where}: {problem.message}"
+
+
+def _default(dotted: str) -> Any:
+    """The built-in default of ``section.key`` (for a problem about a key the file left out)."""
+    data = Config().model_dump(mode="json")
+    return _lookup(data, tuple(int(p) if p.isdecimal() else p for p in dotted.split(".")))
+
+
+_UNION_MEMBERS = {"float", "int", "str", "bool", "list", "dict", "none"}
+
+
+_TAG = re.compile(r"^[\w-]+\[.*\]$")  # "list[str]", "function-after[_to_duration(), ...]"
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The key path of a pydantic error without its validator and union-member tags."""
+    out = [p for p in loc if not (isinstance(p, str) and _TAG.match(p))]
+    while len(out) > 1 and isinstance(out[-1], str) and out[-1] in _UNION_MEMBERS:
+        out.pop()
+    return tuple(out)
 
 
 def _refuse_secrets(data: dict[str, Any]) -> list[str]:
@@ -150,11 +211,12 @@ def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
     return data
 
 
-def _describe(err: Mapping[str, Any], data: dict[str, Any],
-              origins: dict[tuple[str, str], str]) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+def _describe(err: Mapping[str, Any], loc: tuple[int | str, ...], data: dict[str, Any],
+              origins: dict[tuple[str, str], str], known: list[str]) -> str:
     dotted = ".".join(str(p) for p in loc) or "(top level)"
-    origin = origins.get(tuple(loc[:2])) if len(loc) >= 2 else None
+    if not loc:
+        return f"{dotted}: {err['msg']}"
+    origin = origins.get((str(loc[0]), str(loc[1]))) if len(loc) >= 2 else None
     where = f" (from {origin})" if origin else ""
     if err["type"] == "extra_forbidden":
         parent = Config
@@ -165,8 +227,18 @@ def _describe(err: Mapping[str, Any], data: dict[str, Any],
             parent, BaseModel) else []
         return f"unknown key {dotted}{_did_you_mean(str(loc[-1]), options)}"
     value = _lookup(data, loc)
-    msg = err["msg"]
+    msg = _BOUND_WORDS.get(err["type"], "").format(**err.get("ctx") or {}) or err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    shown = f" = {value!r}" if value is not None and not isinstance(value, dict) else ""
-    return f"{dotted}{shown}{where}: {msg}"
+    if value is not None and looks_secret(value, known):  # our validators quote the value
+        msg = msg.replace(repr(value), "it").replace(str(value), "it")
+    return f"{dotted}{shown_value(value, known)}{where}: {msg}"
+
+
+_BOUND_WORDS = {
+    "finite_number": "must be a finite number (not nan or inf)",
+    "greater_than": "must be above {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be below {lt}",
+    "less_than_equal": "must be at most {le}",
+}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 TELEGRAM_TOKEN = "TELEGRAM_BOT_TOKEN"
@@ -83,6 +84,27 @@ def secret_variable_for(key: str, exchange: str = "okx") -> str | None:
     """The environment variable a secret-looking config key should be set in, else None."""
     var = SECRET_KEYS.get(key.lower())
     return var.replace("{EX}", exchange.upper()) if var else None
+
+
+_SECRET_SHAPES = (
+    re.compile(r"\d{6,12}:[A-Za-z0-9_-]{30,}"),  # a Telegram bot token
+    re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+    re.compile(r"[0-9a-fA-F]{32,}"),  # a hex key
+)
+_WORD = re.compile(r"[A-Za-z0-9_+=-]{24,}")
+
+
+def looks_secret(value: object, known: Iterable[str] = ()) -> bool:
+    """Whether a value must not be echoed in a message: it holds a secret we know of, or it
+    has the shape of one (a bot token, a UUID or hex key, a long mixed-case alphanumeric run
+    such as an exchange key). Errs on the side of hiding."""
+    text = str(value)
+    if any(k and len(k) >= 6 and k in text for k in known):
+        return True
+    if any(p.search(text) for p in _SECRET_SHAPES):
+        return True
+    return any(re.search(r"[a-z]", w) and re.search(r"[A-Z]", w) and re.search(r"\d", w)
+               for w in _WORD.findall(text))
 
 
 def mask(value: str) -> str:

@@ -143,7 +143,7 @@ def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, 
         raise ValueError(f"side must be long or short, not {side!r}")
     if margin_mode not in (ISOLATED, CROSS):
         raise ValueError(f"margin mode must be isolated or cross, not {margin_mode!r}")
-    _finite_positive(size=size, entry=entry, leverage=leverage)
+    _finite_positive(size=size, entry=entry, leverage=leverage, notional=size * entry)
     if margin is not None:
         _finite_positive(margin=margin)
     if not (math.isfinite(fee_rate) and 0 <= fee_rate < 0.1):

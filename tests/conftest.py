@@ -9,8 +9,10 @@ import pytest
 from hypothesis import settings
 
 # CI replays the same examples every run, so a landing never hangs on a lucky draw and a
-# failure there is reproducible; locally (the default profile) every run explores new inputs.
+# failure there is reproducible; locally (the default profile) every run explores new inputs;
+# "fuzz" explores ten times as many (the fuzz tests scale their counts by it: tests/fuzzing.py).
 settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("fuzz", print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,6 +14,7 @@ from storage import open_database
 from storage.heartbeat import beat
 
 ROOT = Path(__file__).resolve().parent.parent
+OFFLINE = {"HEDGEWATCH_EXCHANGE_NAME": "sim"}  # check-config asks the exchange for its symbols
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
@@ -38,8 +39,8 @@ def test_unknown_command_is_a_usage_error():
 
 def test_check_config_prints_effective_config_with_secrets_masked(tmp_path):
     token = "987654:SUPERSECRETTOKENVALUE"
-    r = run("check-config", env={"TELEGRAM_BOT_TOKEN": token, "HEDGEWATCH_RISK_LEVERAGE": "5"},
-            cwd=tmp_path)
+    r = run("check-config", env={"TELEGRAM_BOT_TOKEN": token, "HEDGEWATCH_RISK_LEVERAGE": "5",
+                                 **OFFLINE}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "leverage = 5" in r.stdout
     assert "TELEGRAM_BOT_TOKEN = *** (set)" in r.stdout
@@ -58,7 +59,7 @@ def test_check_config_exits_2_listing_every_problem(tmp_path):
 def test_config_from_hedgewatch_config_env(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text("[risk]\nleverage = 3.0\n")
-    r = run("check-config", env={"HEDGEWATCH_CONFIG": str(cfg)}, cwd=tmp_path)
+    r = run("check-config", env={"HEDGEWATCH_CONFIG": str(cfg), **OFFLINE}, cwd=tmp_path)
     assert r.returncode == 0 and "leverage = 3.0" in r.stdout
 
 

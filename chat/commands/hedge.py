@@ -10,12 +10,12 @@ from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, leg_text, num
+from chat.commands.multi_leg import multi_leg_data, multi_leg_lines, unique_legs
 from chat.commands.position_args import build_position
 from chat.context import CommandContext
 from chat.dispatch import PRIVATE_ONLY
 from chat.grammar import PositionArgs, parse_position, parse_trade_id
 from core.evaluate import EngineResult, evaluate
-from core.hedging import multi_leg
 from core.recommend import HeldHedge
 from core.types import Position
 from plugins.alert_rules.trade_rules import hedged_command
@@ -91,7 +91,8 @@ class Hedge(Command):
                               held: list[trades_store.Trade] | None = None) -> Reply:
         s = ctx.services
         symbol = await s.resolve(request.symbol, self.example)
-        hedges = [await s.resolve(h, self.example) for h in request.hedges]
+        hedges, merged = unique_legs([await s.resolve(h, self.example)
+                                      for h in request.hedges])
         if symbol in hedges:
             raise ArgumentError(f"{symbol} cannot hedge itself; name other symbols after "
                                 f"'with', e.g. {self.examples[2]}")
@@ -110,6 +111,7 @@ class Hedge(Command):
             None, lambda: evaluate(snap, [pos], params, held_now, market=market))
         funding = {sym: float(v.values[-1]) for sym, v in snap.funding.items() if len(v)}
         data = hedge_data(result, s.strategies, hedges, s.plugins, funding)
+        data["warnings"] = [*merged, *data["warnings"]]
         lines = hedge_lines(data, pos)
         log_cmd = f"/open {symbol} {pos.side} {pos.size:.8g} @{pos.entry:.8g} {pos.leverage:g}x"
         return Reply(data=data, text=lines,
@@ -179,13 +181,7 @@ def hedge_data(result: EngineResult, strategies: Mapping[str, Any], hedges: list
         "warnings": [*rec.warnings, *result.warnings, *failed],
     }
     if len(hedges) >= 2:
-        idx = [result.index(h) for h in hedges]
-        fit = multi_leg(result.view.fast_cov, result.index(rec.symbol), idx)
-        notional = result.positions[0].size * float(result.prices[result.index(rec.symbol)])
-        data["multi_leg"] = {
-            "legs": [{"symbol": h, "notional": num(w * result.positions[0].sign * notional)}
-                     for h, w in zip(hedges, fit.weights, strict=True)],
-            "effectiveness": num(fit.effectiveness), "condition": num(fit.condition)}
+        data["multi_leg"] = multi_leg_data(result, rec.symbol, hedges)
     return data
 
 
@@ -221,11 +217,7 @@ def hedge_lines(d: dict[str, Any], pos: Position) -> list[str]:
                          + f": stress ρ {c['stress_corr']:.2f}, score {c['score']:.2f}{carry}")
     lines += [f"  ({n})" for n in d["counterweight_notes"]]
     if "multi_leg" in d:
-        m = d["multi_leg"]
-        legs = ", ".join(f"{x['symbol']} {x['notional']:,.0f} USDT" for x in m["legs"]
-                         if x["notional"] is not None)
-        lines.append(f"Together: {legs} (removes {m['effectiveness'] * 100:.0f} %, "
-                     f"condition {m['condition']:.0f})")
+        lines += multi_leg_lines(d["multi_leg"])
     lines.append(f"Cascade level {d['cascade']['level']} · {age_text(d['data_age_ms'])}")
     lines += [f"⚠ {w}" for w in d["warnings"]]
     return lines

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from chat.commands.base import ArgumentError, Reply
+from chat.commands.domains import check_position
 from chat.context import Services
 from chat.grammar import PositionArgs
 from core.types import MarketSnapshot, Position
@@ -15,16 +16,22 @@ def build_position(s: Services, snap: MarketSnapshot, symbol: str, a: PositionAr
                    example: str) -> Position | Reply:
     """The position at the snapshot's mark: entry defaults to the mark, size to one contract
     (tier 1), leverage to ``[risk] leverage``. With no usable price there is nothing to
-    compute on: the Reply says so, with the exchange's reason when it gave one."""
+    compute on: the Reply says so, with the exchange's reason when it gave one. Values the
+    exchange would not take are refused (``chat.commands.domains``)."""
     mark = snap.last_price(symbol)
     if not (mark > 0 and math.isfinite(mark)):
         why = snap.missing.get(symbol, "no recent price")
         return Reply(data={"symbol": symbol, "warnings": [f"no price: {why}"]},
                      text=[f"No price for {symbol} right now ({why})."])
-    inst = snap.instruments.get(symbol) or s.market.instruments[symbol]
+    inst = s.instrument(snap, symbol)  # with the tiers load_tiers fetched, when it did
     entry = a.entry or mark
     size = a.size.base_units(inst.contract_value, entry) if a.size else inst.contract_value
+    leverage = a.leverage or s.config.risk.leverage
+    check_position(inst, size=size, size_text=str(a.size) if a.size else None, entry=entry,
+                   entry_text=a.entry_text, leverage=leverage,
+                   leverage_text=a.leverage_text or f"{leverage:g}x ([risk] leverage)",
+                   mark=mark, example=example)
     try:
-        return Position(symbol, a.side, size, entry, a.leverage or s.config.risk.leverage)
+        return Position(symbol, a.side, size, entry, leverage)
     except ValueError as e:
         raise ArgumentError(f"That position doesn't work ({e}), e.g. {example}") from None

@@ -33,17 +33,17 @@ def resolve_kinds(words: tuple[str, ...], kinds: AlertKinds, example: str) -> tu
     """``words`` as known kinds in the bot's order (every kind when empty); an unknown one is
     an error listing the kinds."""
     for w in words:
-        if w not in kinds:
+        if w not in kinds.subscribable:
             raise ArgumentError(f"I don't know the alert kind '{w[:32]}' — kinds are "
-                                f"{', '.join(kinds.names)}, e.g. {example}")
-    return tuple(kinds.ordered(words)) if words else kinds.names
+                                f"{', '.join(kinds.subscribable)}, e.g. {example}")
+    return tuple(kinds.ordered(words)) if words else kinds.subscribable
 
 
 def kinds_lines(kinds: AlertKinds) -> list[str]:
     """One line per alert kind with what it tells, for ``/help subscribe``."""
     return [f"  {k.name} — {k.description}" + ("" if k.source == "built-in"
                                                 else f" (plugin {k.source})")
-            for k in kinds.values()]
+            for k in kinds.values() if k.name in kinds.subscribable]
 
 
 def _when(ms: int, tz: str) -> str:

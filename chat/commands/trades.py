@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.domains import check_position, check_price
 from chat.context import CommandContext
 from chat.grammar import PositionArgs, parse_count, parse_position, parse_price, parse_trade_id
+from plugins.exchanges.errors import MarketError
 from storage import trades as store
 from storage.trades import Trade
 
@@ -51,6 +53,19 @@ class _TradeCommand(Command):
                 if math.isfinite(px):
                     out[s] = px
         return out
+
+    async def mark(self, ctx: CommandContext, symbol: str) -> float | None:
+        """The current mark of ``symbol``, None when the market can't say right now (a trade
+        can still be logged; its numbers are then checked against the exchange's limits only)."""
+        try:
+            return (await self.marks(ctx, [_probe(symbol)])).get(symbol)
+        except MarketError:
+            return None
+
+
+def _probe(symbol: str) -> Trade:
+    """A stand-in open trade, so ``marks`` prices one symbol."""
+    return Trade(0, 0, None, None, symbol, "long", 1.0, 1.0, 1.0, 0)
 
 
 @dataclass(frozen=True)
@@ -102,9 +117,11 @@ class Open(_TradeCommand):
         inst = (await s.instruments())[symbol]
         entry = float(a.entry)  # type: ignore[arg-type]
         size = a.size.base_units(inst.contract_value, entry)  # type: ignore[union-attr]
-        if not (math.isfinite(size) and size > 0):
-            raise ArgumentError(f"That size is too small to log, e.g. {self.example}")
         lev = a.leverage or s.config.risk.leverage
+        check_position(inst, size=size, size_text=str(a.size), entry=entry,
+                       entry_text=a.entry_text, leverage=lev,
+                       leverage_text=a.leverage_text or f"{lev:g}x ([risk] leverage)",
+                       mark=await self.mark(ctx, symbol), example=self.example)
         note = " ".join(a.rest)[:200] or None
         try:
             t = store.open_trade(s.db, user_id=ctx.user_id, chat_id=ctx.chat_id, symbol=symbol,
@@ -130,6 +147,7 @@ class Open(_TradeCommand):
 class CloseRequest:
     trade_id: int
     exit_price: float | None  # None: at the current price
+    text: str = ""  # the price as typed
 
 
 class Close(_TradeCommand):
@@ -143,11 +161,15 @@ class Close(_TradeCommand):
             raise ArgumentError(f"/close needs a trade id and maybe an exit price, "
                                 f"e.g. {self.example}")
         return CloseRequest(parse_trade_id(args[0], self.example),
-                            parse_price(args[1], self.example) if len(args) == 2 else None)
+                            parse_price(args[1], self.example) if len(args) == 2 else None,
+                            args[1] if len(args) == 2 else "")
 
     async def answer(self, request: CloseRequest, ctx: CommandContext) -> Reply:
         s = ctx.services
         mine = store.get_trade(s.db, ctx.user_id, request.trade_id)
+        if mine is not None and mine.is_open and request.exit_price is not None:
+            check_price(request.exit_price, mine.entry, f"exit {request.text}",
+                        f"trade #{mine.id}'s entry", self.example)
         if mine is None or not mine.is_open:
             raise ArgumentError(f"There is no open trade #{request.trade_id} of yours — "
                                 "see /positions.")
@@ -188,7 +210,7 @@ class Positions(_TradeCommand):
         legs: dict[int, list[Trade]] = {}
         for t in sorted(trades, key=lambda t: t.id):
             if t.parent_id in ids:
-                legs.setdefault(int(t.parent_id), []).append(t)  # type: ignore[arg-type]
+                legs.setdefault(int(t.parent_id), []).append(t)
 
         def row(t: Trade) -> dict[str, Any]:
             return {**t.to_dict(), "mark": marks.get(t.symbol),

@@ -153,7 +153,7 @@ async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
                              is_operator=where.chat_type == "private"
                              and where.user_id in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
-    first = visible_text(reply.text[0])[:TOAST_MAX] if reply.text else None
+    first = reply.text[0][:TOAST_MAX] if reply.text else None  # plain text: never parsed
     if from_button and (not reply.ok or where.chat_type == "channel"):
         return Outcome(reply, first, alert=not reply.ok)
     await _post(front, bot, where, await render(reply, front.buttons))

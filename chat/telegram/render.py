@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 
 from chat.commands.base import Reply
 from chat.telegram_html import (
@@ -37,6 +35,7 @@ from chat.telegram_html import (
     utf16_len,
     visible_text,
 )
+from chat.telegram_send import send_html, send_html_photo
 from storage import outbox
 from storage.outbox import StoredAlert
 
@@ -135,32 +134,19 @@ async def render(reply: Reply, store: ButtonStore) -> Rendered:
 
 async def send(bot: Bot, chat_id: int, rendered: Rendered, thread_id: int | None = None
                ) -> list[Message]:
-    """Send a rendered reply; the keyboard goes under the last message."""
+    """Send a rendered reply; the keyboard goes under the last message. HTML Telegram refuses
+    (a bug of ours) goes once more as plain text (``chat.telegram_send``)."""
     sent: list[Message] = []
     last_is_photo = not rendered.chunks
     if rendered.photo is not None:
-        sent.append(await bot.send_photo(
-            chat_id, rendered.photo, caption=rendered.caption, parse_mode=ParseMode.HTML,
-            message_thread_id=thread_id,
+        sent.append(await send_html_photo(
+            bot, chat_id, rendered.photo, rendered.caption, message_thread_id=thread_id,
             reply_markup=rendered.keyboard if last_is_photo else None))
     for i, chunk in enumerate(rendered.chunks):
         markup = rendered.keyboard if i == len(rendered.chunks) - 1 else None
-        sent.append(await _send_text(bot, chat_id, chunk, thread_id, markup))
+        sent.append(await send_html(bot, chat_id, chunk, message_thread_id=thread_id,
+                                    reply_markup=markup))
     return sent
-
-
-async def _send_text(bot: Bot, chat_id: int, html: str, thread_id: int | None,
-                     markup: InlineKeyboardMarkup | None) -> Message:
-    try:
-        return await bot.send_message(chat_id, html, parse_mode=ParseMode.HTML,
-                                      message_thread_id=thread_id, reply_markup=markup)
-    except BadRequest as e:
-        if "parse entities" not in str(e).lower():
-            raise
-        # our HTML should never be refused; if it is, the user still gets the words
-        log.error("Telegram refused our HTML (%s); sending plain text: %r", e, html[:300])
-        return await bot.send_message(chat_id, visible_text(html), message_thread_id=thread_id,
-                                      reply_markup=markup)
 
 
 # --- an alert's "Details" ----------------------------------------------------------------

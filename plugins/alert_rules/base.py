@@ -50,7 +50,8 @@ class RuleContext:
     ``result`` is None when the exchange could not be reached (``exchange_error`` says why);
     ``data_age_ms`` is the age of the latest closed bar on the exchange's clock
     (``MarketSnapshot.data_age_ms``); ``decisions`` maps trade id to its strategy's decision
-    at this bar; ``funding`` the latest funding (time, rate per period) per symbol.
+    at this bar; ``funding`` the latest funding (time, rate per period) per symbol;
+    ``missing`` the snapshot's symbols without data and why (``MarketSnapshot.missing``).
     """
 
     result: EngineResult | None
@@ -65,6 +66,7 @@ class RuleContext:
     exchange_error: str | None = None
     advice: Mapping[int, Advice] = field(default_factory=dict)  # trade id → one action
     held: Mapping[int, tuple[Leg, ...]] = field(default_factory=dict)  # trade id → its legs
+    missing: Mapping[str, str] = field(default_factory=dict)  # symbol -> why it has no data
 
     @property
     def stale_after_ms(self) -> int:

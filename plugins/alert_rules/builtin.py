@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from plugins import hookimpl
 from plugins.alert_rules.base import AlertRule
+from plugins.alert_rules.config_rules import UnknownSymbolRule
 from plugins.alert_rules.market_rules import (
     CascadeRule,
     CascadeWatchRule,
@@ -15,7 +16,7 @@ from plugins.alert_rules.trade_rules import LiquidationRule, RebalanceRule, Take
 
 BUILTIN_RULES: tuple[type[AlertRule], ...] = (
     DataRule, RegimeRule, CascadeRule, CascadeWatchRule, FundingRule, LiquidationRule,
-    RebalanceRule, TakeProfitRule)
+    RebalanceRule, TakeProfitRule, UnknownSymbolRule)
 
 
 @hookimpl

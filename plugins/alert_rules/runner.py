@@ -10,7 +10,7 @@ from collections.abc import Set as AbstractSet
 
 from sqlite_utils import Database
 
-from core.alerts import TRADE, AlertKinds
+from core.alerts import OPERATOR, TRADE, AlertKinds
 from core.evaluate import EngineResult
 from core.types import MarketSnapshot, Position
 from plugins.alert_rules.advising import trade_advice
@@ -82,7 +82,8 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
     advice, held = trade_advice(result, infos, decisions, config) if result is not None \
         else ({}, {})
     return RuleContext(result, config, memory, now_ms, server, age, tuple(infos), decisions,
-                       funding, exchange_error, advice, held)
+                       funding, exchange_error, advice, held,
+                       dict(snapshot.missing) if snapshot is not None else {})
 
 
 def check_alert(alert: object, kinds: AlertKinds) -> None:
@@ -95,6 +96,8 @@ def check_alert(alert: object, kinds: AlertKinds) -> None:
     if kinds[alert.kind].scope == TRADE and (alert.owner_chat_id is None
                                              or alert.trade_id is None):
         raise ValueError(f"a {alert.kind} alert needs its trade and owner chat")
+    if kinds[alert.kind].scope == OPERATOR and alert.owner_chat_id is None:
+        raise ValueError(f"a {alert.kind} alert needs the operator's chat")
 
 
 def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None = None,

@@ -11,6 +11,7 @@ The parts live beside it: ``ccxt_client`` (settings), ``ccxt_universe`` (which s
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ from plugins.exchanges.ccxt_positions import (
     usdt_equity,
 )
 from plugins.exchanges.ccxt_refresh import depth_series, refresh_symbol, stat_series
+from plugins.exchanges.errors import UnknownSymbol, unknown_reason
 from plugins.exchanges.grid import build_snapshot
 from plugins.exchanges.health import HealthTracker
 from plugins.exchanges.ratelimits import EndpointLimit, EndpointLimiters
@@ -84,7 +86,13 @@ class CcxtMarket(MarketSource):
         self.cache = CandleSync(self.db, self.name, self.timeframe, self.timeframe_ms)
         self._rng = random.Random(seed)
         self._markets: dict[str, str] = {}  # canonical id → ccxt unified symbol
+        self.unknown: dict[str, str] = {}  # configured symbols it does not list → why
         self._instruments_loaded = False
+
+    @classmethod
+    def timeframes(cls) -> tuple[str, ...]:
+        """ccxt's timeframes for this exchange, months left out (not a fixed length)."""
+        return offered_timeframes(cls.ccxt_class)
 
     # --- ccxt set-up ------------------------------------------------------------------------
 
@@ -134,10 +142,18 @@ class CcxtMarket(MarketSource):
         return self._markets[self.resolve(symbol)]
 
     async def symbols(self) -> list[str]:
-        """The configured symbols resolved, or the top N by 24 h USDT volume ("top:N")."""
+        """The configured symbols resolved, or the top N by 24 h USDT volume ("top:N"). A
+        configured symbol the exchange does not list is left out and named in ``unknown``
+        (the snapshot reports it in ``missing``): one typo must not silence the others."""
         await self.load_instruments()
         if isinstance(self.config.symbols, list):
-            return list(dict.fromkeys(self.resolve(s) for s in self.config.symbols))
+            known, self.unknown = [], {}
+            for s in self.config.symbols:
+                try:
+                    known.append(self.resolve(s))
+                except UnknownSymbol as e:
+                    self.unknown[s] = unknown_reason(e, self.name)
+            return list(dict.fromkeys(known))
         n = universe.top_count(self.config.symbols)
         tickers = await self._call("tickers", None, self._fetch_swap_tickers)
         return universe.top_by_volume(tickers, n, listed=self._markets.values(),
@@ -198,11 +214,11 @@ class CcxtMarket(MarketSource):
         unified = self._unified(symbol)
         got: dict[int, float] = {}
         since = since_ms
+        def page(start: int | None) -> Callable[[], Awaitable[Any]]:
+            return lambda: self.exchange.fetch_funding_rate_history(unified, start)
+
         for _ in range(FUNDING_PAGES):
-            page_since = since
-            rows = await self._call("funding-rate-history", symbol,
-                                    lambda s=page_since: self.exchange.fetch_funding_rate_history(
-                                        unified, s))
+            rows = await self._call("funding-rate-history", symbol, page(since))
             new = {int(t): v for r in rows or []
                    if (v := parse.finite(r.get("fundingRate"))) is not None
                    and (t := parse.finite(r.get("timestamp"))) is not None
@@ -276,7 +292,7 @@ class CcxtMarket(MarketSource):
         end = end_at // self.timeframe_ms * self.timeframe_ms
         margin = max(2, bars // 20)
         start = end - (bars + margin) * self.timeframe_ms
-        missing: dict[str, str] = {}
+        missing: dict[str, str] = dict(self.unknown) if symbols is None else {}
         rows: list[stats.StatRow] = []
         await asyncio.gather(*(refresh_symbol(self, s, start, end, server, missing, rows)
                                for s in syms))
@@ -315,6 +331,12 @@ class CcxtMarket(MarketSource):
 
 
 FUNDING_PAGES = 20  # at most ~5 years of 8-hourly rates in one call
+
+
+@functools.cache
+def offered_timeframes(ccxt_class: type) -> tuple[str, ...]:
+    """The candle sizes a ccxt exchange class declares (read once, no network)."""
+    return tuple(tf for tf in ccxt_class().timeframes if not tf.endswith("M"))
 
 
 def _bad(msg: str) -> Any:

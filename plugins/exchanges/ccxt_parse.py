@@ -31,15 +31,18 @@ def instrument(market: Mapping[str, Any], symbol: str) -> Instrument:
     """An Instrument from a ccxt market (linear USDT swap)."""
     limits = market.get("limits") or {}
     lev = finite((limits.get("leverage") or {}).get("max")) or 100.0
+    contract = finite(market.get("contractSize")) or 1.0
+    least = finite((limits.get("amount") or {}).get("min")) or 0.0  # in contracts
     return Instrument(
         symbol=symbol,
         base=str(market.get("base") or symbol.split("-")[0]).upper(),
         quote=str(market.get("quote") or "USDT").upper(),
-        contract_value=finite(market.get("contractSize")) or 1.0,
+        contract_value=contract,
         tick_size=finite((market.get("precision") or {}).get("price")) or 0.0,
         max_leverage=lev,
         taker_fee=finite(market.get("taker")) or 0.0005,
         maker_fee=finite(market.get("maker")) or 0.0002,
+        min_size=max(least, 0.0) * contract,
     )
 
 

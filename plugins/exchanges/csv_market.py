@@ -32,6 +32,7 @@ from plugins.exchanges.errors import MarketError, UnknownSymbol
 from plugins.exchanges.grid import build_snapshot
 from plugins.exchanges.source import Candles, FundingInfo, MarketSource
 from plugins.exchanges.symbols import SymbolResolver, base_of
+from settings.checks import Problem
 from settings.config import ExchangeConfig
 from settings.durations import format_duration
 from settings.secrets import Secrets
@@ -74,6 +75,19 @@ class CsvMarket(MarketSource):
         self._funding_files: dict[str, list[Path]] = {}
         self._funding: dict[str, StatSeries] = {}
         self._selected: tuple[str, ...] = ()
+
+    @classmethod
+    def config_problems(cls, config: ExchangeConfig) -> list[Problem]:
+        """A folder with files of the configured timeframe (what the CSV source "offers")."""
+        if not config.data_dir:
+            return [Problem("exchange.data_dir", "the csv exchange needs a folder of "
+                            "<SYMBOL>_<timeframe>.csv[.gz] files", show_value=False)]
+        folder = Path(config.data_dir).expanduser()
+        tf = format_duration(config.timeframe.seconds)
+        if folder.is_dir() and not csv_files.discover_ohlcv(folder, tf):
+            return [Problem("exchange.timeframe", f"the csv folder {folder} has no "
+                            f"<SYMBOL>_{tf}.csv[.gz] files")]
+        return []
 
     # --- instruments ------------------------------------------------------------------------
 

@@ -17,6 +17,17 @@ class UnknownSymbol(MarketError, ValueError):
         super().__init__(f"Unknown symbol {text!r}.{hint}")
 
 
+UNKNOWN_SYMBOL = "unknown symbol"
+"""How ``MarketSnapshot.missing`` starts the reason for a configured symbol the exchange does
+not list (``alert_rules.config_rules`` tells the operator)."""
+
+
+def unknown_reason(error: UnknownSymbol, exchange: str) -> str:
+    """The ``missing`` reason for ``error``: "unknown symbol on okx (did you mean ...?)"."""
+    hint = f" (did you mean {', '.join(error.matches)}?)" if error.matches else ""
+    return f"{UNKNOWN_SYMBOL} on {exchange}{hint}"
+
+
 class SourceUnavailable(MarketError):
     """The exchange did not answer usefully after retries (network, 5xx, rate limit)."""
 

@@ -26,10 +26,13 @@ from plugins.exchanges.errors import MarketError, UnknownSymbol
 from plugins.exchanges.source import Candles, DepthSummary, FundingInfo, MarketSource
 from plugins.exchanges.symbols import SymbolResolver
 from settings.config import ExchangeConfig
+from settings.durations import Duration
 from settings.secrets import Secrets
 
 DEFAULT_CLOCK_MS = 1_772_323_200_000  # 2026-03-01 00:00 UTC: the sim clock at start
 DAY_MS = 86_400_000
+SIM_TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
+MIN_CONTRACTS = 0.01  # the smallest order, as on OKX's BTC and ETH swaps
 # OKX-like ladder, for BTC-sized books (scaled down by open interest for smaller ones).
 TIER_NOTIONAL = (0.0, 1e6, 5e6, 2e7, 4e7, 1e8, 2e8, math.inf)
 TIER_MMR = (0.004, 0.005, 0.0075, 0.0125, 0.02, 0.03, 0.05)
@@ -90,8 +93,18 @@ class SimMarket(MarketSource):
         self.resolver = SymbolResolver([
             Instrument(symbol=sym, base=s.base, contract_value=s.contract_value,
                        tick_size=10.0 ** math.floor(math.log10(s.price) - 4),
-                       max_leverage=sim_tiers(s)[0].max_leverage, tiers=sim_tiers(s))
+                       max_leverage=sim_tiers(s)[0].max_leverage, tiers=sim_tiers(s),
+                       min_size=MIN_CONTRACTS * s.contract_value)
             for sym, s in zip(symbols, self.specs, strict=True)])
+
+    @classmethod
+    def timeframes(cls) -> tuple[str, ...]:
+        """Bars that divide a day (the simulation is generated per day), a minute or longer."""
+        return SIM_TIMEFRAMES
+
+    @classmethod
+    def history_limit(cls, config: ExchangeConfig) -> Duration:
+        return Duration(config.sim_days * 86_400.0, f"{config.sim_days}d ([exchange] sim_days)")
 
     # --- the generated paths and the clock --------------------------------------------------
 

@@ -17,7 +17,9 @@ import numpy as np
 from core.types import FloatArray, Instrument, IntArray, MarketSnapshot, Position, StatSeries, Tier
 from plugins.exchanges.errors import NotSupported
 from plugins.exchanges.symbols import SymbolResolver
+from settings.checks import Problem
 from settings.config import ExchangeConfig
+from settings.durations import Duration
 from settings.secrets import Secrets
 
 
@@ -100,6 +102,24 @@ class MarketSource(abc.ABC):
         self.storage = storage
         self.timeframe_ms = config.timeframe.ms
         self.resolver = SymbolResolver({})
+
+    # --- what the source can do (``bot.py check-config`` asks before anything is fetched) ---
+
+    @classmethod
+    def timeframes(cls) -> tuple[str, ...] | None:
+        """The bar sizes this source offers ("1m", "15m", "1h", ...); None: it can't say
+        before reading its data (``config_problems`` then checks what it can)."""
+        return None
+
+    @classmethod
+    def history_limit(cls, config: ExchangeConfig) -> Duration | None:
+        """How far back this source can give bars; None: as far as a window may reach."""
+        return None
+
+    @classmethod
+    def config_problems(cls, config: ExchangeConfig) -> list[Problem]:
+        """Problems with ``[exchange]`` that only this source knows about."""
+        return []
 
     # --- instruments and symbols -----------------------------------------------------------
 

@@ -129,7 +129,8 @@ async def test_alert_preferences(chat):
     r = await chat("/subscribe liquidation cascade")
     assert r.data["settings"]["subscriptions"] == ["cascade", "liquidation"]
     r = await chat("/subscribe")
-    assert r.data["settings"]["subscriptions"] == [k.name for k in BUILTIN_KINDS]
+    assert r.data["settings"]["subscriptions"] == [k.name for k in BUILTIN_KINDS
+                                                   if k.scope != "operator"]
     r = await chat("/unsubscribe funding")
     assert "funding" not in r.data["settings"]["subscriptions"]
     r = await chat("/mute 1h")

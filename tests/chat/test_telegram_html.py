@@ -165,3 +165,11 @@ def test_truncate_caption_fits(html: str, limit: int) -> None:
     assert utf16_len(text) <= limit
     if utf16_len(parse_html(html).text) <= limit:
         assert text == parse_html(html).text
+
+
+def test_plain_text_never_raises_on_markup_telegram_refused() -> None:
+    from chat.telegram_html import plain_text
+
+    assert plain_text("<b>ok</b> &amp; fine") == "ok & fine"
+    assert plain_text("<b>unclosed & <i>") == "unclosed & "
+    assert plain_text("</b> stray &lt;") == " stray <"

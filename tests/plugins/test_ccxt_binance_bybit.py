@@ -128,8 +128,10 @@ async def test_bybit_funding_current_and_history(bybit):
     since = srv.now_ms - 10 * 86_400_000
     recent = await m.fetch_funding_history("ETH", since_ms=since)
     assert recent.times[0] == since and len(recent) == 31
-    (_n, params), = [e for e in srv.log if e[0] == "funding/history" and "startTime" in e[1]]
-    assert int(params["endTime"]) > srv.now_ms  # ccxt sends the end Bybit requires
+    pages = [e[1] for e in srv.log if e[0] == "funding/history" and "startTime" in e[1]]
+    # the first page from `since`, then one more from after its newest row: nothing newer
+    assert [int(p["startTime"]) for p in pages] == [since, int(recent.times[-1]) + 1]
+    assert int(pages[0]["endTime"]) > srv.now_ms  # ccxt sends the end Bybit requires
 
 
 async def test_bybit_open_interest_is_coins_valued_at_the_last_close(bybit):

@@ -1,39 +1,54 @@
-"""Random input through the real application: every reply must be one Telegram accepts."""
+"""Hostile input through the real application: every registered command (a plugin's too),
+every reply one Telegram accepts — the fake Bot API parses it with exactly Telegram's tag set
+(``tests/fakes/telegram_validate.py``) — and never the apology for a crash."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+import logging
+
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chat.commands.base import Reply
+from chat.telegram.handlers import SORRY
 from chat.telegram.render import ButtonStore, render, send
-from tests.telegram.conftest import registered_commands
+from tests.fuzzing import ARGS, Parrot, fuzz_settings, plugin_manager
 
-NAMES = [c.name for c in registered_commands()]
+pytestmark = pytest.mark.fuzz
+NAMES = sorted(c.name for c in plugin_manager().collect("hedgewatch_register_commands"))
 GROUP = -100314
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
-# words a trader might type, and characters that break HTML or length counting
-WORDS = st.sampled_from(["btc", "ETH", "long", "short", "0.5", "@60000", "10x", "5ct", "$5000",
-                         "with", "1h", "all", "<b>", "&amp;", "</i>", "😀", "severity", "tz",
-                         "Europe/Berlin", "cascade", "-1", "1e308", "nan", "@", "3", "x" * 70])
-ARGS = st.lists(st.one_of(WORDS, st.text(min_size=1, max_size=40).filter(str.strip)),
-                max_size=6).map(" ".join)
 
 
-@SETTINGS
+@pytest.fixture
+async def fuzz_bot(make_bot):
+    async with make_bot(extra=[Parrot()]) as harness:
+        yield harness
+
+
+@fuzz_settings(60)
 @given(name=st.sampled_from(NAMES), args=ARGS, where=st.sampled_from(["private", "group"]))
-async def test_random_arguments_give_replies_telegram_accepts(bot, name, args, where) -> None:
+async def test_random_arguments_give_replies_telegram_accepts(fuzz_bot, caplog, name, args,
+                                                              where) -> None:
+    bot = fuzz_bot
     if not bot.chat_row(1):
         await bot.say("/start", chat=1)
         bot.tg.set_admins(GROUP, [1])
     chat = 1 if where == "private" else GROUP
-    sent = await bot.say(f"/{name} {args}", chat=chat, user=1)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        sent = await bot.say(" ".join([f"/{name}", *args]), chat=chat, user=1)
     assert sent, (name, args)
     assert bot.tg.rejected == [], bot.tg.rejected
-    group_text = "\n".join(m.visible_text for m in bot.tg.sent_to(GROUP))
-    assert "Logged #" not in group_text and "Realised" not in group_text
+    shown = "\n".join(m.visible_text for m in sent)
+    assert SORRY not in shown and not caplog.records, (name, args, shown)
+    assert bot.replies[-1].kind != "failure", (name, args, bot.replies[-1].text)
+    group_text = "\n".join(m.visible_text for m in sent if m.chat_id == GROUP)
+    assert "Logged #" not in group_text and "Realised" not in group_text  # never in a group
+
+
+def test_the_plugin_command_is_among_the_fuzzed() -> None:
+    assert "parrot" in NAMES and "hedge" in NAMES
 
 
 LINES = st.lists(st.text(max_size=600), min_size=1, max_size=20)
@@ -41,7 +56,7 @@ LABELS = st.text(min_size=1, max_size=80).filter(str.strip)
 COMMAND_TEXT = st.text(min_size=1, max_size=120).filter(str.strip).map(lambda t: "/" + t)
 
 
-@SETTINGS
+@fuzz_settings(60)
 @given(lines=LINES, buttons=st.lists(st.lists(st.tuples(LABELS, COMMAND_TEXT), min_size=1,
                                               max_size=3), max_size=3),
        caption=st.one_of(st.none(), st.text(max_size=2000)))
