@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -111,6 +111,9 @@ class Sender:
         self._pngs: dict[int, asyncio.Task[bytes | None]] = {}
         self._photo_ids: dict[int, str] = {}  # alert id -> Telegram file_id after 1st upload
         self._last_send: dict[int | str, float] = {}
+        # since start, for /metrics (jobs.metrics): Bot API errors by kind, and retries
+        self.telegram_errors: Counter[str] = Counter()
+        self.retries = 0
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -169,6 +172,7 @@ class Sender:
             try:
                 msg = await self._send(stored, rendered, chat_id)
             except ChatMigrated as e:
+                self.telegram_errors["migrated"] += 1
                 new = int(e.new_chat_id)
                 log.info("chat %s migrated to %s", chat_id, new)
                 outbox.migrate_chat(self.db, int(chat_id), new, self.now_ms())
@@ -176,6 +180,7 @@ class Sender:
                 chat_id = new
                 continue
             except Forbidden as e:
+                self.telegram_errors["forbidden"] += 1
                 now = self.now_ms()
                 if isinstance(chat_id, int):
                     chats.set_active(self.db, chat_id, False, now_ms=now)
@@ -183,23 +188,27 @@ class Sender:
                 report.failed += outbox.fail_chat(self.db, chat_id, f"forbidden: {e}", now)
                 raise _StopChat from e
             except RetryAfter as e:  # AIORateLimiter already waited max_retries times
+                self.telegram_errors["flood"] += 1
                 wait = e.retry_after if isinstance(e.retry_after, int | float) else \
                     e.retry_after.total_seconds()
                 self._retry(d, attempt, f"flood: retry after {wait}", float(wait), report)
                 await asyncio.sleep(float(wait))
                 continue
             except BadRequest as e:  # the message itself is wrong: retrying will not help
+                self.telegram_errors["bad_request"] += 1
                 outbox.mark_failed(self.db, d.id, f"bad request: {e}", self.now_ms())
                 report.failed += 1
                 report.errors.append(f"{d.id}: {e}")
                 return chat_id
             except NetworkError as e:  # 5xx, connection errors, timeouts
+                self.telegram_errors["network"] += 1
                 delay = min(self.backoff * 2 ** (tries - 1), self.backoff_cap)
                 if not self._retry(d, attempt, f"network: {e}", delay, report):
                     return chat_id
                 await asyncio.sleep(delay)
                 continue
             except TelegramError as e:  # e.g. InvalidToken: nothing will get through
+                self.telegram_errors["other"] += 1
                 outbox.mark_retry(self.db, d.id, f"{type(e).__name__}: {e}", 0, self.now_ms())
                 raise
             outbox.mark_sent(self.db, d.id, msg.message_id, self.now_ms())
@@ -223,6 +232,7 @@ class Sender:
             return False
         outbox.mark_retry(self.db, d.id, error, now + int(delay_s * 1000), now)
         report.retried += 1
+        self.retries += 1
         return True
 
     async def _pace(self, chat_id: int | str) -> None:

@@ -2,8 +2,9 @@
 
 Telegram (when ``TELEGRAM_BOT_TOKEN`` is set) or the console as chat; the 15-minute cycle
 aligned to the bar close and the one-minute cascade watch on APScheduler; one catch-up cycle
-at start. SIGTERM/SIGINT stop it gracefully: no new cycles, the running one finishes its
-writes, the bot and the exchange session close, exit 0.
+at start; ``/metrics`` for Prometheus with ``[metrics] port``. SIGTERM/SIGINT stop it
+gracefully: no new cycles, the running one finishes its writes, the bot and the exchange
+session close, exit 0.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from chat.context import Services
 from jobs.cycle import WatchCycle
+from jobs.metrics import ServiceCollector, start_metrics
 from jobs.scheduler import Jobs
 from plugins.exchanges.errors import MarketError
 from runtime import Runtime
@@ -47,16 +49,17 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     commands = list(rt.commands)
     services = Services.from_runtime(rt, db, market)
     app = None
+    sender: Any = None
     if rt.secrets.telegram_token:
         from chat.sender import Sender
         from chat.telegram.app import build_application, start_telegram
 
         app = build_application(config, rt.secrets.telegram_token, services, commands=commands,
                                 webhook_secret=rt.secrets.webhook_secret)
-        sender = Sender(db, app.bot, config)
+        telegram_sender = sender = Sender(db, app.bot, config)
 
         async def drain() -> int:
-            return (await sender.drain()).sent
+            return (await telegram_sender.drain()).sent
 
         await start_telegram(app)
         log.info("Telegram front end started (%s)", config.telegram.mode)
@@ -70,6 +73,8 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
 
         log.warning("TELEGRAM_BOT_TOKEN is not set: alerts go to this console")
     send = _serialised(drain)  # the cycle and the cascade watch share one sender
+    metrics = start_metrics(config.metrics,
+                            ServiceCollector(config.storage.path, market, sender))
     cycle = WatchCycle(rt, db=db, market=market, send_stage=send)
     watch = WatchCycle(rt, db=db, market=market, send_stage=send,
                        symbols=_resolve(market, config.schedule.cascade_symbols),
@@ -98,6 +103,8 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
         log.info("stopping: no new cycles; waiting for the running one")
     finally:
         await jobs.stop(STOP_TIMEOUT_S)
+        if metrics is not None:
+            metrics.close()
         if console_task is not None:
             console_task.cancel()
         if app is not None:

@@ -129,10 +129,21 @@ class AlertsConfig(Section):
     cooldown: DurationField = Duration.parse("1h")
     reminder: DurationField = Duration.parse("4h")
     stale_after: int = Field(default=2, ge=1)
+    # hysteresis of the market-wide alerts (plugins/alert_rules/episodes.py)
+    clear_after: DurationField = Duration.parse("1h")
+    cascade_margin: float = Field(default=5.0, ge=0, lt=30)
+    regime_margin: float = Field(default=0.5, ge=0)
+    data_clear_after: DurationField = Duration.parse("30m")
+    data_margin: float = Field(default=0.5, ge=0, lt=1)
 
 
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class MetricsConfig(Section):
+    port: int | None = Field(default=None, ge=1, le=65535)
+    listen: str = "127.0.0.1"
 
 
 class PluginsConfig(Section):
@@ -153,6 +164,7 @@ class Config(Section):
     alerts: AlertsConfig = AlertsConfig()
     logging: LoggingConfig = LoggingConfig()
     plugins: PluginsConfig = PluginsConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     def with_overrides(self, **sections: dict[str, Any]) -> Config:
         """A copy with some keys replaced, validated like the file (used by CLI flags)."""

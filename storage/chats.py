@@ -3,6 +3,10 @@
 A chat that never changed anything reads as the defaults (no subscriptions, severity "info",
 not muted, UTC). Rows are created on the first write and never deleted: a blocked or removed
 chat is marked inactive.
+
+A mute silences everything but critical alerts about the chat's own trades (a position about
+to be liquidated), unless it was set with ``everything`` (``/mute all``): that choice is kept
+under ``MUTE_ALL`` in the row's ``settings`` JSON.
 """
 
 from __future__ import annotations
@@ -14,6 +18,14 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.alerts import SEVERITIES
+
+MUTE_ALL = "mute_all"
+
+
+def mutes_everything(settings_json: str | None) -> bool:
+    """Whether a chat's mute (its ``settings`` column) also silences critical alerts about
+    its own trades."""
+    return bool(json.loads(settings_json or "{}").get(MUTE_ALL, False))
 
 
 @dataclass(frozen=True)
@@ -30,11 +42,17 @@ class ChatSettings:
     def is_muted(self, now_ms: int) -> bool:
         return self.muted_until is not None and self.muted_until > now_ms
 
+    @property
+    def mute_all(self) -> bool:
+        """The mute also silences critical alerts about the chat's own trades."""
+        return bool(self.extra.get(MUTE_ALL, False))
+
     def to_dict(self, now_ms: int | None = None) -> dict[str, Any]:
         return {"chat_id": self.chat_id, "type": self.type,
                 "subscriptions": list(self.subscriptions), "min_severity": self.min_severity,
                 "muted_until": self.muted_until,
                 "muted": self.is_muted(now_ms) if now_ms is not None else None,
+                "mute_all": self.mute_all,
                 "timezone": self.timezone, "active": self.active}
 
 
@@ -86,8 +104,17 @@ def set_min_severity(db: Database, chat_id: int, severity: str, *, chat_type: st
 
 
 def set_muted_until(db: Database, chat_id: int, until_ms: int | None, *,
-                    chat_type: str = "private", now_ms: int = 0) -> ChatSettings:
-    _update(db, chat_id, chat_type, now_ms, muted_until=until_ms)
+                    chat_type: str = "private", now_ms: int = 0,
+                    everything: bool = False) -> ChatSettings:
+    """Mute until ``until_ms`` (None: unmute). Critical alerts about the chat's own trades
+    still come through unless ``everything``."""
+    with db.atomic():
+        extra = get_settings(db, chat_id).extra
+        extra = {k: v for k, v in extra.items() if k != MUTE_ALL}
+        if everything and until_ms is not None:
+            extra[MUTE_ALL] = True
+        _update(db, chat_id, chat_type, now_ms, muted_until=until_ms,
+                settings=json.dumps(extra))
     return get_settings(db, chat_id)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.alerts import SEVERITIES, Alert, severity_rank
+from storage import chats
 from storage.rule_state import RuleMemory
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -45,11 +46,17 @@ def immediate(db: Database) -> Iterator[Database]:
 def _recipients(db: Database, alert: Alert, now_ms: int, signal_channel: int | str | None
                 ) -> list[int | str]:
     rank = severity_rank(alert.severity)
+    # a critical alert about the owner's own trade (about to be liquidated) breaks through a
+    # mute, unless the owner chose to silence that too (/mute all)
+    breaks_mute = not alert.market_wide and alert.severity == "critical"
 
     def wants(row: dict[str, Any] | None, *, subscribed: bool) -> bool:
         if row is None:  # a chat that never changed anything: the defaults
             return True
-        if not row["active"] or (row["muted_until"] or 0) > now_ms:
+        if not row["active"]:
+            return False
+        if (row["muted_until"] or 0) > now_ms and (
+                not breaks_mute or chats.mutes_everything(row["settings"])):
             return False
         if rank < SEVERITIES.index(row["min_severity"] or "info"):
             return False
@@ -57,7 +64,8 @@ def _recipients(db: Database, alert: Alert, now_ms: int, signal_channel: int | s
 
     if not alert.market_wide:
         rows = list(db["chats"].rows_where("id = ?", [alert.owner_chat_id]))
-        # the owner's own trade: delivered without a subscription, but mute and severity hold
+        # the owner's own trade: delivered without a subscription; severity holds, and mute
+        # except for critical alerts
         return [alert.owner_chat_id] if wants(rows[0] if rows else None, subscribed=True) \
             else []  # type: ignore[list-item]
     out: list[int | str] = [

@@ -53,8 +53,12 @@ def _when(ms: int, tz: str) -> str:
 def settings_lines(s: ChatSettings, now_ms: int, kinds: AlertKinds) -> list[str]:
     subs = ", ".join(k if k in kinds else f"{k} (its plugin is not loaded)"
                      for k in s.subscriptions) or "none (send /subscribe)"
-    mute = f"muted until {_when(s.muted_until, s.timezone)}" if s.is_muted(now_ms) and \
-        s.muted_until is not None else "not muted"
+    mute = "not muted"
+    if s.is_muted(now_ms) and s.muted_until is not None:
+        mute = f"muted until {_when(s.muted_until, s.timezone)}"
+        if s.type == "private":
+            mute += (" (everything, critical alerts about your trades included)" if s.mute_all
+                     else " (critical alerts about your trades still come through)")
     return [f"Alerts: {subs}", f"Minimum severity: {s.min_severity}", f"Mute: {mute}",
             f"Timezone: {s.timezone}"]
 
@@ -121,30 +125,51 @@ class Unsubscribe(_KindsCommand):
         return [k for k in current if k not in kinds]
 
 
+@dataclass(frozen=True)
+class MuteRequest:
+    duration: Duration
+    everything: bool = False  # /mute all: critical alerts about your own trades too
+
+
 class Mute(_PrefCommand):
     name = "mute"
-    summary = "pause alerts for a while"
-    usage = "/mute <duration>"
-    examples = ("/mute 1h", "/mute 30m")
+    summary = "pause alerts for a while (critical ones about your trades still come)"
+    usage = "/mute <duration> | /mute all <duration>"
+    examples = ("/mute 1h", "/mute 30m", "/mute all 8h")
 
-    def parse(self, args: list[str]) -> Duration:
-        if len(args) != 1:
+    def parse(self, args: list[str]) -> MuteRequest:
+        words = [a for a in args if a.lower() != ALL]
+        everything = len(words) < len(args)
+        if len(words) != 1 or len(args) - len(words) > 1:
+            if everything and not words:
+                raise ArgumentError(f"/mute all needs a duration too, e.g. {self.examples[2]}")
             raise ArgumentError(f"/mute needs one duration, e.g. {self.example}")
         try:
-            d = Duration.parse(args[0])
+            d = Duration.parse(words[0])
         except ValueError:
-            raise ArgumentError(f"I didn't understand '{args[0][:32]}' — a duration is a number "
-                                f"and a unit (m, h, d), e.g. {self.example}") from None
+            raise ArgumentError(f"I didn't understand '{words[0][:32]}' — a duration is a "
+                                f"number and a unit (m, h, d), e.g. {self.example}") from None
         if d > MAX_MUTE:
             raise ArgumentError(f"At most {MAX_MUTE} at a time, e.g. {self.example}")
-        return d
+        return MuteRequest(d, everything)
 
-    async def answer(self, request: Duration, ctx: CommandContext) -> Reply:
+    async def answer(self, request: MuteRequest, ctx: CommandContext) -> Reply:
         self.check(ctx)
         now = ctx.services.now_ms()
-        s = chats.set_muted_until(ctx.services.db, ctx.chat_id, now + request.ms,
-                                  chat_type=ctx.chat_type, now_ms=now)
-        return self.reply(s, ctx, f"Muted for {request}; /unmute to resume.")
+        d = request.duration
+        s = chats.set_muted_until(ctx.services.db, ctx.chat_id, now + d.ms,
+                                  chat_type=ctx.chat_type, now_ms=now,
+                                  everything=request.everything)
+        if ctx.chat_type != "private":  # alerts about a member's trades never come here
+            return self.reply(s, ctx, f"Muted for {d}; /unmute to resume.")
+        if request.everything:
+            return self.reply(s, ctx, f"Muted everything for {d}, critical liquidation alerts "
+                                      "about your own trades included: you will not hear "
+                                      "that a position is about to be liquidated. /unmute "
+                                      "to resume.")
+        return self.reply(s, ctx, f"Muted for {d}; /unmute to resume. Critical alerts about "
+                                  f"your own trades (liquidation) still come through; "
+                                  f"/mute all {d} silences those too.")
 
 
 class Unmute(_PrefCommand):

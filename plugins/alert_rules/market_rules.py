@@ -1,16 +1,18 @@
 """Market-wide rules: ``regime``, ``cascade``, ``funding`` and ``data``. Their alerts go to
-subscribed chats and the signal channel. Memory (last spike state, last level, last data
-status) lives in ``rule_state`` through ``ctx.memory``, never in this module."""
+subscribed chats and the signal channel. Regime, cascade and data alerts follow episodes
+with hysteresis (``episodes``): one raise per state entered, one "over" per episode. Their
+memory lives in ``rule_state`` through ``ctx.memory``, never in this module."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from core.cascade import FACTORS, LEVEL_ORDER
+from core.cascade import FACTORS, LEVEL_ORDER, LEVELS, level_of
 from core.evaluate import EngineResult
+from plugins.alert_rules import episodes
 from plugins.alert_rules.base import Alert, AlertRule, RuleContext, finite
 
 LEVEL_SEVERITY = {"elevated": "info", "high": "warning", "cascade": "critical"}
@@ -29,55 +31,88 @@ def heatmap_spec(result: EngineResult, title: str) -> dict[str, Any]:
 
 class RegimeRule(AlertRule):
     """The market correlation index spikes against its 30-day baseline and stays there (the
-    engine's debounced ``market_spike`` turning on), or falls back."""
+    engine's debounced ``market_spike`` turning on), or is back to baseline.
+
+    With hysteresis (``episodes``): the spike is raised once when the flag turns on; it is
+    over only when the flag is off and the z-score is ``[alerts] regime_margin`` under
+    ``[engine] regime_z`` for ``clear_after``, and that is told once.
+    """
 
     name = "regime"
     kind = "regime"
+    ORDER = ("normal", "spike")
 
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
         r = ctx.result
         assert r is not None
+        cfg = ctx.config.alerts
+        z = float(r.cascade.factors.get("corr_z", np.nan))
         spike = bool(r.market_spike)
-        was = ctx.memory.get(self.name, "spike")
-        ctx.memory.set(self.name, "spike", spike, now_ms=ctx.now_ms)
-        if (was is None and not spike) or was == spike:
+        near = math.isfinite(z) and z >= ctx.config.engine.regime_z - cfg.regime_margin
+        ep = episodes.load(ctx.memory, self.name, "normal",
+                           "spike" if ctx.memory.get(self.name, "spike") else None)
+        s = episodes.step(ep, self.ORDER, "spike" if spike else "normal",
+                          "spike" if spike or near else "normal", stamp=ctx.time_ms,
+                          now_ms=ctx.now_ms, min_ms=cfg.clear_after.ms)
+        episodes.save(ctx.memory, self.name, s, ctx.now_ms)
+        if s.event not in (episodes.ENTER, episodes.CLEAR):
             return []
         v = r.view
         numbers = {"market_index": finite(v.market_index),
                    "market_index_30d": finite(v.market_index_slow),
-                   "corr_z": finite(r.cascade.factors.get("corr_z", np.nan)),
-                   "vol_ratio_median": finite(np.nanmedian(v.vol_ratio))}
+                   "corr_z": finite(z), "vol_ratio_median": finite(np.nanmedian(v.vol_ratio))}
         body = [f"Market correlation index {v.market_index:.2f} "
-                f"(30-day {v.market_index_slow:.2f}, z {numbers['corr_z'] or float('nan'):.1f})",
+                f"(30-day {v.market_index_slow:.2f}, z {z:.1f})",
                 f"Volatility vs 30 days: ×{numbers['vol_ratio_median'] or float('nan'):.2f}"]
-        if spike:
+        if s.event == episodes.ENTER:
             return [self.alert(
-                ctx, f"on:{ctx.time_ms}", "warning", "Correlation spike: everything moves "
-                "together", body, "Diversifying hedges stop working now: prefer an offsetting "
-                "short hedge and check your liquidation distance.", payload=numbers,
+                ctx, f"on:{s.episode.entered_ms}", "warning", "Correlation spike: everything "
+                "moves together", body, "Diversifying hedges stop working now: prefer an "
+                "offsetting short hedge and check your liquidation distance.",
+                payload=numbers, cooldown_ms=0,
                 chart=heatmap_spec(r, "Correlation now (fast) vs 30 days"))]
+        started = s.previous.started_ms or 0
+        body.append(f"z under {ctx.config.engine.regime_z - cfg.regime_margin:.1f} for "
+                    f"{episodes.span(ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms))}"
+                    + (f"; the spike began {episodes.span(ctx.time_ms - started)} ago."
+                       if started else "."))
         return [self.alert(
-            ctx, f"off:{ctx.time_ms}", "info", "Correlations back to baseline", body,
+            ctx, f"off:{started}", "info", "Correlations back to baseline", body,
             "The spike is over: hedges sized in the spike may now be too large.",
-            payload=numbers)]
+            payload={**numbers, "episode_started_ms": started}, cooldown_ms=0)]
+
+
+CASCADE_STATE = "cascade"  # the cycle's and the cascade watch's shared episode
 
 
 class CascadeRule(AlertRule):
-    """The cascade level rises to elevated, high or cascade (with what drives it), or falls
-    back to calm after one of those."""
+    """The cascade level rises to elevated, high or cascade (with what drives it), or the
+    episode is over (back to calm).
+
+    With hysteresis (``episodes``): a level is entered when the score reaches its threshold
+    and left only when the score has stayed ``[alerts] cascade_margin`` points under it for
+    ``clear_after``; each entry is raised once, a fall to a lower level that is not calm is
+    not told, and the end of the episode is told once.
+    """
 
     name = "cascade"
     kind = "cascade"
+    can_clear: ClassVar[bool] = True
 
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
         r = ctx.result
         assert r is not None
-        c = r.cascade
-        was = ctx.memory.get(self.name, "level", "calm")
-        ctx.memory.set(self.name, "level", c.level, now_ms=ctx.now_ms)
-        rank, was_rank = LEVEL_ORDER.index(c.level), LEVEL_ORDER.index(was)
-        if rank == was_rank or (rank < was_rank and c.level != "calm"):
+        c, cfg = r.cascade, ctx.config.alerts
+        ep = episodes.load(ctx.memory, CASCADE_STATE, "calm",
+                           ctx.memory.get(CASCADE_STATE, "level"))
+        s = episodes.step(ep, LEVEL_ORDER, c.level,
+                          level_of(min(100.0, c.score + cfg.cascade_margin)),
+                          stamp=ctx.time_ms, now_ms=ctx.now_ms, min_ms=cfg.clear_after.ms,
+                          can_leave=self.can_clear)
+        episodes.save(ctx.memory, CASCADE_STATE, s, ctx.now_ms)
+        if s.event not in (episodes.ENTER, episodes.CLEAR):
             return []
+        was = s.previous.state
         top = sorted(c.contributions.items(), key=lambda kv: -kv[1])[:4]
         body = [f"Cascade score {c.score:.0f}/100 ({c.level}, was {was}), confidence "
                 f"{c.confidence:.0%}"]
@@ -88,32 +123,45 @@ class CascadeRule(AlertRule):
                    "factors": {k: finite(v) for k, v in c.factors.items()},
                    "contributions": {k: round(float(v), 2) for k, v in c.contributions.items()},
                    "missing": list(c.missing)}
-        if c.level == "calm":
-            return [self.alert(ctx, f"calm:{ctx.time_ms}", "info", "Cascade risk has eased",
+        if s.event == episodes.CLEAR:
+            started = s.previous.started_ms or 0
+            under = _threshold(was) - cfg.cascade_margin
+            body.append(f"Under {under:.0f} for "
+                        f"{episodes.span(ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms))}"
+                        f"; the episode peaked at {s.previous.peak or was}"
+                        + (f" and began {episodes.span(ctx.time_ms - started)} ago."
+                           if started else "."))
+            numbers.update(episode_started_ms=started, peak=s.previous.peak)
+            return [self.alert(ctx, f"calm:{started}", "info", "Cascade risk has eased",
                                body, "Back to calm: review hedges and take-profits set for "
-                               "the stress.", payload=numbers)]
+                               "the stress.", payload=numbers, cooldown_ms=0)]
+        level = s.episode.state
         action = {"elevated": "Check your liquidation distance and that every position has "
                               "a hedge.",
                   "high": "Reduce leverage or add margin; keep an offsetting hedge on.",
                   "cascade": "Liquidation cascade under way: cut leverage now, take profit "
-                             "on hedges that are up."}[c.level]
-        chart = heatmap_spec(r, f"Cascade {c.level}: correlation now vs 30 days") \
-            if rank >= 2 else None
-        return [self.alert(ctx, f"{c.level}:{ctx.time_ms}", LEVEL_SEVERITY[c.level],
-                           f"Cascade level {c.level.upper()} ({c.score:.0f}/100)", body,
-                           action, payload=numbers, chart=chart)]
+                             "on hedges that are up."}[level]
+        chart = heatmap_spec(r, f"Cascade {level}: correlation now vs 30 days") \
+            if LEVEL_ORDER.index(level) >= 2 else None
+        return [self.alert(ctx, f"{level}:{s.episode.entered_ms}", LEVEL_SEVERITY[level],
+                           f"Cascade level {level.upper()} ({c.score:.0f}/100)", body,
+                           action, payload=numbers, chart=chart, cooldown_ms=0)]
+
+
+def _threshold(level: str) -> float:
+    """The score at which ``level`` begins."""
+    return next(cut for cut, name in LEVELS if name == level)
 
 
 class CascadeWatchRule(CascadeRule):
-    """The one-minute cascade watch's view of the main symbols: it raises escalations only
-    (the full cycle says when it has eased), keeps its own last level, and shares cooldowns
-    with ``cascade`` (same kind, same cooldown key) so a level is announced once."""
+    """The one-minute cascade watch's view of the main symbols. It shares the cycle's
+    episode: it may raise a level the cycle has not seen yet (then the cycle does not raise
+    it again), and a reading of it within the margin keeps the level held; only the full
+    cycle says when the episode is over."""
 
     name = "cascade_watch"
     watch_only = True
-
-    def evaluate(self, ctx: RuleContext) -> list[Alert]:
-        return [a for a in super().evaluate(ctx) if a.payload.get("level") != "calm"]
+    can_clear = False
 
 
 class FundingRule(AlertRule):
@@ -150,38 +198,62 @@ class FundingRule(AlertRule):
 
 
 class DataRule(AlertRule):
-    """The data is stale, the exchange cannot be reached, or it has recovered."""
+    """The data is stale, the exchange cannot be reached, or — once per outage — it has
+    recovered.
+
+    With hysteresis (``episodes``): "ok" < "stale" < "down". Stale is entered when the latest
+    bar is older than ``[alerts] stale_after`` intervals, down when the exchange cannot be
+    reached, each raised once per outage; the outage is over when the data has been younger
+    than ``(1 - data_margin)`` × that limit for ``data_clear_after``, told once.
+    """
 
     name = "data"
     kind = "data"
     on_stale_data = True
+    ORDER = ("ok", "stale", "down")
 
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
-        was = ctx.memory.get(self.name, "status", "ok")
+        cfg = ctx.config.alerts
+        limit, age = ctx.stale_after_ms, ctx.data_age_ms
         if ctx.result is None or ctx.exchange_error is not None:
-            status = "down"
+            raw = kept = "down"
         else:
-            status = "stale" if ctx.stale else "ok"
-        ctx.memory.set(self.name, "status", status, now_ms=ctx.now_ms)
-        numbers = {"status": status, "previous": was, "data_age_ms": ctx.data_age_ms,
-                   "stale_after_ms": ctx.stale_after_ms, "error": ctx.exchange_error}
-        age = f"{ctx.data_age_ms / 60_000:.0f} min" if ctx.data_age_ms >= 0 else "no data"
-        if status == "down":
+            raw = "stale" if ctx.stale else "ok"
+            kept = "stale" if age < 0 or age > limit * (1 - cfg.data_margin) else raw
+        ep = episodes.load(ctx.memory, self.name, "ok", ctx.memory.get(self.name, "status"))
+        # stamped on our clock: while the data is stale or missing its bar does not move
+        s = episodes.step(ep, self.ORDER, raw, kept, stamp=ctx.now_ms, now_ms=ctx.now_ms,
+                          min_ms=cfg.data_clear_after.ms)
+        episodes.save(ctx.memory, self.name, s, ctx.now_ms)
+        numbers = {"status": raw, "held": s.episode.state, "previous": ep.state,
+                   "data_age_ms": age, "stale_after_ms": limit, "error": ctx.exchange_error}
+        age_text = f"{age / 60_000:.0f} min" if age >= 0 else "no data"
+        if s.event == episodes.ENTER and s.episode.state == "down":
             return [self.alert(
-                ctx, f"down:{ctx.server_time_ms}", "critical", "Exchange unreachable",
+                ctx, f"down:{s.episode.entered_ms}", "critical", "Exchange unreachable",
                 [f"Could not fetch market data: {ctx.exchange_error or 'no result'}",
-                 f"Latest data: {age} old."],
+                 f"Latest data: {age_text} old."],
                 "No alerts can be computed: watch your positions on the exchange yourself.",
-                payload=numbers)]
-        if status == "stale":
+                payload=numbers, cooldown_ms=0)]
+        if s.event == episodes.ENTER:
             return [self.alert(
-                ctx, f"stale:{ctx.time_ms}", "warning", "Market data is stale",
-                [f"The latest closed bar is {age} old (limit "
-                 f"{ctx.stale_after_ms / 60_000:.0f} min on the exchange's clock)."],
-                "Other alerts are paused until fresh data arrives.", payload=numbers)]
-        if was != "ok":
+                ctx, f"stale:{s.episode.entered_ms}", "warning", "Market data is stale",
+                [f"The latest closed bar is {age_text} old (limit "
+                 f"{limit / 60_000:.0f} min on the exchange's clock)."],
+                "Other alerts are paused until fresh data arrives.", payload=numbers,
+                cooldown_ms=0)]
+        if s.event == episodes.CLEAR:
+            started = s.previous.started_ms or 0
+            fresh = ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms)
+            what = ("The exchange was unreachable" if s.previous.peak == "down"
+                    else "The data was stale")
             return [self.alert(
-                ctx, f"recovered:{ctx.time_ms}", "info", "Market data recovered",
-                [f"Fresh data again (age {age}); alerts resume."],
-                "Check what happened while data was missing.", payload=numbers)]
+                ctx, f"recovered:{started}", "info", "Market data recovered",
+                [f"Fresh data for {episodes.span(fresh)} (latest bar {age_text} old); "
+                 f"other alerts run again.",
+                 what + (f"; the outage began {episodes.span(ctx.now_ms - started)} ago."
+                         if started else ".")],
+                "Check what happened while data was missing.",
+                payload={**numbers, "episode_started_ms": started, "peak": s.previous.peak},
+                cooldown_ms=0)]
         return []

@@ -115,9 +115,10 @@ class CcxtMarket(MarketSource):
                     out = await fn()
                     out = validate(out) if validate else out
                 except Exception as exc:
-                    self.tracker.failure(time.perf_counter() - t0, f"{endpoint}: {describe(exc)}")
+                    self.tracker.failure(time.perf_counter() - t0, f"{endpoint}: {describe(exc)}",
+                                         endpoint)
                     raise
-                self.tracker.success(time.perf_counter() - t0)
+                self.tracker.success(time.perf_counter() - t0, endpoint)
                 return out
 
         return await with_retries(once, self.policy, on_retry=lambda _e: self.tracker.retry(),

@@ -70,9 +70,21 @@ class AccountPositions:
     exchange_liquidation: Mapping[str, float] = field(default_factory=dict)  # cross-check
 
 
+@dataclass(frozen=True)
+class EndpointHealth:
+    """One endpoint's requests since start: for ``/metrics``. ``latency_sum_s`` covers every
+    request; the percentiles the recent ones."""
+
+    requests: int = 0
+    errors: int = 0
+    latency_sum_s: float = 0.0
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
+
+
 @dataclass
 class SourceHealth:
-    """What ``/status`` shows per exchange."""
+    """What ``/status`` and ``/metrics`` show per exchange."""
 
     name: str
     latency_p50_ms: float | None = None
@@ -83,6 +95,7 @@ class SourceHealth:
     errors: int = 0
     data_age_ms: dict[str, int] = field(default_factory=dict)
     last_error: str | None = None
+    endpoints: dict[str, EndpointHealth] = field(default_factory=dict)
 
 
 class MarketSource(abc.ABC):

@@ -57,6 +57,22 @@ def test_trade_alerts_go_to_the_owner_only(db):
     assert recipients(db, 2) == set()
 
 
+def test_a_critical_alert_on_the_owners_trade_breaks_through_mute_unless_mute_all(db):
+    set_subscriptions(db, 50, ["cascade"])
+    set_muted_until(db, 50, T0 + HOUR)
+    outbox.record_alerts(db, [trade(owner=50, severity="warning")], now_ms=T0)
+    outbox.record_alerts(db, [Alert("liquidation", "liquidation:9:critical:x", "critical", "t",
+                                    (), "a", T0, 0, 0, trade_id=9, owner_chat_id=50)],
+                         now_ms=T0)
+    outbox.record_alerts(db, [market(severity="critical")], now_ms=T0)  # not about a trade
+    assert (recipients(db, 1), recipients(db, 2), recipients(db, 3)) == (set(), {50}, set())
+    set_muted_until(db, 50, T0 + HOUR, everything=True)
+    outbox.record_alerts(db, [Alert("liquidation", "liquidation:9:critical:y", "critical", "t",
+                                    (), "a", T0, 0, 0, trade_id=9, owner_chat_id=50)],
+                         now_ms=T0)
+    assert recipients(db, 4) == set()
+
+
 def test_same_dedup_key_is_recorded_once_and_cooldown_holds_the_subject(db):
     set_subscriptions(db, 1, ["cascade"])
     assert len(outbox.record_alerts(db, [market("1"), market("1")], now_ms=T0)) == 1

@@ -59,25 +59,26 @@ async def test_cascade_level_rise_fires_with_its_factors_then_not_again(db, conf
     assert "cascade" not in kinds(again)
 
 
-async def test_cascade_flapping_back_within_cooldown_is_not_recorded(db, config, walk, pm,
-                                                                     trader):
+async def test_cascade_easing_is_told_once_after_the_minimum_time(db, config, walk, pm,
+                                                                  trader):
     hot, calm = engine(walk[84], [trader]), engine(walk[104], [trader])
     t0, now0 = hot.time_ms, walk[84].snap.server_time_ms
 
     def at(r, bars):  # the same reading, ``bars`` bars after the first one
-        ctx = context(db, config, walk[84], dataclasses.replace(r, time_ms=t0 + bars * BAR_MS),
-                      now_ms=now0 + bars * BAR_MS)
-        return ctx
+        return context(db, config, walk[84], dataclasses.replace(r, time_ms=t0 + bars * BAR_MS),
+                       now_ms=now0 + bars * BAR_MS)
 
     first = await run_alerts(at(hot, 0), db, pm)
     assert [a.dedup_key.split(":")[1] for a in first if a.kind == "cascade"] == ["elevated"]
-    eased = await run_alerts(at(calm, 1), db, pm)
-    assert [a.dedup_key.split(":")[1] for a in eased if a.kind == "cascade"] == ["calm"]
-    # elevated again 30 minutes after the first: inside the 2h cooldown of "cascade:elevated"
+    # calm 15 minutes later, then elevated again: a dancing reading, not news
+    assert "cascade" not in kinds(await run_alerts(at(calm, 1), db, pm))
     assert "cascade" not in kinds(await run_alerts(at(hot, 2), db, pm))
-    # ... and after the cooldown it is news again
-    await run_alerts(at(calm, 3), db, pm)
-    assert "cascade" in kinds(await run_alerts(at(hot, 12), db, pm))
+    # calm for [alerts] clear_after (1h): eased, once
+    for bars in (3, 4, 5, 6):
+        assert "cascade" not in kinds(await run_alerts(at(calm, bars), db, pm))
+    eased = [a for a in await run_alerts(at(calm, 7), db, pm) if a.kind == "cascade"]
+    assert [a.dedup_key for a in eased] == [f"cascade:calm:{t0}"]
+    assert "cascade" not in kinds(await run_alerts(at(calm, 8), db, pm))
 
 
 async def test_liquidation_risk_goes_to_the_owner_only_once_per_cooldown(db, config, walk, pm,
@@ -125,8 +126,12 @@ async def test_regime_spike_on_then_off(db, config, walk, pm, trader):
     still = await run_alerts(context(db, config, walk[88], dataclasses.replace(
         engine(walk[88], [trader]), market_spike=True)), db, pm)
     assert "regime" not in kinds(still)
-    off = await run_alerts(context(db, config, walk[96]), db, pm)
-    assert [a.dedup_key.split(":")[1] for a in off if a.kind == "regime"] == ["off"]
+    off = engine(walk[96], [trader])
+    now = walk[96].snap.server_time_ms
+    got = await run_alerts(context(db, config, walk[96], off, now_ms=now), db, pm)
+    assert "regime" not in kinds(got)  # over only after [alerts] clear_after
+    got = await run_alerts(context(db, config, walk[96], off, now_ms=now + 3_600_000), db, pm)
+    assert [a.dedup_key.split(":")[1] for a in got if a.kind == "regime"] == ["off"]
 
 
 async def test_rebalance_compares_the_target_with_the_hedge_actually_held(db, config, walk, pm,
@@ -199,9 +204,12 @@ async def test_stale_data_raises_only_a_data_alert_then_recovery(db, config, wal
     got = await run_alerts(ctx, db, pm)
     assert kinds(got) == ["data"] and got[0].dedup_key.startswith("data:stale:")
     fresh = await run_alerts(context(db, config, step), db, pm)
-    assert "data" in kinds(fresh) and any(a.dedup_key.startswith("data:recovered")
-                                          for a in fresh)
+    assert "data" not in kinds(fresh)  # fresh again: the other rules run at once ...
     assert {"cascade", "liquidation", "funding"} <= set(kinds(fresh))
+    later = await run_alerts(context(db, config, step, now_ms=step.snap.server_time_ms
+                                     + 5_000 + config.alerts.data_clear_after.ms), db, pm)
+    # ... and the recovery is told once the data has stayed fresh for data_clear_after
+    assert [a.dedup_key.split(":")[1] for a in later if a.kind == "data"] == ["recovered"]
 
 
 async def test_unreachable_exchange_raises_a_critical_data_alert(db, config, walk, pm, trader):

@@ -134,8 +134,12 @@ async def test_alert_preferences(chat):
     r = await chat("/unsubscribe funding")
     assert "funding" not in r.data["settings"]["subscriptions"]
     r = await chat("/mute 1h")
-    assert r.data["settings"]["muted"] is True
-    assert (await chat("/unmute")).data["settings"]["muted"] is False
+    assert r.data["settings"]["muted"] is True and r.data["settings"]["mute_all"] is False
+    r = await chat("/mute all 8h")
+    assert r.data["settings"]["mute_all"] is True and "Muted everything for 8h" in r.text[0]
+    assert (await chat("/mute 2h all")).data["settings"]["mute_all"] is True
+    r = await chat("/unmute")
+    assert r.data["settings"]["muted"] is False and r.data["settings"]["mute_all"] is False
     r = await chat("/settings severity warning")
     assert r.data["settings"]["min_severity"] == "warning"
     r = await chat("/settings tz Europe/Berlin")
@@ -146,6 +150,8 @@ async def test_alert_preferences(chat):
 async def test_alert_preferences_bad_arguments(chat):
     assert "alert kind 'moon'" in one_line(await chat("/subscribe moon"))
     assert "duration" in one_line(await chat("/mute soon"))
+    assert "/mute all needs a duration too" in one_line(await chat("/mute all"))
+    assert "one duration" in one_line(await chat("/mute all 1h 2h"))
     assert "At most" in one_line(await chat("/mute 90d"))
     assert "timezone 'Mars/Base'" in one_line(await chat("/settings tz Mars/Base"))
     assert "Severity" in one_line(await chat("/settings severity loud"))
