@@ -64,13 +64,21 @@ def render_alert(alert: StoredAlert) -> RenderedAlert:
                          buttons, bool(rec.get("chart")))
 
 
+COMMAND_BUTTONS = (("hedge_command", "Hedge it"), ("hedged_command", "I put this on"))
+
+
 def _command_button(rec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """"Hedge it" under a trade alert: runs the ``/hedge`` command its action spells out (the
-    ``c:`` callback the Telegram front end runs as the presser), when it fits 64 bytes."""
-    command = (rec.get("numbers") or {}).get("hedge_command")
-    if not command:
-        return ()
-    try:
-        return (("Hedge it", callback_data("c", command.removeprefix("/"))),)
-    except ValueError:  # too long for callback_data: the action still spells it out
-        return ()
+    """Buttons under a trade alert that run the command it spells out (the ``c:`` callback
+    the Telegram front end runs as the presser), when it fits 64 bytes: "Hedge it" (the
+    ``/hedge``), "I put this on" (the ``/hedged`` that logs the advised legs, once)."""
+    numbers = rec.get("numbers") or {}
+    out = []
+    for key, label in COMMAND_BUTTONS:
+        command = numbers.get(key)
+        if not command:
+            continue
+        try:
+            out.append((label, callback_data("c", command.removeprefix("/"))))
+        except ValueError:  # too long for callback_data: the action still spells it out
+            continue
+    return tuple(out)

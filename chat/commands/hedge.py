@@ -111,7 +111,8 @@ class Hedge(Command):
             None, lambda: evaluate(snap, [pos], params, held_now, market=market))
         funding = {sym: float(v.values[-1]) for sym, v in snap.funding.items() if len(v)}
         data = hedge_data(result, s.strategies, hedges, s.plugins, funding)
-        data["warnings"] = [*merged, *data["warnings"]]
+        data["warnings"] = [*merged, *data["warnings"],
+                            *s.market.assumptions([symbol, *hedges])]
         lines = hedge_lines(data, pos)
         log_cmd = f"/open {symbol} {pos.side} {pos.size:.8g} @{pos.entry:.8g} {pos.leverage:g}x"
         return Reply(data=data, text=lines,

@@ -17,7 +17,7 @@ import numpy as np
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.position_args import build_position
 from chat.context import CommandContext, Services
-from chat.grammar import PositionArgs, parse_position
+from chat.grammar import PositionArgs, parse_position, parse_trade_id
 from core.returns import log_returns
 from core.risk import MIN_RETURNS_FOR_VOL, RiskReport, risk_report
 from core.types import MarketSnapshot, Position
@@ -30,6 +30,7 @@ class RiskRequest:
     position: PositionArgs | None = None
     mmr: float | None = None
     fee: float | None = None
+    trade_id: int | None = None  # ``/risk 5``: that trade of yours and the legs it holds
 
 
 def sigma_per_bar(closes: np.ndarray, halflife_bars: float) -> float:
@@ -86,12 +87,16 @@ def report_lines(r: dict[str, Any], pos: dict[str, Any]) -> list[str]:
 class Risk(Command):
     name = "risk"
     summary = "liquidation price, distance and safe leverage of a position"
-    usage = "/risk [<symbol> [long|short] [size|5ct|5000usdt] [@entry] [10x]]"
-    examples = ("/risk btc long 0.5 @60000 10x", "/risk ETH short $5000 20x", "/risk")
+    usage = ("/risk [<symbol> [long|short] [size|5ct|5000usdt] [@entry] [10x]] | "
+             "/risk <trade id>")
+    examples = ("/risk btc long 0.5 @60000 10x", "/risk ETH short $5000 20x", "/risk",
+                "/risk 1")
 
     def parse(self, args: list[str]) -> RiskRequest:
         if not args:
             return RiskRequest()
+        if len(args) == 1 and args[0].removeprefix("#").isdecimal():
+            return RiskRequest(trade_id=parse_trade_id(args[0], self.examples[3]))
         return RiskRequest(parse_position(args, self.example))
 
     def add_cli_options(self, parser: argparse.ArgumentParser) -> None:
@@ -108,6 +113,7 @@ class Risk(Command):
     async def answer(self, request: RiskRequest, ctx: CommandContext) -> Reply:
         if request.position is None:
             return await self._open_trades(request, ctx)
+
         s = ctx.services
         a = request.position
         if a.hedges:
@@ -120,31 +126,63 @@ class Risk(Command):
         if isinstance(pos, Reply):
             return pos
         report = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
+        report["warnings"] = [*report["warnings"], *s.market.assumptions([symbol])]
         position = {"size": pos.size, "entry": pos.entry, "leverage": pos.leverage}
         data = {**report, "position": position, "as_of": snap.last_bar_close_ms}
         return Reply(data=data, text=report_lines(report, position))
 
     async def _open_trades(self, request: RiskRequest, ctx: CommandContext) -> Reply:
+        """Each open trade with the hedge legs it holds (all, or the one asked for): each
+        position on its own margin, and the trade's P&L with its legs together."""
         if not ctx.is_private:
             raise ArgumentError("Your trades are private — ask /risk in a private chat, or give "
                                 f"a position, e.g. {self.example}")
         s = ctx.services
-        trades = list_trades(s.db, ctx.user_id, open_only=True)
+        trades = sorted(list_trades(s.db, ctx.user_id, open_only=True), key=lambda t: t.id)
+        if request.trade_id is not None:
+            trades = [t for t in trades if request.trade_id in (t.id, t.parent_id)]
+            if not trades:
+                raise ArgumentError(f"There is no open trade #{request.trade_id} of yours — "
+                                    "see /positions.")
         if not trades:
             return Reply(data={"reports": []}, text=[
                 "You have no open trades. Log one with /open btc long 0.5 @60000 10x, "
                 f"or ask about a position: {self.example}"])
         snap = await s.snapshot(sorted({t.symbol for t in trades}))
         await s.load_tiers(t.symbol for t in trades if t.symbol in snap.symbols)
-        reports, lines = [], []
-        for t in trades:
-            pos = Position(t.symbol, t.side, t.size, t.entry, t.leverage)
-            if t.symbol not in snap.symbols or not math.isfinite(snap.last_price(t.symbol)):
-                lines.append(f"#{t.id} {t.symbol}: no price right now")
-                continue
-            r = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
-            position = {"size": t.size, "entry": t.entry, "leverage": t.leverage}
-            reports.append({"trade_id": t.id, **r, "position": position})
-            lines += [f"#{t.id}", *report_lines(r, position), ""]
+        ids = {t.id for t in trades}
+        groups = [(t, [x for x in trades if x.parent_id == t.id]) for t in trades
+                  if t.parent_id not in ids]
+        reports: list[dict[str, Any]] = []
+        lines: list[str] = []
+        for main, legs in groups:
+            together = 0.0
+            priced = True
+            first = len(reports)
+            for t in (main, *legs):
+                role = f" (hedge of #{t.parent_id})" if t.parent_id is not None else ""
+                if t.symbol not in snap.symbols or not math.isfinite(snap.last_price(t.symbol)):
+                    lines.append(f"#{t.id} {t.symbol}{role}: no price right now")
+                    priced = False
+                    continue
+                pos = Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode,
+                               t.isolated_margin)
+                r = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
+                mark = snap.last_price(t.symbol)
+                together += t.unrealised_pnl(mark)
+                position = {"size": t.size, "entry": t.entry, "leverage": t.leverage,
+                            "margin_mode": t.margin_mode, "margin": t.isolated_margin,
+                            "parent_id": t.parent_id}
+                reports.append({"trade_id": t.id, **r, "position": position,
+                                "unrealised_pnl": t.unrealised_pnl(mark)})
+                lines += [f"#{t.id}{role}", *report_lines(r, position)]
+            if legs and priced:
+                lines.append(f"#{main.id} with its hedge: unrealised {together:+,.2f} USDT "
+                             f"(the legs are on their own margin: they do not move #{main.id}'s "
+                             "liquidation price)")
+                if reports[first]["trade_id"] == main.id:
+                    reports[first].update(with_hedge_unrealised_pnl=together,
+                                          legs=[x.id for x in legs])
+            lines.append("")
         return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms},
                      text=lines[:-1] if lines and not lines[-1] else lines)

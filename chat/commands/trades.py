@@ -137,8 +137,10 @@ class Open(_TradeCommand):
                          text=[f"Logged {trade_line(t)}.",
                                f"/positions shows it under #{t.parent_id}; /risk {t.parent_id} "
                                "and the alerts now count it as held."])
-        return Reply(data={"trade": t.to_dict()},
-                     text=[f"Logged {trade_line(t)}.", f"Check it with /risk, hedge it with "
+        assumed = s.market.assumptions([symbol])
+        return Reply(data={"trade": t.to_dict(), "warnings": assumed},
+                     text=[f"Logged {trade_line(t)}.", *(f"⚠ {w}" for w in assumed),
+                           f"Check it with /risk, hedge it with "
                            f"/hedge {t.id}, close it with /close {t.id}."],
                      buttons=[[("Hedge it", f"/hedge {t.id}"), ("Risk", f"/risk {t.id}")]])
 

@@ -122,6 +122,19 @@ class CsvMarket(MarketSource):
         self._selected = self._select()
         return self.resolver.instruments
 
+    def assumptions(self, symbols: Sequence[str]) -> list[str]:
+        """A CSV folder has no fee schedule, and tiers only from ``[exchange] tiers_file``."""
+        fees = sorted({self.instruments[s].taker_fee for s in symbols if s in self.instruments})
+        out = [f"fees: a CSV folder has no fee schedule; a taker fee of "
+               f"{', '.join(f'{f:.3%}' for f in fees)} is assumed"] if fees else []
+        untiered = sorted(s for s in symbols if s in self.instruments
+                          and self.instruments[s].tiers == (DEFAULT_TIER,))
+        if untiered:
+            out.append(f"tiers: no tier table for {', '.join(untiered)}; one tier at "
+                       f"{DEFAULT_TIER.mmr:.1%} maintenance margin, up to "
+                       f"{DEFAULT_TIER.max_leverage:g}x, is assumed")
+        return out
+
     def _select(self) -> tuple[str, ...]:
         everything = tuple(sorted(self._files))
         if self._wanted is None:

@@ -190,6 +190,12 @@ class MarketSource(abc.ABC):
         ``snapshot.missing`` with the reason; one failing symbol never fails the snapshot.
         """
 
+    def assumptions(self, symbols: Sequence[str]) -> list[str]:
+        """What this source assumed for ``symbols`` because it does not know (fees, tiers),
+        one sentence each — answers and their JSON repeat them instead of using a guess
+        silently. A live exchange knows: none."""
+        return []
+
     def health(self) -> SourceHealth:
         return SourceHealth(self.name)
 

@@ -272,3 +272,19 @@ async def test_missing_folder_and_empty_folder_are_clear(tmp_path: Path) -> None
         await market(tmp_path).load_instruments()
     with pytest.raises(MarketError, match="does not exist"):
         await market(tmp_path / "nope").load_instruments()
+
+
+async def test_what_a_csv_folder_does_not_know_is_said_not_guessed(tmp_path: Path) -> None:
+    write_bars(tmp_path / "BTC-USDT-SWAP_15m.csv")
+    write_bars(tmp_path / "ETH-USDT-SWAP_15m.csv")
+    tiers = tmp_path / "tiers.csv"
+    tiers.write_text("inst_family,tier,min_sz_contracts,max_sz_contracts,mmr,imr,max_lever\n"
+                     "BTC-USDT,1,0,1000,0.004,0.01,100\n")
+    m = market(tmp_path, tiers_file=str(tiers))
+    await m.load_instruments()
+    said = m.assumptions(["BTC-USDT-SWAP", "ETH-USDT-SWAP"])
+    assert said[0] == ("fees: a CSV folder has no fee schedule; a taker fee of 0.050% is "
+                       "assumed")
+    assert said[1] == ("tiers: no tier table for ETH-USDT-SWAP; one tier at 0.5% maintenance "
+                       "margin, up to 100x, is assumed")
+    assert m.assumptions(["BTC-USDT-SWAP"]) == said[:1]
