@@ -27,7 +27,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from chat.commands.base import Reply
+from chat.commands.base import Document, Reply
 from chat.telegram_html import (
     CALLBACK_DATA_LIMIT,
     CAPTION_LIMIT,
@@ -77,12 +77,14 @@ class ButtonStore:
 
 @dataclass
 class Rendered:
-    """What to send for one reply: text chunks, maybe a photo first, a keyboard last."""
+    """What to send for one reply: text chunks, maybe a photo first, a keyboard under the
+    text, then a document (a file such as ``/export``'s CSV) last."""
 
     chunks: list[str]
     keyboard: InlineKeyboardMarkup | None = None
     photo: bytes | None = None
     caption: str | None = None
+    document: Document | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -119,7 +121,7 @@ async def render(reply: Reply, store: ButtonStore) -> Rendered:
     """Render a reply (drawing its chart off the event loop when it has one)."""
     html = reply_html(reply)
     chunks = split_html(html) or ["Done."]
-    out = Rendered(chunks, keyboard(reply.buttons, store))
+    out = Rendered(chunks, keyboard(reply.buttons, store), document=reply.document)
     if reply.chart is not None:
         try:
             out.photo = await asyncio.to_thread(reply.chart)
@@ -146,6 +148,10 @@ async def send(bot: Bot, chat_id: int, rendered: Rendered, thread_id: int | None
     for i, chunk in enumerate(rendered.chunks):
         markup = rendered.keyboard if i == len(rendered.chunks) - 1 else None
         sent.append(await _send_text(bot, chat_id, chunk, thread_id, markup))
+    if rendered.document is not None:
+        doc = rendered.document
+        sent.append(await bot.send_document(chat_id, doc.content, filename=doc.filename,
+                                            message_thread_id=thread_id))
     return sent
 
 
