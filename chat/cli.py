@@ -3,7 +3,8 @@
 
 The command is answered as the local user (``chat.context.LOCAL_USER_ID``) in a private chat,
 so the trade log commands work on the same SQLite file as the console. ``--json`` prints one
-object (``Reply.data``; NaN never appears: ``allow_nan=False``). Exit codes: 0 ok, 2 bad
+object (``Reply.data``; NaN never appears: ``allow_nan=False``); a reply carrying a file
+(``/export``) writes the file's bytes to stdout, or to ``--output PATH``. Exit codes: 0 ok, 2 bad
 arguments (the short message on stderr), 1 runtime failure (one line, from ``bot.main``).
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
@@ -104,6 +106,25 @@ def run_cli(command: Command, rt: Runtime) -> int:
     return custom(rt) if callable(custom) else run_command(command, rt)
 
 
+def write_document(reply: Reply, output: str | None) -> int:
+    """A reply's file: the bytes alone on stdout (to pipe), or written to ``--output`` with
+    the reply's text on stdout."""
+    assert reply.document is not None
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(reply.document.content)
+        sys.stdout.buffer.flush()
+        return 0
+    try:
+        Path(output).write_bytes(reply.document.content)
+    except OSError as e:
+        print(f"--output {output}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(render(reply))
+    print(f"[written to {output}]")
+    return 0
+
+
 def run_command(command: Command, rt: Runtime) -> int:
     """Parse, answer and print one command; returns the exit code."""
     args = rt.args
@@ -130,6 +151,8 @@ def run_command(command: Command, rt: Runtime) -> int:
     if args.json:
         print(json.dumps(reply.data, allow_nan=False))
         return 0
+    if reply.document is not None:
+        return write_document(reply, getattr(args, "output", None))
     print(render(reply))
     path = save_chart(reply)
     if path is not None:

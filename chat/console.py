@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from chat.cli import services_from_runtime
 from chat.context import CommandContext
 from chat.dispatch import Dispatcher
-from chat.render_text import render, save_chart
+from chat.render_text import render, save_chart, save_document
 
 PROMPT = "hedgewatch> "
 BANNER = ("hedgewatch console — commands as in chat (/help lists them); quit or Ctrl-D to leave."
@@ -86,6 +86,8 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
                 if reply is None:
                     continue
                 print(render(reply), file=out, flush=True)
+                if reply.document is not None:
+                    print(f"[file saved to {save_document(reply)}]", file=out, flush=True)
                 if reply.ok and reply.chart is not None:
                     try:
                         path = save_chart(reply)
@@ -130,3 +132,5 @@ async def serve_console(services: Any, commands: list[Any], stop: asyncio.Event,
         reply = await dispatcher.handle(line.strip(), ctx)
         if reply is not None:
             print(render(reply), file=out, flush=True)
+            if reply.document is not None:
+                print(f"[file saved to {save_document(reply)}]", file=out, flush=True)

@@ -27,3 +27,16 @@ def save_chart(reply: Reply, directory: str | Path | None = None) -> Path | None
                                      dir=directory, delete=False) as f:
         f.write(png)
     return Path(f.name)
+
+
+def save_document(reply: Reply, directory: str | Path | None = None) -> Path | None:
+    """Write the reply's document (e.g. ``/export``'s CSV) to a new temporary file named
+    after it and return its path (None without one)."""
+    if reply.document is None:
+        return None
+    stem, dot, ext = reply.document.filename.rpartition(".")
+    with tempfile.NamedTemporaryFile("wb", prefix=(stem or ext) + "-",
+                                     suffix=dot + ext if stem else "", dir=directory,
+                                     delete=False) as f:
+        f.write(reply.document.content)
+    return Path(f.name)

@@ -45,7 +45,17 @@ from chat.grammar import ArgumentError
 if TYPE_CHECKING:
     from chat.context import CommandContext
 
-__all__ = ["ArgumentError", "Command", "Reply", "json_ready"]
+__all__ = ["ArgumentError", "Command", "Document", "Reply", "json_ready"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file a reply carries (``/export``'s CSV): Telegram sends it as a document, the
+    console saves it, the CLI writes it to stdout or ``--output``."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
 
 
 @dataclass
@@ -59,6 +69,7 @@ class Reply:
                  show images (so ``--json`` and benchmarks don't pay for matplotlib).
     ``caption``  the image's caption.
     ``buttons``  optional rows of (label, command text) the front end may offer as buttons.
+    ``document`` optional: a file to send with the text (``Document``).
     ``kind``     "ok", "usage" (a bad argument: CLI exit 2) or "failure" (CLI exit 1).
     """
 
@@ -68,6 +79,7 @@ class Reply:
     chart: Callable[[], bytes] | None = None
     caption: str | None = None
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
+    document: Document | None = None
     kind: str = "ok"
 
     @classmethod

@@ -16,11 +16,14 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.hedge_legs import Hedged
     from chat.commands.help import Help, Start
     from chat.commands.market import Market
+    from chat.commands.pnl import Pnl
     from chat.commands.prefs import Mute, Settings, Subscribe, Unmute, Unsubscribe
     from chat.commands.risk import Risk
     from chat.commands.status import Status
-    from chat.commands.trades import Close, Log, Open, Pnl, Positions
+    from chat.commands.trade_views import Daily, Export, Monthly, Performance, Stats, Weekly
+    from chat.commands.trades import Close, Log, Open, Positions
 
     return [Start(), Help(), Hedge(), Risk(), Corr(), Market(), Status(),
             Open(), Close(), Positions(), Hedged(), Log(), Account(),
-            Pnl(), Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand()]
+            Pnl(), Daily(), Weekly(), Monthly(), Performance(), Stats(), Export(),
+            Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand()]

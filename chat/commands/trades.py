@@ -1,4 +1,5 @@
-"""The trade log: /open, /close, /positions, /log, /pnl. Private chats only, per user.
+"""The trade log: /open, /close, /positions, /log (its views, /pnl and the rest, are in
+``chat.commands.pnl`` and ``chat.commands.trade_views``). Private chats only, per user.
 
 A user only ever sees and closes their own trades: another user's id answers exactly like an id
 that does not exist ("no open trade #N of yours"). A trade can have hedge legs:
@@ -245,31 +246,3 @@ class Log(_TradeCommand):
         return Reply(data={"trades": [t.to_dict() for t in trades]},
                      text=[trade_line(t) for t in trades])
 
-
-class Pnl(_TradeCommand):
-    name = "pnl"
-    summary = "realised and unrealised P&L, fees and funding of your logged trades"
-    usage = "/pnl"
-    examples = ("/pnl",)
-
-    async def answer(self, request: None, ctx: CommandContext) -> Reply:
-        db = ctx.services.db
-        closed = store.closed_totals(db, ctx.user_id)
-        open_trades = store.list_trades(db, ctx.user_id, open_only=True)
-        marks = await self.marks(ctx, open_trades)
-        unreal = sum(t.unrealised_pnl(marks[t.symbol]) for t in open_trades if t.symbol in marks)
-        unpriced = [t.id for t in open_trades if t.symbol not in marks]
-        open_fees = sum(t.fees for t in open_trades)
-        open_funding = sum(t.funding for t in open_trades)
-        data: dict[str, Any] = {
-            "realised": closed["realised"], "unrealised": unreal,
-            "fees": closed["fees"] + open_fees, "funding": closed["funding"] + open_funding,
-            "closed_trades": closed["count"], "open_trades": len(open_trades),
-            "unpriced_trades": unpriced}
-        lines = [f"Realised {_money(closed['realised'])} USDT over {closed['count']} closed "
-                 "trade(s) (after fees)",
-                 f"Unrealised {_money(unreal)} USDT on {len(open_trades)} open trade(s)",
-                 f"Fees paid {data['fees']:,.2f} USDT · funding {_money(data['funding'])} USDT"]
-        if unpriced:
-            lines.append("⚠ no current price for " + ", ".join(f"#{i}" for i in unpriced))
-        return Reply(data=data, text=lines)

@@ -25,7 +25,7 @@ from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from chat.commands.base import Reply
+from chat.commands.base import Document, Reply
 from chat.telegram_html import (
     CALLBACK_DATA_LIMIT,
     CAPTION_LIMIT,
@@ -76,12 +76,14 @@ class ButtonStore:
 
 @dataclass
 class Rendered:
-    """What to send for one reply: text chunks, maybe a photo first, a keyboard last."""
+    """What to send for one reply: text chunks, maybe a photo first, a keyboard under the
+    text, then a document (a file such as ``/export``'s CSV) last."""
 
     chunks: list[str]
     keyboard: InlineKeyboardMarkup | None = None
     photo: bytes | None = None
     caption: str | None = None
+    document: Document | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -118,7 +120,7 @@ async def render(reply: Reply, store: ButtonStore) -> Rendered:
     """Render a reply (drawing its chart off the event loop when it has one)."""
     html = reply_html(reply)
     chunks = split_html(html) or ["Done."]
-    out = Rendered(chunks, keyboard(reply.buttons, store))
+    out = Rendered(chunks, keyboard(reply.buttons, store), document=reply.document)
     if reply.chart is not None:
         try:
             out.photo = await asyncio.to_thread(reply.chart)
@@ -146,6 +148,10 @@ async def send(bot: Bot, chat_id: int, rendered: Rendered, thread_id: int | None
         markup = rendered.keyboard if i == len(rendered.chunks) - 1 else None
         sent.append(await send_html(bot, chat_id, chunk, message_thread_id=thread_id,
                                     reply_markup=markup))
+    if rendered.document is not None:
+        doc = rendered.document
+        sent.append(await bot.send_document(chat_id, doc.content, filename=doc.filename,
+                                            message_thread_id=thread_id))
     return sent
 
 

@@ -15,7 +15,13 @@ import time
 from collections import Counter
 from typing import Any
 
-from tests.fakes.telegram_objects import SentMessage, member_json, photo_sizes, user_json
+from tests.fakes.telegram_objects import (
+    SentMessage,
+    document_json,
+    member_json,
+    photo_sizes,
+    user_json,
+)
 from tests.fakes.telegram_state import FakeTelegramState
 from tests.fakes.telegram_validate import (
     CAPTION_LIMIT,
@@ -106,6 +112,9 @@ class BotApiMethods(FakeTelegramState):
     def _on_send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._send("sendPhoto", params, photo=True)
 
+    def _on_send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._send("sendDocument", params, photo=True, media="document")
+
     def _on_edit_message_text(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         return self._edit(params, text=True)
 
@@ -176,7 +185,9 @@ class BotApiMethods(FakeTelegramState):
 
     # ---------------------------------------------------------------- sends and edits
 
-    def _send(self, method: str, params: dict[str, Any], *, photo: bool) -> dict[str, Any]:
+    def _send(self, method: str, params: dict[str, Any], *, photo: bool,
+              media: str = "photo") -> dict[str, Any]:
+        """A text message, or (``photo``) a captioned ``media``: a photo or a document."""
         with self._lock:
             chat = self._writable(params)
             key, limit = ("caption", CAPTION_LIMIT) if photo else ("text", TEXT_LIMIT)
@@ -184,8 +195,8 @@ class BotApiMethods(FakeTelegramState):
                                 caption=photo)
             markup = params.get("reply_markup")
             check_reply_markup(markup)
-            if photo and not params.get("photo"):
-                raise bad_request("there is no photo in the request")
+            if photo and not params.get(media):
+                raise bad_request(f"there is no {media} in the request")
             now = time.monotonic()
             wait = self.flood.wait_needed(chat.id, now)
             if wait > 0:
@@ -202,8 +213,14 @@ class BotApiMethods(FakeTelegramState):
             thread_id = params.get("message_thread_id") if chat.is_forum else None
             if thread_id is not None:
                 msg["message_thread_id"], msg["is_topic_message"] = thread_id, True
-            if photo:
+            document = None
+            if media == "document":
+                document = document_json(params["document"], params.get("_filenames", {}).get(
+                    "document"), msg["message_id"])
+                msg["document"] = {k: v for k, v in document.items() if k != "content"}
+            elif photo:
                 msg["photo"] = photo_sizes(params["photo"], msg["message_id"])
+            if photo:
                 if parsed.text:
                     msg["caption"] = parsed.text
                 if parsed.entities:
@@ -218,7 +235,8 @@ class BotApiMethods(FakeTelegramState):
             self.messages.append(SentMessage(
                 method, chat.id, msg["message_id"], thread_id,
                 None if photo else params.get("text"), params.get("parse_mode"),
-                markup, photo, params.get("caption"), parsed.text, time.time()))
+                markup, media == "photo" and photo, params.get("caption"), parsed.text,
+                time.time(), document))
             self.counters.setdefault(chat.id, Counter())["delivered"] += 1
             return msg
 

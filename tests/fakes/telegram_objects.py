@@ -33,6 +33,7 @@ class SentMessage:
     caption: str | None
     visible_text: str  # what Telegram shows: tags stripped, entities decoded
     time: float
+    document: dict[str, Any] | None = None  # sendDocument: file_name, file_size, content
 
 
 @dataclass
@@ -99,6 +100,17 @@ def command_entities(text: str) -> list[dict[str, Any]]:
         return []
     word = text.split(maxsplit=1)[0]
     return [{"type": "bot_command", "offset": 0, "length": len(word.encode("utf-16-le")) // 2}]
+
+
+def document_json(document: Any, filename: str | None, message_id: int) -> dict[str, Any]:
+    """A sent ``Document`` (plus its ``content``, for tests); bots may send up to 50 MB."""
+    if not isinstance(document, bytes):
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    if len(document) > 50 * 1024 * 1024:
+        raise bad_request("file is too big")
+    return {"file_id": f"doc{message_id}", "file_unique_id": f"ud{message_id}",
+            "file_name": filename or "document", "file_size": len(document),
+            "content": document}
 
 
 def photo_sizes(photo: Any, message_id: int) -> list[dict[str, Any]]:

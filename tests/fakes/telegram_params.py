@@ -25,7 +25,11 @@ async def read_params(request: web.Request) -> dict[str, Any]:
             raw.update(await request.json())
         else:
             for key, value in (await request.post()).items():
-                raw[key] = value.file.read() if isinstance(value, web.FileField) else value
+                if isinstance(value, web.FileField):
+                    raw[key] = value.file.read()
+                    raw.setdefault("_filenames", {})[key] = value.filename
+                else:
+                    raw[key] = value
     params: dict[str, Any] = {}
     for key, value in raw.items():
         if isinstance(value, str):

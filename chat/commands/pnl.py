@@ -1,0 +1,141 @@
+"""/pnl: realised, unrealised, fees and funding of each of your trades and in total.
+
+A trade here is a main position with its hedge legs (``chat.trade_metrics.TradeGroup``): its
+figures add up the main's and the legs'. ``realised`` is after fees (closed parts),
+``unrealised`` is at the current mark before fees (open parts; an isolated part never below
+−margin), ``net`` = realised + unrealised + funding − the fees already paid on open parts:
+what the trade shows if closed at the mark, before the exit fee. A part without a current
+price leaves its trade's unrealised and net unknown (``null``) and is named.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from chat.commands.base import Command, Reply
+from chat.commands.market_view import age_text
+from chat.commands.trade_views import money, plain
+from chat.context import CommandContext
+from chat.trade_metrics import TradeGroup, group_trades
+from core.types import MarketSnapshot
+from plugins.exchanges.errors import MarketError
+from storage import trades as store
+from storage.trades import Trade
+
+log = logging.getLogger(__name__)
+
+SHOWN_CLOSED = 10
+
+
+async def current_marks(ctx: CommandContext, trades: list[Trade]
+                        ) -> tuple[dict[str, float], MarketSnapshot | None, list[str]]:
+    """Marks of the open trades' symbols (a symbol the market lacks is left out), the
+    snapshot they come from (None when nothing is open: the market is not asked), and a
+    warning when the market failed — the realised figures are still worth answering."""
+    symbols = sorted({t.symbol for t in trades if t.is_open})
+    if not symbols:
+        return {}, None, []
+    try:
+        snap = await ctx.services.snapshot(symbols)
+    except MarketError as e:
+        log.warning("/pnl without marks: %s", e)
+        return {}, None, [f"no current prices: the market data source failed "
+                          f"({str(e)[:200]})"]
+    marks = {}
+    for s in symbols:
+        if s in snap.symbols:
+            px = snap.last_price(s)
+            if math.isfinite(px):
+                marks[s] = px
+    return marks, snap, []
+
+
+def trade_figures(g: TradeGroup, marks: dict[str, float]) -> dict[str, Any]:
+    """One trade's P&L with its legs (see the module's docstring)."""
+    closed = [t for t in g.rows if not t.is_open]
+    opened = [t for t in g.rows if t.is_open]
+    unpriced = [t.id for t in opened if t.symbol not in marks]
+    realised = sum(t.realised_pnl or 0.0 for t in closed)
+    funding = sum(t.funding for t in g.rows)
+    open_fees = sum(t.fees for t in opened)
+    unreal = None if unpriced else sum(t.unrealised_pnl(marks[t.symbol]) for t in opened)
+    m = g.main
+    return {"id": m.id, "symbol": m.symbol, "side": m.side, "size": m.size,
+            "status": "open" if g.is_open else "closed", "close_reason": m.close_reason,
+            "closed_at": m.closed_at, "legs": [leg.id for leg in g.legs],
+            "realised": realised, "unrealised": unreal, "funding": funding,
+            "fees": sum(t.fees for t in g.rows),
+            "net": None if unreal is None else realised + unreal + funding - open_fees,
+            "unpriced": unpriced}
+
+
+def trade_text(f: dict[str, Any]) -> str:
+    legs = len(f["legs"])
+    head = (f"#{f['id']} {f['symbol']} {f['side']} {f['size']:g}"
+            + (f" + {legs} hedge leg{'s' if legs != 1 else ''}" if legs else "")
+            + (" (liquidated)" if f["close_reason"] == store.LIQUIDATED else ""))
+    parts = []
+    if f["status"] == "closed" or f["realised"]:
+        parts.append(f"realised {money(f['realised'])}")
+    if f["status"] == "open":
+        parts.append(f"unrealised {money(f['unrealised'])}")
+    parts += [f"funding {money(f['funding'])}", f"fees {plain(f['fees'])}"]
+    return f"{head}: {' · '.join(parts)} → net {money(f['net'])} USDT"
+
+
+class Pnl(Command):
+    name = "pnl"
+    summary = "realised and unrealised P&L, fees and funding, per trade and in total"
+    usage = "/pnl"
+    examples = ("/pnl",)
+    private_only = True
+
+    async def answer(self, request: None, ctx: CommandContext) -> Reply:
+        trades = store.list_trades(ctx.services.db, ctx.user_id)
+        marks, snap, warnings = await current_marks(ctx, trades)
+        figures = [trade_figures(g, marks) for g in group_trades(trades)]
+        opened = [t for t in trades if t.is_open]
+        closed = [t for t in trades if not t.is_open]
+        unpriced = [i for f in figures for i in f["unpriced"]]
+        realised = sum(t.realised_pnl or 0.0 for t in closed)
+        unreal = sum(t.unrealised_pnl(marks[t.symbol]) for t in opened if t.symbol in marks)
+        funding = sum(t.funding for t in trades)
+        fees = sum(t.fees for t in trades)
+        open_fees = sum(t.fees for t in opened if t.symbol in marks)
+        priced_funding = funding - sum(t.funding for t in opened if t.symbol not in marks)
+        data: dict[str, Any] = {
+            "realised": realised, "unrealised": unreal, "fees": fees, "funding": funding,
+            "net": realised + unreal + priced_funding - open_fees,
+            "closed_trades": sum(1 for f in figures if f["status"] == "closed"),
+            "open_trades": sum(1 for f in figures if f["status"] == "open"),
+            "legs": sum(len(f["legs"]) for f in figures), "unpriced_trades": unpriced,
+            "trades": figures,
+            "as_of": snap.last_bar_close_ms if snap else ctx.services.now_ms(),
+            "data_age_ms": snap.data_age_ms if snap else None, "warnings": warnings}
+        if not trades:
+            return Reply(data=data, text=["Your trade log is empty. Log a trade with "
+                                          "/open btc long 0.5 @60000 10x."])
+        lines = [f"Realised {money(realised)} USDT over {data['closed_trades']} closed "
+                 "trade(s) (after fees)",
+                 f"Unrealised {money(unreal)} USDT on {data['open_trades']} open trade(s)",
+                 f"Fees paid {plain(fees)} USDT · funding {money(funding)} USDT · "
+                 f"net {money(data['net'])} USDT"]
+        open_f = [f for f in figures if f["status"] == "open"]
+        closed_f = sorted((f for f in figures if f["status"] == "closed"),
+                          key=lambda f: (f["closed_at"] or 0, f["id"]), reverse=True)
+        if open_f:
+            lines += ["", "Open:", *(trade_text(f) for f in open_f)]
+        if closed_f:
+            shown = closed_f[:SHOWN_CLOSED]
+            more = f" (latest {len(shown)} of {len(closed_f)}: /export has all)" \
+                if len(closed_f) > len(shown) else ""
+            lines += ["", f"Closed{more}:", *(trade_text(f) for f in shown)]
+        if unpriced:
+            lines.append("⚠ no current price for " + ", ".join(f"#{i}" for i in unpriced))
+        lines += [f"⚠ {w}" for w in warnings]
+        if snap is not None:
+            lines.append(f"Marks: {age_text(snap.data_age_ms)}"
+                         + (" (SIMULATED)" if getattr(snap, "simulated", False) else ""))
+        return Reply(data=data, text=lines)
