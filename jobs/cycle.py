@@ -13,7 +13,12 @@ from typing import Any
 from core.evaluate import EngineParams, evaluate
 from core.recommend import HeldHedge
 from core.types import MarketSnapshot
-from jobs.trade_truth import accrue_funding, close_liquidated, find_liquidations
+from jobs.trade_truth import (
+    accrue_funding,
+    close_liquidated,
+    find_cross_liquidations,
+    find_liquidations,
+)
 from plugins.alert_rules.runner import (
     build_context,
     evaluate_rules,
@@ -163,6 +168,11 @@ class WatchCycle:
             liq = (result.risk.liquidation_price.tolist() if result.risk is not None
                    else [float("nan")] * len(kept))
             found = find_liquidations(kept, liq, snap)
+            if result.risk is not None:
+                fees = [result.instruments[t.symbol].taker_fee
+                        if t.symbol in result.instruments else self.config.risk.taker_fee
+                        for t in kept]
+                found += find_cross_liquidations(kept, result.risk.mmr.tolist(), fees, snap)
             summary.funding_payments = await accrue_funding(
                 self.db, self.market, trades, snap, snap.server_time_ms,
                 {c.trade.trade_id: c.bar_close_ms for c in found})

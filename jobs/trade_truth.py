@@ -61,12 +61,18 @@ def liquidation_alert(done: Liquidated, *, data_age_ms: int, simulated: bool) ->
     t = done.trade
     base = t.symbol.split("-")[0]
     role = f" (hedge leg of #{t.parent_id})" if t.parent_id is not None else ""
-    body = [f"Trade #{t.id}{role}: {t.side} {t.size:g} {base} @ {t.entry:g}, {t.leverage:g}×",
-            f"The price reached its liquidation price {done.price:g}: the exchange closes "
-            "an isolated position there.",
-            f"Loss: {t.isolated_margin:,.2f} USDT margin + {t.fees:,.2f} USDT fees "
-            f"= {-(t.realised_pnl or 0.0):,.2f} USDT (funding {t.funding:+,.2f}).",
-            "Checked on last-price candles; the exchange uses the mark price."]
+    body = [f"Trade #{t.id}{role}: {t.side} {t.size:g} {base} @ {t.entry:g}, {t.leverage:g}×"]
+    if t.capped:
+        body += [f"The price reached its liquidation price {done.price:g}: the exchange "
+                 "closes an isolated position there.",
+                 f"Loss: {t.isolated_margin:,.2f} USDT margin + {t.fees:,.2f} USDT fees "
+                 f"= {-(t.realised_pnl or 0.0):,.2f} USDT (funding {t.funding:+,.2f})."]
+    else:
+        body += ["Your cross-margin trades' equity fell to their maintenance margin: the "
+                 "exchange closes every cross position then (an estimate from your logged "
+                 f"margins). Closed at {done.price:g}, realised "
+                 f"{t.realised_pnl or 0.0:+,.2f} USDT after {t.fees:,.2f} USDT fees."]
+    body.append("Checked on last-price candles; the exchange uses the mark price.")
     if done.open_legs:
         body.append("Its hedge legs are still open on the exchange: " + ", ".join(
             f"#{leg.id} {leg.side} {leg.size:g} {leg.symbol.split('-')[0]}"
@@ -108,6 +114,56 @@ def find_liquidations(trades: Sequence[OpenTrade], liq_prices: Sequence[float],
         row = crossing_bar(trade, float(liq), snap)
         if row is not None:
             out.append(Crossing(trade, float(liq), int(snap.times[row]) + snap.timeframe_ms))
+    return out
+
+
+def find_cross_liquidations(trades: Sequence[OpenTrade], mmr: Sequence[float],
+                            fees: Sequence[float], snap: MarketSnapshot) -> list[Crossing]:
+    """Each trader's cross-margin trades share one collateral: the margins they logged. The
+    account is liquidated at the first bar where its equity (collateral + every position's
+    P&L) is at or below the maintenance margin (Σ size × price × (mmr + fee), OKX's ratio);
+    then every cross trade of it is closed. One position alone is judged on its bar's low
+    (long) or high (short) like an isolated one; several are judged on the bars' closes —
+    their extremes do not happen at the same moment. ``mmr[k]``, ``fees[k]`` belong to
+    ``trades[k]``."""
+    accounts: dict[int, list[int]] = {}
+    for k, t in enumerate(trades):
+        if t.margin_mode == store.CROSS and t.symbol in snap.symbols:
+            accounts.setdefault(t.owner_chat_id, []).append(k)
+    out: list[Crossing] = []
+    for members in accounts.values():
+        ts = [trades[k] for k in members]
+        start = int(np.searchsorted(snap.times, max(t.opened_at for t in ts), side="left"))
+        if start >= snap.n_bars:
+            continue
+        rows = slice(start, snap.n_bars)
+        collateral = sum(t.margin if t.margin is not None else t.size * t.entry / t.leverage
+                         for t in ts)
+        equity = np.full(snap.n_bars - start, collateral)
+        maintenance = np.zeros(snap.n_bars - start)
+        for k, t in zip(members, ts, strict=True):
+            j = snap.index(t.symbol)
+            sign = 1 if t.side == "long" else -1
+            if len(ts) == 1:
+                price = snap.low[rows, j] if sign > 0 else snap.high[rows, j]
+            else:
+                price = snap.close[rows, j]
+            equity += sign * t.size * (price - t.entry)
+            maintenance += t.size * price * (mmr[k] + fees[k])
+        with np.errstate(invalid="ignore"):
+            hit = np.flatnonzero(equity <= maintenance)
+        if not hit.size:
+            continue
+        row = start + int(hit[0])
+        close_ms = int(snap.times[row]) + snap.timeframe_ms
+        for k, t in zip(members, ts, strict=True):
+            j = snap.index(t.symbol)
+            price = float(snap.close[row, j])
+            if len(ts) == 1:  # where equity met maintenance within the bar
+                sign = 1 if t.side == "long" else -1
+                k_ = mmr[k] + fees[k]
+                price = (t.entry - sign * collateral / t.size) / (1 - sign * k_)
+            out.append(Crossing(t, price, close_ms))
     return out
 
 
