@@ -158,7 +158,6 @@ class WatchCycle:
         self.last = summary
         return summary
 
-
     async def _trade_truth(self, result: Any, snap: MarketSnapshot, trades: list[OpenTrade],
                            now_ms: int, summary: CycleSummary) -> set[int]:
         """Funding paid and liquidated trades closed (``jobs.trade_truth``); returns the ids

@@ -33,6 +33,7 @@ from storage import trades as store
 from storage.rule_state import OpenTrade
 
 log = logging.getLogger(__name__)
+MIN_FUNDING_INTERVAL_MS = 3_600_000  # the shortest funding interval an exchange uses (1 h)
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,9 @@ async def accrue_funding(db: Any, market: Any, trades: Sequence[OpenTrade],
         since = {t.trade_id: store.last_funding_time(db, t.trade_id) for t in group}
         start = min((s + 1 if s is not None else t.opened_at + 1)
                     for t, s in zip(group, since.values(), strict=True))
+        if until_ms - start < MIN_FUNDING_INTERVAL_MS and all(
+                t.trade_id not in ends for t in group):
+            continue  # no exchange settles funding more often: nothing can be due yet
         try:
             history = await market.fetch_funding_history(symbol, start)
         except Exception as e:  # no funding data (e.g. a CSV market without files): next time
