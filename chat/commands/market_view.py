@@ -1,11 +1,14 @@
-"""Small formatting pieces shared by /hedge and /market."""
+"""Small pieces shared by the commands that show market numbers (/hedge, /market, the trade
+log's views)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import Any
 
 from core.hedging import HedgeLeg
-from core.types import finite_or_none
+from core.types import MarketSnapshot, finite_or_none
 
 num = finite_or_none  # JSON-ready number: None for NaN/inf
 
@@ -17,6 +20,17 @@ def leg_text(leg: HedgeLeg) -> dict[str, Any]:
             + f", {leg.notional:,.0f} USDT)")
     return {"symbol": leg.symbol, "side": leg.side, "size": leg.size, "contracts": contracts,
             "notional": leg.notional, "beta": num(leg.beta), "text": text}
+
+
+def finite_marks(snap: MarketSnapshot, symbols: Iterable[str]) -> dict[str, float]:
+    """The last price of each of ``symbols`` the snapshot has a finite one for."""
+    out = {}
+    for s in symbols:
+        if s in snap.symbols:
+            px = snap.last_price(s)
+            if math.isfinite(px):
+                out[s] = px
+    return out
 
 
 def age_text(age_ms: int | None) -> str:

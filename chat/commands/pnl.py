@@ -11,11 +11,10 @@ price leaves its trade's unrealised and net unknown (``null``) and is named.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from chat.commands.base import Command, Reply
-from chat.commands.market_view import age_text
+from chat.commands.market_view import age_text, finite_marks
 from chat.commands.trade_views import money, plain
 from chat.context import CommandContext
 from chat.trade_metrics import TradeGroup, group_trades
@@ -43,13 +42,7 @@ async def current_marks(ctx: CommandContext, trades: list[Trade]
         log.warning("/pnl without marks: %s", e)
         return {}, None, [f"no current prices: the market data source failed "
                           f"({str(e)[:200]})"]
-    marks = {}
-    for s in symbols:
-        if s in snap.symbols:
-            px = snap.last_price(s)
-            if math.isfinite(px):
-                marks[s] = px
-    return marks, snap, []
+    return finite_marks(snap, symbols), snap, []
 
 
 def trade_figures(g: TradeGroup, marks: dict[str, float]) -> dict[str, Any]:
