@@ -33,6 +33,7 @@ class SentMessage:
     caption: str | None
     visible_text: str  # what Telegram shows: tags stripped, entities decoded
     time: float
+    at: float = 0.0  # the fake's clock when stored (a test's simulated clock, if it gave one)
 
 
 @dataclass
