@@ -97,3 +97,16 @@ def m004_plugin_failures(db: Database) -> None:
          "last_at": int},
         pk=("plugin", "hook"), not_null={"count", "first_at", "last_at"},
     )
+
+
+@migrations()
+def m005_delivery_policy(db: Database) -> None:
+    """Delivery that matches Telegram: an alert's ``subject`` (what newer alerts supersede),
+    per delivery the attempts that went out without an answer (read timeouts, crashes: they
+    may have arrived) and the delivery a superseded one was folded into."""
+    db["alerts"].add_column("subject", str)
+    db.execute("update alerts set subject = cooldown_key")
+    db["alerts"].create_index(["subject"])
+    db["deliveries"].add_column("unanswered", int, not_null_default=0)
+    db["deliveries"].add_column("folded_into", int)
+    db["deliveries"].create_index(["chat_id", "status"])

@@ -49,7 +49,9 @@ class RuleContext:
     ``result`` is None when the exchange could not be reached (``exchange_error`` says why);
     ``data_age_ms`` is the age of the latest closed bar on the exchange's clock
     (``MarketSnapshot.data_age_ms``); ``decisions`` maps trade id to its strategy's decision
-    at this bar; ``funding`` the latest funding (time, rate per period) per symbol.
+    at this bar; ``funding`` the latest funding (time, rate per period) per symbol;
+    ``undelivered`` the alert subjects whose latest alert expired before reaching any chat
+    (Telegram was down): a rule whose condition still holds says it again.
     """
 
     result: EngineResult | None
@@ -62,6 +64,7 @@ class RuleContext:
     decisions: Mapping[int, Decision] = field(default_factory=dict)
     funding: Mapping[str, tuple[int, float]] = field(default_factory=dict)  # (time, rate/8h)
     exchange_error: str | None = None
+    undelivered: frozenset[str] = frozenset()
 
     @property
     def stale_after_ms(self) -> int:
