@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +98,9 @@ class Sender:
         self.max_age = config.alerts.max_delivery_age
         self.confirm_timeout = config.telegram.read_timeout.seconds * CONFIRM_TIMEOUT_FACTOR
         self.totals = DrainReport()  # cumulative since start: read by health and metrics
+        # since start, for metrics: Bot API errors by kind, and retries scheduled
+        self.telegram_errors: Counter[str] = Counter()
+        self.retries = 0
         self.outage = Outage()
         self._recovered = False
         self._alerts: dict[int, tuple[StoredAlert, RenderedAlert]] = {}
@@ -211,6 +214,7 @@ class Sender:
             try:
                 msg = await self._send(stored, rendered, chat_id, confirm=d.unanswered > 0)
             except ChatMigrated as e:
+                self.telegram_errors["migrated"] += 1
                 new = int(e.new_chat_id)
                 log.info("chat %s migrated to %s", chat_id, new)
                 outbox.migrate_chat(self.db, int(chat_id), new, self.now_ms())
@@ -218,6 +222,7 @@ class Sender:
                 chat_id = new
                 continue
             except Forbidden as e:
+                self.telegram_errors["forbidden"] += 1
                 one_pass.answered(ok=False)
                 now = self.now_ms()
                 if isinstance(chat_id, int):
@@ -231,9 +236,12 @@ class Sender:
                 outbox.mark_retry(self.db, d.id, f"{outbox.FLOOD_WAIT} retry after {wait:g} s",
                                   retry_at, self.now_ms())
                 report.flood_waits += 1
+                self.telegram_errors["flood"] += 1
+                self.retries += 1
                 one_pass.answered(ok=False)  # Telegram answers: the other chats may go
                 return chat_id, retry_at
             except BadRequest as e:  # the message itself is wrong: retrying will not help
+                self.telegram_errors["bad_request"] += 1
                 outbox.mark_failed(self.db, d.id, f"bad request: {e}", self.now_ms())
                 one_pass.answered(ok=False)
                 report.failed += 1
@@ -242,6 +250,7 @@ class Sender:
             except NetworkError as e:  # 5xx, connection errors, timeouts
                 return chat_id, self._network_error(d, e, report, one_pass)
             except TelegramError as e:  # e.g. InvalidToken: nothing will get through
+                self.telegram_errors["other"] += 1
                 outbox.mark_retry(self.db, d.id, f"{type(e).__name__}: {e}",
                                   self.now_ms() + self.backoff.ms(d.attempts + 1),
                                   self.now_ms())
@@ -261,14 +270,18 @@ class Sender:
         one_pass.failed(retry_at)
         if went_out_unanswered(e):
             report.unanswered += 1
+            self.telegram_errors["timeout"] += 1
             if d.unanswered + 1 >= outbox.MAY_HAVE_ARRIVED:
                 outbox.mark_unconfirmed(self.db, d.id, f"no answer twice: {e}", now)
                 report.unconfirmed += 1
                 return None
             outbox.mark_retry(self.db, d.id, f"no answer (may have arrived): {e}", retry_at,
                               now, unanswered=True)
+            self.retries += 1
             return retry_at
         outbox.mark_retry(self.db, d.id, f"network: {e}", retry_at, now)
+        self.telegram_errors["network"] += 1
+        self.retries += 1
         report.retried += 1
         return retry_at
 

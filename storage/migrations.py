@@ -100,7 +100,7 @@ def m004_plugin_failures(db: Database) -> None:
 
 
 @migrations()
-def m005_delivery_policy(db: Database) -> None:
+def m006_delivery_policy(db: Database) -> None:
     """Delivery that matches Telegram: an alert's ``subject`` (what newer alerts supersede),
     per delivery the attempts that went out without an answer (read timeouts, crashes: they
     may have arrived) and the delivery a superseded one was folded into."""

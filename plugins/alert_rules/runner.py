@@ -71,7 +71,7 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
     age = snapshot.data_age_ms if snapshot is not None else -1
     undelivered = expired_subjects(db, now_ms - UNDELIVERED_LOOKBACK_MS)
     return RuleContext(result, config, memory, now_ms, server, age, tuple(infos), decisions,
-                       funding, exchange_error, undelivered)
+                       funding, exchange_error, undelivered=undelivered)
 
 
 def check_alert(alert: object, kinds: AlertKinds) -> None:

@@ -57,6 +57,7 @@ async def test_a_drain_tries_once_and_the_backoff_is_waited_on_the_clock(db):
         assert (await s.drain()).sent == 3
         await s.bot.shutdown()
     assert s.totals.sent == 3 and s.totals.retried >= 3 + 6  # cumulative, for metrics
+    assert s.telegram_errors == {"network": s.retries} and s.retries == s.totals.retried
 
 
 async def test_retry_after_is_waited_exactly_and_not_by_the_rate_limiter(db):
@@ -75,6 +76,7 @@ async def test_retry_after_is_waited_exactly_and_not_by_the_rate_limiter(db):
         clock.to(T0 + 37_000)
         assert (await s.drain()).sent == 1
         await s.bot.shutdown()
+    assert s.telegram_errors == {"flood": 1} and s.retries == 1
 
 
 async def test_an_alert_is_retried_until_its_age_then_expires_and_the_next_one_says_so(db):

@@ -57,7 +57,7 @@ def test_one_delivery_per_alert_and_chat(db_path):
 
 def test_the_delivery_policy_step_keeps_alerts_and_deliveries(db_path):
     old = Database(db_path)
-    migrations.apply(old, stop_before="m005_delivery_policy")
+    migrations.apply(old, stop_before="m006_delivery_policy")
     old["alerts"].insert({"id": 1, "dedup_key": "cascade:high:1", "cooldown_key": "cascade:high",
                           "kind": "cascade", "severity": "warning", "created_at": 0})
     old["deliveries"].insert({"alert_id": 1, "chat_id": 5, "status": "pending"})
