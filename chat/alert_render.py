@@ -8,6 +8,7 @@ console front end and tests use them as they are.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,11 +47,14 @@ def _age(ms: int) -> str:
     return f"{minutes:.0f} min old" if minutes < 120 else f"{minutes / 60:.1f} h old"
 
 
-def render_alert(alert: StoredAlert) -> RenderedAlert:
-    """The alert as Telegram HTML; every value from the alert is escaped."""
+def render_alert(alert: StoredAlert, notes: Sequence[str] = ()) -> RenderedAlert:
+    """The alert as Telegram HTML; every value from the alert is escaped. ``notes`` are lines
+    about this delivery (what it replaces, how long delivery was blocked), shown under the
+    title in italics."""
     rec = alert.record
     when = dt.datetime.fromtimestamp(rec["time_ms"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")
     lines = [f"{ICONS.get(alert.severity, '')} <b>{escape(rec['title'])}</b>"]
+    lines += [f"<i>{escape(note)}</i>" for note in notes]
     lines += [escape(line) for line in rec.get("body", [])]
     lines.append(f"<b>What to do:</b> {escape(rec['action'])}")
     foot = f"Data: bar closing {when} UTC, {_age(rec['data_age_ms'])}"

@@ -2,9 +2,10 @@
 
 Telegram (when ``TELEGRAM_BOT_TOKEN`` is set) or the console as chat; the 15-minute cycle
 aligned to the bar close and the one-minute cascade watch on APScheduler; one catch-up cycle
-at start; ``/metrics`` for Prometheus with ``[metrics] port``. SIGTERM/SIGINT stop it
-gracefully: no new cycles, the running one finishes its writes, the bot and the exchange
-session close, exit 0.
+at start; ``/metrics`` for Prometheus with ``[metrics] port``. Alert deliveries waiting on a
+backoff or a 429 get a one-off drain when they fall due (``delivery_retry``), through the
+same serialised drain as the cycles. SIGTERM/SIGINT stop it gracefully: no new cycles, the
+running one finishes its writes, the bot and the exchange session close, exit 0.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,6 +50,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     await _check_key(market)
     commands = list(rt.commands)
     services = Services.from_runtime(rt, db, market)
+    jobs = Jobs()
     app = None
     sender: Any = None
     if rt.secrets.telegram_token:
@@ -59,7 +62,11 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
         telegram_sender = sender = Sender(db, app.bot, config)
 
         async def drain() -> int:
-            return (await telegram_sender.drain()).sent
+            report = await telegram_sender.drain()
+            if report.next_due_ms is not None:  # a backoff or retry_after: again when due
+                jobs.once("delivery_retry", send, max(report.next_due_ms / 1000,
+                                                      time.time() + 0.5))
+            return report.sent
 
         await start_telegram(app)
         log.info("Telegram front end started (%s)", config.telegram.mode)
@@ -86,7 +93,6 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
         if watch.symbols:
             await watch.run()
 
-    jobs = Jobs()
     sch = config.schedule
     jobs.add("cycle", cycle.run, sch.interval.seconds, sch.delay.seconds)
     if config.schedule.cascade_symbols:

@@ -28,10 +28,10 @@ from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, ChatMember
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from chat.bot_client import http_request, rate_limiter
 from chat.commands.base import Command
 from chat.context import Services
 from chat.dispatch import Dispatcher
-from chat.sender import rate_limiter
 from chat.telegram.groups import AdminCache, Allowlist
 from chat.telegram.handlers import FRONT, TelegramFront, add_handlers
 from settings.config import Config
@@ -73,6 +73,7 @@ def build_application(config: Config, token: str, services: Services, *,
         services.commands = {c.name: c for c in commands}
     builder = (Application.builder().token(token)
                .rate_limiter(rate_limiter(config))
+               .request(http_request(config))  # [telegram] timeouts and pool size
                .concurrent_updates(concurrent_updates)
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if tg.api_url:
