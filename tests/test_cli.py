@@ -68,7 +68,8 @@ def test_health_judges_the_last_heartbeat(tmp_path, age_s, expected):
     db_path = tmp_path / "hw.db"
     db = open_database(db_path)
     if age_s is not None:
-        beat(db, "cycle", int((time.time() - age_s) * 1000), 120.0)
+        at = int((time.time() - age_s) * 1000)
+        beat(db, "cycle", at, 120.0, detail={"started_ms": at, "data_age_ms": 30_000})
     r = run("health", env={"HEDGEWATCH_STORAGE_PATH": str(db_path)}, cwd=tmp_path)
     assert r.returncode == expected, r.stderr + r.stdout
     assert (r.stdout if expected == 0 else r.stderr).strip()
