@@ -102,7 +102,7 @@ class WatchCycle:
         self.clock, self.before_fetch = clock, before_fetch
         self.bars = self.params.corr.slow + self.params.corr.fast + 8
         self.last: CycleSummary | None = None
-        self.held = HeldAlerts(db)
+        self.held = HeldAlerts(db, name)
         self._tiers_loaded: set[str] = set()
 
     async def run(self) -> CycleSummary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlite_utils import Database
 
@@ -24,8 +25,8 @@ class HeldAlerts:
     """``held.record(ctx, alerts, write)``: write what is held, then ``alerts``; on a
     failure everything not yet written stays held and the error propagates."""
 
-    def __init__(self, db: Database, limit: int = 1000) -> None:
-        self.db = db
+    def __init__(self, db: Database, name: str = "cycle", limit: int = 1000) -> None:
+        self.db, self.name = db, name
         self.limit = limit
         self._queue: deque[tuple[RuleContext, list[Alert]]] = deque()
 
@@ -42,10 +43,17 @@ class HeldAlerts:
                 self._queue.popleft()
         finally:
             self._trim()
-            note_held(self.db, len(self))
+            note_held(self.db, self.name, len(self))
         return new
 
     def _trim(self) -> None:
+        """Keep what writing needs, no more: a held cycle's context without its engine
+        result, and of the cycles that raised nothing only the newest (its rules' memory
+        supersedes theirs)."""
+        last = len(self._queue) - 1
+        self._queue = deque(
+            (replace(ctx, result=None, trades=(), decisions={}), alerts)
+            for i, (ctx, alerts) in enumerate(self._queue) if alerts or i == last)
         while len(self) > self.limit and len(self._queue) > 1:
             _, dropped = self._queue.popleft()
             log.error("outbox still cannot be written: %d held alert(s) dropped (%s)",

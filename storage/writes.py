@@ -93,19 +93,26 @@ class StorageFault:
 # id(connection) -> (connection, fault). The connection is kept so its id is not reused
 # while the entry lives; entries go when a write succeeds again.
 _faults: dict[int, tuple[sqlite3.Connection, StorageFault]] = {}
+_held: dict[tuple[int, str], int] = {}  # (id(connection), holder) -> alerts kept in memory
 
 
 def current_fault(db: Database) -> StorageFault | None:
-    """The storage fault of ``db``'s last write, None when it succeeded."""
+    """The storage fault of ``db``'s last write (None when it succeeded), with the alerts
+    every holder keeps in memory meanwhile."""
     entry = _faults.get(id(db.conn))
-    return entry[1] if entry else None
+    if entry is None:
+        return None
+    held = sum(n for (conn, _), n in _held.items() if conn == id(db.conn))
+    return replace(entry[1], held_alerts=held)
 
 
-def note_held(db: Database, held: int) -> None:
-    """Record how many alerts the cycle keeps in memory because they could not be written."""
-    entry = _faults.get(id(db.conn))
-    if entry is not None:
-        _faults[id(db.conn)] = (entry[0], replace(entry[1], held_alerts=held))
+def note_held(db: Database, holder: str, held: int) -> None:
+    """Record how many alerts ``holder`` (a cycle) keeps in memory because they could not
+    be written."""
+    if held:
+        _held[(id(db.conn), holder)] = held
+    else:
+        _held.pop((id(db.conn), holder), None)
 
 
 def _noted(db: Database, exc: BaseException | None) -> None:
@@ -118,8 +125,7 @@ def _noted(db: Database, exc: BaseException | None) -> None:
         return
     old = _faults.get(id(db.conn))
     since = old[1].since_ms if old and old[1].kind == kind else int(time.time() * 1000)
-    held = old[1].held_alerts if old else 0
-    _faults[id(db.conn)] = (db.conn, StorageFault(kind, str(exc), since, held))
+    _faults[id(db.conn)] = (db.conn, StorageFault(kind, str(exc), since))
 
 
 def _is_locked(exc: BaseException) -> bool:

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.market_view import age_text, freshness_data
 from chat.commands.risk import report_for, report_lines
 from chat.context import CommandContext
 from core.liquidation import cross_liquidation_price
@@ -125,7 +126,8 @@ class Account(Command):
                 if diff is not None and abs(diff) > MISMATCH_PCT:
                     lines.append(f"⚠ ours is more than {MISMATCH_PCT:g} % off the exchange's: "
                                  "trust the exchange's figure")
-        data["as_of"] = snap.last_bar_close_ms
+        data.update(as_of=snap.last_bar_close_ms, **freshness_data(await s.freshness(snap)))
+        lines += ["", age_text(data["data_age_ms"], data["data_behind"])]
         return Reply(data=data, text=lines)
 
 
