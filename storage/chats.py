@@ -109,7 +109,7 @@ def set_muted_until(db: Database, chat_id: int, until_ms: int | None, *,
                     everything: bool = False) -> ChatSettings:
     """Mute until ``until_ms`` (None: unmute). Critical alerts about the chat's own trades
     still come through unless ``everything``."""
-    with db.atomic():
+    with write(db):
         extra = get_settings(db, chat_id).extra
         extra = {k: v for k, v in extra.items() if k != MUTE_ALL}
         if everything and until_ms is not None:
