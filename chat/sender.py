@@ -103,7 +103,7 @@ class Sender:
         self.retries = 0
         self.outage = Outage()
         self._recovered = False
-        self._alerts: dict[int, tuple[StoredAlert, RenderedAlert]] = {}
+        self._alerts: dict[int, StoredAlert] = {}
         self._pngs: dict[int, asyncio.Task[bytes | None]] = {}
         self._photo_ids: dict[int, str] = {}  # alert id -> Telegram file_id after 1st upload
         self._last_send: dict[int | str, float] = {}
@@ -296,12 +296,13 @@ class Sender:
     # --- rendering, charts and the HTTP call -------------------------------------------------
 
     def _alert(self, d: Delivery) -> tuple[StoredAlert, RenderedAlert]:
+        """The stored alert (loaded once) and its message as sent now: the footer's data age
+        is computed at this moment, the delivery's notes go under the title."""
         if d.alert_id not in self._alerts:
-            stored = outbox.load_alert(self.db, d.alert_id)
-            self._alerts[d.alert_id] = (stored, render_alert(stored))
-        stored, rendered = self._alerts[d.alert_id]
+            self._alerts[d.alert_id] = outbox.load_alert(self.db, d.alert_id)
+        stored = self._alerts[d.alert_id]
         notes = delivery_notes(self.db, d, stored)
-        return (stored, render_alert(stored, notes)) if notes else (stored, rendered)
+        return stored, render_alert(stored, notes, now_ms=self.now_ms())
 
     async def _png(self, stored: StoredAlert) -> bytes | None:
         """The chart, drawn once per alert (in a thread) and only when it is sent."""

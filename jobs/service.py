@@ -23,7 +23,7 @@ from chat.context import Services
 from jobs.cycle import WatchCycle
 from jobs.metrics import ServiceCollector, start_metrics
 from jobs.scheduler import Jobs
-from plugins.exchanges.errors import MarketError
+from plugins.exchanges.errors import KeyRejected, MarketError
 from runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    db = rt.open_storage()
+    db = rt.open_storage(for_writing=True)  # a read-only file or full disk: one line, exit 1
     market = rt.market(storage=db)
     try:
         await market.load_instruments()
@@ -100,7 +100,11 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     console_task = None if app is not None else _console(services, commands, stop)
     try:
         log.info("catch-up cycle at start")
-        await cycle.run()
+        try:
+            await cycle.run()
+        except Exception as e:  # e.g. the database locked past every retry: not fatal
+            log.error("the catch-up cycle at start failed (%s: %s); the scheduler runs the "
+                      "next one at the bar close", type(e).__name__, e, exc_info=True)
         jobs.start()
         log.info("watching %s every %s (cascade watch %s every %s)",
                  config.exchange.name, sch.interval, ", ".join(watch.symbols or ["off"]),
@@ -128,10 +132,13 @@ async def _check_key(market: Any) -> None:
     they could trade (hedgewatch never does; /account repeats it)."""
     if not getattr(market, "keys", None):
         return
-    from chat.commands.account import trade_key_warning
+    from chat.commands.account import key_rejected_message, trade_key_warning
 
     try:
         acct = await market.fetch_positions()
+    except KeyRejected as e:
+        log.error(key_rejected_message(market.name, e))
+        return
     except MarketError as e:
         log.error("the %s API keys could not read the account: %s", market.name, e)
         return

@@ -90,6 +90,7 @@ class TelegramConfig(Section):
 
 class StorageConfig(Section):
     path: str = "hedgewatch.db"
+    busy_timeout: DurationField = Duration.parse("5s")
 
 
 class EngineConfig(Section):

@@ -10,9 +10,8 @@ reach its chat twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlite_utils import Database
 from core.alerts import SEVERITIES, Alert, severity_rank
 from storage import chats
 from storage.rule_state import RuleMemory
+from storage.writes import write
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 EXPIRED, FOLDED, UNCONFIRMED = "expired", "folded", "unconfirmed"
@@ -28,22 +28,10 @@ MAY_HAVE_ARRIVED = 2  # unanswered attempts after which a delivery is not sent a
 FLOOD_WAIT = "flood:"  # how the error of a delivery waiting out a 429 begins
 
 
-@contextlib.contextmanager
-def immediate(db: Database) -> Iterator[Database]:
-    """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``), so a
-    concurrent writer in another process waits on ``busy_timeout`` instead of failing.
-    Inside a transaction already, it is a savepoint of that one (one commit for both)."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.rollback()
-        raise
-    db.conn.execute("COMMIT")
+immediate = write
+"""A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``), so a
+concurrent writer in another process waits on ``busy_timeout`` and is retried with backoff
+instead of failing (``storage.writes``)."""
 
 
 def _recipients(db: Database, alert: Alert, now_ms: int, signal_channel: int | str | None

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from chat.commands.base import Command, Reply
-from chat.commands.market_view import age_text, finite_marks
+from chat.commands.market_view import age_text, finite_marks, freshness_data
 from chat.commands.trade_views import money, plain
 from chat.context import CommandContext
 from chat.trade_metrics import TradeGroup, group_trades
@@ -106,7 +106,8 @@ class Pnl(Command):
             "legs": sum(len(f["legs"]) for f in figures), "unpriced_trades": unpriced,
             "trades": figures,
             "as_of": snap.last_bar_close_ms if snap else ctx.services.now_ms(),
-            "data_age_ms": snap.data_age_ms if snap else None, "warnings": warnings}
+            **(freshness_data(await ctx.services.freshness(snap)) if snap else
+               {"data_age_ms": None, "data_behind": None}), "warnings": warnings}
         if not trades:
             return Reply(data=data, text=["Your trade log is empty. Log a trade with "
                                           "/open btc long 0.5 @60000 10x."])
@@ -129,6 +130,6 @@ class Pnl(Command):
             lines.append("⚠ no current price for " + ", ".join(f"#{i}" for i in unpriced))
         lines += [f"⚠ {w}" for w in warnings]
         if snap is not None:
-            lines.append(f"Marks: {age_text(snap.data_age_ms)}"
+            lines.append(f"Marks: {age_text(data['data_age_ms'], data['data_behind'])}"
                          + (" (SIMULATED)" if getattr(snap, "simulated", False) else ""))
         return Reply(data=data, text=lines)
