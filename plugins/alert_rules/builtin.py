@@ -13,10 +13,11 @@ from plugins.alert_rules.market_rules import (
     RegimeRule,
 )
 from plugins.alert_rules.trade_rules import LiquidationRule, RebalanceRule, TakeProfitRule
+from plugins.alert_rules.user_rules import UserRulesRule
 
 BUILTIN_RULES: tuple[type[AlertRule], ...] = (
     DataRule, RegimeRule, CascadeRule, CascadeWatchRule, FundingRule, LiquidationRule,
-    RebalanceRule, TakeProfitRule, UnknownSymbolRule)
+    RebalanceRule, TakeProfitRule, UnknownSymbolRule, UserRulesRule)
 
 
 @hookimpl

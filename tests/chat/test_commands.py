@@ -130,7 +130,7 @@ async def test_alert_preferences(chat):
     assert r.data["settings"]["subscriptions"] == ["cascade", "liquidation"]
     r = await chat("/subscribe")
     assert r.data["settings"]["subscriptions"] == [k.name for k in BUILTIN_KINDS
-                                                   if k.scope != "operator"]
+                                                   if k.scope not in ("operator", "personal")]
     r = await chat("/unsubscribe funding")
     assert "funding" not in r.data["settings"]["subscriptions"]
     r = await chat("/mute 1h")
