@@ -30,6 +30,7 @@ MOVE_RE = re.compile(rf"^(?P<sym>[a-z0-9][a-z0-9/:_-]*)\s+move[sd]?\s+{NUM}\s*%\
                      r"(?:in\s+)?(?P<w>[0-9]+[smhdw])$")
 TRADE_RE = re.compile(rf"^trade\s+#?(?P<id>[0-9]{{1,12}})\s+distance\s*(?:<|below)\s*{NUM}\s*%$")
 MAX_WINDOW = Duration.parse("7d")
+DELETE_EXAMPLE = "/alerts delete 3"
 RULE_STATE = "user_rules"  # the rule's name in rule_state (plugins.alert_rules.user_rules)
 
 
@@ -55,7 +56,7 @@ class SetAlert(Command):
     summary = "tell me when a price, a move or my trade's distance crosses a level"
     usage = ("/alert <sym> < <price> | /alert <sym> move <pct>% <window> | "
              "/alert trade <id> distance < <pct>%")
-    examples = ("/alert btc < 60000", "/alert eth move 5% 1h", "/alert trade 5 distance < 3%")
+    examples = ("/alert btc < 60000", "/alert eth move 5% 1h", "/alert trade 1 distance < 3%")
     private_only = True
 
     def parse(self, args: list[str]) -> RuleRequest:
@@ -162,7 +163,7 @@ class ListAlerts(Command):
     name = "alerts"
     summary = "list your alerts; /alerts delete <id> removes one"
     usage = "/alerts [delete <id …> | delete all]"
-    examples = ("/alerts", "/alerts delete 3", "/alerts delete all")
+    examples = ("/alerts", "/alerts delete all")
     private_only = True
 
     def parse(self, args: list[str]) -> list[int] | str | None:
@@ -171,12 +172,12 @@ class ListAlerts(Command):
             return None
         if words[0] not in ("delete", "del", "rm", "remove"):
             raise ArgumentError(f"/alerts lists your alerts or deletes them, e.g. "
-                                f"{self.examples[1]}")
+                                f"{DELETE_EXAMPLE}")
         ids = words[1:]
         if ids == ["all"]:
             return "all"
         if not ids or not all(w.isdigit() and len(w) <= 12 for w in ids):
-            raise ArgumentError(f"Name the alerts to delete by number, e.g. {self.examples[1]}")
+            raise ArgumentError(f"Name the alerts to delete by number, e.g. {DELETE_EXAMPLE}")
         return [int(w) for w in ids]
 
     async def answer(self, request: list[int] | str | None, ctx: CommandContext) -> Reply:
@@ -184,9 +185,10 @@ class ListAlerts(Command):
         if request is not None:
             ids = None if isinstance(request, str) else list(request)  # str: "all"
             gone = user_alerts.delete_rules(s.db, uid, ids, now_ms=s.now_ms())
-            if not gone:
+            if not gone and ids is not None:
                 raise ArgumentError("You have no such alert (see /alerts).")
-            head = f"Deleted {', '.join(f'#{i}' for i in gone)}."
+            head = f"Deleted {', '.join(f'#{i}' for i in gone)}." if gone else \
+                "Nothing to delete."
         else:
             head = ""
         rules = user_alerts.user_rules(s.db, uid)

@@ -158,7 +158,8 @@ class LiquidationRule(AlertRule):
                 chart={"type": "gauge", "symbol": pos.symbol, "side": pos.side,
                        "price": finite(price), "liquidation_price": finite(liq),
                        "distance_pct": finite(dist), "distance_sigma": sigma,
-                       "touch_prob": prob, "threshold_sigma": cfg.liquidation_alert_sigma})
+                       "touch_prob": prob, "threshold_sigma": cfg.liquidation_alert_sigma,
+                       "time_ms": ctx.time_ms})
             ctx.memory.set(self.name, str(ti.trade_id),
                            {"active": True, "severity": bucket, "prob": prob, "sigma": sigma,
                             "at": ctx.now_ms}, now_ms=ctx.now_ms, only_if=alert.dedup_key)
