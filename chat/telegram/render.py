@@ -5,8 +5,9 @@ reply's buttons as inline keyboards whose ``callback_data`` fits in 64 bytes.
 Callback data contract (every button the bot shows; handled in ``handlers.on_callback``):
 
 * ``c:<command text without the slash>`` — run that command as the presser (when it fits);
-* ``k:<key>`` — the same for a longer command, looked up in ``ButtonStore`` (in memory: such
-  a button expires when the process restarts, and the presser is told so);
+* ``k:<name>.<key>`` — the same for a longer command, looked up in ``ButtonStore`` (in
+  memory: such a button expires when the process restarts, and the presser is told to run
+  ``/<name>`` again);
 * ``mute:<duration>`` — run ``/mute <duration>`` as the presser (alerts' "Mute 1h");
 * ``alert:<id>`` — show the stored alert's details (alerts' "Details").
 """
@@ -22,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from chat.commands.base import Document, Reply
@@ -57,7 +57,11 @@ class ButtonStore:
         inline = f"{RUN}:{text}"
         if 2 < len(inline.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
             return inline
-        key = hashlib.blake2b(text.encode("utf-8"), digest_size=9).hexdigest()
+        # the command's name stays in the data, so the button can say what to run again
+        # after a restart emptied this store ("k:<name>.<hash>")
+        name = text.split(maxsplit=1)[0][:32] if text else ""
+        name = name if name.isascii() and "." not in name else ""
+        key = f"{name}.{hashlib.blake2b(text.encode('utf-8'), digest_size=9).hexdigest()}"
         self._texts[key] = text
         self._texts.move_to_end(key)
         while len(self._texts) > self.capacity:
@@ -72,6 +76,20 @@ class ButtonStore:
         if prefix == KEYED and rest in self._texts:
             return "/" + self._texts[rest]
         return None
+
+
+def command_of(data: str) -> str | None:
+    """The command name a button's data carries (``c:hedge btc``, ``k:hedge.<hash>``,
+    ``mute:1h``), for an expired button's message; None when it names none."""
+    prefix, _, rest = data.partition(":")
+    if prefix == MUTE:
+        return "mute"
+    if prefix == KEYED and "." in rest:
+        rest = rest.split(".", 1)[0]
+    elif prefix != RUN:
+        return None
+    word = rest.split(maxsplit=1)[0] if rest.strip() else ""
+    return word if word and len(word) <= 32 and word.replace("_", "").isalnum() else None
 
 
 @dataclass
@@ -160,12 +178,7 @@ async def send(bot: Bot, chat_id: int, rendered: Rendered, thread_id: int | None
 
 def load_details(db: Database, alert_id: str) -> tuple[StoredAlert, int | None] | None:
     """The stored alert and its owner chat (None for market-wide); None when not stored."""
-    try:
-        key = int(alert_id)
-        row = db["alerts"].get(key)
-        return outbox.load_alert(db, key), row["owner_chat_id"]
-    except (ValueError, NotFoundError, KeyError, TypeError):
-        return None
+    return outbox.find_alert(db, alert_id)
 
 
 def _number(value: object) -> str:
