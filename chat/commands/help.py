@@ -147,7 +147,8 @@ def _alert_details(alert_id: str, ctx: CommandContext) -> Reply:
     if owner is not None and owner not in (ctx.user_id, ctx.chat_id):
         return Reply.failure("That alert is about someone else's trade.")
     return Reply(data={"alert_id": alert.id, "kind": alert.kind},
-                 text=alert_details_lines(alert))
+                 text=alert_details_lines(
+                     alert, chats.get_settings(ctx.services.db, ctx.chat_id).timezone))
 
 
 class Help(Command):

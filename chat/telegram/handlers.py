@@ -250,7 +250,9 @@ async def _alert_details(front: TelegramFront, bot: Bot, where: Where, alert_id:
     stored, owner = details
     if owner is not None and owner not in (where.user_id, where.chat_id):
         return "That alert is about someone else's trade.", True
-    rendered = Rendered(split_html(alert_details_html(stored)))
+    reader = where.chat_id if where.chat_type == "private" else where.user_id
+    tz = chats.get_settings(front.services.db, reader).timezone if reader else "UTC"
+    rendered = Rendered(split_html(alert_details_html(stored, tz)))
     if where.chat_type == "private":
         await _post(front, bot, where, rendered)
         return None, False

@@ -15,7 +15,6 @@ Callback data contract (every button the bot shows; handled in ``handlers.on_cal
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import logging
 from collections import OrderedDict
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from chat.alert_render import local_time
 from chat.commands.base import Document, Reply
 from chat.telegram_html import (
     CALLBACK_DATA_LIMIT,
@@ -187,11 +187,11 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def alert_details_html(alert: StoredAlert) -> str:
-    """Everything stored with an alert, escaped: the lines, the numbers behind it, when."""
+def alert_details_html(alert: StoredAlert, tz: str = "UTC") -> str:
+    """Everything stored with an alert, escaped: the lines, the numbers behind it, when (in
+    the reader's time zone ``tz``)."""
     rec = alert.record
-    when = dt.datetime.fromtimestamp(int(rec.get("time_ms") or alert.created_at) / 1000,
-                                     dt.UTC).strftime("%Y-%m-%d %H:%M")
+    when = local_time(int(rec.get("time_ms") or alert.created_at), tz)
     head = " · ".join(escape(x) for x in (alert.kind, alert.severity, alert.symbol) if x)
     lines = [f"<b>{escape(rec.get('title', 'Alert'))}</b>", f"<i>{head}</i>"]
     lines += [escape(line) for line in rec.get("body", [])]
@@ -202,6 +202,6 @@ def alert_details_html(alert: StoredAlert) -> str:
         lines.append("<b>Numbers</b>")
         lines += [f"{escape(k)}: <code>{escape(_number(v))}</code>"
                   for k, v in sorted(numbers.items())]
-    lines.append(f"<i>Bar closing {when} UTC · alert #{alert.id}"
+    lines.append(f"<i>Bar closing {escape(when)} · alert #{alert.id}"
                  + (" · SIMULATED" if rec.get("simulated") else "") + "</i>")
     return "\n".join(lines)

@@ -5,10 +5,15 @@ against the fake Bot API, the real outbox."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from chat.sender import Sender
 from core.alerts import Alert
+from plugins.alert_rules.runner import record
+from plugins.manager import PluginManager
 from storage import chats, outbox
 from tests.telegram.conftest import FIXED_NOW, Harness
 
@@ -114,3 +119,28 @@ async def test_a_channel_post_carries_a_deep_link_not_buttons_for_the_channel(bo
     assert f"alert #{alert_id}" in details.visible_text
     (gone,) = await bot.say("/start alert_999999", chat=TRADER)
     assert "no longer stored" in gone.visible_text
+
+
+async def test_in_a_channel_only_its_admins_may_press_mute_and_nothing_is_posted(bot) -> None:
+    bot.tg.chat(CHANNEL, "channel", title="signals")
+    bot.tg.set_admins(CHANNEL, [5], owner=5)
+    old = InlineKeyboardMarkup([[InlineKeyboardButton("Mute 1h", callback_data="mute:1h")]])
+    await bot.app.bot.send_message(CHANNEL, "an alert from before", reply_markup=old)
+    assert await bot.press(CHANNEL, 6, "mute:1h") == []
+    refused = bot.tg.callback_answers[-1]
+    assert refused["show_alert"] and "admins" in refused["text"]
+    assert chats.get_settings(bot.db, CHANNEL).muted_until is None
+    assert await bot.press(CHANNEL, 5, "mute:1h") == []  # a toast, never a channel post
+    assert bot.tg.callback_answers[-1]["text"].startswith("Muted for 1h")
+    assert chats.get_settings(bot.db, CHANNEL).muted_until == NOW_MS + 3_600_000
+
+
+def test_with_the_signal_board_market_alerts_skip_the_channel(bot: Harness) -> None:
+    config = bot.front.services.config.with_overrides(
+        telegram={"signal_channel": CHANNEL, "signal_board": True})
+    ctx = SimpleNamespace(config=config, now_ms=NOW_MS, memory=None)
+    record(ctx, bot.db, PluginManager(entry_points=False), [market("cascade", "critical")])
+    assert outbox.delivery_counts(bot.db) == {}
+    ctx.config = bot.front.services.config.with_overrides(telegram={"signal_channel": CHANNEL})
+    record(ctx, bot.db, PluginManager(entry_points=False), [market("cascade", "critical", 2)])
+    assert outbox.delivery_counts(bot.db) == {"pending": 1}
