@@ -36,8 +36,8 @@ def hhmm(minute: int) -> str:
 
 def ring_line(s: ChatSettings) -> str:
     silent = SEVERITIES[:SEVERITIES.index(s.ring)]
-    return f"Rings: {s.ring} and up" + (f" ({', '.join(silent)} arrive silently)"
-                                         if silent else "")
+    which = "critical only" if s.ring == "critical" else f"{s.ring} and up"
+    return f"Rings: {which}" + (f" ({', '.join(silent)} arrive silently)" if silent else "")
 
 
 def topic_line(s: ChatSettings) -> str | None:

@@ -20,8 +20,8 @@ from storage.outbox import find_alert
 
 DISCLAIMER = ("hedgewatch advises; it never places an order. "
               "Leverage can lose more than you expect.")
-INTRO = ("hedgewatch watches your leveraged perpetual swaps: distance to liquidation, "
-         "correlation and cascade risk, and says how to hedge.")
+INTRO = ("hedgewatch watches your leveraged perps — liquidation distance, correlation, "
+         "cascade risk — and says how to hedge.")
 ALERTS_OFF = "Alerts are off until you /subscribe."
 ALERT_PAYLOAD = "alert_"
 PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
