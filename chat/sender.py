@@ -31,6 +31,7 @@ hammering it, and the next drain probes with one delivery before sending the oth
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import Counter, defaultdict
@@ -229,6 +230,7 @@ class Sender:
                 outbox.migrate_chat(self.db, int(chat_id), new, self.now_ms())
                 report.migrated += 1
                 chat_id = new
+                opts = dataclasses.replace(opts, thread_id=None)  # topics don't move along
                 continue
             except Forbidden as e:
                 self.telegram_errors["forbidden"] += 1
