@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 FRONT = "hedgewatch"
 SORRY = "Sorry — something went wrong on my side; it has been logged. Please try again."
 EXPIRED = "This button has expired — please send the command instead."
+TOAST_MAX = 200  # answerCallbackQuery text limit
 
 
 def expired(data: str | None) -> str:
@@ -51,7 +52,6 @@ def expired(data: str | None) -> str:
     "expired, run /hedge again" when its data still names the command."""
     name = command_of(data or "")
     return f"This button has expired — run /{name} again." if name else EXPIRED
-TOAST_MAX = 200  # answerCallbackQuery text limit
 
 
 @dataclass
@@ -281,8 +281,8 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
                                    chat.title)
     if new_here:  # the group's first message: what the bot does, that alerts are off
         where = Where(chat.id, chat.type, user_id, title=chat.title)
-        welcome = Reply(text=start_lines(private=False),
-                        buttons=start_buttons(private=False))
+        subs = chats.get_settings(db, chat.id).subscriptions  # kept if it was here before
+        welcome = Reply(text=start_lines(False, subs), buttons=start_buttons(private=False))
         await _post(front, context.bot, where, await render(welcome, front.buttons))
 
 

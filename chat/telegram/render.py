@@ -84,7 +84,9 @@ def command_of(data: str) -> str | None:
     prefix, _, rest = data.partition(":")
     if prefix == MUTE:
         return "mute"
-    if prefix == KEYED and "." in rest:
+    if prefix == KEYED:
+        if "." not in rest:  # data from before names were kept in it
+            return None
         rest = rest.split(".", 1)[0]
     elif prefix != RUN:
         return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from chat.telegram.render import ButtonStore, command_of
 from storage import chats
 from tests.telegram.conftest import Harness
 
@@ -76,3 +77,12 @@ async def test_an_old_button_after_a_restart_names_the_command_to_run_again(bot)
     answer = bot.tg.callback_answers[-1]
     assert answer["text"] == "This button has expired — run /open again." and \
         answer["show_alert"]
+
+
+def test_which_command_an_old_buttons_data_names() -> None:
+    assert command_of("k:open.0123456789abcdef01") == "open"
+    assert command_of("k:0123abcd") is None  # from before names were kept: no guess
+    assert command_of("c:hedge btc 0.5") == "hedge" and command_of("mute:1h") == "mute"
+    assert command_of("alert:5") is None and command_of("c:<b>") is None
+    key = ButtonStore().encode("/open btc long 0.5 @60000 10x note " + "x" * 60)
+    assert key.startswith("k:open.") and len(key.encode()) <= 64
