@@ -24,7 +24,7 @@ INTRO = ("hedgewatch watches your leveraged perps — liquidation distance, corr
          "cascade risk — and says how to hedge.")
 ALERTS_OFF = "Alerts are off until you /subscribe."
 ALERT_PAYLOAD = "alert_"
-PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+PAYLOAD = re.compile(ALERT_PAYLOAD + r"[0-9]{1,18}")
 
 # Commands by task, in the order a trader needs them; a plugin's command may name its own
 # ``task`` (one of these titles, or a new one); anything else is listed under "More".
@@ -118,8 +118,8 @@ class Start(Command):
     examples = ("/start",)
 
     def parse(self, args: list[str]) -> str | None:
-        """A deep link's payload (``t.me/<bot>?start=...``: 1-64 of A-Z a-z 0-9 _ -); an
-        unknown one just gets the welcome."""
+        """No arguments, or the payload of our own deep link (``t.me/<bot>?start=alert_12``,
+        a channel post's "Open in private chat")."""
         if not args:
             return None
         if len(args) > 1 or not PAYLOAD.fullmatch(args[0]):
@@ -127,7 +127,7 @@ class Start(Command):
         return args[0]
 
     async def answer(self, request: str | None, ctx: CommandContext) -> Reply:
-        if request and request.startswith(ALERT_PAYLOAD):
+        if request is not None:
             return _alert_details(request.removeprefix(ALERT_PAYLOAD), ctx)
         private = ctx.chat_type == "private"
         account = ctx.services.commands.get("account")
