@@ -102,12 +102,14 @@ class WatchCycle:
         self.clock, self.before_fetch = clock, before_fetch
         self.bars = self.params.corr.slow + self.params.corr.fast + 8
         self.last: CycleSummary | None = None
+        self.last_result: Any = None  # the last cycle's EngineResult (the signal board's)
         self.held = HeldAlerts(db, name)
         self._tiers_loaded: set[str] = set()
 
     async def run(self) -> CycleSummary:
         now_ms = int(self.clock() * 1000)
         summary = CycleSummary(started_ms=now_ms)
+        self.last_result = None
         t0 = time.perf_counter()
         snap: MarketSnapshot | None = None
         result = None
@@ -141,6 +143,7 @@ class WatchCycle:
                 result = await asyncio.get_running_loop().run_in_executor(
                     None, evaluate, snap, trade_positions(trades), self.params, held)
                 summary.cascade_level = result.cascade.level
+                self.last_result = result
         closed: set[int] = set()
         if result is not None and snap is not None and trades:
             with _Stage(summary, "trades"):

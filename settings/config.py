@@ -79,6 +79,9 @@ class TelegramConfig(Section):
     allowed_chats: list[int] = Field(default_factory=list)
     admins: list[int] = Field(default_factory=list)
     signal_channel: int | str | None = None
+    # the signal channel gets one pinned market-state message edited each cycle, and posts
+    # only on cascade level changes, instead of every market-wide alert (chat.signal_board)
+    signal_board: bool = False
     max_retries: int = Field(default=3, ge=1, le=20)
     connect_timeout: DurationField = Duration.parse("5s")
     read_timeout: DurationField = Duration.parse("10s")
