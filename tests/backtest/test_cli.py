@@ -18,7 +18,7 @@ from settings.secrets import Secrets
 
 KEYS = {"total_return", "max_drawdown", "liquidations", "sharpe", "sortino", "fees", "funding",
         "slippage", "hedge_cost", "turnover", "worst_15m", "worst_1h", "worst_1d",
-        "time_under_water", "stress"}
+        "time_under_water", "stress", "collateral", "liquidated_at", "lives"}
 
 
 def cli(argv: list[str]) -> int:
@@ -88,3 +88,26 @@ def test_chat_answer_has_table_and_chart():
     assert "min_variance" in reply.as_text()
     assert reply.chart is not None and reply.chart()[:4] == b"\x89PNG"
     json.dumps(reply.data, allow_nan=False)
+
+
+def test_a_book_with_weights_from_the_cli(capsys):
+    assert cli(["backtest", "--exchange", "sim", "--days", "3", "--main", "BTC,ETH",
+                "--weights", "0.6,0.4", "--margin", "isolated", "--json", "--no-progress",
+                "--strategies", "none,static"]) == 0
+    data = _no_nan(capsys.readouterr().out)
+    assert data["main"] == {"BTC-USDT-SWAP": 0.6, "ETH-USDT-SWAP": 0.4}
+    assert data["margin"] == "isolated"
+    assert any(a.startswith("Main book: long BTC 60% + ETH 40%") for a in data["assumptions"])
+
+
+@pytest.mark.parametrize("argv", [
+    ["--main", "BTC,ETH", "--weights", "1"],
+    ["--weights", "x"],
+    ["--reentry", "later"],
+    ["--rolling", "soon"],
+    ["--fees", "-1"],
+    ["--workers", "0"],
+])
+def test_bad_study_flags_exit_2(argv, capsys):
+    assert cli(["backtest", "--exchange", "sim", "--days", "2", "--no-progress", *argv]) == 2
+    assert capsys.readouterr().err.strip()
