@@ -20,16 +20,14 @@ slippage). After a liquidation the account re-enters ``reentry`` bars later, or 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from backtest.account import CHUNK, cross_breach, fill_cost, leg_crossing
 from backtest.margin import leg_liquidation_price
-from backtest.prepared import BOOK, Prepared
+from backtest.records import Context, LiquidationEvent, Trade, holdings
 from core.types import FloatArray, Position
-from plugins.manager import PluginManager
 from plugins.strategies.asking import ask
 from plugins.strategies.base import BarView, Strategy, TargetLeg
 from plugins.strategies.rebalance import rebalance
@@ -37,67 +35,12 @@ from plugins.strategies.rebalance import rebalance
 SIZE, ENTRY, MARGIN, LIQ = range(4)  # fields of a held leg: [signed size, entry, margin, liq]
 
 
-@dataclass(frozen=True)
-class Trade:
-    t: int  # bar index of the fill
-    symbol: str
-    delta: float  # signed base units bought (+) or sold (−)
-    price: float
-    fee: float
-    slippage: float
-    reason: str
-
-
-@dataclass(frozen=True)
-class LiquidationEvent:
-    t: int
-    symbol: str  # "account" for a cross account
-    side: str
-    price: float  # an isolated leg's liquidation price; NaN for an account
-    margin_lost: float  # what the trader lost at that bar (the leg's margin, the equity)
-    main: bool  # the main position (or the whole account) went
-
-
-@dataclass(eq=False)
-class Context:
-    """What every book of one start shares."""
-
-    m: Prepared
-    start: int
-    stop: int
-    cross: bool
-    capital: float
-    leverage: float
-    hedge_leverage: float
-    threshold: float
-    reentry: int | None  # bars after a liquidation, or None
-    keep: bool  # keep trades, decisions and holdings for reports
-    pm: PluginManager | None = None
-    positions: dict[int, Position] = field(default_factory=dict)
-    index: dict[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.index = {s: j for j, s in enumerate(self.m.snap.symbols)}
-
-    def position_at(self, t: int) -> Position:
-        """The main position opened at bar ``t``'s open, one object for every book."""
-        p = self.positions.get(t)
-        if p is None:
-            m = self.m
-            j = m.target
-            entry = float(m.snap.open[t, j])
-            size = self.capital * self.leverage / entry
-            p = Position(m.snap.symbols[j], m.book.side, size, entry, self.leverage,
-                         margin=self.capital)
-            self.positions[t] = p
-        return p
-
-
 class Book:
     """One strategy's account over ``[start, stop)``; arrays are indexed by ``t − start``."""
 
     def __init__(self, name: str, strategy: Strategy, ctx: Context) -> None:
         self.name, self.strategy, self.ctx = name, strategy, ctx
+        self._pm, self._threshold, self._keep = ctx.pm, ctx.threshold, ctx.keep
         h = ctx.stop - ctx.start
         self.cash = self.deposited = 0.0
         self.first_life: float | None = None
@@ -317,7 +260,7 @@ class Book:
 
     def decide(self, t: int, view: BarView) -> None:
         """Ask the strategy at bar ``t``'s close; a trade is filled at the next open."""
-        answer = ask(self.strategy, view, self.state, self.ctx.pm, where="a backtest bar")
+        answer = ask(self.strategy, view, self.state, self._pm, where="a backtest bar")
         d = answer.decision
         if d is None:
             self.failed = f"{answer.warning} (at bar {t})"
@@ -328,8 +271,8 @@ class Book:
             legs, traded = self.legs, False
         else:
             legs, traded = rebalance(self.legs, d.legs, view.prices, view.notional(),
-                                     self.ctx.threshold)
-        if self.ctx.keep:
+                                     self._threshold)
+        if self._keep:
             self.decisions.append((t, legs, traded))
         if traded:
             self.pending, self.reason = legs, d.reason
@@ -357,17 +300,4 @@ class Book:
                                for j, v in (*self.main.items(), *self.hedge.items()))
 
 
-def holdings(bars: int, n: int, events: list[tuple[int, int, float]]
-             ) -> tuple[FloatArray, FloatArray]:
-    """Net sizes held over each bar (after its open's fills) and after its close."""
-    seq = np.full((2 * bars, n), np.nan)
-    for k, j, v in events:
-        seq[k, j] = v
-    ok = np.isfinite(seq)
-    idx = np.where(ok, np.arange(2 * bars)[:, None], -1)
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    out = np.where(idx >= 0, seq[np.maximum(idx, 0), np.arange(n)], 0.0)
-    return out[0::2], out[1::2]
-
-
-__all__ = ["BOOK", "Book", "Context", "LiquidationEvent", "Trade", "holdings"]
+__all__ = ["Book"]

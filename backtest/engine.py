@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backtest.books import Book, Context, LiquidationEvent, Trade, holdings
+from backtest.books import Book
 from backtest.costs import CostParams
 from backtest.margin import leg_liquidation_price
 from backtest.prepared import MainBook, Prepared, filled_prices, prepare
+from backtest.records import Context, LiquidationEvent, Trade, holdings
 from backtest.views import ViewMaker
 from core.evaluate import EngineParams
 from core.types import FloatArray, IntArray, MarketSnapshot
@@ -37,6 +38,10 @@ from plugins.manager import PluginManager
 from plugins.strategies.base import BarView, Strategy, TargetLeg
 
 MARGIN_MODES = ("cross", "isolated")
+
+
+class NoPriceAtStart(ValueError):
+    """The main book cannot be opened at the start bar: a leg has no open price there."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,7 @@ def run_books(ctx: Context, views: ViewMaker, strategies: Mapping[str, Strategy]
     start, stop, last = ctx.start, ctx.stop, ctx.stop - 1
     m = ctx.m
     if not all(m.snap.open[start, j] > 0 for j in (*m.main_cols, m.target)):
-        raise ValueError(f"{m.book.label()} has no open price at the start bar")
+        raise NoPriceAtStart(f"{m.book.label()} has no open price at the start bar")
     books = [Book(name, s, ctx) for name, s in strategies.items()]
     for b in books:
         b.reenter = start  # entered in the loop: after the start bar's funding time
@@ -190,7 +195,7 @@ def run_backtest(snap: MarketSnapshot, strategies: Mapping[str, Strategy], param
     m = prepared or prepare(snap, params.book, engine, params.costs, liq_low, liq_high)
     start, stop = params.start, params.stop if params.stop is not None else m.n_bars
     if not 0 <= start < stop <= m.n_bars:
-        raise ValueError(f"start bar {start} is outside the data (0…{m.n_bars - 1})")
+        raise NoPriceAtStart(f"start bar {start} is outside the data (0…{m.n_bars - 1})")
     views = views or ViewMaker.of(m, engine)
     books = run_books(new_context(m, params, start, stop, keep=True, pm=pm), views, strategies,
                       progress)
@@ -212,5 +217,5 @@ def decision_bars(result: BacktestResult) -> IntArray:
     return np.array(ts, dtype=np.int64)
 
 
-__all__ = ["BacktestParams", "BacktestResult", "LiquidationEvent", "StrategyRun", "Trade",
-           "decision_bars", "filled_prices", "run_backtest"]
+__all__ = ["BacktestParams", "BacktestResult", "LiquidationEvent", "NoPriceAtStart",
+           "StrategyRun", "Trade", "decision_bars", "filled_prices", "run_backtest"]

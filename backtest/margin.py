@@ -74,8 +74,8 @@ def maintenance(table: MaintenanceTable, size: float, prices: FloatArray, fee: f
         return np.zeros(px.shape)
     if table.by_notional:
         notional = size * px
-        k = np.minimum(np.searchsorted(table.caps, np.nan_to_num(notional), side="left"),
-                       table.caps.size - 1)
+        # NaN sorts last: the last tier, and a NaN margin that never triggers anything
+        k = np.minimum(np.searchsorted(table.caps, notional, side="left"), table.caps.size - 1)
         out: FloatArray = notional * table.mmr[k] - table.cum[k]
         return out
     return size * px * (table.rate(size) + fee)

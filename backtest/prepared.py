@@ -174,3 +174,14 @@ def prepare(snap: MarketSnapshot, book: MainBook, engine: EngineParams, costs: C
             n for n in notes if not n.startswith(f"{BOOK}:")), fees=fees, insts=insts,
         mm=tuple(MaintenanceTable.of(i) for i in insts), series=series, cascade_score=score,
         costs=costs)
+
+
+def nothing_to_hedge(m: Prepared) -> list[str]:
+    """A warning when the data hold no symbol outside the main book: every strategy is then
+    the unhedged main, and the study only says what the leverage does."""
+    others = [s for s in m.snap.symbols if s != BOOK and s not in m.book.symbols]
+    if others:
+        return []
+    return [f"The data hold no symbol besides {m.book.label()}: no strategy can place a hedge, "
+            "so every account here is the unhedged main and the study measures the leverage "
+            "alone."]

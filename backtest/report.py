@@ -13,7 +13,7 @@ import numpy as np
 from backtest import metrics as M
 from backtest.assumptions import model_assumptions, reentry_text
 from backtest.engine import BacktestResult, StrategyRun
-from backtest.prepared import BOOK
+from backtest.prepared import BOOK, nothing_to_hedge
 
 STRESS_PAD_BEFORE_MS = 4 * 3_600_000
 STRESS_PAD_AFTER_MS = 24 * 3_600_000
@@ -118,7 +118,7 @@ def summary(result: BacktestResult, extra_assumptions: Sequence[str] = ()) -> di
         "stress_bars": int(stress.sum()),
         "strategies": {name: run_metrics(result, run, stress)
                        for name, run in result.runs.items()},
-        "warnings": list(result.warnings),
+        "warnings": [*result.warnings, *nothing_to_hedge(result.prepared)],
         "assumptions": assumptions(result, extra_assumptions),
     })
 

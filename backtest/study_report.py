@@ -16,7 +16,7 @@ import numpy as np
 from backtest import stats as S
 from backtest.assumptions import model_assumptions, reentry_text
 from backtest.engine import BacktestParams, BacktestResult
-from backtest.prepared import BOOK, Prepared
+from backtest.prepared import BOOK, Prepared, nothing_to_hedge
 from backtest.report import clean_json, iso, main_label, md_text
 from backtest.study import Study
 from settings.durations import format_duration
@@ -88,7 +88,7 @@ def study_summary(study: Study, m: Prepared, params: BacktestParams, *,
         "example": ({"start": iso(int(snap.times[example.start])),
                      "end": iso(int(snap.times[example.stop - 1]) + tf), "why": example_why}
                     if example is not None else None),
-        "warnings": list(study.warnings),
+        "warnings": [*study.warnings, *nothing_to_hedge(m)],
         "assumptions": study_assumptions(params, m, n, block, extra),
     })
     return data
@@ -118,18 +118,27 @@ def study_assumptions(params: BacktestParams, m: Prepared, n: int, block: int,
         *extra])
 
 
+def _points(v: float, digits: int) -> float:
+    """``v`` in percent, rounded, without a negative zero ("-0.0%" reads as a loss)."""
+    return round(v * 100, digits) + 0.0
+
+
 def _pct(v: float | None, digits: int = 0) -> str:
-    return "n/a" if v is None else f"{v * 100:+.{digits}f}%"
+    return "n/a" if v is None else f"{_points(v, digits):+.{digits}f}%"
 
 
 def _rate(v: float | None) -> str:
-    return "n/a" if v is None else f"{v * 100:.0f}%"
+    return "n/a" if v is None else f"{_points(v, 0):.0f}%"
 
 
 def _ci(lo: float | None, hi: float | None, digits: int = 0) -> str:
     if lo is None or hi is None:
         return "n/a"
-    return f"[{lo * 100:+.{digits}f}, {hi * 100:+.{digits}f}]"
+    return f"[{_points(lo, digits):+.{digits}f}, {_points(hi, digits):+.{digits}f}]"
+
+
+def _rate_ci(ci: list[float] | None) -> str:
+    return "n/a" if not ci else f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}%"
 
 
 def headline(data: dict[str, Any]) -> str:
@@ -147,9 +156,8 @@ COLUMNS = ("account", "survival", "95% CI", "liq/90d", "return p50", "p5", "p95"
 def rows(data: dict[str, Any]) -> list[list[str]]:
     """One row per strategy, then the baselines."""
     def row(name: str, d: dict[str, Any]) -> list[str]:
-        ci = d["survival_ci"] or [None, None]
         r, dd = d["return"], d["max_drawdown"]
-        return [name, _rate(d["survival"]), _ci(ci[0], ci[1]),
+        return [name, _rate(d["survival"]), _rate_ci(d["survival_ci"]),
                 f"{d['liquidations_per_90d']:.2f}", _pct(r["median"]), _pct(r["p5"]),
                 _pct(r["p95"]), _pct(d["cvar_5"]), _rate(dd["median"]), _rate(dd["p95"]),
                 _rate(d["hedge_cost"]), f"{d['collateral']['median']:,.0f}"]
@@ -173,28 +181,32 @@ def table(data: dict[str, Any]) -> str:
         parts = [f"vs {b} {_pct(p['median_diff'], 1)} {_ci(p['ci_low'], p['ci_high'], 1)} "
                  f"({p['better']:.0%})" for b, p in row.items()]
         lines.append(f"  {k}: " + "; ".join(parts))
-    lines += ["", seed_sentence(data)]
+    lines += ["", seed_caveat(data), *[f"  {x}" for x in seed_lines(data)]]
     lines += [f"⚠ {w}" for w in data.get("warnings", [])]
     return "\n".join(lines)
 
 
-def seed_sentence(data: dict[str, Any]) -> str:
-    """Where the seed's −23 % / +4 % fall in these distributions, in one paragraph."""
+def seed_lines(data: dict[str, Any]) -> list[str]:
+    """Where the seed's −23 % / +4 % fall in these distributions, one line per strategy."""
     sc = data["seed_claim"]
-    parts = []
+    out = []
     for k, row in sc["strategies"].items():
-        text = (f"{k}'s claimed {_pct(row['claimed'])} is at the {row['percentile']:.0%} point "
-                f"of its returns")
+        text = (f"{k}: {row['percentile']:.0%} of starts returned {_pct(row['claimed'])} or "
+                "less")
         if "gap_percentile" in row:
-            text += (f", and a {row['claimed_gap_over_static'] * 100:.0f}-point lead over static "
-                     f"at the {row['gap_percentile']:.0%} point of the paired differences "
-                     f"(median {_pct(row['median_gap_over_static'], 1)})")
-        parts.append(text)
-    caveat = "" if sc["comparable"] else " (this study's leverage or horizon differs from the " \
-        "seed's 10x over about 90 days, so the comparison is loose)"
-    return (f"The seed's claim — {sc['claim']}{caveat}: " + "; ".join(parts) + "."
-            if parts else f"The seed's claim — {sc['claim']}: no static or dynamic strategy "
-                          "in this study.")
+            text += (f"; its lead over static was {row['claimed_gap_over_static'] * 100:.0f} "
+                     f"points or less in {row['gap_percentile']:.0%} of starts (median lead "
+                     f"{_pct(row['median_gap_over_static'], 1)})")
+        out.append(text)
+    return out
+
+
+def seed_caveat(data: dict[str, Any]) -> str:
+    sc = data["seed_claim"]
+    if sc["comparable"]:
+        return f"The seed's claim: {sc['claim']}."
+    return (f"The seed's claim: {sc['claim']} (this study's leverage or horizon differs, so "
+            "the comparison is loose).")
 
 
 def markdown(data: dict[str, Any], title: str, charts: Sequence[tuple[str, str]] = (),
@@ -213,13 +225,19 @@ def markdown(data: dict[str, Any], title: str, charts: Sequence[tuple[str, str]]
             "collateral** (everything the trader deposited). *collateral* is its median in "
             "USDT.", "", "## Paired differences in return", "",
             "Start by start, the strategy's return minus the other account's: median, 95 % "
-            "block-bootstrap interval, and the share of starts where the strategy did better.",
-            "", "| strategy | vs | median diff | 95% CI | better in |", "|---|---|---:|---:|---:|"]
+            "block-bootstrap interval, and the share of starts where the strategy did better "
+            "and worse (the rest are ties, e.g. both liquidated).",
+            "", "| strategy | vs | median diff | 95% CI | better in | worse in |",
+            "|---|---|---:|---:|---:|---:|"]
     for k, row in data["paired"].items():
         for b, p in row.items():
             out.append(f"| {md_text(k)} | {md_text(b)} | {_pct(p['median_diff'], 1)} | "
-                       f"{_ci(p['ci_low'], p['ci_high'], 1)} | {p['better']:.0%} |")
-    out += ["", "## The seed's claim", "", md_text(seed_sentence(data)), ""]
+                       f"{_ci(p['ci_low'], p['ci_high'], 1)} | {p['better']:.0%} | "
+                       f"{p['worse']:.0%} |")
+    out += ["", "## The seed's claim", "", md_text(seed_caveat(data)), ""]
+    out += [f"- {md_text(x)}" for x in seed_lines(data)] or ["- no static or dynamic strategy "
+                                                              "in this study"]
+    out += [""]
     if data.get("example"):
         ex = data["example"]
         out += ["## One start in detail", "",

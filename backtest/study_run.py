@@ -11,6 +11,13 @@ from typing import Any
 import numpy as np
 
 from backtest.engine import BacktestResult, run_backtest
+from backtest.inputs import (
+    default_resolve,
+    liquidation_inputs,
+    relative,
+    strategies_of,
+    tqdm_progress,
+)
 from backtest.prepared import Prepared, prepare
 from backtest.report import stress_bars
 from backtest.request import BacktestRequest, BacktestUsageError, duration, params_of
@@ -49,8 +56,6 @@ def study_on_snapshot(snap: MarketSnapshot, start: int, request: BacktestRequest
                       progress: bool = False, resolve: Callable[[str], str] | None = None
                       ) -> tuple[StudyRun, dict[str, Any], float]:
     """Every start of the study, the example start in detail, and the summary."""
-    from backtest.run import default_resolve, liquidation_inputs, strategies_of, tqdm_progress
-
     pm = plugins or PluginManager(entry_points=False)
     strategies = strategies_of(request, config, pm)
     params = params_of(request, snap.symbols, 0, config, resolve or default_resolve(snap))
@@ -88,7 +93,6 @@ def write_study(run: StudyRun, data: dict[str, Any], *, chart: str | None, repor
                 title: str, intro: str) -> list[Path]:
     """The study chart at ``chart``, the example's next to it (``<stem>_example.png``), and
     the Markdown report linking both."""
-    from backtest.run import relative
     from backtest.study_charts import example_chart, study_chart
 
     written: list[Path] = []

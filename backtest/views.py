@@ -56,8 +56,11 @@ class ViewMaker:
         self._regime = [REGIME_NAMES[int(x)] for x in series.regime.tolist()]
         self._score = series.cascade_score.tolist()
         self._level = [level_of(x) for x in self._score]
-        self._series = series
-        self._index = {s: j for j, s in enumerate(snap.symbols)}
+        self._high_corr, self._low_corr = cp.high_corr, cp.low_corr
+        self._pair_col = {snap.symbols[j]: k for k, j in enumerate(series.others)}
+        nan = np.full((snap.n_bars, len(series.others)), np.nan)
+        self._beta_all = series.beta_all if series.beta_all is not None else nan
+        self._corr_all = series.corr_all if series.corr_all is not None else nan
         self._r = log_returns(snap.close)
         cols = list(market_cols) if market_cols is not None else list(range(snap.n_symbols))
         self._mvol = rolling_vol(market_returns(self._r[:, cols]), cp.fast, cp.min_fast)[:, 0]
@@ -84,21 +87,30 @@ class ViewMaker:
         return legs
 
     def pair(self, t: int, symbol: str) -> tuple[float, float]:
-        j = self._index.get(symbol)
-        if j is None:
+        """Fast β and ρ of the position's symbol to ``symbol`` at bar ``t``."""
+        k = self._pair_col.get(symbol)
+        if k is None:
             return float("nan"), float("nan")
-        return self._series.pair(t, j)
+        return self._beta_all.item(t, k), self._corr_all.item(t, k)
 
     def view(self, t: int, position: Position) -> BarView:
-        cp = self._params.corr
+        """The ``BarView`` of ``position`` at bar ``t``.
+
+        Filled through the instance ``__dict__`` rather than ``BarView(...)``: the frozen
+        dataclass's ``__init__`` sets its 21 fields one ``object.__setattr__`` at a time, which
+        was a quarter of a study's time at one view per bar per start. The fields are the
+        same (``tests/backtest/test_views.py``), and ``BarView`` has no ``__post_init__``.
+        """
         cf = self._corr_fast[t]
-        return BarView(
+        view = object.__new__(BarView)
+        view.__dict__.update(
             t=t, time_ms=self._time[t], position=position,
             prices=dict(zip(self._symbols, self._close[t], strict=True)),
             instruments=self._instruments, hedge_symbol=self._hedge[t],
-            beta_fast=self._beta_fast[t],
-            beta_ewma=self._beta_ewma[t], corr_fast=cf, corr_slow=self._corr_slow[t],
-            effectiveness=cf * cf, regime=self._regime[t], cascade_level=self._level[t],
-            cascade_score=self._score[t], high_corr=cp.high_corr, low_corr=cp.low_corr,
+            beta_fast=self._beta_fast[t], beta_ewma=self._beta_ewma[t], corr_fast=cf,
+            corr_slow=self._corr_slow[t], effectiveness=cf * cf, regime=self._regime[t],
+            cascade_level=self._level[t], cascade_score=self._score[t],
+            high_corr=self._high_corr, low_corr=self._low_corr,
             _counterweights=lambda: self.counterweights(t),
             _pair=lambda symbol: self.pair(t, symbol))
+        return view

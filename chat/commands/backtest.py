@@ -96,7 +96,10 @@ class BacktestCommand(Command):
                                        "open.")
         a = p.add_argument
         a("--exchange", metavar="NAME", help="market source: csv, sim, okx, ...")
-        a("--data", metavar="DIR", help="folder of <SYMBOL>_15m.csv[.gz] files (csv)")
+        a("--data", metavar="DIR",
+          help="folder of <SYMBOL>_<timeframe>.csv[.gz] files (csv), e.g. BTCUSDT_15m.csv.gz")
+        a("--timeframe", metavar="15m", help="bar size of the data (default [exchange] "
+                                             "timeframe, 15m)")
         a("--funding", metavar="DIR|off",
           help="folder of <SYMBOL>_funding.csv[.gz] files; off: no funding at all")
         a("--tiers", metavar="FILE", help="tier table (OKX .csv or Binance .json[.gz])")
@@ -218,6 +221,8 @@ def _with_exchange(rt: Any, args: argparse.Namespace, days: float | None) -> Any
     update: dict[str, Any] = {}
     if args.exchange:
         update["name"] = args.exchange
+    if args.timeframe:
+        update["timeframe"] = args.timeframe
     if args.data:
         update["data_dir"] = args.data
         update.setdefault("name", "csv")

@@ -138,3 +138,15 @@ def test_a_book_is_held_by_weight_and_hedged_as_one_position():
     # the strategies see one position in the BOOK index, sized to the whole notional
     assert r.snap.symbols[-1] == "BOOK" and r.main_size * r.main_entry == pytest.approx(20_000)
     assert run.collateral == pytest.approx(2000 + 500)  # the hedge's 5,000 at 10x
+
+
+def test_a_market_of_one_symbol_has_nothing_to_hedge_with():
+    from plugins.strategies.builtin import BUILTIN_STRATEGIES
+
+    snap = path_market({"AAA": [100.0 + (k % 7) for k in range(300)]})
+    r = run_backtest(snap, {c.name: c() for c in BUILTIN_STRATEGIES},
+                     BacktestParams(main=MAIN, costs=FRICTIONLESS), EngineParams())
+    assert set(r.runs) == {c.name for c in BUILTIN_STRATEGIES}
+    for run in r.runs.values():
+        assert not run.trades and run.collateral == 2000.0
+        np.testing.assert_allclose(run.equity, r.runs["none"].equity)
