@@ -73,6 +73,8 @@ def test_chat_parse():
     cmd = BacktestCommand()
     assert cmd.parse([]) == ChatBacktest(90.0, 10.0)
     assert cmd.parse(["30", "5x"]) == ChatBacktest(30.0, 5.0)
+    assert cmd.parse(["30", "5", "isolated"]) == ChatBacktest(30.0, 5.0, "isolated")
+    assert cmd.parse(["Cross"]) == ChatBacktest(90.0, 10.0, "cross")
     for bad in (["x"], ["0"], ["30", "500"], ["1", "2", "3"]):
         with pytest.raises(ArgumentError):
             cmd.parse(bad)
