@@ -10,7 +10,7 @@ from those rows (``backtest.stats``).
 Starts are independent, so they run in a process pool: the shared inputs (``Prepared``, the
 bar views, the strategies) are set up once in the parent and inherited by the workers through
 ``fork`` — no copy of the market per task — or sent once per worker where ``fork`` does not
-exist. ``workers=1`` runs in this process.
+exist or other threads run. ``workers=1`` runs in this process.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from multiprocessing.reduction import ForkingPickler
+from types import MappingProxyType
 
 import numpy as np
 
@@ -33,6 +36,21 @@ from core.types import FloatArray
 from plugins.strategies.base import Strategy
 
 Row = dict[str, dict[str, float]]  # account name -> its outcome at one start
+
+
+def _proxy(d: dict[object, object]) -> MappingProxyType[object, object]:
+    return MappingProxyType(d)
+
+
+def _reduce_proxy(p: MappingProxyType[object, object]) -> tuple[
+        Callable[[dict[object, object]], MappingProxyType[object, object]],
+        tuple[dict[object, object]]]:
+    return _proxy, (dict(p),)
+
+
+# A snapshot's read-only maps are mappingproxies, which plain pickle refuses: a spawned worker
+# receives them as copies, read-only again on its side.
+ForkingPickler.register(MappingProxyType, _reduce_proxy)
 
 
 @dataclass(eq=False)
@@ -126,9 +144,14 @@ def _run_chunk(starts: Sequence[int]) -> list[tuple[int, Row, list[str]]]:
     return [(s, *run_start(_SHARED, s)) for s in starts]
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+def _context(method: str | None = None) -> multiprocessing.context.BaseContext:
+    """``fork`` where it exists and this process runs no other thread (a fork copies only the
+    calling thread, so a lock another thread held would stay locked in the child); ``spawn``
+    otherwise, which sends the shared inputs to each worker once."""
+    if method is None:
+        ok = "fork" in multiprocessing.get_all_start_methods()
+        method = "fork" if ok and threading.active_count() == 1 else "spawn"
+    return multiprocessing.get_context(method)
 
 
 def _chunks(starts: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -139,7 +162,8 @@ def _chunks(starts: Sequence[int], size: int) -> Iterator[list[int]]:
 def run_study(m: Prepared, views: ViewMaker, strategies: Mapping[str, Strategy],
               params: BacktestParams, starts: Sequence[int], horizon: int, step: int, *,
               matched: bool = True, workers: int | None = None,
-              progress: Callable[[int], None] | None = None) -> Study:
+              progress: Callable[[int], None] | None = None,
+              start_method: str | None = None) -> Study:
     """Every start of the study; ``progress(k)`` is called with the number of starts done."""
     params = replace(params, start=0, stop=None)
     shared = _Shared(m, views, strategies, params, horizon, matched)
@@ -152,7 +176,7 @@ def run_study(m: Prepared, views: ViewMaker, strategies: Mapping[str, Strategy],
                 progress(len(results))
     else:
         size = max(1, math.ceil(len(starts) / (n_workers * 4)))
-        with ProcessPoolExecutor(n_workers, mp_context=_context(), initializer=_init,
+        with ProcessPoolExecutor(n_workers, mp_context=_context(start_method), initializer=_init,
                                  initargs=(shared,)) as pool:
             futures = [pool.submit(_run_chunk, c) for c in _chunks(starts, size)]
             for f in as_completed(futures):

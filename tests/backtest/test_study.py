@@ -142,3 +142,19 @@ def test_the_study_json_from_the_cli_in_two_processes(capsys):
     assert set(data["paired"]["min_variance"]) == {"none", "matched", "static"}
     assert data["seed_claim"]["comparable"] is False  # 5 days, not about 90
     assert data["assumptions"] and data["example"]["start"]
+
+
+def test_spawned_workers_give_the_same_study(sim):
+    ep = engine_params(Config())
+    params = BacktestParams(main=sim.symbols[0])
+    m = prepare(sim, params.book, ep, params.costs)
+    views = ViewMaker.of(m, ep)
+    starts = start_grid(m, 30 * DAY + 1, 3 * DAY, 5 * DAY)
+    strategies = {"static": StaticHedge()}
+    here = run_study(m, views, strategies, params, starts, 3 * DAY, 5 * DAY, workers=1)
+    there = run_study(m, views, strategies, params, starts, 3 * DAY, 5 * DAY, workers=2,
+                      start_method="spawn")
+    assert there.starts == here.starts
+    for name, out in here.outcomes.items():
+        for k, v in out.items():
+            np.testing.assert_array_equal(there.outcomes[name][k], v)
