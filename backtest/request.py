@@ -102,11 +102,21 @@ def costs_of(request: BacktestRequest, config: Config) -> CostParams:
         funding=request.funding)
 
 
+def _resolve(text: str, resolve: Callable[[str], str], symbols: Sequence[str]) -> str:
+    """The data's name for ``text``; a symbol the market does not know is a usage error that
+    lists what the data hold (the market's own error names only the one asked for)."""
+    try:
+        return resolve(text)
+    except ValueError:  # plugins.exchanges.errors.UnknownSymbol
+        raise BacktestUsageError(f"{text} is not in the data ({', '.join(symbols)}); choose "
+                                 f"the main with --main") from None
+
+
 def params_of(request: BacktestRequest, symbols: Sequence[str], start: int, config: Config,
               resolve: Callable[[str], str]) -> BacktestParams:
     """Engine parameters, with the main book's symbols resolved and checked against
     ``symbols`` (the snapshot's)."""
-    mains = [resolve(s) for s in request.main_symbols]
+    mains = [_resolve(s, resolve, symbols) for s in request.main_symbols]
     if not mains:
         raise BacktestUsageError("--main needs a symbol, e.g. --main BTC")
     for text, sym in zip(request.main_symbols, mains, strict=True):

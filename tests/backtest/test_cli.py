@@ -113,3 +113,10 @@ def test_a_book_with_weights_from_the_cli(capsys):
 def test_bad_study_flags_exit_2(argv, capsys):
     assert cli(["backtest", "--exchange", "sim", "--days", "2", "--no-progress", *argv]) == 2
     assert capsys.readouterr().err.strip()
+
+
+def test_a_main_the_data_do_not_hold_is_named_with_what_they_do_hold(capsys):
+    assert cli(["backtest", "--exchange", "sim", "--days", "2", "--no-progress",
+                "--main", "NOPE"]) == 2
+    err = capsys.readouterr().err
+    assert "NOPE is not in the data (" in err and "BTC-USDT-SWAP" in err and "--main" in err
