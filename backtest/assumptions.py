@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from backtest.engine import BacktestParams
 from backtest.prepared import Prepared
+from settings.durations import format_duration
 
 
 def reentry_text(params: BacktestParams, timeframe_ms: int) -> str:
@@ -23,6 +24,7 @@ def model_assumptions(params: BacktestParams, m: Prepared, extra: Sequence[str] 
     fee = f"{c.taker_fee:.4%}" if c.taker_fee is not None else "each instrument's taker fee"
     hedge_lev = p.hedge_leverage or p.leverage
     book = m.book
+    bar = format_duration(m.snap.timeframe_ms / 1000)
     if p.margin == "cross":
         margin = [
             "Margin: cross (one account): the main book and the hedges share the collateral. "
@@ -32,8 +34,8 @@ def model_assumptions(params: BacktestParams, m: Prepared, extra: Sequence[str] 
             "|n|·P·mmr − cum with the bracket chosen by notional.",
             "Cross liquidation: checked every bar at three points — every symbol at its close, "
             "all at their lows together, all at their highs together (correlated coins bottom "
-            "in the same minutes; a hedge that spikes while the main falls inside one 15m bar "
-            "is not seen). When equity meets the maintenance margin every position is closed "
+            f"in the same minutes; a hedge that spikes while the main falls inside one {bar} "
+            "bar is not seen). When equity meets the maintenance margin every position is closed "
             "and the account's remaining equity is lost: OKX's full liquidation for tier 1–2 "
             "positions, at the bankruptcy price, with the rest to the insurance fund. Partial "
             "liquidation (tier 3 and above, and Binance's first reduce-only attempt) is not "

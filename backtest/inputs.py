@@ -17,6 +17,7 @@ from plugins.manager import PluginManager
 from plugins.strategies.base import Strategy
 from plugins.strategies.registry import choose, load_strategies
 from settings.config import Config
+from settings.durations import format_duration
 
 
 def mark_ranges(snap: MarketSnapshot, mark_dir: str | Path) -> tuple[FloatArray, FloatArray,
@@ -47,8 +48,11 @@ def mark_ranges(snap: MarketSnapshot, mark_dir: str | Path) -> tuple[FloatArray,
         hi[t[ok], j], lo[t[ok], j] = c.high[ok], c.low[ok]
         notes.append(base)
     if notes:
+        bar = format_duration(snap.timeframe_ms / 1000)
+        late = format_duration((3_600_000 - snap.timeframe_ms) / 1000) \
+            if snap.timeframe_ms < 3_600_000 else "0m"
         note = [f"Liquidation of {', '.join(notes)} checked on OKX 1h mark-price candles, at "
-                "the 15m bar that closes each hour (so up to 45 minutes late; in cross margin "
+                f"the {bar} bar that closes each hour (so up to {late} late; in cross margin "
                 "the other bars use the close); other symbols on the trade bars' low/high."]
     else:
         note = [f"No mark-price candles found in {folder}: liquidation on the trade bars."]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,10 @@ async def backtest(market: Any, request: BacktestRequest, config: Config,
     """Load through ``market`` and run: one window (a ``BacktestResult``) or, with
     ``request.rolling``, a study (a ``backtest.study_run.StudyRun``)."""
     snap, start = await load_snapshot(market, request, config)
+    # what the source itself assumes (default tiers, spot prices); its fee line is left to
+    # the backtest's own, which knows about --fees
+    said = [a for a in market.assumptions(list(snap.symbols)) if not a.startswith("fees:")]
+    request = replace(request, extra_assumptions=(*request.extra_assumptions, *said))
     if request.study:
         from backtest.study_run import study_on_snapshot
 
