@@ -83,8 +83,10 @@ def run_metrics(result: BacktestResult, run: StrategyRun, stress: np.ndarray) ->
 
 def assumptions(result: BacktestResult, extra: Sequence[str] = ()) -> list[str]:
     """Every approximation the numbers rest on, in words."""
+    coarse = result.snap.timeframe_ms > 900_000
     return model_assumptions(result.params, result.prepared, [
         "Metrics: returns, drawdowns and worst 15m/1h/1d are P&L over the strategy's total "
+        f"{'(worst 15m is one bar: the data have none shorter) ' if coarse else ''}"
         "collateral (its column *collateral*); drawdown from the running peak; Sharpe/Sortino "
         "annualised for 24/7 markets with a zero risk-free rate; fees, funding and slippage "
         "are costs (positive = paid), hedge_cost is the hedge legs' share; turnover = hedge "
