@@ -4,7 +4,8 @@
 Every symbol in the folder is served unless narrowed (the ``symbols`` argument, or
 ``[exchange] symbols`` when the user set it). Each base gets one canonical id,
 ``<BASE>-USDT-SWAP``, so ``BTC``, ``BTCUSDT`` and ``BTC/USDT:USDT`` all resolve to the file
-``BTCUSDT_15m.csv.gz`` or ``BTC-USDT-SWAP_15m.csv.gz``.
+``BTCUSDT_15m.csv.gz`` or ``BTC-USDT-SWAP_15m.csv.gz``; ``AVAXUSDT_spot_1h.csv.gz`` holds spot
+candles, served under the same id when no swap file exists and named in the assumptions.
 
 "Now" is a replay clock: the close of the last bar in the folder unless ``at_ms`` is given
 (the CLI's ``--at``); ``advance()`` moves it bar by bar. Only bars closed by the clock are seen.
@@ -45,6 +46,9 @@ OKX_CONTRACT_VALUES: Mapping[str, float] = {"BTC": 0.01, "ETH": 0.1}
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 
 
+SPOT_TAG = "_SPOT"  # AVAXUSDT_spot_1h.csv.gz: spot candles, served as AVAX-USDT-SWAP
+
+
 def canonical(base: str) -> str:
     return f"{base.upper()}-USDT-SWAP"
 
@@ -72,6 +76,7 @@ class CsvMarket(MarketSource):
             self._wanted = None  # every symbol in the folder
         self._clock_ms: int | None = at_ms
         self._files: dict[str, Path] = {}  # canonical symbol -> OHLCV file
+        self._spot: set[str] = set()  # symbols read from <BASE>USDT_spot_<tf> files
         self._candles: dict[str, Candles] = {}
         self._funding_files: dict[str, list[Path]] = {}
         self._funding: dict[str, StatSeries] = {}
@@ -102,12 +107,17 @@ class CsvMarket(MarketSource):
         tiers = csv_files.read_tiers(self.config.tiers_file) if self.config.tiers_file else {}
         okx_named: dict[str, bool] = {}
         for file_sym, path in found.items():
-            base = base_of(file_sym)
+            spot = file_sym.upper().endswith(SPOT_TAG)
+            base = base_of(file_sym[:-len(SPOT_TAG)] if spot else file_sym)
             sym = canonical(base)
-            # One file per base; an exact canonical name beats e.g. BTCUSDT.
-            if sym not in self._files or file_sym.upper() == sym:
+            # One file per base; an exact canonical name beats e.g. BTCUSDT, a swap beats spot.
+            if sym not in self._files or file_sym.upper() == sym or \
+                    (sym in self._spot and not spot):
                 self._files[sym] = path
                 okx_named[sym] = file_sym.upper().endswith("-SWAP")
+                self._spot.discard(sym)
+                if spot:
+                    self._spot.add(sym)
         insts = []
         for sym in self._files:
             base = base_of(sym)
@@ -134,6 +144,10 @@ class CsvMarket(MarketSource):
             out.append(f"tiers: no tier table for {', '.join(untiered)}; one tier at "
                        f"{DEFAULT_TIER.mmr:.1%} maintenance margin, up to "
                        f"{DEFAULT_TIER.max_leverage:g}x, is assumed")
+        spot = sorted(s for s in symbols if s in self._spot)
+        if spot:
+            out.append(f"prices: {', '.join(spot)} come from spot candles (…_spot_<timeframe> "
+                       "files), standing in for the perpetual's")
         return out
 
     def _select(self) -> tuple[str, ...]:
