@@ -37,6 +37,7 @@ import numpy as np
 
 from backtest import costs as C
 from backtest.margin import crossed, first_crossing, leg_liquidation_price
+from core.cascade_series import snapshot_cascade_series
 from core.evaluate import EngineParams
 from core.position_series import PositionSeries, position_series
 from core.types import BoolArray, FloatArray, Instrument, IntArray, MarketSnapshot, Position
@@ -182,7 +183,8 @@ def run_backtest(snap: MarketSnapshot, strategies: Mapping[str, Strategy], param
     fund_bar: BoolArray = np.any(fund, axis=1)
     insts = [snap.instruments.get(s) or Instrument(s, s.split("-")[0]) for s in snap.symbols]
     fees_rate = [cp.taker_fee if cp.taker_fee is not None else i.taker_fee for i in insts]
-    series = position_series(snap.close, target, engine.corr)
+    series = position_series(snap.close, target, engine.corr,  # the live cascade score
+                             snapshot_cascade_series(snap, engine.corr).score)
 
     # --- the main position: the same for every strategy, vectorised --------------------------
     entry = float(snap.open[start, target])
