@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from core.cascade import (
+    CONFIDENCE_GATES,
     FACTORS,
     LEVEL_ORDER,
     LEVELS,
@@ -46,7 +47,7 @@ def cap_line(c: CascadeReading) -> str | None:
     if not c.capped:
         return None
     labels = ", ".join(FACTORS[k].label for k in c.missing if k in FACTORS)
-    need = {"cascade": 0.5, "high": 0.25}.get(c.uncapped, 0.0)
+    need = next((floor for floor, name in CONFIDENCE_GATES if name == c.uncapped), 0.0)
     return (f"Level capped at {c.level.upper()} (the score alone says {c.uncapped}): only "
             f"{c.confidence:.0%} of the inputs are known, {c.uncapped} needs {need:.0%}"
             + (f"; missing: {labels}." if labels else "."))

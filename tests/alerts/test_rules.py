@@ -275,20 +275,6 @@ def test_an_alert_for_a_trade_needs_its_owner():
     assert BTC
 
 
-async def test_cascade_watch_escalates_once_and_shares_the_cooldown(db, config, walk, pm,
-                                                                     trader):
-    await run_alerts(context(db, config, walk[0]), db, pm, only=["cascade_watch"])
-    watch = await run_alerts(context(db, config, walk[84]), db, pm, only=["cascade_watch"])
-    assert kinds(watch) == ["cascade"] and watch[0].payload["level"] == "elevated"
-    # the full cycle then sees the same level: it is not announced a second time
-    await run_alerts(context(db, config, walk[0]), db, pm)
-    cycle = await run_alerts(context(db, config, walk[84]), db, pm)
-    assert "cascade" not in kinds(cycle)
-    # easing is the full cycle's to say: the watch stays quiet when the level falls
-    assert await run_alerts(context(db, config, walk[104]), db, pm,
-                            only=["cascade_watch"]) == []
-
-
 async def test_a_trade_past_its_liquidation_price_is_told_once_to_check_the_account(
         db, config, walk, pm):
     entry = walk[0].entry * 1.15  # a 20× long opened well above today's price
