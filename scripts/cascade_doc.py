@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -132,8 +133,10 @@ def render(streams: Sequence[Any], crash: list[dict[str, Any]], results: dict[st
             "Knots (candle mean where elevated, high, cascade begin): "
             + ", ".join(f"{k:.3f}" for k in final.knots) + ".", ""]
     out += model_table(final)
-    gates = ", ".join(f"under {floor:.0%}: at most {name}" for floor, name in
-                      CONFIDENCE_GATES if floor > 0)
+    # CONFIDENCE_GATES: (floor, most severe level allowed from that confidence), descending
+    caps = [(floor, lower) for (floor, _), (_, lower) in itertools.pairwise(CONFIDENCE_GATES)
+            if floor > 0]
+    gates = ", ".join(f"under {floor:.0%} at most {name}" for floor, name in caps)
     out += ["", "## Evidence factors and confidence", "",
             "Order-book depth (±1 % of mid, sampled by every cycle and every minute by the "
             "cascade watch), open-interest drop, liquidation volume and taker selling come "
