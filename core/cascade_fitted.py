@@ -2,7 +2,7 @@
 do not edit by hand. Candle factors (no ``cap``) are fitted walk-forward on real 15-minute
 bars; evidence factors (with a ``cap``) are set by hand, see ``docs/cascade-calibration.md``."""
 
-FITTED = {'fit_id': 'wf-ab6d26fc53',
+FITTED = {'fit_id': 'wf-ca594874d8',
  'knots': [0.3003, 0.4876, 0.5775],
  'factors': {'corr_z': {'weight': 0.0817,
                         'lo': 1.432,
