@@ -25,7 +25,7 @@ import numpy as np
 
 from backtest import costs as C
 from backtest.margin import MaintenanceTable
-from core.cascade_series import cascade_series
+from core.cascade_series import snapshot_cascade_series
 from core.evaluate import EngineParams
 from core.position_series import PositionSeries, position_series
 from core.returns import log_returns
@@ -147,7 +147,7 @@ def prepare(snap: MarketSnapshot, book: MainBook, engine: EngineParams, costs: C
     """Everything a start needs that does not depend on the start."""
     for s in book.symbols:
         snap.index(s)  # KeyError naming the known symbols
-    score, _, _ = cascade_series(log_returns(snap.close), engine.corr)
+    score = snapshot_cascade_series(snap, engine.corr).score  # as the live cycle scores it
     n_real = snap.n_symbols
     low = snap.low if liq_low is None else liq_low
     high = snap.high if liq_high is None else liq_high

@@ -99,7 +99,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
 
     watch = WatchCycle(rt, db=db, market=market, send_stage=send,
                        symbols=_resolve(market, config.schedule.cascade_symbols),
-                       rules=["cascade_watch"], name="cascade_watch")
+                       rules=["cascade_watch"], name="cascade_watch", watch=True)
 
     async def watch_run() -> None:
         if not watch.symbols:  # instruments were not loaded at start: try again now

@@ -46,6 +46,7 @@ class ExchangeConfig(Section):
     timeframe: DurationField = Duration.parse("15m")
     data_dir: str | None = None
     funding_dir: str | None = None
+    mark_dir: str | None = None
     tiers_file: str | None = None
     timeout: DurationField = Duration.parse("10s")
     max_retries: int = Field(default=4, ge=0, le=20)

@@ -7,6 +7,12 @@ Every symbol in the folder is served unless narrowed (the ``symbols`` argument, 
 ``BTCUSDT_15m.csv.gz`` or ``BTC-USDT-SWAP_15m.csv.gz``; ``AVAXUSDT_spot_1h.csv.gz`` holds spot
 candles, served under the same id when no swap file exists and named in the assumptions.
 
+The cascade score's evidence inputs: funding from ``[exchange] funding_dir`` and the
+perp's discount to its mark price from ``[exchange] mark_dir`` (``<SYMBOL>_mark_<tf>.csv``,
+e.g. OKX's hourly mark candles) when given; order-book depth, open interest, liquidations
+and taker flow are not in files of bars (``inputs_missing`` says so), and the score leaves
+them out.
+
 "Now" is a replay clock: the close of the last bar in the folder unless ``at_ms`` is given
 (the CLI's ``--at``); ``advance()`` moves it bar by bar. Only bars closed by the clock are seen.
 
@@ -35,7 +41,7 @@ from plugins.exchanges.source import Candles, FundingInfo, MarketSource
 from plugins.exchanges.symbols import SymbolResolver, base_of
 from settings.checks import Problem
 from settings.config import ExchangeConfig
-from settings.durations import format_duration
+from settings.durations import Duration, format_duration
 from settings.secrets import Secrets
 
 __all__ = ["DEFAULT_TIER", "OKX_CONTRACT_VALUES", "CsvFormatError", "CsvMarket"]
@@ -44,6 +50,7 @@ DEFAULT_TIER = Tier(tier=1, min_size=0.0, max_size=math.inf, mmr=0.005, max_leve
                     unit="notional")
 OKX_CONTRACT_VALUES: Mapping[str, float] = {"BTC": 0.01, "ETH": 0.1}
 FUNDING_INTERVAL_MS = 8 * 3_600_000
+NOT_IN_FILES = ("order-book depth", "open interest", "liquidations", "taker flow")
 
 
 SPOT_TAG = "_SPOT"  # AVAXUSDT_spot_1h.csv.gz: spot candles, served as AVAX-USDT-SWAP
@@ -68,6 +75,7 @@ class CsvMarket(MarketSource):
                               "<SYMBOL>_<timeframe>.csv[.gz] files)")
         self.data_dir = Path(config.data_dir).expanduser()
         self.funding_dir = Path(config.funding_dir).expanduser() if config.funding_dir else None
+        self.mark_dir = Path(config.mark_dir).expanduser() if config.mark_dir else None
         if symbols is not None:
             self._wanted: list[str] | str | None = list(symbols)
         elif "symbols" in config.model_fields_set:
@@ -80,6 +88,8 @@ class CsvMarket(MarketSource):
         self._candles: dict[str, Candles] = {}
         self._funding_files: dict[str, list[Path]] = {}
         self._funding: dict[str, StatSeries] = {}
+        self._mark_files: dict[str, tuple[Path, str]] = {}
+        self._basis: dict[str, StatSeries] = {}
         self._selected: tuple[str, ...] = ()
 
     @classmethod
@@ -130,6 +140,10 @@ class CsvMarket(MarketSource):
             for base, paths in csv_files.discover_funding(self.funding_dir).items():
                 if canonical(base) in self._files:
                     self._funding_files[canonical(base)] = paths
+        if self.mark_dir is not None:
+            for base, mark in csv_files.discover_mark(self.mark_dir).items():
+                if canonical(base) in self._files:
+                    self._mark_files[canonical(base)] = mark
         self._selected = self._select()
         return self.resolver.instruments
 
@@ -193,6 +207,37 @@ class CsvMarket(MarketSource):
             paths = self._funding_files.get(sym, [])
             self._funding[sym] = csv_files.load_funding(paths) if paths else StatSeries.empty()
         return self._funding[sym]
+
+    def basis_history(self, symbol: str) -> StatSeries:
+        """``close / mark − 1`` wherever a mark bar closes with a trade bar (hourly mark
+        candles give one a hour on 15-minute bars), stamped at that close."""
+        sym = self.resolve(symbol)
+        if sym not in self._basis:
+            found = self._mark_files.get(sym)
+            if found is None:
+                self._basis[sym] = StatSeries.empty()
+            else:
+                path, tf = found
+                mark = csv_files.load_mark_closes(path, Duration.parse(tf).ms)
+                c = self.candles(sym)
+                closes = c.times + self.timeframe_ms
+                at = np.searchsorted(closes, mark.times)
+                hit = at < len(closes)
+                hit[hit] &= closes[at[hit]] == mark.times[hit]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    b = c.close[at[hit]] / mark.values[hit] - 1.0
+                ok = np.isfinite(b)
+                self._basis[sym] = StatSeries(mark.times[hit][ok], b[ok])
+        return self._basis[sym]
+
+    def inputs_missing(self) -> list[str]:
+        """The cascade score's inputs these files cannot give (for /market and reports)."""
+        out = list(NOT_IN_FILES)
+        if not self._funding_files:
+            out.append("funding (no [exchange] funding_dir)")
+        if not self._mark_files:
+            out.append("mark price (no [exchange] mark_dir)")
+        return out
 
     # --- the replay clock -------------------------------------------------------------------
 
@@ -273,16 +318,18 @@ class CsvMarket(MarketSource):
                 continue
             per_symbol[sym] = Candles(*(a[-bars:] for a in (c.times, c.open, c.high, c.low,
                                                             c.close, c.volume)))
-        funding = {}
+        funding: dict[str, StatSeries] = {}
+        basis: dict[str, StatSeries] = {}
         if per_symbol:
             start = min(int(c.times[0]) for c in per_symbol.values()) - FUNDING_INTERVAL_MS
             for sym in per_symbol:
-                s = self.funding_history(sym)
-                keep = (s.times <= end) & (s.times >= start)
-                if keep.any():
-                    funding[sym] = StatSeries(s.times[keep], s.values[keep])
+                for out, s in ((funding, self.funding_history(sym)),
+                               (basis, self.basis_history(sym))):
+                    keep = (s.times <= end) & (s.times >= start)
+                    if keep.any():
+                        out[sym] = StatSeries(s.times[keep], s.values[keep])
         return build_snapshot(
             per_symbol, source=self.name, timeframe_ms=self.timeframe_ms, bars=bars,
             server_time_ms=end, end_ms=end,
             instruments={s: self.instruments[s] for s in per_symbol},
-            funding=funding, missing=missing)
+            funding=funding, basis=basis, missing=missing)

@@ -33,10 +33,16 @@ def garbage_after(snap: MarketSnapshot, t: int, seed: int = 3) -> MarketSnapshot
         arrays[name] = a
     arrays["high"] = np.fmax.reduce([arrays[k] for k in ("open", "high", "low", "close")])
     arrays["low"] = np.fmin.reduce([arrays[k] for k in ("open", "high", "low", "close")])
+    # the sampled inputs (depth, open interest, liquidations, ...) as they stood at t: the
+    # cascade score reads them, and none from after t may reach a decision at t
+    known = snap.upto(t)
     return MarketSnapshot.build(source=snap.source, timeframe_ms=snap.timeframe_ms,
                                 symbols=snap.symbols, times=snap.times,
                                 server_time_ms=snap.server_time_ms,
-                                instruments=snap.instruments, funding=snap.funding, **arrays)
+                                instruments=snap.instruments, funding=known.funding,
+                                open_interest=known.open_interest, depth=known.depth,
+                                liquidations=known.liquidations, taker=known.taker,
+                                basis=known.basis, **arrays)
 
 
 def _legs(legs):
