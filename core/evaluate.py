@@ -13,7 +13,7 @@ import numpy as np
 
 from core.book_risk import bare_instrument, book_risk
 from core.cascade import CascadeReading, cascade_reading
-from core.cascade_series import candle_factors
+from core.cascade_series import CANDLE_FACTORS, candle_factors
 from core.counterweights import (
     CounterweightBasis,
     CounterweightResult,
@@ -22,7 +22,7 @@ from core.counterweights import (
     stress_mask,
 )
 from core.hedging import beta_matrix, ewma_beta_matrix
-from core.market_inputs import funding_per_day, latest_depth, market_returns, snapshot_inputs
+from core.market_inputs import flow_inputs, funding_per_day, latest_depth, market_returns
 from core.recommend import (
     HedgePlan,
     HedgeRecommendation,
@@ -139,7 +139,9 @@ def market_state(snap: MarketSnapshot, params: EngineParams = EngineParams()) ->
     symbols = snap.symbols
     r = log_returns(snap.close)
     view = correlation_view(snap.close, cp, with_z=False, returns=r)
-    factors = candle_factors(r[-(cp.slow + cp.fast):], cp)
+    tail = slice(-(cp.slow + cp.fast), None)
+    factors = candle_factors(r[tail], cp, high=snap.high[tail], low=snap.low[tail],
+                             volume=snap.volume[tail])
     z_series = factors["corr_z"]
     # the debounced state only depends on the recent past: a spike needs min_regime_bars in
     # a row, so a few lookbacks of history settle it
@@ -148,10 +150,10 @@ def market_state(snap: MarketSnapshot, params: EngineParams = EngineParams()) ->
     beta_f, rho_f, _ = beta_matrix(r, cp.fast, cp.min_fast)
     beta_e = ewma_beta_matrix(view.ewma_cov)
     prices = snap.last_prices()
-    inputs = snapshot_inputs(snap)
-    inputs.update({k: float(factors[k][-1]) if factors[k].size else np.nan
-                   for k in ("corr_z", "vol_ratio", "shock_sigma")})
-    cascade = cascade_reading(inputs, snap.last_bar_close_ms)
+    inputs = flow_inputs(snap)
+    inputs.update({k: float(factors[k][-1]) if k in factors and factors[k].size else np.nan
+                   for k in CANDLE_FACTORS})
+    cascade = cascade_reading(inputs, snap.as_of_ms)
     basis = None
     if p.counterweights_k > 0:
         mvol = rolling_vol(market_returns(r), cp.fast, cp.min_fast)[:, 0]

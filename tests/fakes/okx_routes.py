@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from tests.fakes.okx_flow_routes import FLOW_ROUTES
 
 if TYPE_CHECKING:
     from tests.fakes.okx_server import FakeOkx
@@ -123,7 +124,7 @@ def open_interest(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
     if base is None:
         return err("51001", "Instrument ID does not exist")
     px = okx.market.price(base, okx.now_ms)
-    oi_ccy = 5_000_000.0 / px * (1 + 0.1 * (zlib.crc32(base.encode()) % 7))
+    oi_ccy = okx.market.open_interest_usdt(base, okx.now_ms) / px
     ct = okx.market.contract_value(base)
     return ok([{"instType": "SWAP", "instId": params["instId"], "oi": f"{oi_ccy / ct:.2f}",
                 "oiCcy": f"{oi_ccy:.6f}", "oiUsd": f"{oi_ccy * px:.2f}",
@@ -203,6 +204,7 @@ ROUTES: dict[str, Callable[[FakeOkx, dict[str, str]], tuple[int, Body]]] = {
     "/api/v5/account/positions": positions,
     "/api/v5/account/balance": balance,
     "/api/v5/asset/currencies": currencies,
+    **FLOW_ROUTES,
 }
 
 
