@@ -6,7 +6,8 @@ import numpy as np
 
 from bench.timing import best_of, row
 from core.liquidation import TierTable
-from core.risk import risk_many, risk_report
+from core.risk import risk_report
+from core.risk_many import risk_many
 from core.types import Instrument, Position, Tier
 
 N_POSITIONS = 10_000
