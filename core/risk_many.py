@@ -88,8 +88,8 @@ def risk_many(entry: npt.ArrayLike, size: npt.ArrayLike, sign: npt.ArrayLike,
         given = np.broadcast_to(_f(liquidation), liq.shape)
         liq = np.where(np.isfinite(given), given, liq)
     dlog = log_distance(px, liq, s)
-    rows = None if symbol_idx is None else np.asarray(symbol_idx)
-    tn = touch_numbers(dlog, s, sig, bph, tails=tails, rows=rows, target_prob=target_prob,
+    tail_rows = None if symbol_idx is None else np.asarray(symbol_idx)
+    tn = touch_numbers(dlog, s, sig, bph, tails=tails, rows=tail_rows, target_prob=target_prob,
                        drift_per_bar=drift)
     lev = leverage_for_distance(tn.safe_distance, s, rate, fee_, cap)
     lev_g = leverage_for_distance(tn.safe_distance_gaussian, s, rate, fee_, cap)

@@ -77,7 +77,7 @@ def standardise(close: FloatArray, high: FloatArray, low: FloatArray,
         z[1:, :, 1] = lo_ / before
         z[1:, :, 2] = hi_ / before
         z[~settled] = np.nan
-        valid = np.isfinite(z).all(axis=2)
+        valid: BoolArray = np.asarray(np.isfinite(z).all(axis=2), dtype=bool)
         use = settled & (sig > 0)
         typical = np.exp(np.where(use, np.log(sig), 0.0).sum(axis=0) / use.sum(axis=0))
     now = sig[-1] if sig.shape[0] else np.full(sig.shape[1], np.nan)
