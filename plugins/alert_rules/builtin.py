@@ -5,6 +5,7 @@ from __future__ import annotations
 from plugins import hookimpl
 from plugins.alert_rules.base import AlertRule
 from plugins.alert_rules.config_rules import UnknownSymbolRule
+from plugins.alert_rules.hedge_rules import HedgeBreakdownRule
 from plugins.alert_rules.market_rules import (
     CascadeRule,
     CascadeWatchRule,
@@ -16,7 +17,7 @@ from plugins.alert_rules.trade_rules import LiquidationRule, RebalanceRule, Take
 
 BUILTIN_RULES: tuple[type[AlertRule], ...] = (
     DataRule, RegimeRule, CascadeRule, CascadeWatchRule, FundingRule, LiquidationRule,
-    RebalanceRule, TakeProfitRule, UnknownSymbolRule)
+    RebalanceRule, TakeProfitRule, HedgeBreakdownRule, UnknownSymbolRule)
 
 
 @hookimpl
