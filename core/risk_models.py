@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core.tail_risk import TailFit, tail_required_distance, tail_touch_probability
+from core.tail_risk import TailFit, tail_required_distance, tail_touch_probabilities
 from core.touch import required_log_distance, touch_probability
 from core.types import BoolArray, FloatArray
 from core.types import as_floats as _f
@@ -53,8 +53,8 @@ def touch_numbers(dlog: npt.ArrayLike, sign: npt.ArrayLike, sigma_per_bar: npt.A
     r = np.zeros(d.shape, np.int64) if rows is None else np.broadcast_to(
         np.asarray(rows, dtype=np.int64), d.shape)
     ok = tails.ok[r]
-    touch = {h: np.where(ok, tail_touch_probability(tails, r, s, d, h), gauss[h])
-             for h in REPORTED_H}
+    tail = tail_touch_probabilities(tails, r, s, d, REPORTED_H)
+    touch = {h: np.where(ok, tail[h], gauss[h]) for h in REPORTED_H}
     d_tail = tail_required_distance(tails, r, s, target_prob, SAFE_H)
     return TouchNumbers(touch, gauss, np.where(ok, d_tail, d_gauss), d_gauss, ok)
 

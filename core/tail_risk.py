@@ -239,10 +239,22 @@ def tail_touch_probability(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLik
     (each horizon has its own scale, so far in the tail they could otherwise cross).
     """
     hi = fit.horizon(hours)
-    p = _touch_at(fit, rows, sign, distance, fit.horizons_h[hi])
-    for shorter in fit.horizons_h[:hi]:
-        p = np.fmax(p, _touch_at(fit, rows, sign, distance, shorter))
-    return p
+    return tail_touch_probabilities(fit, rows, sign, distance, fit.horizons_h[:hi + 1])[
+        fit.horizons_h[hi]]
+
+
+def tail_touch_probabilities(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLike,
+                             distance: npt.ArrayLike, hours: tuple[int, ...]
+                             ) -> dict[int, FloatArray]:
+    """``tail_touch_probability`` at several fitted horizons at once (hours → array): one
+    lookup per horizon, each at least the one before (``hours`` ascending)."""
+    out: dict[int, FloatArray] = {}
+    p: FloatArray | None = None
+    for h in sorted(hours, key=fit.horizon):
+        q = _touch_at(fit, rows, sign, distance, h)
+        p = q if p is None else np.fmax(p, q)
+        out[h] = p
+    return out
 
 
 def _touch_at(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLike, distance: npt.ArrayLike,
@@ -256,8 +268,11 @@ def _touch_at(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLike, distance: 
         uu = d / fit.sigma_eff(r, hours)
         b = _block_rows(fit, r, sg, hi)
         key = b * _ROW_SPAN + _log_key(np.where(np.isfinite(uu), uu, 1.0))
-        count = (b + 1) * m - np.searchsorted(fit.keys, key.ravel(), side="left").reshape(
-            key.shape)
+        flat = key.ravel()
+        order = np.argsort(flat)  # sorted queries walk the keys in order: far fewer misses
+        found = np.empty(flat.shape, dtype=np.int64)
+        found[order] = np.searchsorted(fit.keys, flat[order], side="left")
+        count = (b + 1) * m - found.reshape(key.shape)
         p = count / m
         side = np.where(sg > 0, _LONG, _SHORT)
         t_u = fit.tail_u[r, hi, side]
