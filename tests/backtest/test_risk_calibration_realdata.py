@@ -27,22 +27,28 @@ def held_out() -> tuple[CaseArrays, SafeCases]:
     datasets = load_datasets(SHARED_DATA) if SHARED_DATA.is_dir() else []
     if not datasets:
         pytest.skip(f"real data not found at {SHARED_DATA} (see ../shared/data/SOURCES.md)")
-    cases, safe = [], []
+    cases: list[CaseArrays] = []
+    safe: list[SafeCases] = []
     for ds in datasets:
         t = ds.snap.times
         mid = int(t[0] + (t[-1] - t[0]) // 2)  # the second half: never used for the settings
-        c, s, _ = walk_forward([ds], every_h=24.0, start_after_ms=mid)
-        cases.append(c.arrays())
-        safe.append(s)
-    c = CaseArrays(*(np.concatenate([getattr(x, f) for x in cases]) for f in
-                     ("dataset", "symbol", "time_ms", "sign", "leverage")),
-                   *({h: np.concatenate([x.touched[h] for x in cases]) for h in (1, 4, 24)},
-                     {h: np.concatenate([x.fhs[h] for x in cases]) for h in (1, 4, 24)},
-                     {h: np.concatenate([x.gauss[h] for x in cases]) for h in (1, 4, 24)}))
-    s = SafeCases(*(np.concatenate([getattr(x, f) for x in safe]) for f in
-                    ("dataset", "time_ms", "fhs_leverage", "fhs_touched", "gauss_leverage",
-                     "gauss_touched")))
-    return c, s
+        found, at_safe, _ = walk_forward([ds], every_h=24.0, start_after_ms=mid)
+        cases.append(found.arrays())
+        safe.append(at_safe)
+
+    def cat(name: str, parts: list) -> np.ndarray:
+        return np.concatenate([getattr(x, name) for x in parts])
+
+    def per_h(name: str) -> dict[int, np.ndarray]:
+        return {h: np.concatenate([getattr(x, name)[h] for x in cases]) for h in (1, 4, 24)}
+
+    all_cases = CaseArrays(cat("dataset", cases), cat("symbol", cases), cat("time_ms", cases),
+                           cat("sign", cases), cat("leverage", cases), per_h("touched"),
+                           per_h("fhs"), per_h("gauss"))
+    all_safe = SafeCases(*(cat(f, safe) for f in ("dataset", "time_ms", "fhs_leverage",
+                                                  "fhs_touched", "gauss_leverage",
+                                                  "gauss_touched")))
+    return all_cases, all_safe
 
 
 def test_the_tail_model_never_understates_and_scores_better_than_the_gaussian(held_out):
