@@ -119,3 +119,14 @@ def m005_trade_legs_liquidation_funding(db: Database) -> None:
         pk=("trade_id", "time_ms"), foreign_keys=[("trade_id", "trades", "id")],
         not_null={"rate", "price", "amount"},
     )
+@migrations()
+def m006_delivery_policy(db: Database) -> None:
+    """Delivery that matches Telegram: an alert's ``subject`` (what newer alerts supersede),
+    per delivery the attempts that went out without an answer (read timeouts, crashes: they
+    may have arrived) and the delivery a superseded one was folded into."""
+    db["alerts"].add_column("subject", str)
+    db.execute("update alerts set subject = cooldown_key")
+    db["alerts"].create_index(["subject"])
+    db["deliveries"].add_column("unanswered", int, not_null_default=0)
+    db["deliveries"].add_column("folded_into", int)
+    db["deliveries"].create_index(["chat_id", "status"])

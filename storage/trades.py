@@ -23,6 +23,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.chats import ensure_chat
+from storage.writes import write
 
 CLOSED, LIQUIDATED = "closed", "liquidated"
 ISOLATED, CROSS = "isolated", "cross"
@@ -148,7 +149,7 @@ def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, 
         _finite_positive(margin=margin)
     if not (math.isfinite(fee_rate) and 0 <= fee_rate < 0.1):
         raise ValueError(f"fee rate must be between 0 and 10 %, not {fee_rate!r}")
-    with db.atomic():
+    with write(db):
         if client_key is not None:
             found = list(db["trades"].rows_where("user_id = ? and client_key = ?",
                                                  [user_id, client_key]))
@@ -189,7 +190,7 @@ def close_trade(db: Database, user_id: int, trade_id: int, exit_price: float, cl
     _finite_positive(exit_price=exit_price)
     if reason not in (CLOSED, LIQUIDATED):
         raise ValueError(f"close reason must be closed or liquidated, not {reason!r}")
-    with db.atomic():
+    with write(db):
         trade = get_trade(db, user_id, trade_id)
         if trade is None or not trade.is_open:
             return None
@@ -208,7 +209,7 @@ def reduce_trade(db: Database, user_id: int, trade_id: int, new_size: float, pri
     one keeps ``new_size`` with its share of the fee and margin. None if no such open trade
     or ``new_size`` is not below its size."""
     _finite_positive(new_size=new_size, price=price)
-    with db.atomic():
+    with write(db):
         t = get_trade(db, user_id, trade_id)
         if t is None or not t.is_open or new_size >= t.size:
             return None
@@ -282,7 +283,7 @@ def add_funding(db: Database, trade_id: int, time_ms: int, rate: float, price: f
     same time changes nothing and returns False) and add it to the trade's ``funding``."""
     if not all(math.isfinite(v) for v in (rate, price, amount)):
         raise ValueError("a funding payment must be finite")
-    with db.atomic():
+    with write(db):
         cur = db.execute(
             "insert or ignore into funding_payments (trade_id, time_ms, rate, price, amount) "
             "values (?, ?, ?, ?, ?)", [trade_id, time_ms, rate, price, amount])

@@ -14,12 +14,13 @@ import math
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.market_view import age_text, freshness_data
 from chat.commands.risk import report_for, report_lines
 from chat.context import CommandContext
 from core.liquidation import cross_liquidation_price
 from core.risk import RiskReport
 from core.types import MarketSnapshot, Position
-from plugins.exchanges.errors import NotSupported
+from plugins.exchanges.errors import KeyRejected, NotSupported
 from settings.secrets import key_variables
 
 MISMATCH_PCT = 1.0  # ours vs the exchange's liquidation price: worth a warning above this
@@ -29,6 +30,14 @@ def trade_key_warning(exchange: str) -> str:
     """What to tell an operator whose key can trade."""
     return (f"This {exchange} API key can TRADE. hedgewatch only reads: create a read-only "
             f"key and put it in {' / '.join(key_variables(exchange))}, then delete this one.")
+
+
+def key_rejected_message(exchange: str, error: Exception) -> str:
+    """What to tell the operator when the exchange refuses the key: what is off, what is not,
+    and how to fix it."""
+    return (f"The {exchange} API key was rejected by the exchange ({error}). /account is off "
+            f"until a valid read-only key is in {' / '.join(key_variables(exchange))} and the "
+            "bot is restarted; market commands and alerts are not affected.")
 
 
 def _no_account(market: Any) -> str:
@@ -74,6 +83,8 @@ class Account(Command):
             acct = await market.fetch_positions()
         except NotSupported:
             raise ArgumentError(_no_account(market)) from None
+        except KeyRejected as e:
+            return Reply.failure(key_rejected_message(str(getattr(market, "name", "")), e))
         name = str(getattr(market, "name", "exchange"))
         head = [f"Exchange account ({name}) — read only; hedgewatch never places an order"]
         warnings: list[str] = []
@@ -115,7 +126,8 @@ class Account(Command):
                 if diff is not None and abs(diff) > MISMATCH_PCT:
                     lines.append(f"⚠ ours is more than {MISMATCH_PCT:g} % off the exchange's: "
                                  "trust the exchange's figure")
-        data["as_of"] = snap.last_bar_close_ms
+        data.update(as_of=snap.last_bar_close_ms, **freshness_data(await s.freshness(snap)))
+        lines += ["", age_text(data["data_age_ms"], data["data_behind"])]
         return Reply(data=data, text=lines)
 
 

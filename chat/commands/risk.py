@@ -16,7 +16,7 @@ from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.book_model import entries, with_joint_cross
-from chat.commands.market_view import age_text
+from chat.commands.market_view import age_text, freshness_data
 from chat.commands.position_args import build_position
 from chat.commands.risk_view import report_for, report_lines
 from chat.context import CommandContext
@@ -79,9 +79,9 @@ class Risk(Command):
         report["warnings"] = [*report["warnings"], *s.market.assumptions([symbol])]
         position = {"size": pos.size, "entry": pos.entry, "leverage": pos.leverage}
         data = {**report, "position": position, "as_of": snap.last_bar_close_ms,
-                "data_age_ms": snap.data_age_ms}
+                **freshness_data(await s.freshness(snap))}
         return Reply(data=data, text=[*report_lines(report, position),
-                                      age_text(snap.data_age_ms)])
+                                      age_text(data["data_age_ms"], data["data_behind"])])
 
     async def _open_trades(self, request: RiskRequest, ctx: CommandContext) -> Reply:
         """Each open trade with the hedge legs it holds (all, or the one asked for): each
@@ -152,8 +152,9 @@ class Risk(Command):
                     reports[first].update(with_hedge_unrealised_pnl=together,
                                           legs=[x.id for x in legs])
             lines.append("")
+        fresh = freshness_data(await s.freshness(snap))
+        lines = lines[:-1] if lines and not lines[-1] else lines
         lines += [f"⚠ {w}" for w in warnings]
-        lines.append(age_text(snap.data_age_ms))
-        return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms,
-                           "data_age_ms": snap.data_age_ms, "warnings": warnings},
-                     text=lines)
+        return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms, **fresh,
+                           "warnings": warnings},
+                     text=[*lines, age_text(fresh["data_age_ms"], fresh["data_behind"])])

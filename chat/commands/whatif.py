@@ -23,7 +23,7 @@ import numpy as np
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.book_model import Entry, book_of, co_movement, entries, priced
-from chat.commands.market_view import age_text
+from chat.commands.market_view import age_text, freshness_data
 from chat.commands.whatif_text import render
 from chat.context import CommandContext
 from core.market_inputs import market_returns
@@ -111,8 +111,9 @@ class WhatIf(Command):
         result = apply_shock(book_of(items, snap), beta, request.move)
         data = shock_data(request, driver, items, beta, result, snap, state)
         data["warnings"] = warnings
+        data.update(freshness_data(await s.freshness(snap)))
         return Reply(data=data, text=[*render(data), *[f"⚠ {w}" for w in warnings],
-                                      age_text(snap.data_age_ms)])
+                                      age_text(data["data_age_ms"], data["data_behind"])])
 
 
 def priced_symbol(snap: MarketSnapshot, symbol: str) -> bool:
@@ -181,7 +182,7 @@ def shock_data(request: WhatIfRequest, driver: str, items: list[Entry], beta: np
         "hedges": _hedges(positions),
         "totals": {"pnl_now": float(res.pnl_now.sum()), "pnl_after": float(res.pnl_after.sum()),
                    "pnl_change": float((res.pnl_after - res.pnl_now).sum())},
-        "as_of": snap.last_bar_close_ms, "data_age_ms": snap.data_age_ms}
+        "as_of": snap.last_bar_close_ms}
 
 
 def _pair_betas(state: Any, items: list[Entry]) -> np.ndarray:

@@ -34,3 +34,9 @@ class SourceUnavailable(MarketError):
 
 class NotSupported(MarketError):
     """This source does not offer that data (e.g. liquidations, or positions without keys)."""
+
+
+class KeyRejected(MarketError):
+    """The exchange refused the API key (invalid, expired, wrong passphrase or IP): the
+    account can't be read until the operator fixes the key and restarts; public market data
+    needs no key and goes on."""

@@ -182,7 +182,7 @@ def test_whatif_json_through_the_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out) == {"shock", "positions", "liquidation_order", "account", "hedges",
-                        "totals", "as_of", "data_age_ms", "warnings"}
+                        "totals", "as_of", "data_age_ms", "data_behind", "warnings"}
     assert out["positions"][0]["trade_id"] == 1 and not out["positions"][0]["liquidated"]
     r = bot(tmp_path, "whatif", "--help")  # the examples' "%" in the help text
     assert r.returncode == 0 and "/whatif btc -10%" in r.stdout

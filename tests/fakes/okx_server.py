@@ -46,6 +46,10 @@ OKX_LIMITS: dict[str, tuple[int, bool]] = {
     "/api/v5/public/time": (10, False),
 }
 WINDOW_S = 2.0
+PRIVATE = ("/api/v5/account/", "/api/v5/asset/")  # signed endpoints: need a valid key
+KEY_ERRORS = {"50111": "Invalid OK-ACCESS-KEY", "50112": "Invalid OK-ACCESS-TIMESTAMP",
+              "50113": "Invalid Sign", "50114": "Invalid authorization",
+              "50105": "OK-ACCESS-PASSPHRASE incorrect"}
 FAULTS = ("unavailable", "error", "timeout", "malformed", "drop", "empty", "nulls", "badsymbol")
 _BAR = re.compile(r"^(\d+)([mHDW])(utc)?$")
 _UNIT_MS = {"m": 60_000, "H": 3_600_000, "D": 86_400_000, "W": 604_800_000}
@@ -87,6 +91,7 @@ class FakeOkx:
         self.log: list[Request] = []
         self.faults: list[Fault] = []
         self.account_perm = "read_only"
+        self.reject_key: str | None = None  # an OKX code (e.g. "50111"): private routes refuse
         self.positions: list[dict] = []
         self.equity: float | None = 10_000.0  # USDT equity of the account (balance)
         self.iso_equity = 0.0  # the part of it held as isolated margin
@@ -221,6 +226,10 @@ class FakeOkx:
             entry.status = 429
             return web.json_response({"code": "50011", "msg": "Too Many Requests", "data": []},
                                      status=429)
+        if self.reject_key and path.startswith(PRIVATE):
+            entry.status = 401
+            return web.json_response({"code": self.reject_key, "msg": KEY_ERRORS.get(
+                self.reject_key, "Invalid authorization"), "data": []}, status=401)
         fault = self._take_fault(path, params)
         if fault is not None:
             resp = await self._faulty(fault, request, entry)
