@@ -12,7 +12,9 @@ crossed at most once, at ``f = ln(liq/mark) / (β·x)``.
 * The cross positions share one collateral (the margins logged with them, as
   ``jobs.trade_truth`` judges them): equity = collateral + Σ P&L, maintenance =
   Σ size · price · (mmr + fee) (OKX's ratio); the account — every cross position together —
-  is liquidated at the first ``f`` where equity meets maintenance.
+  is liquidated at the first ``f`` where equity meets maintenance, and its positions are
+  closed there: their P&L and the account's equity after are those at that point (the
+  market moving on does not take more than the collateral).
 
 ``joint_liquidation_move`` answers the inverse: how far the driver must move (its adverse
 direction) before the account is liquidated — the cross account's liquidation price of a
@@ -103,7 +105,7 @@ class ShockResult:
     order: FloatArray  # 1, 2, … in the order they liquidate; NaN for survivors
     account_at: float  # f at which the cross account is liquidated (NaN: it survives)
     equity_now: float
-    equity_after: float
+    equity_after: float  # where the account was liquidated, if it was
     maintenance_after: float
 
 
@@ -159,6 +161,10 @@ def apply_shock(book: Book, beta: npt.ArrayLike, move: float) -> ShockResult:
     pnl_after = np.where(np.isfinite(at) & ~book.cross, -book.margin, pnl_after)
     eq_now, _ = book.account(book.mark[None, :])
     eq_after, mm_after = book.account(after[None, :])
+    if math.isfinite(acct):  # the cross positions are closed where the account went
+        at_liq = prices_along(book, b, x, [acct])[0]
+        pnl_after = np.where(book.cross, book.pnl(at_liq), pnl_after)
+        eq_after, mm_after = book.account(at_liq[None, :])
     return ShockResult(after, book.pnl(book.mark), pnl_after, at, order, acct,
                        float(eq_now[0]), float(eq_after[0]), float(mm_after[0]))
 

@@ -115,19 +115,27 @@ async def test_a_cross_account_is_liquidated_where_its_equity_meets_maintenance(
         mid = (lo + hi) / 2
         eq, mm = account(mid)
         lo, hi = (mid, hi) if eq <= mm else (lo, mid)
+    assert account(-0.5)[0] < account(-0.5)[1]  # a 50 % fall takes the account
     w = await chat("/whatif btc -50%")
     a = w.data["account"]
-    eq, mm = account(-0.5)
     assert a["collateral"] == pytest.approx(collateral)
-    assert a["equity_after"] == pytest.approx(eq, rel=1e-9)
-    assert a["maintenance_after"] == pytest.approx(mm, rel=1e-9)
-    assert a["margin_ratio_after"] == pytest.approx(eq / mm, rel=1e-9)
-    if eq > mm:  # the hedge holds the account up
-        assert not a["liquidated"] and w.data["liquidation_order"] == []
-    else:
-        assert a["liquidated"] and w.data["liquidation_order"] == [1, 2]
-        assert a["liquidated_at_move_pct"] == pytest.approx(hi * 100, rel=1e-6)
+    assert a["liquidated"] and w.data["liquidation_order"] == [1, 2]
+    assert a["liquidated_at_move_pct"] == pytest.approx(hi * 100, rel=1e-6)
+    # closed where the account went: what is left is the maintenance margin there, and the
+    # positions' P&L is theirs at those prices — never more lost than the collateral
+    eq, mm = account(hi)
+    assert a["equity_after"] == pytest.approx(eq, rel=1e-6)
+    assert a["maintenance_after"] == pytest.approx(mm, rel=1e-6)
+    assert a["margin_ratio_after"] == pytest.approx(1.0, rel=1e-6)
+    one, two = w.data["positions"]
+    assert one["pnl_after"] == pytest.approx(btc * hi, rel=1e-6)
+    assert two["pnl_after"] == pytest.approx(-10 * eth * ((1 + hi) ** beta - 1), rel=1e-6)
+    assert -collateral < w.data["totals"]["pnl_after"] < 0
     assert "Cross account: equity" in "\n".join(w.text)
+    small = (await chat("/whatif btc -5%")).data["account"]
+    eq, mm = account(-0.05)
+    assert not small["liquidated"] and small["equity_after"] == pytest.approx(eq, rel=1e-9)
+    assert small["margin_ratio_after"] == pytest.approx(eq / mm, rel=1e-9)
 
     # /risk without arguments judges the cross trades jointly: BTC's liquidation price is
     # where the account goes when ETH moves with BTC by its stress beta
