@@ -196,15 +196,19 @@ def fit_tails(close: npt.ArrayLike, high: npt.ArrayLike, low: npt.ArrayLike,
     u = _draws(params, -(-max(horizons) // block))
     m = params.paths
     k_tail = max(10, round(params.tail_fraction * m))
-    st = standardise(c, h_, lo, hl)
-    summ, full_ok = block_summaries(st, block, hl, lengths)
-    if full_ok.shape[1] == 0:
-        exc = np.full((n_sym, len(horizons), 2, m), np.nan)
-        enough = np.zeros(n_sym, dtype=bool)
-    else:
-        exc, enough = _excursions(summ, full_ok, block, horizons, u, 10)
-    ok = enough & (np.isfinite(c).sum(axis=0) >= params.min_history_h * bars_per_hour)
-    ok &= np.isfinite(st.sigma_now) & (st.sigma_now > 0) & np.isfinite(st.sigma_typ)
+    # only the symbols with enough history are simulated (a replay of short windows, or a
+    # new listing, costs nothing); the others keep NaN and ok False
+    cols = np.flatnonzero(np.isfinite(c).sum(axis=0) >= params.min_history_h * bars_per_hour)
+    exc = np.full((n_sym, len(horizons), 2, m), np.nan)
+    enough = np.zeros(n_sym, dtype=bool)
+    sigma_now, sigma_typ = np.full(n_sym, np.nan), np.full(n_sym, np.nan)
+    if cols.size:
+        st = standardise(c[:, cols], h_[:, cols], lo[:, cols], hl)
+        sigma_now[cols], sigma_typ[cols] = st.sigma_now, st.sigma_typ
+        summ, full_ok = block_summaries(st, block, hl, lengths)
+        if full_ok.shape[1]:
+            exc[cols], enough[cols] = _excursions(summ, full_ok, block, horizons, u, 10)
+    ok = enough & np.isfinite(sigma_now) & (sigma_now > 0) & np.isfinite(sigma_typ)
     exc = np.where(ok[:, None, None, None], exc, 1.0)
     exc.sort(axis=-1)
     top = exc[..., m - k_tail:]
@@ -217,7 +221,7 @@ def fit_tails(close: npt.ArrayLike, high: npt.ArrayLike, low: npt.ArrayLike,
     keys = _log_key(exc) + offsets
     weights = np.array([params.blend(h) for h in horizons_h])
     return TailFit(tuple(horizons_h), float(bars_per_hour),
-                   np.where(ok, st.sigma_now, np.nan), np.where(ok, st.sigma_typ, np.nan),
+                   np.where(ok, sigma_now, np.nan), np.where(ok, sigma_typ, np.nan),
                    weights, keys.reshape(-1), tail_u, alpha, ok, params)
 
 
