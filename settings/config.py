@@ -127,6 +127,7 @@ class RiskConfig(Section):
     liquidation_alert_prob: Probability = 0.05
     liquidation_alert_sigma: float = Field(default=2.0, gt=0, le=10.0)
     safe_distance: float = Field(default=0.12, gt=0, lt=1)
+    hedge_min_r2: Probability = 0.25
 
 
 class StrategiesConfig(Section):
