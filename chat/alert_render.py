@@ -106,13 +106,15 @@ def render_alert(alert: StoredAlert, notes: Sequence[str] = (), *,
                          buttons, bool(rec.get("chart")))
 
 
-COMMAND_BUTTONS = (("hedge_command", "Hedge it"), ("hedged_command", "I put this on"))
+COMMAND_BUTTONS = (("hedge_command", "Hedge it"), ("hedged_command", "I put this on"),
+                   ("delete_command", "Delete alert"))
 
 
 def _command_button(rec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """Buttons under a trade alert that run the command it spells out (the ``c:`` callback
     the Telegram front end runs as the presser), when it fits 64 bytes: "Hedge it" (the
-    ``/hedge``), "I put this on" (the ``/hedged`` that logs the advised legs, once)."""
+    ``/hedge``), "I put this on" (the ``/hedged`` that logs the advised legs, once),
+    "Delete alert" (under a user's own ``/alert``: ``/alerts delete <id>``)."""
     numbers = rec.get("numbers") or {}
     out = []
     for key, label in COMMAND_BUTTONS:

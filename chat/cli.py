@@ -142,7 +142,10 @@ def run_command(command: Command, rt: Runtime) -> int:
     """Parse, answer and print one command; returns the exit code."""
     args = rt.args
     try:
-        request = command.parse(list(args.args))
+        words = list(args.args)
+        if command.expandable and words and words[-1].lower() == "full":
+            words = words[:-1]  # a terminal shows the whole answer anyway
+        request = command.parse(words)
         request = command.apply_cli_options(request, args)
         at_ms = parse_at(getattr(args, "at", None))
         rt = with_cli_overrides(rt)

@@ -130,3 +130,21 @@ def m006_delivery_policy(db: Database) -> None:
     db["deliveries"].add_column("unanswered", int, not_null_default=0)
     db["deliveries"].add_column("folded_into", int)
     db["deliveries"].create_index(["chat_id", "status"])
+
+
+@migrations()
+def m010_user_alert_rules(db: Database) -> None:
+    """A user's own alerts (``/alert btc < 60000``): one row per rule, owned by the user who
+    set it and private to them; soft-deleted so an alert already recorded still names its
+    rule. Per-chat (per-user in private) thresholds set with ``/threshold``."""
+    db["user_alerts"].create(
+        {"id": int, "user_id": int, "chat_id": int, "kind": str, "symbol": str,
+         "trade_id": int, "op": str, "value": float, "window_ms": int, "text": str,
+         "created_at": int, "deleted_at": int},
+        pk="id", not_null={"user_id", "kind", "op", "value", "text", "created_at"},
+    )
+    db["user_alerts"].create_index(["user_id", "deleted_at"])
+    db["thresholds"].create(
+        {"chat_id": int, "kind": str, "name": str, "value": str, "updated_at": int},
+        pk=("chat_id", "kind", "name"), not_null={"value", "updated_at"},
+    )

@@ -27,8 +27,9 @@ from backtest.report import headline, md_code, table
 from backtest.request import BacktestRequest, BacktestUsageError
 from backtest.run import backtest, parse_strategies, write_outputs
 from chat.cli import with_exchange
-from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.base import ArgumentError, Command, Document, Reply
 from chat.context import CommandContext
+from chat.first_screens import backtest_short
 from plugins.exchanges.errors import MarketError, UnknownSymbol
 
 MAX_DAYS = 1100
@@ -54,7 +55,8 @@ def _number(text: str, what: str, lo: float, hi: float, example: str) -> float:
 class BacktestCommand(Command):
     name = "backtest"
     summary = "backtest static vs dynamic hedging with fees, funding, slippage, liquidations"
-    usage = "/backtest [days] [leverage] [cross|isolated]"
+    usage = "/backtest [days] [leverage] [cross|isolated] [full]"
+    expandable = True
     examples = ("/backtest", "/backtest 90 10", "/backtest 30 5 isolated")
 
     def parse(self, args: list[str]) -> ChatBacktest:
@@ -83,8 +85,11 @@ class BacktestCommand(Command):
             return equity_chart(result, headline(data))
 
         text = table(data)
+        full = bool(ctx.extra.get("full"))  # the wide table goes to a file in chat, too
         return Reply(data=data, text=text.splitlines(), render=lambda: text, chart=chart,
-                     caption=headline(data)[:1024])
+                     caption=headline(data)[:1024], short=backtest_short(data),
+                     document=Document("backtest.txt", text.encode("utf-8"), "text/plain")
+                     if full else None)
 
     # --- the one-shot CLI with real flags ---------------------------------------------------
 

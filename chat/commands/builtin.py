@@ -10,6 +10,7 @@ from plugins import hookimpl
 @hookimpl
 def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.account import Account
+    from chat.commands.alert_rules import ListAlerts, SetAlert
     from chat.commands.backtest import BacktestCommand
     from chat.commands.corr import Corr
     from chat.commands.hedge import Hedge
@@ -20,6 +21,7 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.prefs import Mute, Settings, Subscribe, Unmute, Unsubscribe
     from chat.commands.risk import Risk
     from chat.commands.status import Status
+    from chat.commands.threshold import Threshold
     from chat.commands.trade_views import Daily, Export, Monthly, Performance, Stats, Weekly
     from chat.commands.trades import Close, Log, Open, Positions
     from chat.commands.whatif import WhatIf
@@ -27,4 +29,5 @@ def hedgewatch_register_commands() -> list[Any]:
     return [Start(), Help(), Hedge(), Risk(), WhatIf(), Corr(), Market(), Status(),
             Open(), Close(), Positions(), Hedged(), Log(), Account(),
             Pnl(), Daily(), Weekly(), Monthly(), Performance(), Stats(), Export(),
-            Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand()]
+            Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand(),
+            SetAlert(), ListAlerts(), Threshold()]

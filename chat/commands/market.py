@@ -9,6 +9,7 @@ from typing import Any
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, freshness_data, num
 from chat.context import CommandContext
+from chat.first_screens import market_short
 from core.cascade import FACTORS
 from core.evaluate import EngineResult, evaluate
 from settings.engine import engine_params
@@ -17,7 +18,8 @@ from settings.engine import engine_params
 class Market(Command):
     name = "market"
     summary = "is a cascade building? score, factors, correlation, funding"
-    usage = "/market"
+    usage = "/market [full]"
+    expandable = True
     examples = ("/market",)
 
     def parse(self, args: list[str]) -> None:
@@ -32,7 +34,7 @@ class Market(Command):
             None, lambda: evaluate(snap, [], engine_params(s.config), market=market))
         data = market_data(result, snap.funding)
         data.update(freshness_data(await s.freshness(snap)))
-        return Reply(data=data, text=market_lines(data))
+        return Reply(data=data, text=market_lines(data), short=market_short(data))
 
 
 def market_data(result: EngineResult, funding: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from chat.commands.base import Command, Reply
 from chat.context import CommandContext
+from chat.first_screens import status_short
 from chat.freshness import EXCHANGE_DOWN, age_words
 from chat.service_health import assess
 from plugins.exchanges.errors import MarketError
@@ -22,7 +23,8 @@ def pending_deliveries(db: Any) -> int:
 class Status(Command):
     name = "status"
     summary = "ok or degraded and why, last cycle, exchange, data age, storage, queued alerts"
-    usage = "/status"
+    usage = "/status [full]"
+    expandable = True
     examples = ("/status",)
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
@@ -80,4 +82,4 @@ class Status(Command):
                                "since_ms": fault.since_ms, "held_alerts": fault.held_alerts},
                            "outbox_pending": queue,
                            "simulated": bool(snap is not None and snap.simulated)},
-                     text=lines)
+                     text=lines, short=status_short({}, lines))

@@ -16,6 +16,7 @@ from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.domains import check_position, check_price
 from chat.commands.market_view import finite_marks
 from chat.context import CommandContext
+from chat.first_screens import capped
 from chat.grammar import PositionArgs, parse_count, parse_position, parse_price, parse_trade_id
 from plugins.exchanges.errors import MarketError
 from storage import trades as store
@@ -192,8 +193,9 @@ class Close(_TradeCommand):
 class Positions(_TradeCommand):
     name = "positions"
     summary = "your open logged trades with the current mark"
-    usage = "/positions"
+    usage = "/positions [full]"
     examples = ("/positions",)
+    expandable = True
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
         trades = store.list_trades(ctx.services.db, ctx.user_id, open_only=True)
@@ -218,7 +220,8 @@ class Positions(_TradeCommand):
         for t in mains:
             lines.append(trade_line(t, marks.get(t.symbol)))
             lines += ["  └ " + trade_line(x, marks.get(x.symbol)) for x in legs.get(t.id, [])]
-        return Reply(data={"positions": data}, text=lines)
+        return Reply(data={"positions": data}, text=lines,
+                     short=capped(lines, 0, "line(s)"))
 
 
 class Log(_TradeCommand):

@@ -25,9 +25,11 @@ from chat.commands.base import Command, Reply
 from chat.commands.help import start_buttons, start_lines
 from chat.context import CommandContext, Services
 from chat.dispatch import Dispatcher, split_command
-from chat.telegram import groups, lifecycle
+from chat.telegram import expand, groups, lifecycle
 from chat.telegram.render import (
     ALERT,
+    MORE,
+    MORE_KEYED,
     MUTE,
     ButtonStore,
     Rendered,
@@ -138,9 +140,10 @@ async def _answer(front: TelegramFront, command: Command, args: list[str],
 
 
 async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
-                   from_button: bool = False) -> Outcome:
+                   from_button: bool = False, in_place: Message | None = None) -> Outcome:
     """Answer one command line as ``where``'s user; posts the answer unless it is a pressed
-    button's refusal (that becomes the toast)."""
+    button's refusal (that becomes the toast). With ``in_place`` (a "More" button's
+    message) the answer replaces that message's text instead (``expand``)."""
     parts = split_command(text, bot.username)
     if parts is None:
         return Outcome()  # addressed to another bot
@@ -166,8 +169,14 @@ async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
     first = reply.text[0][:TOAST_MAX] if reply.text else None  # plain text: never parsed
     if from_button and (not reply.ok or where.chat_type == "channel"):
         return Outcome(reply, first, alert=not reply.ok)
-    await _post(front, bot, where, await render(reply, front.buttons))
-    return Outcome(reply, first if from_button else None)
+    if where.chat_type == "channel":
+        reply.more = None  # a press in a channel only shows a toast: nothing to expand
+    rendered: Rendered | None = await render(reply, front.buttons)
+    if in_place is not None and rendered is not None:
+        rendered = await expand.replace_text(in_place, rendered)
+    if rendered is not None:
+        await _post(front, bot, where, rendered)
+    return Outcome(reply, None if in_place is not None else first if from_button else None)
 
 
 async def _answer_privately(front: TelegramFront, bot: Bot, where: Where, command: Command,
@@ -238,7 +247,8 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if text is None:
         await query.answer(expired(query.data), show_alert=True)
         return
-    outcome = await run_line(front, context.bot, where, text, from_button=True)
+    outcome = await run_line(front, context.bot, where, text, from_button=True,
+                             in_place=query.message if prefix in (MORE, MORE_KEYED) else None)
     await query.answer(outcome.note, show_alert=outcome.alert)
 
 

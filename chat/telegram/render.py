@@ -9,7 +9,10 @@ Callback data contract (every button the bot shows; handled in ``handlers.on_cal
   memory: such a button expires when the process restarts, and the presser is told to run
   ``/<name>`` again);
 * ``mute:<duration>`` — run ``/mute <duration>`` as the presser (alerts' "Mute 1h");
-* ``alert:<id>`` — show the stored alert's details (alerts' "Details").
+* ``alert:<id>`` — show the stored alert's details (alerts' "Details");
+* ``m:<command text>`` / ``mk:<key>`` — "More": run the command (its line ends in ``full``)
+  as the presser and replace the message's text with the whole answer
+  (``chat.telegram.expand``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from chat.alert_render import local_time
 from chat.commands.base import Document, Reply
+from chat.first_screens import Pre
 from chat.telegram_html import (
     CALLBACK_DATA_LIMIT,
     CAPTION_LIMIT,
@@ -42,6 +46,7 @@ from storage.outbox import StoredAlert
 log = logging.getLogger(__name__)
 
 RUN, KEYED, MUTE, ALERT = "c", "k", "mute", "alert"
+MORE, MORE_KEYED = "m", "mk"
 BUTTON_LABEL_MAX = 64
 
 
@@ -52,9 +57,11 @@ class ButtonStore:
         self.capacity = capacity
         self._texts: OrderedDict[str, str] = OrderedDict()
 
-    def encode(self, command_text: str) -> str:
+    def encode(self, command_text: str, *, more: bool = False) -> str:
+        """``c:``/``k:`` data that runs the command; with ``more``, ``m:``/``mk:`` data that
+        replaces the pressed message with its answer."""
         text = " ".join(command_text.split()).removeprefix("/")
-        inline = f"{RUN}:{text}"
+        inline = f"{MORE if more else RUN}:{text}"
         if 2 < len(inline.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
             return inline
         # the command's name stays in the data, so the button can say what to run again
@@ -66,14 +73,15 @@ class ButtonStore:
         self._texts.move_to_end(key)
         while len(self._texts) > self.capacity:
             self._texts.popitem(last=False)
-        return f"{KEYED}:{key}"
+        return f"{MORE_KEYED if more else KEYED}:{key}"
 
     def decode(self, data: str) -> str | None:
-        """The command text ("/open ...") behind ``c:``/``k:`` data; None when unknown."""
+        """The command text ("/open ...") behind ``c:``/``k:`` (or ``m:``/``mk:``) data;
+        None when unknown."""
         prefix, _, rest = data.partition(":")
-        if prefix == RUN and rest.strip():
+        if prefix in (RUN, MORE) and rest.strip():
             return "/" + rest
-        if prefix == KEYED and rest in self._texts:
+        if prefix in (KEYED, MORE_KEYED) and rest in self._texts:
             return "/" + self._texts[rest]
         return None
 
@@ -110,7 +118,8 @@ class Rendered:
 def reply_html(reply: Reply) -> str:
     """The reply's lines as Telegram HTML: each escaped; the heading bold on a good answer."""
     lines = list(reply.text) if reply.text else reply.as_text().splitlines()
-    html = [escape(line) for line in lines]
+    html = [f"<pre>{escape(line)}</pre>" if isinstance(line, Pre) else escape(line)
+            for line in lines]
     if reply.ok and len(html) > 1 and html[0].strip():
         html[0] = f"<b>{html[0]}</b>"
     return "\n".join(html)
@@ -140,7 +149,11 @@ async def render(reply: Reply, store: ButtonStore) -> Rendered:
     """Render a reply (drawing its chart off the event loop when it has one)."""
     html = reply_html(reply)
     chunks = split_html(html) or ["Done."]
-    out = Rendered(chunks, keyboard(reply.buttons, store), document=reply.document)
+    markup = keyboard(reply.buttons, store)
+    if reply.more:  # "More" first: it expands this very message
+        more = [InlineKeyboardButton("More", callback_data=store.encode(reply.more, more=True))]
+        markup = InlineKeyboardMarkup([more, *(markup.inline_keyboard if markup else ())])
+    out = Rendered(chunks, markup, document=reply.document)
     if reply.chart is not None:
         try:
             out.photo = await asyncio.to_thread(reply.chart)

@@ -10,7 +10,7 @@ from collections.abc import Set as AbstractSet
 
 from sqlite_utils import Database
 
-from core.alerts import OPERATOR, TRADE, AlertKinds
+from core.alerts import OPERATOR, PERSONAL, TRADE, AlertKinds
 from core.evaluate import EngineResult
 from core.types import MarketSnapshot, Position
 from plugins.alert_rules.advising import trade_advice
@@ -24,6 +24,7 @@ from settings.config import Config
 from storage.delivery_backlog import expired_subjects
 from storage.outbox import record_alerts
 from storage.rule_state import OpenTrade, RuleMemory, open_trades
+from storage.thresholds import liquidation_thresholds
 
 log = logging.getLogger(__name__)
 STRATEGY_STATE = "strategy_state"
@@ -81,13 +82,14 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
                    for s, v in snapshot.funding.items() if len(v)}
     server = snapshot.server_time_ms if snapshot is not None else now_ms
     age = snapshot.data_age_ms if snapshot is not None else -1
-    advice, held = trade_advice(result, infos, decisions, config) if result is not None \
-        else ({}, {})
+    own = liquidation_thresholds(db)
+    advice, held = trade_advice(result, infos, decisions, config, own) \
+        if result is not None else ({}, {})
     undelivered = expired_subjects(db, now_ms - UNDELIVERED_LOOKBACK_MS)
     return RuleContext(result, config, memory, now_ms, server, age, tuple(infos), decisions,
                        funding, exchange_error, advice, held,
                        dict(snapshot.missing) if snapshot is not None else {},
-                       undelivered=undelivered)
+                       undelivered=undelivered, snapshot=snapshot, thresholds=own)
 
 
 def check_alert(alert: object, kinds: AlertKinds) -> None:
@@ -102,6 +104,8 @@ def check_alert(alert: object, kinds: AlertKinds) -> None:
         raise ValueError(f"a {alert.kind} alert needs its trade and owner chat")
     if kinds[alert.kind].scope == OPERATOR and alert.owner_chat_id is None:
         raise ValueError(f"a {alert.kind} alert needs the operator's chat")
+    if kinds[alert.kind].scope == PERSONAL and alert.owner_chat_id is None:
+        raise ValueError(f"a {alert.kind} alert needs the chat of the user who set it")
 
 
 def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None = None,

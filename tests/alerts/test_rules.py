@@ -38,7 +38,8 @@ def deliveries_to(db, chat_id) -> list[str]:
 def test_builtin_rules_register_through_hedgewatch_register_alert_rules(pm):
     names = [r.name for r in load_rules(pm)]
     assert set(names) == {"regime", "cascade", "cascade_watch", "liquidation", "rebalance",
-                          "take_profit", "hedge", "funding", "data", "unknown_symbol"}
+                          "take_profit", "hedge", "funding", "data", "unknown_symbol",
+                          "user_rules"}
 
 
 async def test_calm_market_raises_nothing(db, config, walk, pm, trader):

@@ -64,7 +64,8 @@ async def test_corr_matrices_and_chart(chat):
     r = await chat("/corr btc eth sol")
     assert r.ok and r.data["symbols"] == ["BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP"]
     assert len(r.data["fast"]) == 3 and r.data["slow"][0][0] == 1.0
-    assert r.data["largest_changes"] and "Largest changes" in "\n".join(r.text)
+    assert r.data["largest_changes"] and r.more == "/corr btc eth sol full"
+    assert "Largest changes" in "\n".join((await chat(r.more)).text)
     png = r.chart()
     assert png.startswith(b"\x89PNG")
     r = await chat("/corr")
@@ -130,7 +131,7 @@ async def test_alert_preferences(chat):
     assert r.data["settings"]["subscriptions"] == ["cascade", "liquidation"]
     r = await chat("/subscribe")
     assert r.data["settings"]["subscriptions"] == [k.name for k in BUILTIN_KINDS
-                                                   if k.scope != "operator"]
+                                                   if k.scope not in ("operator", "personal")]
     r = await chat("/unsubscribe funding")
     assert "funding" not in r.data["settings"]["subscriptions"]
     r = await chat("/mute 1h")
