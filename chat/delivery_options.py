@@ -5,6 +5,8 @@ phone, which forum topic receives it, and which buttons make sense there.
   default only critical rings) an alert arrives silently (``disable_notification``), and so
   does everything but critical during the chat's quiet hours (``/settings quiet 23:00-07:00``,
   in its time zone). Silent is not lost: the message is there when the trader looks.
+  An alert the trader set up themselves (``/alert``, kind ``rule``) rings whatever its
+  severity, except in quiet hours: they asked to be told.
 * In a forum group, an alert goes to the topic where ``/subscribe`` was sent for its kind,
   else to the topic of the last plain ``/subscribe``, else to the main thread.
 * A channel's readers can't use "Mute 1h" or "Details" (a press would act for the channel):
@@ -24,6 +26,7 @@ from core.alerts import SEVERITIES, severity_rank
 from storage.chats import ChatSettings
 
 ALWAYS_RINGS = "critical"
+ASKED_FOR = ("rule",)  # kinds a user set up themselves: they ring outside quiet hours
 DEEP_LINK_LABEL = "Open in private chat"
 
 
@@ -54,12 +57,15 @@ def in_quiet_hours(quiet: tuple[int, int] | None, now_ms: int, tz: str) -> bool:
     return start <= m < end if start <= end else (m >= start or m < end)
 
 
-def rings(severity: str, s: ChatSettings, now_ms: int) -> bool:
-    """Does an alert of ``severity`` ring this chat's phones now?"""
+def rings(severity: str, s: ChatSettings, now_ms: int, *, asked_for: bool = False) -> bool:
+    """Does an alert of ``severity`` ring this chat's phones now? (``asked_for``: the user
+    set this alert up themselves.)"""
     if severity == ALWAYS_RINGS:
         return True
     if in_quiet_hours(s.quiet, now_ms, s.timezone):
         return False
+    if asked_for:
+        return True
     floor = s.ring if s.ring in SEVERITIES else ALWAYS_RINGS
     return severity_rank(severity) >= severity_rank(floor)
 
@@ -76,6 +82,7 @@ def delivery_options(s: ChatSettings, *, kind: str, severity: str, alert_id: int
                      ) -> DeliveryOptions:
     """The options for sending alert ``alert_id`` to the chat whose settings are ``s``."""
     thread = None if is_channel else s.thread_for(kind)
-    return DeliveryOptions(tz=s.timezone, silent=not rings(severity, s, now_ms),
+    return DeliveryOptions(tz=s.timezone, silent=not rings(severity, s, now_ms,
+                                                       asked_for=kind in ASKED_FOR),
                            thread_id=thread,
                            buttons=deep_link(bot_username, alert_id) if is_channel else None)
