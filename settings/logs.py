@@ -9,6 +9,7 @@ from typing import TextIO
 
 MASK = "***"
 QUIET = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "ccxt")
+_REGISTERED: set[str] = set()  # secrets learnt while running (users' exchange keys)
 
 
 class SecretMaskingFormatter(logging.Formatter):
@@ -20,13 +21,30 @@ class SecretMaskingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Iterable[str] = ()) -> None:
         super().__init__(fmt)
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.secrets: list[str] = []
+        self.add(secrets)
+        self.add(_REGISTERED)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask these too from now on."""
+        known = set(self.secrets) | {s for s in secrets if s and len(s) >= 4}
+        self.secrets = sorted(known, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         return text
+
+
+def mask_secrets(*values: str) -> None:
+    """Mask ``values`` in every log line from now on, in every handler set up here (a user's
+    exchange key, registered when it is received or loaded)."""
+    new = {v for v in values if v and len(v) >= 4}
+    _REGISTERED.update(new)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, SecretMaskingFormatter):
+            handler.formatter.add(new)
 
 
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = (), *,

@@ -48,7 +48,7 @@ from plugins.exchanges.source import (
 from plugins.exchanges.symbols import SymbolResolver
 from settings.config import ExchangeConfig
 from settings.durations import format_duration
-from settings.secrets import Secrets
+from settings.secrets import ExchangeKeys, Secrets
 from storage import market_stats as stats
 from storage.candles import last_candle_ts
 from storage.database import open_database
@@ -96,14 +96,29 @@ class CcxtMarket(MarketSource):
 
     # --- ccxt set-up ------------------------------------------------------------------------
 
-    def _ccxt_config(self) -> dict[str, Any]:
-        """The ccxt constructor settings (OKX moves its API URL differently)."""
-        return ccxt_config(self.config, self.keys, self.ccxt_class, self.ccxt_options)
+    def _ccxt_config(self, keys: ExchangeKeys | None = None) -> dict[str, Any]:
+        """The ccxt constructor settings (OKX moves its API URL differently); ``keys``
+        default to the operator's (``self.keys``)."""
+        return ccxt_config(self.config, keys or self.keys, self.ccxt_class, self.ccxt_options)
+
+    async def keyed_client(self, keys: ExchangeKeys) -> Any:
+        """A ccxt client of this exchange signing with ``keys`` (a user's read-only key) that
+        shares this source's loaded markets: no second market download per user."""
+        await self.load_instruments()
+        client = self.ccxt_class(self._ccxt_config(keys))
+        client.set_markets(self.exchange.markets, self.exchange.currencies)
+        return client
 
     async def close(self) -> None:
         await self.exchange.close()
 
     # --- the one way a request is made ------------------------------------------------------
+
+    async def request(self, endpoint: str, fn: Callable[[], Awaitable[T]],
+                      validate: Callable[[T], Any] | None = None) -> Any:
+        """``fn()`` under this exchange's limiter for ``endpoint``, retried and timed like
+        every market request (the account readers' way in)."""
+        return await self._call(endpoint, None, fn, validate)
 
     async def _call(self, endpoint: str, symbol: str | None, fn: Callable[[], Awaitable[T]],
                     validate: Callable[[T], Any] | None = None) -> Any:
@@ -251,15 +266,17 @@ class CcxtMarket(MarketSource):
                                 lambda: self.exchange.fetch_order_book(unified, self.book_levels),
                                 lambda b: parse.depth(b, inst.contract_value, now))
 
-    async def fetch_tiers(self, symbol: str) -> tuple[Tier, ...]:
-        """Maintenance-margin tiers, fetched once per instance and kept on the Instrument."""
+    async def fetch_tiers(self, symbol: str, client: Any = None) -> tuple[Tier, ...]:
+        """Maintenance-margin tiers, fetched once per instance and kept on the Instrument.
+        ``client``: a keyed ccxt client, where the exchange signs its tiers (Binance)."""
         symbol = self.resolve(symbol)
         inst = self.instruments[symbol]
         if inst.tiers:
             return inst.tiers
         unified = self._markets[symbol]
+        ex = client or self.exchange
         tiers = await self._call("position-tiers", symbol,
-                                 lambda: self.exchange.fetch_market_leverage_tiers(unified),
+                                 lambda: ex.fetch_market_leverage_tiers(unified),
                                  lambda rows: parse.tiers(rows, self.tier_unit))
         self.resolver.instruments[symbol] = replace(inst, tiers=tiers)
         return tiers

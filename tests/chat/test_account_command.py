@@ -17,7 +17,8 @@ from storage import open_database
 from tests.fakes.okx_market import default_bases
 from tests.fakes.okx_server import FakeOkx
 
-KEYS = Secrets(exchanges={"okx": ExchangeKeys("hw-key-3f9a", "hw-secret-77c1", "hw-pass-b2d0")})
+KEY_PARTS = ("hw-key-3f9a", "hw-secret-77c1", "hw-pass-b2d0")
+KEYS = Secrets(exchanges={"okx": ExchangeKeys(*KEY_PARTS)})
 
 
 def okx_position(inst: str, contracts: float, side: str, entry: float, lever: float,
@@ -33,6 +34,7 @@ def okx_position(inst: str, contracts: float, side: str, entry: float, lever: fl
 @pytest.fixture
 async def okx():
     async with FakeOkx(bases=default_bases(4)) as srv:
+        srv.add_key(*KEY_PARTS)
         yield srv
 
 
