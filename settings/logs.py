@@ -47,12 +47,23 @@ def mask_secrets(*values: str) -> None:
             handler.formatter.add(new)
 
 
+KEY_WORD_MIN = 8  # every exchange's API key, secret and passphrase is at least this long
+
+
+def mask_key_words(words: Iterable[str]) -> None:
+    """Mask what a user typed as an API key (``/connect okx KEY SECRET PASSPHRASE``): its
+    words of ``KEY_WORD_MIN`` characters or more — shorter ones are not key material, and
+    masking ordinary words would blind the logs."""
+    mask_secrets(*(w for w in words if len(w) >= KEY_WORD_MIN))
+
+
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = (), *,
                   stream: TextIO | None = None, verbose: int = 0) -> logging.Handler:
     """Configure the root logger once; ``-v`` lowers the level to DEBUG.
 
     Third-party chatter (httpx logs every Bot API call at INFO, with the token in the URL) is
-    kept at WARNING.
+    kept at WARNING, and python-telegram-bot's at INFO at most: its DEBUG lines carry what
+    users write, API keys sent to ``/connect`` included.
     """
     root = logging.getLogger()
     for h in list(root.handlers):
@@ -66,4 +77,7 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str] = (), *,
     root.setLevel("DEBUG" if verbose else level)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # python-telegram-bot's DEBUG lines repeat every update and every reply in full — a
+    # user's message holding an API key included — so they stay off even with -v
+    logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
     return handler

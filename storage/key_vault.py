@@ -15,9 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from settings.logs import mask_secrets
 from settings.secrets import ExchangeKeys
-
-GENERATE = ('python -c "from cryptography.fernet import Fernet; '
-            'print(Fernet.generate_key().decode())"')
+from settings.show import GENERATE_KEY as GENERATE
 
 
 class VaultError(Exception):
