@@ -2,8 +2,8 @@
 
 ``bot.py console`` (and ``bot.py run`` without a Telegram token) start it. Lines are commands
 with or without the slash; charts are saved to a temporary PNG whose path is printed. History
-is kept in ``~/.hedgewatch_history`` (``$HEDGEWATCH_HISTORY``). EOF, ``quit`` or ``exit`` end
-it with exit code 0.
+is kept in ``~/.hedgewatch_history`` (``$HEDGEWATCH_HISTORY``), except lines that may hold an
+API key (``/connect okx KEY ...``). EOF, ``quit`` or ``exit`` end it with exit code 0.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chat.cli import services_from_runtime
+from chat.commands.accounts import holds_secret
 from chat.context import CommandContext
 from chat.dispatch import Dispatcher
 from chat.render_text import render, save_chart, save_document
+from settings.logs import mask_key_words
 
 PROMPT = "hedgewatch> "
 BANNER = ("hedgewatch console — commands as in chat (/help lists them); quit or Ctrl-D to leave."
@@ -46,16 +48,33 @@ def _save_history(readline: Any, path: Path) -> None:
         readline.write_history_file(path)
 
 
+def _forget(line: str) -> None:
+    """A line that may hold an API key (``/connect okx KEY ...``) is masked in the logs and
+    taken out of the readline history, so the history file never holds it."""
+    if not holds_secret(line):
+        return
+    mask_key_words(line.split()[2:])
+    try:
+        import readline
+    except ImportError:
+        return
+    n = readline.get_current_history_length()
+    if n:
+        readline.remove_history_item(n - 1)
+
+
 def _lines(stdin: TextIO | None) -> Iterator[str]:
     if stdin is not None:
         yield from stdin
         return
     while True:
         try:
-            yield input(PROMPT)
+            line = input(PROMPT)
         except EOFError:
             print()
             return
+        _forget(line)
+        yield line
 
 
 def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None) -> int:

@@ -52,6 +52,8 @@ class CycleSummary:
     data_age_ms: int | None = None
     cascade_level: str | None = None
     funding_payments: int = 0
+    accounts_synced: int = 0
+    accounts_failed: int = 0
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,7 +83,7 @@ class WatchCycle:
                  send_stage: SendStage | None = None, symbols: list[str] | None = None,
                  name: str = "cycle", rules: list[str] | None = None,
                  clock: Callable[[], float] = time.time,
-                 before_fetch: Callable[[], None] | None = None) -> None:
+                 before_fetch: Callable[[], None] | None = None, accounts: Any = None) -> None:
         self.config, self.db, self.market, self.pm = rt.config, db, market, rt.plugins
         self.strategies: Mapping[str, Strategy] = rt.strategies
         self.params: EngineParams = rt.engine_params
@@ -89,6 +91,7 @@ class WatchCycle:
         self.rules = select_rules(rt.extensions.alert_rules, rules)
         self.send_stage, self.symbols, self.name = send_stage, symbols, name
         self.clock, self.before_fetch = clock, before_fetch
+        self.accounts = accounts  # plugins.accounts.service.Accounts: synced first each cycle
         self.bars = self.params.corr.slow + self.params.corr.fast + 8
         self.last: CycleSummary | None = None
         self._tiers_loaded: set[str] = set()
@@ -100,6 +103,9 @@ class WatchCycle:
         snap: MarketSnapshot | None = None
         result = None
         fetch_error = None
+        if self.accounts is not None and self.symbols is None:
+            with _Stage(summary, "accounts"):
+                await self._sync_accounts(summary)
         trades = open_trades(self.db) if self.symbols is None else []
         summary.trades = len(trades)
         with _Stage(summary, "fetch"):
@@ -185,6 +191,23 @@ class WatchCycle:
         if done:
             summary.alerts["liquidation"] = summary.alerts.get("liquidation", 0) + len(done)
         return {d.trade.id for d in done}
+
+    async def _sync_accounts(self, summary: CycleSummary) -> None:
+        """Every connected exchange account into the log first (``plugins.accounts``), so
+        this cycle judges what the exchanges hold. An account that fails is told to its owner
+        by the sync; the cycle goes on."""
+        try:
+            results = await self.accounts.sync_all()
+        except Exception as e:
+            log.exception("%s: account sync failed", self.name)
+            summary.error = f"accounts: {type(e).__name__}: {e}"
+            return
+        summary.accounts_synced = sum(1 for r in results if r.ok)
+        summary.accounts_failed = sum(1 for r in results if not r.ok)
+        for r in results:
+            for t in r.changes.closed:
+                if t.close_reason in ("liquidated", "adl"):
+                    summary.alerts["liquidation"] = summary.alerts.get("liquidation", 0) + 1
 
     async def _load_tiers(self, trades: list[OpenTrade]) -> None:
         """The maintenance-margin tiers of every symbol a trade is in, fetched once each: a

@@ -48,6 +48,10 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     await _check_key(market)
     commands = list(rt.commands)
     services = Services.from_runtime(rt, db, market)
+    accounts = services.accounts
+    if not accounts.enabled:
+        log.info("ACCOUNT_ENCRYPTION_KEY is not set: /connect is off (traders cannot connect "
+                 "their own exchange accounts)")
     app = None
     sender: Any = None
     if rt.secrets.telegram_token:
@@ -75,7 +79,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     send = _serialised(drain)  # the cycle and the cascade watch share one sender
     metrics = start_metrics(config.metrics,
                             ServiceCollector(config.storage.path, market, sender))
-    cycle = WatchCycle(rt, db=db, market=market, send_stage=send)
+    cycle = WatchCycle(rt, db=db, market=market, send_stage=send, accounts=accounts)
     watch = WatchCycle(rt, db=db, market=market, send_stage=send,
                        symbols=_resolve(market, config.schedule.cascade_symbols),
                        rules=["cascade_watch"], name="cascade_watch")
@@ -111,6 +115,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
             from chat.telegram.app import stop_telegram
 
             await stop_telegram(app)  # also closes the market through post_shutdown
+        await accounts.close()
         await market.close()
         db.close()
     log.info("stopped cleanly")
@@ -122,18 +127,18 @@ async def _check_key(market: Any) -> None:
     they could trade (hedgewatch never does; /account repeats it)."""
     if not getattr(market, "keys", None):
         return
-    from chat.commands.account import trade_key_warning
+    from chat.commands.account import read_account, trade_key_warning
 
     try:
-        acct = await market.fetch_positions()
+        rights, read = await read_account(market)
     except MarketError as e:
         log.error("the %s API keys could not read the account: %s", market.name, e)
         return
-    if acct.can_trade:
+    if rights.trade or rights.withdraw:
         log.warning(trade_key_warning(market.name))
     else:
         log.info("%s API keys read the account (read only): %d open position(s)",
-                 market.name, len(acct.positions))
+                 market.name, len(read.state.positions))
 
 
 def _serialised(drain: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:

@@ -128,6 +128,9 @@ class Command:
     ``operator_only`` True when it shows what only the bot's operator may see (the exchange
                       account behind the bot's keys): refused to anyone else, and left out
                       of their ``/help`` and of Telegram's command menus
+    ``holds_secrets`` True when its words may be a secret (``/connect``'s API key): never
+                      logged, kept out of the console's history, deleted from Telegram at
+                      once, and refused (never answered) in a group
     """
 
     name: ClassVar[str]
@@ -137,6 +140,7 @@ class Command:
     private_only: ClassVar[bool] = False
     admin_only: ClassVar[bool] = False
     operator_only: ClassVar[bool] = False
+    holds_secrets: ClassVar[bool] = False
 
     @property
     def example(self) -> str:

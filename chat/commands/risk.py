@@ -84,6 +84,27 @@ def report_lines(r: dict[str, Any], pos: dict[str, Any]) -> list[str]:
     return lines
 
 
+def synced_numbers(t: Any, ours: float | None) -> dict[str, Any]:
+    """For a synced trade: the exchange's liquidation price at the last sync and ours
+    relative to it (percent), when the sync was."""
+    if not t.synced:
+        return {}
+    theirs = t.exchange_liq_price
+    diff = None if ours is None or not theirs else (ours / theirs - 1.0) * 100.0
+    return {"exchange_liquidation_price": theirs, "liquidation_diff_pct": diff,
+            "synced_at": t.synced_at}
+
+
+def synced_lines(t: Any, ours: float | None) -> list[str]:
+    """"Exchange's liquidation price X (ours differs by d %)" under a synced trade."""
+    n = synced_numbers(t, ours)
+    if not n or n["exchange_liquidation_price"] is None:
+        return []
+    diff = n["liquidation_diff_pct"]
+    return [f"{t.exchange}'s liquidation price {_px(n['exchange_liquidation_price'])}"
+            + ("" if diff is None else f" (ours differs by {diff:+.2f} %)")]
+
+
 class Risk(Command):
     name = "risk"
     summary = "liquidation price, distance and safe leverage of a position"
@@ -167,15 +188,20 @@ class Risk(Command):
                     continue
                 pos = Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode,
                                t.isolated_margin)
-                r = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
+                liq = t.liq_price if t.synced and t.account_id is not None else None
+                r = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee,
+                               liquidation_price=liq).to_dict()
                 mark = snap.last_price(t.symbol)
                 together += t.unrealised_pnl(mark)
                 position = {"size": t.size, "entry": t.entry, "leverage": t.leverage,
                             "margin_mode": t.margin_mode, "margin": t.isolated_margin,
-                            "parent_id": t.parent_id}
+                            "parent_id": t.parent_id, "source": t.source or "manual",
+                            "exchange": t.exchange if t.synced else None}
                 reports.append({"trade_id": t.id, **r, "position": position,
-                                "unrealised_pnl": t.unrealised_pnl(mark)})
-                lines += [f"#{t.id}{role}", *report_lines(r, position)]
+                                "unrealised_pnl": t.unrealised_pnl(mark),
+                                **synced_numbers(t, r["liquidation_price"])})
+                lines += [f"#{t.id}{role}" + (f" [{t.exchange}, synced]" if t.synced else ""),
+                          *report_lines(r, position), *synced_lines(t, r["liquidation_price"])]
             if legs and priced:
                 lines.append(f"#{main.id} with its hedge: unrealised {together:+,.2f} USDT "
                              f"(the legs are on their own margin: they do not move #{main.id}'s "

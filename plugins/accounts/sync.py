@@ -88,6 +88,9 @@ class AccountSync:
                 s for s in unified if (self.resolve(unified[s]) or s) in held])
             checks = check_liquidations(account.exchange, state.balance, state.positions,
                                         reader.market.instruments)
+            log.debug("account %s (%s): %d position(s), %d fill(s), %d funding payment(s) "
+                      "since %s", account.id, account.exchange, len(state.positions),
+                      len(state.fills), len(state.funding), account.cursor)
         except (MarketError, KeyError, ValueError) as e:
             return self._failed(account, masked(str(e), keys)[:300] or type(e).__name__,
                                 now_ms)
