@@ -34,6 +34,7 @@ from chat.dispatch import Dispatcher
 from chat.sender import rate_limiter
 from chat.telegram.groups import AdminCache, Allowlist
 from chat.telegram.handlers import FRONT, TelegramFront, add_handlers
+from chat.telegram.keys import add_key_handlers
 from settings.config import Config
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def build_application(config: Config, token: str, services: Services, *,
     app.bot_data["webhook_secret"] = webhook_secret
     app.bot_data["warm"] = warm
     add_handlers(app)
+    add_key_handlers(app)
     return app
 
 

@@ -7,8 +7,9 @@ Every handler reads the front end's state, ``TelegramFront``, from ``bot_data[FR
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Bot, Message, Update
 from telegram.error import Forbidden, TelegramError
@@ -55,6 +56,8 @@ class TelegramFront:
     buttons: ButtonStore = field(default_factory=ButtonStore)
     signal_ok: bool | None = None  # the start-up check of [telegram] signal_channel
     observer: Callable[[Reply], None] | None = None  # tests: sees every reply produced
+    # a command message that holds a secret is handled here first (``chat.telegram.keys``)
+    intercept: Callable[[TelegramFront, Bot, Where, Message], Awaitable[bool]] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def _known_private(front: TelegramFront, user_id: int | None) -> bool:
     return bool(rows)
 
 
-async def _post(front: TelegramFront, bot: Bot, where: Where, rendered: Rendered,
+async def post(front: TelegramFront, bot: Bot, where: Where, rendered: Rendered,
                 chat_id: int | None = None) -> list[Message] | None:
     target = where.chat_id if chat_id is None else chat_id
     private = target != where.chat_id
@@ -128,9 +131,9 @@ async def _answer(front: TelegramFront, command: Command, args: list[str],
 
 
 async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
-                   from_button: bool = False) -> Outcome:
+                   from_button: bool = False, extra: dict[str, Any] | None = None) -> Outcome:
     """Answer one command line as ``where``'s user; posts the answer unless it is a pressed
-    button's refusal (that becomes the toast)."""
+    button's refusal (that becomes the toast). ``extra`` goes into the command's context."""
     parts = split_command(text, bot.username)
     if parts is None:
         return Outcome()  # addressed to another bot
@@ -149,14 +152,15 @@ async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
         ctx = CommandContext(user_id=where.user_id or 0, chat_id=where.chat_id,
                              services=front.services, chat_type=where.chat_type,
                              is_admin=is_admin, bot_name=bot.username,
-                             extra={"front_end": "telegram", "thread_id": where.thread_id},
+                             extra={"front_end": "telegram", "thread_id": where.thread_id,
+                                    **(extra or {})},
                              is_operator=where.chat_type == "private"
                              and where.user_id in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
     first = reply.text[0][:TOAST_MAX] if reply.text else None  # plain text: never parsed
     if from_button and (not reply.ok or where.chat_type == "channel"):
         return Outcome(reply, first, alert=not reply.ok)
-    await _post(front, bot, where, await render(reply, front.buttons))
+    await post(front, bot, where, await render(reply, front.buttons))
     return Outcome(reply, first if from_button else None)
 
 
@@ -171,15 +175,15 @@ async def _answer_privately(front: TelegramFront, bot: Bot, where: Where, comman
                              extra={"front_end": "telegram", "asked_in": where.chat_id},
                              is_operator=uid in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
-        if await _post(front, bot, where, await render(reply, front.buttons), chat_id=uid):
+        if await post(front, bot, where, await render(reply, front.buttons), chat_id=uid):
             if from_button:
                 return Outcome(reply, "Answered in our private chat.")
-            await _post(front, bot, where, Rendered([groups.answered_privately(
+            await post(front, bot, where, Rendered([groups.answered_privately(
                 where.first_name)]))
             return Outcome(reply)
     if from_button:
         return Outcome(None, visible_text(hint)[:TOAST_MAX], alert=True)
-    await _post(front, bot, where, Rendered([hint]))
+    await post(front, bot, where, Rendered([hint]))
     return Outcome()
 
 
@@ -190,7 +194,7 @@ async def _admit(front: TelegramFront, bot: Bot, where: Where) -> bool:
     if front.allowlist.first_refusal(where.chat_id):
         log.info("refused chat %s (%s): not in [telegram] allowed_chats", where.chat_id,
                  where.chat_type)
-        await _post(front, bot, where, Rendered([groups.REFUSAL]))
+        await post(front, bot, where, Rendered([groups.REFUSAL]))
     return False
 
 
@@ -205,6 +209,8 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     lifecycle.touch_chat(front.services.db, where.chat_id, where.chat_type,
                          front.services.now_ms(), where.title)
+    if front.intercept is not None and await front.intercept(front, context.bot, where, msg):
+        return
     await run_line(front, context.bot, where, msg.text)
 
 
@@ -242,9 +248,9 @@ async def _alert_details(front: TelegramFront, bot: Bot, where: Where, alert_id:
         return "That alert is about someone else's trade.", True
     rendered = Rendered(split_html(alert_details_html(stored)))
     if where.chat_type == "private":
-        await _post(front, bot, where, rendered)
+        await post(front, bot, where, rendered)
         return None, False
-    if _known_private(front, where.user_id) and await _post(
+    if _known_private(front, where.user_id) and await post(
             front, bot, where, rendered, chat_id=int(where.user_id)):  # type: ignore[arg-type]
         return "Sent you the details in our private chat.", False
     return visible_text(groups.private_hint(bot.username, "start"))[:TOAST_MAX], True
