@@ -12,18 +12,18 @@ trading key costs the account.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.risk import report_for, report_lines
 from chat.context import CommandContext
 from core.types import Position
-from plugins.accounts.service import AccountRead
-from plugins.exchanges.account_access import READERS
-from plugins.exchanges.account_liquidation import check_liquidations
-from plugins.exchanges.account_types import KeyRights
+from plugins.exchanges.account_types import EXCHANGES, KeyRights
 from plugins.exchanges.errors import NotSupported
 from settings.secrets import key_variables
+
+if TYPE_CHECKING:
+    from plugins.accounts.service import AccountRead
 
 MISMATCH_PCT = 1.0  # ours vs the exchange's liquidation price: worth a warning above this
 
@@ -36,9 +36,9 @@ def trade_key_warning(exchange: str) -> str:
 
 def _no_account(market: Any) -> str:
     name = str(getattr(market, "name", "this market"))
-    if name not in READERS:
+    if name not in EXCHANGES:
         return (f"The {name} market has no account to read: /account needs an exchange "
-                f"({', '.join(READERS)}) and its read-only API keys.")
+                f"({', '.join(EXCHANGES)}) and its read-only API keys.")
     return (f"No {name} API keys: set {' and '.join(key_variables(name))} (a read-only key) "
             "in the bot's environment to see your positions here.")
 
@@ -46,6 +46,11 @@ def _no_account(market: Any) -> str:
 async def read_account(market: Any) -> tuple[KeyRights, AccountRead]:
     """The operator's account behind the environment keys: rights, state and our
     liquidation check of each position (``NotSupported`` without keys or an account)."""
+    # ccxt's async client loads in seconds: only when an account is read, not at every start
+    from plugins.accounts.service import AccountRead
+    from plugins.exchanges.account_access import READERS
+    from plugins.exchanges.account_liquidation import check_liquidations
+
     name = str(getattr(market, "name", ""))
     if name not in READERS or not getattr(market, "keys", None):
         raise NotSupported(_no_account(market))

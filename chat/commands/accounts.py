@@ -15,9 +15,8 @@ from typing import Any
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext
 from chat.dispatch import split_command
-from plugins.exchanges.account_access import EXCHANGES
-from plugins.exchanges.account_reader import AccountKeyError
-from plugins.exchanges.errors import MarketError
+from plugins.exchanges.account_types import EXCHANGES
+from plugins.exchanges.errors import AccountKeyError, MarketError
 from settings.logs import mask_key_words
 from settings.secrets import ExchangeKeys, looks_secret
 from storage import accounts as store

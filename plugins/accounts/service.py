@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from plugins.accounts.sync import AccountSync, SyncResult
-from plugins.exchanges.account_access import EXCHANGES, AccountAccess
+from plugins.exchanges.account_access import AccountAccess
 from plugins.exchanges.account_liquidation import LiquidationCheck, check_liquidations
-from plugins.exchanges.account_types import AccountState, KeyRights
+from plugins.exchanges.account_types import EXCHANGES, AccountState, KeyRights
 from settings.logs import mask_key_words
 from settings.secrets import ExchangeKeys
 from storage import accounts as store

@@ -14,12 +14,13 @@ from plugins.exchanges.account_binance import BinanceAccountReader
 from plugins.exchanges.account_bybit import BybitAccountReader
 from plugins.exchanges.account_okx import OkxAccountReader
 from plugins.exchanges.account_reader import AccountReader
+from plugins.exchanges.account_types import EXCHANGES
 from plugins.exchanges.ccxt_base import CcxtMarket
 from settings.secrets import ExchangeKeys
 
 READERS: dict[str, type[AccountReader]] = {
     "okx": OkxAccountReader, "binance": BinanceAccountReader, "bybit": BybitAccountReader}
-EXCHANGES = tuple(READERS)
+assert tuple(READERS) == EXCHANGES
 
 
 class AccountAccess:

@@ -21,15 +21,11 @@ from core.types import Instrument
 from plugins.exchanges.account_types import AccountState, KeyRights
 from plugins.exchanges.ccxt_base import CcxtMarket
 from plugins.exchanges.ccxt_parse import finite
-from plugins.exchanges.errors import MarketError
+from plugins.exchanges.errors import AccountKeyError
 from plugins.exchanges.retry import BadPayload
 from settings.secrets import ExchangeKeys
 
 PAGES = 20  # at most this many pages of fills or funding in one read
-
-
-class AccountKeyError(MarketError):
-    """The exchange refused the key (wrong key, secret or passphrase; expired; no rights)."""
 
 
 def masked(text: str, keys: ExchangeKeys) -> str:

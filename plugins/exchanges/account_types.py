@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 TRADE, LIQUIDATION, ADL = "trade", "liquidation", "adl"
+EXCHANGES = ("okx", "binance", "bybit")  # where an account can be read (``account_access``)
 
 
 @dataclass(frozen=True)

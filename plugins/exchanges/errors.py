@@ -32,5 +32,10 @@ class SourceUnavailable(MarketError):
     """The exchange did not answer usefully after retries (network, 5xx, rate limit)."""
 
 
+class AccountKeyError(MarketError):
+    """The exchange refused an account's key (wrong key, secret or passphrase; expired; no
+    rights)."""
+
+
 class NotSupported(MarketError):
     """This source does not offer that data (e.g. liquidations, or positions without keys)."""

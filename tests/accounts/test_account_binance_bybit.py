@@ -8,8 +8,8 @@ import pytest
 from plugins.exchanges.account_binance import BinanceAccountReader
 from plugins.exchanges.account_bybit import BybitAccountReader
 from plugins.exchanges.account_liquidation import check_liquidations
-from plugins.exchanges.account_reader import AccountKeyError
 from plugins.exchanges.ccxt_market import BinanceMarket, BybitMarket
+from plugins.exchanges.errors import AccountKeyError
 from settings.config import ExchangeConfig
 from settings.secrets import ExchangeKeys
 from tests.fakes.binance_bybit import FakeBinance, FakeBybit

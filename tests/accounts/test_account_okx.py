@@ -8,8 +8,8 @@ import pytest
 
 from plugins.exchanges.account_liquidation import check_liquidations
 from plugins.exchanges.account_okx import OkxAccountReader
-from plugins.exchanges.account_reader import AccountKeyError
 from plugins.exchanges.ccxt_market import OkxMarket
+from plugins.exchanges.errors import AccountKeyError
 from settings.config import ExchangeConfig
 from settings.secrets import ExchangeKeys
 from tests.fakes.okx_private import MULTI, PORTFOLIO, SINGLE
