@@ -21,6 +21,7 @@ from runtime import Runtime, UsageError, build_runtime
 from settings import ConfigError, load_config
 from settings.logs import setup_logging
 from settings.secrets import Secrets
+from storage.database import StorageUnavailable
 
 log = logging.getLogger("hedgewatch")
 
@@ -52,8 +53,9 @@ def build_parser(commands: Sequence[Any] = ()) -> argparse.ArgumentParser:
                    "(secrets masked) or list every problem")
     plugins = sub.add_parser("plugins", parents=[common], help="list plugins and their hooks")
     plugins.add_argument("--json", action="store_true")
-    sub.add_parser("health", parents=[common], help="exit 0 when the last cycle is fresher "
-                   "than two intervals (Docker HEALTHCHECK)")
+    sub.add_parser("health", parents=[common], help="exit 0 when the last cycle and its newest "
+                   "bar are fresher than two intervals and the storage is writable; else 1 "
+                   "with the cause (Docker HEALTHCHECK)")
     for command in commands:
         command.add_cli_parser(sub, common)
     return parser
@@ -89,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except StorageUnavailable as e:  # a read-only file, a full disk: say which, exit 1
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as e:  # the one place a runtime failure becomes an exit code
@@ -166,23 +171,39 @@ def show_plugins(rt: Runtime) -> int:
     return EXIT_OK
 
 
-def health(rt: Runtime) -> int:
+def health(rt: Runtime, now_ms: int | None = None) -> int:
+    """Exit 0 when the last cycle is recent, its newest bar younger than two intervals and
+    the storage writable; else 1 with the cause on stderr. Reads only: it never writes.
+    ``now_ms`` is our clock (tests that run the cycle on a fake one pass it)."""
+    import sqlite3
+
+    from chat.service_health import assess
+    from storage.database import disk_problem, open_database
     from storage.heartbeat import last_beat
+    from storage.writes import describe_fault
 
     path = rt.config.storage.path
     if not os.path.exists(path):
         print(f"unhealthy: no database at {path}", file=sys.stderr)
         return EXIT_FAILURE
-    beat = last_beat(rt.open_storage(), "cycle")
-    if beat is None:
-        print("unhealthy: no cycle has completed yet", file=sys.stderr)
+    problems = [p for p in (disk_problem(path),) if p]
+    if not os.access(path, os.W_OK):
+        problems.append(f"the database file {path} is read-only")
+    try:
+        beat = last_beat(open_database(path, migrate=False), "cycle")
+    except sqlite3.Error as e:
+        print(f"unhealthy: storage: {describe_fault(e)}", file=sys.stderr)
         return EXIT_FAILURE
-    age_s = time.time() - beat.ts / 1000
-    limit_s = 2 * rt.config.schedule.interval.seconds
-    if age_s > limit_s:
-        print(f"unhealthy: last cycle {age_s:.0f} s ago (limit {limit_s:.0f} s)", file=sys.stderr)
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    verdict = assess(beat, now_ms, rt.config.schedule.interval.ms,
+                     storage_problems=tuple(problems))
+    if not verdict.healthy:
+        print(verdict.line(), file=sys.stderr)
         return EXIT_FAILURE
-    print(f"healthy: last cycle {age_s:.0f} s ago, status {beat.status}")
+    from chat.freshness import age_words
+
+    print(f"healthy: last cycle {age_words(verdict.cycle_age_ms)} ago, newest bar "
+          f"{age_words(verdict.data_age_ms)} old" + "".join(f"; {n}" for n in verdict.notes))
     return EXIT_OK
 
 

@@ -8,9 +8,11 @@ console front end and tests use them as they are.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chat.freshness import age_words
 from chat.telegram_html import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -39,21 +41,31 @@ class RenderedAlert:
         return visible_text(self.html) + (f"\n{keys}" if keys else "")
 
 
-def _age(ms: int) -> str:
-    if ms < 0:
-        return "no data"
-    minutes = ms / 60_000
-    return f"{minutes:.0f} min old" if minutes < 120 else f"{minutes / 60:.1f} h old"
+def data_age_at(alert: StoredAlert, now_ms: int | None) -> int:
+    """The alert's data age when it is sent at ``now_ms`` (our clock): its age when the
+    cycle computed it plus the time since the alert was recorded — an alert held back (a
+    Telegram outage, a full disk) says how old its numbers really are. -1: no data."""
+    age = int(alert.record.get("data_age_ms", -1))
+    if age < 0 or now_ms is None:
+        return age
+    return age + max(0, now_ms - alert.created_at)
 
 
-def render_alert(alert: StoredAlert) -> RenderedAlert:
-    """The alert as Telegram HTML; every value from the alert is escaped."""
+def render_alert(alert: StoredAlert, notes: Sequence[str] = (), *,
+                 now_ms: int | None = None) -> RenderedAlert:
+    """The alert as Telegram HTML; every value from the alert is escaped. ``notes`` are lines
+    about this delivery (what it replaces, how long delivery was blocked), shown under the
+    title in italics. ``now_ms`` is when it is being sent (our clock): the footer gives the
+    data's age at that moment."""
     rec = alert.record
     when = dt.datetime.fromtimestamp(rec["time_ms"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")
     lines = [f"{ICONS.get(alert.severity, '')} <b>{escape(rec['title'])}</b>"]
+    lines += [f"<i>{escape(note)}</i>" for note in notes]
     lines += [escape(line) for line in rec.get("body", [])]
     lines.append(f"<b>What to do:</b> {escape(rec['action'])}")
-    foot = f"Data: bar closing {when} UTC, {_age(rec['data_age_ms'])}"
+    age = data_age_at(alert, now_ms)
+    foot = (f"Data: bar closing {when} UTC, {age_words(age)} old" if age >= 0
+            else f"Data: none (as of {when} UTC)")
     if rec.get("simulated"):
         foot += " · SIMULATED"
     lines.append(f"<i>{escape(foot)}</i>")

@@ -40,7 +40,7 @@ class ConsoleSender:
             now = int(self.clock() * 1000)
             if not outbox.mark_sending(self.db, d.id, now):
                 continue
-            rendered = render_alert(outbox.load_alert(self.db, d.alert_id))
+            rendered = render_alert(outbox.load_alert(self.db, d.alert_id), now_ms=now)
             extra = "\n[chart attached]" if rendered.has_chart else ""
             print(phone_text(rendered.plain + extra, d.chat_id), file=self.out, flush=True)
             outbox.mark_sent(self.db, d.id, None, now)

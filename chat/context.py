@@ -1,7 +1,8 @@
 """What a command answers with: the services (config, database, market) and who is asking.
 
-``Services`` keeps a warm snapshot of the configured symbols, refreshed when it is older than
-one bar, so answering a command normally costs engine time only, not exchange round trips.
+``Services`` keeps a warm snapshot of the configured symbols, refreshed as soon as the exchange
+has closed a newer bar, so answering a command normally costs engine time only, not exchange
+round trips — and never answers from an older bar without saying so (``freshness``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chat.freshness import EXCHANGE_DOWN, NO_NEW_BARS, Freshness
 from chat.grammar import ArgumentError
 from core.alerts import AlertKinds
 from core.types import Instrument, MarketSnapshot
@@ -26,6 +28,7 @@ from settings.config import Config
 log = logging.getLogger(__name__)
 
 LOCAL_USER_ID = 0
+RETRY_S = 15.0  # after a refresh that brought nothing newer, ask the exchange again after this
 """The user (and private chat) id of the console and the one-shot CLI: one local trader."""
 
 
@@ -60,6 +63,7 @@ class Services:
         self.at_ms = at_ms
         self.clock = clock
         self._snapshots: dict[tuple[str, ...] | None, tuple[float, MarketSnapshot]] = {}
+        self._behind: dict[tuple[str, ...] | None, tuple[float, str]] = {}  # when, why
         self._lock = asyncio.Lock()
         self._instruments_loaded = False
         self._tiers_loaded: set[str] = set()
@@ -172,31 +176,89 @@ class Services:
     async def snapshot(self, symbols: Sequence[str] | None = None) -> MarketSnapshot:
         """The warm snapshot (configured symbols) or one holding ``symbols``.
 
-        When the default snapshot already holds every requested symbol it is used; otherwise a
-        snapshot of just those symbols is fetched and cached the same way.
+        A cached snapshot is reused only while it holds the newest bar the exchange has
+        closed; otherwise it is fetched again. When that fetch fails the cached one still
+        answers — ``freshness`` then says how old it is and why — and the exchange is asked
+        again after ``RETRY_S`` at the earliest, not on every command.
         """
         await self.instruments()
         async with self._lock:
             if symbols is not None:
-                default = self._fresh(None)
-                if default is not None and all(s in default.symbols for s in symbols):
-                    return default
+                default = self._snapshots.get(None)
+                if default is not None and all(s in default[1].symbols for s in symbols) \
+                        and await self._usable(None, *default):
+                    return default[1]
             key = None if symbols is None else tuple(symbols)
-            snap = self._fresh(key)
-            if snap is None:
-                snap = await self.market.snapshot(None if key is None else list(key),
-                                                  bars=self.bars, at_ms=self.at_ms)
-                self._snapshots[key] = (self.clock(), snap)
+            cached = self._snapshots.get(key)
+            if cached is not None and await self._usable(key, *cached):
+                return cached[1]
+            try:
+                snap: MarketSnapshot = await self.market.snapshot(
+                    None if key is None else list(key), bars=self.bars, at_ms=self.at_ms)
+            except MarketError as e:
+                if cached is None:
+                    raise
+                log.warning("market refresh failed; answering from data fetched earlier: %s",
+                            e)
+                self._behind[key] = (self.clock(), f"{EXCHANGE_DOWN} ({str(e)[:120]})")
+                return cached[1]
+            self._snapshots[key] = (self.clock(), snap)
+            self._behind.pop(key, None)
+            if not await self._holds_newest(snap, self.clock()):
+                self._behind[key] = (self.clock(), NO_NEW_BARS)
             return snap
 
-    def _fresh(self, key: tuple[str, ...] | None) -> MarketSnapshot | None:
-        cached = self._snapshots.get(key)
-        if cached is None:
-            return None
-        fetched_at, snap = cached
-        if self.at_ms is None and (self.clock() - fetched_at) * 1000 >= self.timeframe_ms:
-            return None
-        return snap
+    async def _usable(self, key: tuple[str, ...] | None, fetched_at: float,
+                      snap: MarketSnapshot) -> bool:
+        """Reuse ``snap``: it holds the newest closed bar, or the last refresh brought
+        nothing newer less than ``RETRY_S`` ago."""
+        if self.at_ms is not None or await self._holds_newest(snap, fetched_at):
+            return True
+        behind = self._behind.get(key)
+        return behind is not None and self.clock() - behind[0] < RETRY_S
+
+    async def exchange_now_ms(self, snap: MarketSnapshot, fetched_at: float | None = None
+                              ) -> int:
+        """The exchange's clock now: asked of a local source (a simulation or a replay
+        keeps its own time), else the snapshot's server time plus our time since."""
+        if self.at_ms is not None:
+            return snap.server_time_ms
+        if getattr(self.market, "local_clock", False):
+            return int(await self.market.server_time())
+        if fetched_at is None:
+            fetched_at = next((at for at, s in self._snapshots.values() if s is snap),
+                              self.clock())
+        return snap.server_time_ms + max(0, int((self.clock() - fetched_at) * 1000))
+
+    async def _holds_newest(self, snap: MarketSnapshot, fetched_at: float) -> bool:
+        """Whether ``snap`` has the newest bar the exchange has closed by now, allowing it
+        ``[schedule] delay`` after the close to publish the bar."""
+        if not snap.n_bars:
+            return False
+        now = await self.exchange_now_ms(snap, fetched_at)
+        grace = self.config.schedule.delay.ms
+        newest_close = (now - grace) // self.timeframe_ms * self.timeframe_ms
+        return snap.last_bar_close_ms >= newest_close
+
+    async def freshness(self, snap: MarketSnapshot) -> Freshness:
+        """How old ``snap``'s newest bar is *now*, on the exchange's clock, and why it is
+        behind when it is: what every answer prints next to its numbers."""
+        if not snap.n_bars:
+            return Freshness(-1, False, self._reason(snap))
+        if self.at_ms is not None:  # a replay: as old as it was at that moment
+            return Freshness(snap.data_age_ms)
+        now = await self.exchange_now_ms(snap)
+        age = max(0, now - snap.last_bar_close_ms)
+        fetched_at = next((at for at, s in self._snapshots.values() if s is snap),
+                          self.clock())
+        if await self._holds_newest(snap, fetched_at):
+            return Freshness(age)
+        return Freshness(age, False, self._reason(snap))
+
+    def _reason(self, snap: MarketSnapshot) -> str:
+        key = next((k for k, (_, s) in self._snapshots.items() if s is snap), None)
+        behind = self._behind.get(key)
+        return behind[1] if behind is not None else NO_NEW_BARS
 
     async def engine_market(self, snap: MarketSnapshot) -> Any:
         """The engine's market-wide state for ``snap``, computed once per snapshot (off the
@@ -213,7 +275,7 @@ class Services:
         return state
 
     def cached_snapshot(self) -> MarketSnapshot | None:
-        """The warm default snapshot if one has been fetched (for ``/status``), else None."""
+        """The warm default snapshot if one has been fetched, else None."""
         cached = self._snapshots.get(None)
         return cached[1] if cached else None
 

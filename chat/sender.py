@@ -1,15 +1,31 @@
 """Drain the outbox to Telegram: many chats in parallel, one message in flight per chat.
 
-Each delivery goes ``pending → sending`` (committed) → HTTP call → ``sent`` with its message id
-(committed). After a crash the deliveries left in ``sending`` are sent once more: the Bot API
-has no idempotency key, so a message in flight at the moment of a kill may arrive twice, and
-because a chat never has two in flight that is at most one duplicate per chat.
+Each delivery goes ``pending → sending`` (committed) → HTTP call → an outcome (committed).
+A drain makes at most one attempt per delivery and returns; waits happen between drains (the
+caller drains again at ``DrainReport.next_due_ms``), never by sleeping inside one, so a long
+Telegram outage costs attempts spread over its length, not ten attempts in twenty seconds:
 
-Failures: flood limits are AIORateLimiter's (30/s overall, 20/min per group; ``RetryAfter`` is
-retried ``[telegram] max_retries`` times); other transient errors (``NetworkError`` other than
-``BadRequest``, 5xx, timeouts) are retried with exponential backoff; ``Forbidden`` marks the
-chat inactive and gives up its deliveries; ``ChatMigrated`` moves the chat to its new id and
-sends there; any other ``BadRequest`` fails that delivery only.
+* 5xx, refused or timed-out connections: back to ``pending`` after an exponential backoff with
+  jitter (``backoff`` doubled per attempt up to ``backoff_cap``, times 0.5–1);
+* 429: back to ``pending`` for exactly its ``retry_after`` (the rate limiter hands it to us
+  instead of sleeping it out for every chat), and the chat's other alerts wait with it;
+* read timeout or a connection dropped before the answer: the message may have arrived. It
+  is retried once (with a longer read timeout, to learn the outcome); when that goes
+  unanswered too it becomes ``unconfirmed`` — never a third copy, never "failed";
+* an alert older than ``[alerts] max_delivery_age`` for its severity becomes ``expired`` (not
+  failed); the next alert on the same subject to that chat says how long delivery was
+  blocked. Retries are bounded by that age, not by a count;
+* before each drain, older undelivered alerts of the same subject and chat are ``folded``
+  into the newest, which says how many updates it replaces; the backlog goes out highest
+  severity first, newest first, within AIORateLimiter's 30/s and 20/min per group;
+* ``Forbidden`` marks the chat inactive and fails its deliveries; ``ChatMigrated`` moves the
+  chat to its new id and sends there; any other ``BadRequest`` fails that delivery only.
+
+After a crash, deliveries left in ``sending`` are sent once more (the Bot API has no
+idempotency key; one in flight per chat makes that at most one duplicate per chat), unless an
+earlier attempt also went unanswered. When Telegram looks down (``breaker`` failures in a row
+within a drain) the rest of that drain's deliveries wait for the first retry instead of
+hammering it, and the next drain probes with one delivery before sending the others.
 """
 
 from __future__ import annotations
@@ -19,7 +35,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
 from sqlite_utils import Database
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -31,56 +47,29 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, ExtBot
-from telegram.request import HTTPXRequest
+from telegram.ext import ExtBot
 
 from chat.alert_charts import chart_png
 from chat.alert_render import RenderedAlert, render_alert
+from chat.bot_client import (
+    SENDER_WAITS_FLOOD,
+    RateLimiter,
+    make_bot,
+    rate_limiter,
+    retry_after_s,
+    went_out_unanswered,
+)
+from chat.delivery_notes import delivery_notes
+from chat.delivery_state import Backoff, DrainPass, DrainReport, Outage
 from chat.telegram_send import send_html, send_html_photo
 from settings.config import Config
-from storage import chats, outbox
+from storage import chats, delivery_backlog, outbox
 from storage.outbox import Delivery, StoredAlert
 
+__all__ = ["DrainReport", "Sender", "make_bot", "rate_limiter"]  # make_bot: tests, benches
+
 log = logging.getLogger(__name__)
-
-
-OVERALL_RATE = 29.0  # messages/s: under Telegram's ~30/s with room for network jitter
-
-
-def rate_limiter(config: Config, overall_rate: float = OVERALL_RATE) -> AIORateLimiter:
-    """The one flood-control setting for everything the bot sends (replies and alerts).
-
-    AIORateLimiter's default bucket (30 per 1 s) lets 30 go at once and then 30 more within
-    the same second, which a sliding-window limit answers with 429s and a pause for every
-    chat; one message per ``1/overall_rate`` s keeps the stream smooth instead. Groups keep
-    PTB's 20 per minute; ``max_retries`` is set because its default (0) re-raises RetryAfter.
-    """
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / overall_rate,
-                          max_retries=config.telegram.max_retries)
-
-
-def make_bot(config: Config, token: str, *, overall_rate: float = OVERALL_RATE) -> ExtBot:
-    """A rate-limited bot for sending alerts without the chat front end (tests, benches);
-    ``[telegram] api_url`` points it at a self-hosted or fake Bot API."""
-    kwargs = {}
-    if config.telegram.api_url:
-        base = config.telegram.api_url.rstrip("/")
-        kwargs = {"base_url": base, "base_file_url": base.replace("/bot", "/file/bot")}
-    limiter = rate_limiter(config, overall_rate)
-    return ExtBot(token, rate_limiter=limiter,
-                  request=HTTPXRequest(connection_pool_size=128, pool_timeout=30.0,
-                                       read_timeout=15.0, media_write_timeout=30.0), **kwargs)
-
-
-@dataclass
-class DrainReport:
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    blocked: int = 0
-    migrated: int = 0
-    recovered: int = 0
-    errors: list[str] = field(default_factory=list)
+CONFIRM_TIMEOUT_FACTOR = 3  # the retry after an unanswered attempt waits this much longer
 
 
 class _StopChat(Exception):
@@ -90,37 +79,45 @@ class _StopChat(Exception):
 class Sender:
     """``await Sender(db, bot, config).drain()`` sends every due delivery and returns a report.
 
+    ``clock`` decides when a delivery is due (tests advance a simulated one); ``concurrency``
+    chats are served at once (default: what the connection pool leaves for replies);
     ``per_chat_interval`` spaces messages to one chat (Telegram allows about one a second per
-    private chat, which AIORateLimiter does not enforce); ``backoff`` is the first retry delay,
-    doubled per attempt up to ``backoff_cap``; after ``attempts_per_drain`` tries a delivery
-    waits for the next drain, after ``max_attempts`` in all it fails.
+    private chat, which AIORateLimiter does not enforce); ``seed`` fixes the jitter.
     """
 
-    def __init__(self, db: Database, bot: ExtBot, config: Config, *, concurrency: int = 64,
-                 per_chat_interval: float = 1.0, backoff: float = 0.5, backoff_cap: float = 30.0,
-                 attempts_per_drain: int = 4, max_attempts: int = 10,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, bot: ExtBot[Any], config: Config, *,
+                 concurrency: int | None = None, per_chat_interval: float = 1.0,
+                 backoff: float = 1.0, backoff_cap: float = 30.0, breaker: int = 8,
+                 clock: Callable[[], float] = time.time, seed: int | None = None) -> None:
         self.db, self.bot, self.config = db, bot, config
-        self.concurrency = concurrency
+        pool = config.telegram.connection_pool_size
+        self.concurrency = concurrency or max(1, min(64, pool - 16))
         self.per_chat_interval = per_chat_interval
-        self.backoff, self.backoff_cap = backoff, backoff_cap
-        self.attempts_per_drain, self.max_attempts = attempts_per_drain, max_attempts
+        self.backoff, self.breaker = Backoff(backoff, backoff_cap, seed), breaker
         self.clock = clock
+        self.max_age = config.alerts.max_delivery_age
+        self.confirm_timeout = config.telegram.read_timeout.seconds * CONFIRM_TIMEOUT_FACTOR
+        self.totals = DrainReport()  # cumulative since start: read by health and metrics
+        # since start, for metrics: Bot API errors by kind, and retries scheduled
+        self.telegram_errors: Counter[str] = Counter()
+        self.retries = 0
+        self.outage = Outage()
         self._recovered = False
-        self._alerts: dict[int, tuple[StoredAlert, RenderedAlert]] = {}
+        self._alerts: dict[int, StoredAlert] = {}
         self._pngs: dict[int, asyncio.Task[bytes | None]] = {}
         self._photo_ids: dict[int, str] = {}  # alert id -> Telegram file_id after 1st upload
         self._last_send: dict[int | str, float] = {}
-        # since start, for /metrics (jobs.metrics): Bot API errors by kind, and retries
-        self.telegram_errors: Counter[str] = Counter()
-        self.retries = 0
+        self._tried: set[int] = set()  # deliveries attempted in this drain: once each
+        self._flood_arg = SENDER_WAITS_FLOOD if isinstance(bot.rate_limiter, RateLimiter) \
+            else None
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
     async def drain(self) -> DrainReport:
-        """Send every due delivery; returns when none is due (backoffs may leave some for the
-        next drain). The first drain of a process re-sends what a crash left in flight."""
+        """Expire and fold the backlog, then try every due delivery once (and those that
+        fall due meanwhile, such as the backlog when a probe finds Telegram back). The first
+        drain of a process re-sends what a crash left in flight."""
         report = DrainReport()
         if not self._recovered:
             report.recovered = outbox.recover_sending(self.db, self.now_ms())
@@ -129,48 +126,93 @@ class Sender:
                 log.warning("re-sending %d deliveries left in flight by a crash",
                             report.recovered)
         await self.bot.initialize()
-        sem = asyncio.Semaphore(self.concurrency)
-        while due := outbox.due_deliveries(self.db, self.now_ms()):
-            by_chat: dict[int | str, list[Delivery]] = defaultdict(list)
-            for d in due:
-                by_chat[d.chat_id].append(d)
-
-            async def run(chat_id: int | str, ds: list[Delivery]) -> None:
-                async with sem:
-                    await self._chat(chat_id, ds, report)
-
-            await asyncio.gather(*(run(c, ds) for c, ds in by_chat.items()))
+        report.expired, report.unconfirmed = delivery_backlog.expire(
+            self.db, self.now_ms(), self.max_age.ms)
+        report.folded = delivery_backlog.fold(self.db, self.now_ms())
+        if report.expired or report.folded:
+            log.warning("outbox: %d deliveries expired undelivered, %d folded into newer ones",
+                        report.expired, report.folded)
+        self._tried.clear()
+        while due := [d for d in outbox.due_deliveries(self.db, self.now_ms())
+                      if d.id not in self._tried]:
+            tried = len(self._tried)
+            await self._pass(due, report)
+            if len(self._tried) == tried:  # all waiting on a chat or on Telegram
+                break
+        report.next_due_ms = delivery_backlog.next_due_ms(self.db)
+        self.totals.add(report)
         return report
+
+    async def _pass(self, due: list[Delivery], report: DrainReport) -> None:
+        """Each chat's due deliveries in order, ``concurrency`` chats at a time."""
+        by_chat: dict[int | str, list[Delivery]] = defaultdict(list)
+        for d in due:  # most urgent first: chats start in the order of their top alert
+            by_chat[d.chat_id].append(d)
+        # every chat of a small pass failing is as telling as ``breaker`` in a row
+        one_pass = DrainPass(min(self.breaker, len(by_chat)), probe=self.outage.down)
+        sem = asyncio.Semaphore(self.concurrency)
+        sent_before = report.sent
+
+        async def run(chat_id: int | str, first: bool) -> None:
+            if one_pass.probe and not first:
+                await one_pass.first.wait()
+            try:
+                async with sem:
+                    await self._chat(chat_id, by_chat[chat_id], report, one_pass)
+            finally:
+                one_pass.first.set()  # also when the first chat had nothing left to try
+
+        order = one_pass.order(list(by_chat))
+        await asyncio.gather(*(run(c, i == 0) for i, c in enumerate(order)))
+        verdict = self.outage.after_pass(report.sent - sent_before, one_pass)
+        if verdict == "back":  # the backlog need not wait for its timers
+            resumed = delivery_backlog.resume(self.db, self.now_ms())
+            log.info("Telegram answers again: %d waiting deliveries are due now", resumed)
+        elif verdict == "down" and one_pass.retry_at is not None:
+            # the whole backlog waits for the next probe, not each for its own time
+            delivery_backlog.defer(self.db, None, one_pass.retry_at, self.now_ms())
 
     # --- one chat at a time: never two messages in flight to the same chat ------------------
 
     async def _chat(self, chat_id: int | str, deliveries: list[Delivery],
-                    report: DrainReport) -> None:
+                    report: DrainReport, one_pass: DrainPass) -> None:
         target = chat_id
-        for d in deliveries:
+        for i, d in enumerate(deliveries):
+            if one_pass.telegram_down and one_pass.retry_at is not None:
+                self._defer(deliveries[i:], one_pass.retry_at, report)
+                return
             try:
-                target = await self._deliver(d, target, report)
+                target, retry_at = await self._deliver(d, target, report, one_pass)
             except _StopChat:
                 return
+            except TelegramError:  # e.g. InvalidToken: the drain stops, the delivery waits
+                raise
             except Exception as e:  # a bug (rendering, charts) must not stop the other chats
                 log.error("delivery %s to %s failed: %s", d.id, target, e, exc_info=True)
                 outbox.mark_failed(self.db, d.id, f"{type(e).__name__}: {e}", self.now_ms())
                 report.failed += 1
                 report.errors.append(f"{d.id}: {type(e).__name__}: {e}")
+                continue
+            if retry_at is not None:  # the chat waits with its first alert, keeping order
+                self._defer(deliveries[i + 1:], retry_at, report)
+                return
 
-    async def _deliver(self, d: Delivery, chat_id: int | str, report: DrainReport
-                       ) -> int | str:
-        """Send one delivery (retrying what is worth retrying); returns the chat id to use
-        for this chat's next deliveries (it changes when the group migrated)."""
-        stored, rendered = self._alert(d.alert_id)
-        attempt = d.attempts
-        for tries in range(1, self.attempts_per_drain + 1):
+    def _defer(self, deliveries: list[Delivery], until_ms: int, report: DrainReport) -> None:
+        delivery_backlog.defer(self.db, (d.id for d in deliveries), until_ms, self.now_ms())
+        report.deferred += len(deliveries)
+
+    async def _deliver(self, d: Delivery, chat_id: int | str, report: DrainReport,
+                       one_pass: DrainPass) -> tuple[int | str, int | None]:
+        """One attempt (two when the group migrated meanwhile). Returns the chat id for this
+        chat's next deliveries and, when it must be tried again, when."""
+        stored, rendered = self._alert(d)
+        while True:
             await self._pace(chat_id)
             if not outbox.mark_sending(self.db, d.id, self.now_ms()):
-                return chat_id  # no longer pending: sent or given up elsewhere
-            attempt += 1
+                return chat_id, None  # no longer pending: sent or given up elsewhere
+            self._tried.add(d.id)
             try:
-                msg = await self._send(stored, rendered, chat_id)
+                msg = await self._send(stored, rendered, chat_id, confirm=d.unanswered > 0)
             except ChatMigrated as e:
                 self.telegram_errors["migrated"] += 1
                 new = int(e.new_chat_id)
@@ -181,59 +223,67 @@ class Sender:
                 continue
             except Forbidden as e:
                 self.telegram_errors["forbidden"] += 1
+                one_pass.answered(ok=False)
                 now = self.now_ms()
                 if isinstance(chat_id, int):
                     chats.set_active(self.db, chat_id, False, now_ms=now)
                 report.blocked += 1
                 report.failed += outbox.fail_chat(self.db, chat_id, f"forbidden: {e}", now)
                 raise _StopChat from e
-            except RetryAfter as e:  # AIORateLimiter already waited max_retries times
+            except RetryAfter as e:  # exactly as long as Telegram asked, then again
+                wait = retry_after_s(e)
+                retry_at = self.now_ms() + round(wait * 1000)
+                outbox.mark_retry(self.db, d.id, f"{outbox.FLOOD_WAIT} retry after {wait:g} s",
+                                  retry_at, self.now_ms())
+                report.flood_waits += 1
                 self.telegram_errors["flood"] += 1
-                wait = e.retry_after if isinstance(e.retry_after, int | float) else \
-                    e.retry_after.total_seconds()
-                self._retry(d, attempt, f"flood: retry after {wait}", float(wait), report)
-                await asyncio.sleep(float(wait))
-                continue
+                self.retries += 1
+                one_pass.answered(ok=False)  # Telegram answers: the other chats may go
+                return chat_id, retry_at
             except BadRequest as e:  # the message itself is wrong: retrying will not help
                 self.telegram_errors["bad_request"] += 1
                 outbox.mark_failed(self.db, d.id, f"bad request: {e}", self.now_ms())
+                one_pass.answered(ok=False)
                 report.failed += 1
                 report.errors.append(f"{d.id}: {e}")
-                return chat_id
+                return chat_id, None
             except NetworkError as e:  # 5xx, connection errors, timeouts
-                self.telegram_errors["network"] += 1
-                delay = min(self.backoff * 2 ** (tries - 1), self.backoff_cap)
-                if not self._retry(d, attempt, f"network: {e}", delay, report):
-                    return chat_id
-                await asyncio.sleep(delay)
-                continue
+                return chat_id, self._network_error(d, e, report, one_pass)
             except TelegramError as e:  # e.g. InvalidToken: nothing will get through
                 self.telegram_errors["other"] += 1
-                outbox.mark_retry(self.db, d.id, f"{type(e).__name__}: {e}", 0, self.now_ms())
+                outbox.mark_retry(self.db, d.id, f"{type(e).__name__}: {e}",
+                                  self.now_ms() + self.backoff.ms(d.attempts + 1),
+                                  self.now_ms())
                 raise
             outbox.mark_sent(self.db, d.id, msg.message_id, self.now_ms())
             report.sent += 1
-            return chat_id
-        # out of tries for this drain: wait for the next one
-        row = self.db.execute("select status from deliveries where id = ?", [d.id]).fetchone()
-        if row and row[0] == outbox.SENDING:
-            outbox.mark_retry(self.db, d.id, "out of tries this drain",
-                              self.now_ms() + int(self.backoff_cap * 1000), self.now_ms())
-        return chat_id
+            one_pass.answered(ok=True)
+            return chat_id, None
 
-    def _retry(self, d: Delivery, attempt: int, error: str, delay_s: float,
-               report: DrainReport) -> bool:
-        """Back to pending after a transient failure; False (and failed) when out of tries."""
+    def _network_error(self, d: Delivery, e: NetworkError, report: DrainReport,
+                       one_pass: DrainPass) -> int | None:
+        """Retry later; or, when this was the second attempt to go out unanswered, give the
+        delivery up as ``unconfirmed`` (it may have arrived twice already)."""
         now = self.now_ms()
-        if attempt >= self.max_attempts:
-            outbox.mark_failed(self.db, d.id, f"gave up after {attempt} attempts: {error}", now)
-            report.failed += 1
-            report.errors.append(f"{d.id}: {error}")
-            return False
-        outbox.mark_retry(self.db, d.id, error, now + int(delay_s * 1000), now)
-        report.retried += 1
+        # a new alert in a long outage waits like the outage's probes, not from 1 s again
+        retry_at = now + self.backoff.ms(max(d.attempts, self.outage.drains) + 1)
+        one_pass.failed(retry_at)
+        if went_out_unanswered(e):
+            report.unanswered += 1
+            self.telegram_errors["timeout"] += 1
+            if d.unanswered + 1 >= outbox.MAY_HAVE_ARRIVED:
+                outbox.mark_unconfirmed(self.db, d.id, f"no answer twice: {e}", now)
+                report.unconfirmed += 1
+                return None
+            outbox.mark_retry(self.db, d.id, f"no answer (may have arrived): {e}", retry_at,
+                              now, unanswered=True)
+            self.retries += 1
+            return retry_at
+        outbox.mark_retry(self.db, d.id, f"network: {e}", retry_at, now)
+        self.telegram_errors["network"] += 1
         self.retries += 1
-        return True
+        report.retried += 1
+        return retry_at
 
     async def _pace(self, chat_id: int | str) -> None:
         last = self._last_send.get(chat_id)
@@ -245,11 +295,14 @@ class Sender:
 
     # --- rendering, charts and the HTTP call -------------------------------------------------
 
-    def _alert(self, alert_id: int) -> tuple[StoredAlert, RenderedAlert]:
-        if alert_id not in self._alerts:
-            stored = outbox.load_alert(self.db, alert_id)
-            self._alerts[alert_id] = (stored, render_alert(stored))
-        return self._alerts[alert_id]
+    def _alert(self, d: Delivery) -> tuple[StoredAlert, RenderedAlert]:
+        """The stored alert (loaded once) and its message as sent now: the footer's data age
+        is computed at this moment, the delivery's notes go under the title."""
+        if d.alert_id not in self._alerts:
+            self._alerts[d.alert_id] = outbox.load_alert(self.db, d.alert_id)
+        stored = self._alerts[d.alert_id]
+        notes = delivery_notes(self.db, d, stored)
+        return stored, render_alert(stored, notes, now_ms=self.now_ms())
 
     async def _png(self, stored: StoredAlert) -> bytes | None:
         """The chart, drawn once per alert (in a thread) and only when it is sent."""
@@ -258,17 +311,20 @@ class Sender:
                 asyncio.to_thread(chart_png, stored.record.get("chart")))
         return await self._pngs[stored.id]
 
-    async def _send(self, stored: StoredAlert, rendered: RenderedAlert,
-                    chat_id: int | str) -> Message:
+    async def _send(self, stored: StoredAlert, rendered: RenderedAlert, chat_id: int | str,
+                    *, confirm: bool) -> Message:
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
                                         for label, data in rendered.buttons]])
+        options: dict[str, Any] = {"reply_markup": markup, "rate_limit_args": self._flood_arg}
+        if confirm:  # the last try after an unanswered one: wait longer to learn the outcome
+            options["read_timeout"] = self.confirm_timeout
         if rendered.has_chart:
             photo: bytes | str | None = self._photo_ids.get(stored.id) or \
                 await self._png(stored)
             if photo is not None:
                 msg = await send_html_photo(self.bot, chat_id, photo, rendered.caption,
-                                            reply_markup=markup)
+                                            **options)
                 if msg.photo and stored.id not in self._photo_ids:
                     self._photo_ids[stored.id] = msg.photo[-1].file_id
                 return msg
-        return await send_html(self.bot, chat_id, rendered.html, reply_markup=markup)
+        return await send_html(self.bot, chat_id, rendered.html, **options)

@@ -72,6 +72,11 @@ BUILTIN_KINDS: tuple[AlertKind, ...] = (
 )
 BUILTIN_TRADE_KINDS = frozenset(k.name for k in BUILTIN_KINDS if k.scope == TRADE)
 
+# Built-in kinds whose alerts are successive states of one thing: the cascade level, the
+# regime, the data feed (one per market), a trade's liquidation risk (one per trade). A newer
+# alert of such a subject supersedes an older one that has not reached the chat yet.
+STATE_SUBJECTS = {"cascade": "kind", "regime": "kind", "data": "kind", "liquidation": "trade"}
+
 
 class AlertKinds(Mapping[str, AlertKind]):
     """Every alert kind a running bot knows, by name, in a stable order (built-ins first)."""
@@ -114,9 +119,13 @@ class Alert:
     """One alert, JSON-ready: everything the sender needs to render it, with no live objects.
 
     ``dedup_key`` names the event ("cascade:high:<bar close ms>"): the same key is never
-    recorded twice. ``cooldown_key`` names its subject ("cascade:high"): another alert on the
-    same subject within ``cooldown_ms`` is not recorded. ``chart`` is a chart *spec* (kind and
-    numbers) that ``chat.alert_charts`` turns into a PNG only when the alert is sent. An alert
+    recorded twice. ``cooldown_key`` names what the cooldown holds ("cascade:high"): another
+    alert with that key within ``cooldown_ms`` is not recorded. ``subject`` names what
+    successive alerts are states of ("cascade", "liquidation:<trade id>"): an older alert that
+    has not reached a chat yet is folded into a newer one of the same subject; it defaults to
+    the kind (or kind and trade) for the built-in state kinds (``STATE_SUBJECTS``), else to
+    ``cooldown_key``. ``chart`` is a chart *spec* (kind and numbers) that ``chat.alert_charts``
+    turns into a PNG only when the alert is sent. An alert
     with an ``owner_chat_id`` is about that trader's trade and goes to them alone.
     """
 
@@ -136,6 +145,7 @@ class Alert:
     owner_chat_id: int | None = None  # trade kinds: the trader's private chat
     chart: Mapping[str, Any] | None = None
     simulated: bool = False
+    subject: str = ""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -145,6 +155,11 @@ class Alert:
             raise ValueError(f"a {self.kind} alert needs its trade and owner chat")
         if not self.cooldown_key:
             object.__setattr__(self, "cooldown_key", self.dedup_key.rsplit(":", 1)[0])
+        if not self.subject:
+            mode = STATE_SUBJECTS.get(self.kind)
+            subject = self.kind if mode == "kind" else f"{self.kind}:{self.trade_id}" \
+                if mode == "trade" else self.cooldown_key
+            object.__setattr__(self, "subject", subject)
 
     @property
     def market_wide(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from core.evaluate import EngineParams, evaluate
 from core.recommend import HeldHedge
 from core.types import MarketSnapshot
+from jobs.held_alerts import HeldAlerts
 from jobs.trade_truth import (
     accrue_funding,
     close_liquidated,
@@ -28,8 +29,9 @@ from plugins.alert_rules.runner import (
 )
 from plugins.strategies.base import Strategy
 from runtime import Runtime
-from storage.heartbeat import beat
+from storage.heartbeat import beat, last_beat
 from storage.rule_state import OpenTrade, open_trades
+from storage.writes import describe_fault, fault_kind
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,12 @@ SendStage = Callable[[], Awaitable[int]]
 
 @dataclass
 class CycleSummary:
-    """What one cycle did, for the heartbeat, ``/status``, logs and ``hedgewatch_on_cycle``."""
+    """What one cycle did, for the heartbeat, ``/status``, logs and ``hedgewatch_on_cycle``.
+
+    When the exchange gives nothing, ``data_age_ms`` and ``newest_bar_ms`` are carried over
+    from the last cycle that had data (aged by the time since), so the heartbeat always says
+    how old the newest bar is — ``bot.py health`` turns it degraded past two intervals.
+    """
 
     started_ms: int
     duration_ms: float = 0.0
@@ -49,11 +56,15 @@ class CycleSummary:
     trades: int = 0
     alerts: dict[str, int] = field(default_factory=dict)
     delivered: int = 0
-    data_age_ms: int | None = None
+    data_age_ms: int | None = None  # of the newest bar, on the exchange's clock, at the start
+    newest_bar_ms: int | None = None  # when the newest bar closed (carried when none came)
     cascade_level: str | None = None
     funding_payments: int = 0
     accounts_synced: int = 0
     accounts_failed: int = 0
+    fetch_error: str | None = None  # the exchange failed (or gave no bars)
+    storage_error: str | None = None  # the outbox or the heartbeat could not be written
+    held_alerts: int = 0  # alerts kept in memory until the outbox can be written again
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,6 +105,7 @@ class WatchCycle:
         self.accounts = accounts  # plugins.accounts.service.Accounts: synced first each cycle
         self.bars = self.params.corr.slow + self.params.corr.fast + 8
         self.last: CycleSummary | None = None
+        self.held = HeldAlerts(db, name)
         self._tiers_loaded: set[str] = set()
 
     async def run(self) -> CycleSummary:
@@ -106,7 +118,12 @@ class WatchCycle:
         if self.accounts is not None and self.symbols is None:
             with _Stage(summary, "accounts"):
                 await self._sync_accounts(summary)
-        trades = open_trades(self.db) if self.symbols is None else []
+        try:
+            trades = open_trades(self.db) if self.symbols is None else []
+        except Exception as e:  # an unreadable database: market alerts still come
+            log.error("%s: open trades not read: %s", self.name, describe_fault(e))
+            summary.storage_error = f"trades: {describe_fault(e)}"
+            trades = []
         summary.trades = len(trades)
         with _Stage(summary, "fetch"):
             if self.before_fetch is not None:
@@ -121,7 +138,9 @@ class WatchCycle:
                 log.warning("%s: fetch failed: %s", self.name, fetch_error)
         if snap is not None:
             summary.bars, summary.symbols = snap.n_bars, snap.n_symbols
-            summary.missing, summary.data_age_ms = dict(snap.missing), snap.data_age_ms
+            summary.missing = dict(snap.missing)
+        self._data_age(summary, snap)
+        summary.fetch_error = fetch_error
         if snap is not None and snap.n_bars:
             with _Stage(summary, "engine"):
                 held = held_hedges(trades, snap)
@@ -141,11 +160,17 @@ class WatchCycle:
             alerts = evaluate_rules(ctx, self.rules, self.pm, self.kinds)
         with _Stage(summary, "outbox"):
             try:
-                for alert in record(ctx, self.db, self.pm, alerts):
+                written = self.held.record(
+                    ctx, alerts, lambda c, a: record(c, self.db, self.pm, a))
+                for alert in written:
                     summary.alerts[alert.kind] = summary.alerts.get(alert.kind, 0) + 1
-            except Exception as e:  # e.g. the disk is full: the cycle says so, goes on
-                log.exception("%s: outbox write failed", self.name)
-                summary.error = f"outbox: {type(e).__name__}: {e}"
+            except Exception as e:  # e.g. the disk is full: alerts held, the cycle goes on
+                log.error("%s: outbox write failed, %d alert(s) kept in memory: %s",
+                          self.name, len(self.held), describe_fault(e),
+                          exc_info=fault_kind(e) is None)
+                summary.storage_error = f"outbox: {describe_fault(e)}"
+                summary.error = summary.storage_error
+            summary.held_alerts = len(self.held)
         with _Stage(summary, "send"):
             if self.send_stage is not None:
                 try:
@@ -155,15 +180,20 @@ class WatchCycle:
                     summary.error = f"send: {type(e).__name__}: {e}"
         summary.error = summary.error or fetch_error
         summary.duration_ms = (time.perf_counter() - t0) * 1000
-        beat(self.db, self.name, int(self.clock() * 1000), summary.duration_ms,
-             "ok" if summary.error is None else "degraded", summary.to_dict())
+        try:
+            beat(self.db, self.name, int(self.clock() * 1000), summary.duration_ms,
+                 "ok" if summary.error is None else "degraded", summary.to_dict())
+        except Exception as e:  # the heartbeat goes stale; /status and health say why
+            log.error("%s: heartbeat not written: %s", self.name, describe_fault(e),
+                      exc_info=fault_kind(e) is None)
+            summary.storage_error = summary.storage_error or f"heartbeat: {describe_fault(e)}"
+            summary.error = summary.error or summary.storage_error
         log.info("%s: %s; alerts %s; %s", self.name,
                  " ".join(f"{k} {v:.0f} ms" for k, v in summary.stages_ms.items()),
                  summary.alerts or "none", summary.error or "ok")
         self.pm.notify("hedgewatch_on_cycle", summary=summary)
         self.last = summary
         return summary
-
 
     async def _trade_truth(self, result: Any, snap: MarketSnapshot, trades: list[OpenTrade],
                            now_ms: int, summary: CycleSummary) -> set[int]:
@@ -208,6 +238,23 @@ class WatchCycle:
             for t in r.changes.closed:
                 if t.close_reason in ("liquidated", "adl"):
                     summary.alerts["liquidation"] = summary.alerts.get("liquidation", 0) + 1
+
+    def _data_age(self, summary: CycleSummary, snap: MarketSnapshot | None) -> None:
+        """The newest bar's age: this cycle's snapshot's, else the last one's, aged."""
+        if snap is not None and snap.n_bars:
+            summary.data_age_ms, summary.newest_bar_ms = snap.data_age_ms, snap.last_bar_close_ms
+            return
+        prev = self.last.to_dict() if self.last is not None else None
+        if prev is None:
+            try:
+                stored = last_beat(self.db, self.name)
+            except Exception:  # a locked or broken database: nothing to carry over
+                stored = None
+            prev = stored.detail if stored is not None else None
+        if prev and prev.get("data_age_ms") is not None and prev.get("started_ms"):
+            summary.data_age_ms = (int(prev["data_age_ms"])
+                                   + max(0, summary.started_ms - int(prev["started_ms"])))
+            summary.newest_bar_ms = prev.get("newest_bar_ms")
 
     async def _load_tiers(self, trades: list[OpenTrade]) -> None:
         """The maintenance-margin tiers of every symbol a trade is in, fetched once each: a

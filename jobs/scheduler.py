@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,23 @@ class Jobs:
 
     def add(self, name: str, func: Callable[[], Awaitable[object]], interval_s: float,
             delay_s: float = 0.0, aligned: bool = True) -> None:
+        trigger = aligned_trigger(interval_s, delay_s) if aligned else IntervalTrigger(
+            seconds=interval_s, timezone=UTC)
+        self.scheduler.add_job(self._guarded(name, func, interval_s), trigger, id=name,
+                               name=name, replace_existing=True, max_instances=1,
+                               coalesce=True, misfire_grace_time=misfire_grace(interval_s))
+
+    def once(self, name: str, func: Callable[[], Awaitable[object]], at_s: float) -> None:
+        """Run ``func`` once at ``at_s`` (Unix seconds), replacing a pending run of the same
+        name; a time already past runs now."""
+        at = datetime.fromtimestamp(at_s, UTC)
+        self.scheduler.add_job(self._guarded(name, func, None), DateTrigger(at, UTC), id=name,
+                               name=name, replace_existing=True, misfire_grace_time=None)
+
+    def _guarded(self, name: str, func: Callable[[], Awaitable[object]],
+                 interval_s: float | None) -> Callable[[], Awaitable[None]]:
+        """``func`` as a job: its task tracked for ``stop``, failures and overruns logged."""
+
         async def run() -> None:
             started = time.monotonic()
             task = asyncio.current_task()
@@ -65,17 +83,13 @@ class Jobs:
             finally:
                 self.running.pop(name, None)
                 took = time.monotonic() - started
-                if took > interval_s:
+                if interval_s is not None and took > interval_s:
                     self.overruns[name] = self.overruns.get(name, 0) + 1
                     log.log(logging.DEBUG if self.quiet_skips else logging.WARNING,
                             "job %s overran: took %.1f s for a %.1f s interval", name, took,
                             interval_s)
 
-        trigger = aligned_trigger(interval_s, delay_s) if aligned else IntervalTrigger(
-            seconds=interval_s, timezone=UTC)
-        self.scheduler.add_job(run, trigger, id=name, name=name, replace_existing=True,
-                               max_instances=1, coalesce=True,
-                               misfire_grace_time=misfire_grace(interval_s))
+        return run
 
     def start(self) -> None:
         self.scheduler.start()

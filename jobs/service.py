@@ -2,9 +2,10 @@
 
 Telegram (when ``TELEGRAM_BOT_TOKEN`` is set) or the console as chat; the 15-minute cycle
 aligned to the bar close and the one-minute cascade watch on APScheduler; one catch-up cycle
-at start; ``/metrics`` for Prometheus with ``[metrics] port``. SIGTERM/SIGINT stop it
-gracefully: no new cycles, the running one finishes its writes, the bot and the exchange
-session close, exit 0.
+at start; ``/metrics`` for Prometheus with ``[metrics] port``. Alert deliveries waiting on a
+backoff or a 429 get a one-off drain when they fall due (``delivery_retry``), through the
+same serialised drain as the cycles. SIGTERM/SIGINT stop it gracefully: no new cycles, the
+running one finishes its writes, the bot and the exchange session close, exit 0.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +23,7 @@ from chat.context import Services
 from jobs.cycle import WatchCycle
 from jobs.metrics import ServiceCollector, start_metrics
 from jobs.scheduler import Jobs
-from plugins.exchanges.errors import MarketError
+from plugins.exchanges.errors import KeyRejected, MarketError
 from runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    db = rt.open_storage()
+    db = rt.open_storage(for_writing=True)  # a read-only file or full disk: one line, exit 1
     market = rt.market(storage=db)
     try:
         await market.load_instruments()
@@ -52,6 +54,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     if not accounts.enabled:
         log.info("ACCOUNT_ENCRYPTION_KEY is not set: /connect is off (traders cannot connect "
                  "their own exchange accounts)")
+    jobs = Jobs()
     app = None
     sender: Any = None
     if rt.secrets.telegram_token:
@@ -63,7 +66,11 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
         telegram_sender = sender = Sender(db, app.bot, config)
 
         async def drain() -> int:
-            return (await telegram_sender.drain()).sent
+            report = await telegram_sender.drain()
+            if report.next_due_ms is not None:  # a backoff or retry_after: again when due
+                jobs.once("delivery_retry", send, max(report.next_due_ms / 1000,
+                                                      time.time() + 0.5))
+            return report.sent
 
         await start_telegram(app)
         log.info("Telegram front end started (%s)", config.telegram.mode)
@@ -90,7 +97,6 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
         if watch.symbols:
             await watch.run()
 
-    jobs = Jobs()
     sch = config.schedule
     jobs.add("cycle", cycle.run, sch.interval.seconds, sch.delay.seconds)
     if config.schedule.cascade_symbols:
@@ -98,7 +104,11 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     console_task = None if app is not None else _console(services, commands, stop)
     try:
         log.info("catch-up cycle at start")
-        await cycle.run()
+        try:
+            await cycle.run()
+        except Exception as e:  # e.g. the database locked past every retry: not fatal
+            log.error("the catch-up cycle at start failed (%s: %s); the scheduler runs the "
+                      "next one at the bar close", type(e).__name__, e, exc_info=True)
         jobs.start()
         log.info("watching %s every %s (cascade watch %s every %s)",
                  config.exchange.name, sch.interval, ", ".join(watch.symbols or ["off"]),
@@ -127,10 +137,13 @@ async def _check_key(market: Any) -> None:
     they could trade (hedgewatch never does; /account repeats it)."""
     if not getattr(market, "keys", None):
         return
-    from chat.commands.account import read_account, trade_key_warning
+    from chat.commands.account import key_rejected_message, read_account, trade_key_warning
 
     try:
         rights, read = await read_account(market)
+    except KeyRejected as e:
+        log.error(key_rejected_message(market.name, e))
+        return
     except MarketError as e:
         log.error("the %s API keys could not read the account: %s", market.name, e)
         return

@@ -36,6 +36,7 @@ from storage import trades as store
 from storage.rule_state import OpenTrade
 
 log = logging.getLogger(__name__)
+MIN_FUNDING_INTERVAL_MS = 3_600_000  # the shortest funding interval an exchange uses (1 h)
 
 
 @dataclass(frozen=True)
@@ -148,11 +149,11 @@ def find_cross_liquidations(trades: Sequence[OpenTrade], mmr: Sequence[float],
             j = snap.index(t.symbol)
             sign = 1 if t.side == "long" else -1
             if len(ts) == 1:
-                price = snap.low[rows, j] if sign > 0 else snap.high[rows, j]
+                path = snap.low[rows, j] if sign > 0 else snap.high[rows, j]
             else:
-                price = snap.close[rows, j]
-            equity += sign * t.size * (price - t.entry)
-            maintenance += t.size * price * (mmr[k] + fees[k])
+                path = snap.close[rows, j]
+            equity += sign * t.size * (path - t.entry)
+            maintenance += t.size * path * (mmr[k] + fees[k])
         with np.errstate(invalid="ignore"):
             hit = np.flatnonzero(equity <= maintenance)
         if not hit.size:
@@ -161,12 +162,12 @@ def find_cross_liquidations(trades: Sequence[OpenTrade], mmr: Sequence[float],
         close_ms = int(snap.times[row]) + snap.timeframe_ms
         for k, t in zip(members, ts, strict=True):
             j = snap.index(t.symbol)
-            at = float(snap.close[row, j])
+            exit_price = float(snap.close[row, j])
             if len(ts) == 1:  # where equity met maintenance within the bar
                 sign = 1 if t.side == "long" else -1
                 k_ = mmr[k] + fees[k]
-                at = (t.entry - sign * collateral / t.size) / (1 - sign * k_)
-            out.append(Crossing(t, at, close_ms))
+                exit_price = (t.entry - sign * collateral / t.size) / (1 - sign * k_)
+            out.append(Crossing(t, exit_price, close_ms))
     return out
 
 
@@ -223,6 +224,9 @@ async def accrue_funding(db: Any, market: Any, trades: Sequence[OpenTrade],
         since = {t.trade_id: store.last_funding_time(db, t.trade_id) for t in group}
         start = min((s + 1 if s is not None else t.opened_at + 1)
                     for t, s in zip(group, since.values(), strict=True))
+        if until_ms - start < MIN_FUNDING_INTERVAL_MS and all(
+                t.trade_id not in ends for t in group):
+            continue  # no exchange settles funding more often: nothing can be due yet
         try:
             history = await market.fetch_funding_history(symbol, start)
         except Exception as e:  # no funding data (e.g. a CSV market without files): next time

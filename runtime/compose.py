@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,10 @@ from settings.config import Config
 from settings.engine import engine_params
 from settings.secrets import Secrets
 from storage import open_database
+from storage.database import open_for_writing
 from storage.plugin_failures import record_failure
+
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -51,15 +55,23 @@ class Runtime:
     def engine_params(self) -> EngineParams:
         return engine_params(self.config)
 
-    def open_storage(self, path: str | None = None) -> Any:
+    def open_storage(self, path: str | None = None, *, for_writing: bool = False) -> Any:
         """The SQLite database (``[storage] path`` unless ``path`` is given), migrated.
 
+        ``for_writing`` (the long-running bot) also checks that the disk has room and a write
+        goes through, raising ``storage.database.StorageUnavailable`` (one line) if not.
         From now on plugin failures are also kept there (``storage.plugin_failures``), those
         of start-up included, for ``bot.py plugins`` to show."""
-        db = open_database(path or self.config.storage.path)
+        where = path or self.config.storage.path
+        busy_ms = self.config.storage.busy_timeout.ms
+        db = (open_for_writing(where, busy_timeout_ms=busy_ms) if for_writing
+              else open_database(where, busy_timeout_ms=busy_ms))
 
         def keep(f: PluginFailure) -> None:
-            record_failure(db, f.plugin, f.hook, f.error, int(time.time() * 1000))
+            try:
+                record_failure(db, f.plugin, f.hook, f.error, int(time.time() * 1000))
+            except Exception as e:  # a full disk must not turn a plugin's failure into ours
+                log.error("plugin failure of %s not stored: %s", f.plugin, e)
 
         for failure in self.plugins.failures:
             keep(failure)

@@ -80,10 +80,17 @@ class TelegramConfig(Section):
     admins: list[int] = Field(default_factory=list)
     signal_channel: int | str | None = None
     max_retries: int = Field(default=3, ge=1, le=20)
+    connect_timeout: DurationField = Duration.parse("5s")
+    read_timeout: DurationField = Duration.parse("10s")
+    write_timeout: DurationField = Duration.parse("10s")
+    media_write_timeout: DurationField = Duration.parse("30s")
+    pool_timeout: DurationField = Duration.parse("5s")
+    connection_pool_size: int = Field(default=80, ge=8, le=1024)
 
 
 class StorageConfig(Section):
     path: str = "hedgewatch.db"
+    busy_timeout: DurationField = Duration.parse("5s")
 
 
 class EngineConfig(Section):
@@ -124,6 +131,18 @@ class StrategiesConfig(Section):
     params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
 
 
+class DeliveryAges(Section):
+    """How long an alert of each severity is retried before it is marked ``expired``."""
+
+    info: DurationField = Duration.parse("30m")
+    warning: DurationField = Duration.parse("30m")
+    critical: DurationField = Duration.parse("2h")
+
+    def ms(self, severity: str) -> int:
+        age: Duration = getattr(self, severity)
+        return age.ms
+
+
 class AlertsConfig(Section):
     min_severity: Literal["info", "warning", "critical"] = "info"
     cooldown: DurationField = Duration.parse("1h")
@@ -135,6 +154,7 @@ class AlertsConfig(Section):
     regime_margin: float = Field(default=0.5, ge=0)
     data_clear_after: DurationField = Duration.parse("30m")
     data_margin: float = Field(default=0.5, ge=0, lt=1)
+    max_delivery_age: DeliveryAges = DeliveryAges()
 
 
 class LoggingConfig(Section):

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from settings.secrets import ExchangeKeys
 from storage.key_vault import KeyVault
+from storage.writes import write
 
 CONNECT_TTL_MS = 10 * 60_000  # a /connect waits this long for the key
 
@@ -48,7 +49,7 @@ def connect(db: Database, vault: KeyVault, *, user_id: int, exchange: str, keys:
     """Store the user's key for ``exchange`` (encrypted), replacing an older one; the sync
     starts from now."""
     token = vault.encrypt(keys)
-    with db.atomic():
+    with write(db):
         found = list(db.table("accounts").rows_where("user_id = ? and exchange = ?",
                                                [user_id, exchange]))
         values = {"keys": token, "rights": rights, "created_at": now_ms, "last_error": None,
@@ -71,7 +72,7 @@ def disconnect(db: Database, user_id: int, exchange: str | None = None) -> list[
     exchanges disconnected. Their synced trades stay in the log, no longer synced."""
     where = "user_id = ?" + (" and exchange = ?" if exchange else "")
     params: list[Any] = [user_id] + ([exchange] if exchange else [])
-    with db.atomic():
+    with write(db):
         rows = list(db.table("accounts").rows_where(where, params))
         for r in rows:
             db.execute("update trades set account_id = null where account_id = ?", [r["id"]])

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 from sqlite_utils import Database
 
+from storage.writes import write
+
 TABLE = "candles"
 FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -26,7 +28,7 @@ def write_candles(db: Database, exchange: str, symbol: str, timeframe: str,
     ]
     if not rows:
         return 0
-    with db.atomic():
+    with write(db):
         db[TABLE].upsert_all(rows, pk=("exchange", "symbol", "timeframe", "ts"))
     return len(rows)
 
@@ -74,7 +76,7 @@ def missing_ranges(stored: np.ndarray, start_ms: int, end_ms: int, step_ms: int
 def delete_candles(db: Database, exchange: str, symbol: str, timeframe: str,
                    times: Sequence[int]) -> None:
     """Remove bars (used by tests and by repair tools)."""
-    with db.atomic():
+    with write(db):
         for t in times:
             db.execute(f"delete from {TABLE} where exchange = ? and symbol = ? and "
                        "timeframe = ? and ts = ?", [exchange, symbol, timeframe, int(t)])

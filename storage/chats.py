@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.alerts import SEVERITIES
+from storage.writes import write
 
 MUTE_ALL = "mute_all"
 
@@ -59,7 +60,7 @@ class ChatSettings:
 def ensure_chat(db: Database, chat_id: int, chat_type: str = "private", *, now_ms: int = 0,
                 title: str | None = None) -> None:
     """Create the chat's row with defaults if it does not exist yet."""
-    with db.atomic():
+    with write(db):
         if not list(db["chats"].rows_where("id = ?", [chat_id])):
             db["chats"].insert({"id": chat_id, "type": chat_type, "title": title,
                                 "settings": "{}", "subscriptions": "[]",
@@ -81,7 +82,7 @@ def get_settings(db: Database, chat_id: int) -> ChatSettings:
 
 
 def _update(db: Database, chat_id: int, chat_type: str, now_ms: int, **values: Any) -> None:
-    with db.atomic():
+    with write(db):
         ensure_chat(db, chat_id, chat_type, now_ms=now_ms)
         db["chats"].update(chat_id, {**values, "updated_at": now_ms})
 
@@ -108,7 +109,7 @@ def set_muted_until(db: Database, chat_id: int, until_ms: int | None, *,
                     everything: bool = False) -> ChatSettings:
     """Mute until ``until_ms`` (None: unmute). Critical alerts about the chat's own trades
     still come through unless ``everything``."""
-    with db.atomic():
+    with write(db):
         extra = get_settings(db, chat_id).extra
         extra = {k: v for k, v in extra.items() if k != MUTE_ALL}
         if everything and until_ms is not None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from storage.writes import write
+
 
 @dataclass(frozen=True)
 class FundingPayment:
@@ -33,7 +35,7 @@ def add_funding(db: Database, trade_id: int, time_ms: int, rate: float, price: f
     same time changes nothing and returns False) and add it to the trade's ``funding``."""
     if not all(math.isfinite(v) for v in (rate, price, amount)):
         raise ValueError("a funding payment must be finite")
-    with db.atomic():
+    with write(db):
         cur = db.execute(
             "insert or ignore into funding_payments (trade_id, time_ms, rate, price, amount) "
             "values (?, ?, ?, ?, ?)", [trade_id, time_ms, rate, price, amount])

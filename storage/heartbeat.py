@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage.writes import write
+
 
 @dataclass(frozen=True)
 class Heartbeat:
@@ -21,7 +23,7 @@ class Heartbeat:
 def beat(db: Database, name: str, ts_ms: int, duration_ms: float, status: str = "ok",
          detail: dict[str, Any] | None = None) -> None:
     """Record that ``name`` (e.g. "cycle", "cascade_watch") finished at ``ts_ms``."""
-    with db.atomic():
+    with write(db):
         db["heartbeat"].upsert(
             {"name": name, "ts": ts_ms, "duration_ms": duration_ms, "status": status,
              "detail": json.dumps(detail or {})},

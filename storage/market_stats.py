@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from sqlite_utils import Database
 
+from storage.writes import write
+
 TABLE = "market_stats"
 FUNDING = "funding"
 OPEN_INTEREST = "open_interest"
@@ -36,7 +38,7 @@ def write_stats(db: Database, rows: Iterable[StatRow]) -> int:
             "value": float(r.value), "data": json.dumps(dict(r.data or {}))} for r in rows]
     if not out:
         return 0
-    with db.atomic():
+    with write(db):
         db[TABLE].upsert_all(out, pk=("exchange", "symbol", "kind", "ts"))
     return len(out)
 

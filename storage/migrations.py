@@ -122,7 +122,20 @@ def m005_trade_legs_liquidation_funding(db: Database) -> None:
 
 
 @migrations()
-def m006_exchange_accounts(db: Database) -> None:
+def m006_delivery_policy(db: Database) -> None:
+    """Delivery that matches Telegram: an alert's ``subject`` (what newer alerts supersede),
+    per delivery the attempts that went out without an answer (read timeouts, crashes: they
+    may have arrived) and the delivery a superseded one was folded into."""
+    db["alerts"].add_column("subject", str)
+    db.execute("update alerts set subject = cooldown_key")
+    db["alerts"].create_index(["subject"])
+    db["deliveries"].add_column("unanswered", int, not_null_default=0)
+    db["deliveries"].add_column("folded_into", int)
+    db["deliveries"].create_index(["chat_id", "status"])
+
+
+@migrations()
+def m007_exchange_accounts(db: Database) -> None:
     """Each trader's connected exchange accounts (the read-only key encrypted, never in
     clear), the ``/connect`` waiting for a key, and trades synced from an account: where they
     come from (``source`` exchange, ``account_id``, the exchange's ``position_id``), the

@@ -10,9 +10,8 @@ reach its chat twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,26 +20,18 @@ from sqlite_utils import Database
 from core.alerts import SEVERITIES, Alert, severity_rank
 from storage import chats
 from storage.rule_state import RuleMemory
+from storage.writes import write
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+EXPIRED, FOLDED, UNCONFIRMED = "expired", "folded", "unconfirmed"
+MAY_HAVE_ARRIVED = 2  # unanswered attempts after which a delivery is not sent again
+FLOOD_WAIT = "flood:"  # how the error of a delivery waiting out a 429 begins
 
 
-@contextlib.contextmanager
-def immediate(db: Database) -> Iterator[Database]:
-    """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``), so a
-    concurrent writer in another process waits on ``busy_timeout`` instead of failing.
-    Inside a transaction already, it is a savepoint of that one (one commit for both)."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.rollback()
-        raise
-    db.conn.execute("COMMIT")
+immediate = write
+"""A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``), so a
+concurrent writer in another process waits on ``busy_timeout`` and is retried with backoff
+instead of failing (``storage.writes``)."""
 
 
 def _recipients(db: Database, alert: Alert, now_ms: int, signal_channel: int | str | None
@@ -96,10 +87,12 @@ def record_alerts(db: Database, alerts: Sequence[Alert], *, now_ms: int,
                           [a.cooldown_key, now_ms - a.cooldown_ms]).fetchone():
                 continue
             cur = db.execute(
-                "insert into alerts (dedup_key, cooldown_key, kind, severity, symbol, trade_id, "
-                "owner_chat_id, payload, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [a.dedup_key, a.cooldown_key, a.kind, a.severity, a.symbol, a.trade_id,
-                 a.owner_chat_id, json.dumps(a.to_record(), allow_nan=False), now_ms])
+                "insert into alerts (dedup_key, cooldown_key, subject, kind, severity, symbol, "
+                "trade_id, owner_chat_id, payload, created_at) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [a.dedup_key, a.cooldown_key, a.subject, a.kind, a.severity, a.symbol,
+                 a.trade_id, a.owner_chat_id, json.dumps(a.to_record(), allow_nan=False),
+                 now_ms])
             alert_id = cur.lastrowid
             if severity_rank(a.severity) >= floor:
                 db.conn.executemany(
@@ -124,6 +117,7 @@ class StoredAlert:
     trade_id: int | None
     created_at: int
     record: dict[str, Any]  # Alert.to_record()
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,29 +127,45 @@ class Delivery:
     chat_id: int | str
     status: str
     attempts: int
+    unanswered: int = 0  # attempts that went out with no answer: they may have arrived
 
 
 def load_alert(db: Database, alert_id: int) -> StoredAlert:
     r = db["alerts"].get(alert_id)
     return StoredAlert(r["id"], r["kind"], r["severity"], r["symbol"], r["trade_id"],
-                       r["created_at"], json.loads(r["payload"]))
+                       r["created_at"], json.loads(r["payload"]),
+                       r["subject"] or r["cooldown_key"] or "")
+
+
+SEVERITY_ORDER = "case a.severity " + " ".join(
+    f"when '{s}' then {i}" for i, s in enumerate(SEVERITIES)) + " else -1 end"
 
 
 def due_deliveries(db: Database, now_ms: int, limit: int = 10_000) -> list[Delivery]:
-    """Pending deliveries whose backoff has passed, oldest alert first."""
+    """Pending deliveries whose wait has passed: highest severity first, then the newest
+    alert (after an outage the latest state matters most), then in recording order."""
     rows = db.execute(
-        "select id, alert_id, chat_id, status, attempts from deliveries where status = ? "
-        "and coalesce(next_attempt_at, 0) <= ? order by alert_id, id limit ?",
+        "select d.id, d.alert_id, d.chat_id, d.status, d.attempts, d.unanswered "
+        "from deliveries d join alerts a on a.id = d.alert_id where d.status = ? "
+        f"and coalesce(d.next_attempt_at, 0) <= ? order by {SEVERITY_ORDER} desc, "
+        "a.created_at desc, d.alert_id, d.id limit ?",
         [PENDING, now_ms, limit]).fetchall()
     return [Delivery(*r) for r in rows]
 
 
 def recover_sending(db: Database, now_ms: int) -> int:
     """After a crash: deliveries left in ``sending`` may or may not have reached their chat
-    (the Bot API has no idempotency key); send them once more. Returns how many."""
+    (the Bot API has no idempotency key); send them once more, unless one more copy could
+    make it two extra (an earlier attempt went unanswered too): those become ``unconfirmed``.
+    Returns how many will be sent again."""
     with immediate(db):
-        cur = db.execute("update deliveries set status = ?, error = 'resent after restart', "
-                         "updated_at = ? where status = ?", [PENDING, now_ms, SENDING])
+        db.execute("update deliveries set unanswered = unanswered + 1, updated_at = ? "
+                   "where status = ?", [now_ms, SENDING])
+        db.execute("update deliveries set status = ?, error = 'in flight at a crash, after an "
+                   "unanswered attempt' where status = ? and unanswered >= ?",
+                   [UNCONFIRMED, SENDING, MAY_HAVE_ARRIVED])
+        cur = db.execute("update deliveries set status = ?, error = 'resent after restart' "
+                         "where status = ?", [PENDING, SENDING])
     return cur.rowcount
 
 
@@ -181,9 +191,22 @@ def mark_sent(db: Database, delivery_id: int, message_id: int | None, now_ms: in
 
 
 def mark_retry(db: Database, delivery_id: int, error: str, next_attempt_at: int,
-               now_ms: int) -> None:
-    _set(db, delivery_id, now_ms, status=PENDING, error=error[:500],
-         next_attempt_at=next_attempt_at)
+               now_ms: int, *, unanswered: bool = False) -> None:
+    """Back to ``pending`` until ``next_attempt_at``; ``unanswered`` when this attempt went
+    out without an answer (it may have arrived)."""
+    with immediate(db):
+        db.execute("update deliveries set status = ?, error = ?, next_attempt_at = ?, "
+                   "unanswered = unanswered + ?, updated_at = ? where id = ?",
+                   [PENDING, error[:500], next_attempt_at, int(unanswered), now_ms,
+                    delivery_id])
+
+
+def mark_unconfirmed(db: Database, delivery_id: int, error: str, now_ms: int) -> None:
+    """Sent without an answer once more: it may have arrived (twice), so it is not sent again
+    — and it is not a failure."""
+    with immediate(db):
+        db.execute("update deliveries set status = ?, error = ?, unanswered = unanswered + 1, "
+                   "updated_at = ? where id = ?", [UNCONFIRMED, error[:500], now_ms, delivery_id])
 
 
 def mark_failed(db: Database, delivery_id: int, error: str, now_ms: int) -> None:

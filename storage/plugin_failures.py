@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from storage.writes import write
+
 
 @dataclass(frozen=True)
 class StoredFailure:
@@ -23,7 +25,7 @@ class StoredFailure:
 
 def record_failure(db: Database, plugin: str, hook: str, error: str, now_ms: int) -> None:
     """Count one more failure of ``plugin`` in ``hook``, keeping the latest error text."""
-    with db.atomic():
+    with write(db):
         db.execute(
             "insert into plugin_failures (plugin, hook, error, count, first_at, last_at) "
             "values (?, ?, ?, 1, ?, ?) on conflict (plugin, hook) do update set "

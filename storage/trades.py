@@ -31,6 +31,7 @@ from storage.funding import add_funding as add_funding
 from storage.funding import funding_amount as funding_amount
 from storage.funding import funding_payments as funding_payments
 from storage.funding import last_funding_time as last_funding_time
+from storage.writes import write
 
 CLOSED, LIQUIDATED, ADL = "closed", "liquidated", "adl"
 CLOSE_REASONS = (CLOSED, LIQUIDATED, ADL)
@@ -169,7 +170,7 @@ def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, 
         _finite_positive(margin=margin)
     if not (math.isfinite(fee_rate) and 0 <= fee_rate < 0.1):
         raise ValueError(f"fee rate must be between 0 and 10 %, not {fee_rate!r}")
-    with db.atomic():
+    with write(db):
         if client_key is not None:
             found = list(db["trades"].rows_where("user_id = ? and client_key = ?",
                                                  [user_id, client_key]))
@@ -211,7 +212,7 @@ def close_trade(db: Database, user_id: int, trade_id: int, exit_price: float, cl
     if reason not in CLOSE_REASONS:
         raise ValueError(f"close reason must be one of {', '.join(CLOSE_REASONS)}, "
                          f"not {reason!r}")
-    with db.atomic():
+    with write(db):
         trade = get_trade(db, user_id, trade_id)
         if trade is None or not trade.is_open:
             return None
@@ -230,7 +231,7 @@ def reduce_trade(db: Database, user_id: int, trade_id: int, new_size: float, pri
     one keeps ``new_size`` with its share of the fee and margin. None if no such open trade
     or ``new_size`` is not below its size."""
     _finite_positive(new_size=new_size, price=price)
-    with db.atomic():
+    with write(db):
         t = get_trade(db, user_id, trade_id)
         if t is None or not t.is_open or new_size >= t.size:
             return None

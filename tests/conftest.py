@@ -15,6 +15,10 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("fuzz", print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# PTB's opt-in to timedelta periods, as chat.bot_client sets it in the bot: the same in every
+# test whatever was imported first (RetryAfter.retry_after is then a timedelta, no warning)
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("HEDGEWATCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

@@ -68,7 +68,8 @@ def test_health_judges_the_last_heartbeat(tmp_path, age_s, expected):
     db_path = tmp_path / "hw.db"
     db = open_database(db_path)
     if age_s is not None:
-        beat(db, "cycle", int((time.time() - age_s) * 1000), 120.0)
+        at = int((time.time() - age_s) * 1000)
+        beat(db, "cycle", at, 120.0, detail={"started_ms": at, "data_age_ms": 30_000})
     r = run("health", env={"HEDGEWATCH_STORAGE_PATH": str(db_path)}, cwd=tmp_path)
     assert r.returncode == expected, r.stderr + r.stdout
     assert (r.stdout if expected == 0 else r.stderr).strip()
@@ -77,3 +78,16 @@ def test_health_judges_the_last_heartbeat(tmp_path, age_s, expected):
 def test_health_without_database_fails_with_a_reason(tmp_path):
     r = run("health", env={"HEDGEWATCH_STORAGE_PATH": str(tmp_path / "none.db")}, cwd=tmp_path)
     assert r.returncode == 1 and "no database" in r.stderr
+
+
+def test_health_degrades_when_cycles_run_but_the_newest_bar_is_old(tmp_path):
+    """The cycle ran a minute ago, but the exchange has given nothing new for three hours:
+    exit 1, and stderr says how old the data is and why."""
+    db_path = tmp_path / "hw.db"
+    db = open_database(db_path)
+    at = int((time.time() - 60) * 1000)
+    beat(db, "cycle", at, 120.0, detail={"started_ms": at, "data_age_ms": 3 * 3_600_000,
+                                         "newest_bar_ms": at - 3 * 3_600_000})
+    r = run("health", env={"HEDGEWATCH_STORAGE_PATH": str(db_path)}, cwd=tmp_path)
+    assert r.returncode == 1, r.stdout
+    assert r.stderr.startswith("degraded: data 3 h 1 min old: no new bars from the exchange")

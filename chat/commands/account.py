@@ -15,11 +15,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.market_view import age_text, freshness_data
 from chat.commands.risk import report_for, report_lines
 from chat.context import CommandContext
 from core.types import Position
 from plugins.exchanges.account_types import EXCHANGES, KeyRights
-from plugins.exchanges.errors import NotSupported
+from plugins.exchanges.errors import KeyRejected, NotSupported
 from settings.secrets import key_variables
 
 if TYPE_CHECKING:
@@ -34,6 +35,14 @@ def trade_key_warning(exchange: str) -> str:
             f"key and put it in {' / '.join(key_variables(exchange))}, then delete this one.")
 
 
+def key_rejected_message(exchange: str, error: Exception) -> str:
+    """What to tell the operator when the exchange refuses the key: what is off, what is not,
+    and how to fix it."""
+    return (f"The {exchange} API key was rejected by the exchange ({error}). /account is off "
+            f"until a valid read-only key is in {' / '.join(key_variables(exchange))} and the "
+            "bot is restarted; market commands and alerts are not affected.")
+
+
 def _no_account(market: Any) -> str:
     name = str(getattr(market, "name", "this market"))
     if name not in EXCHANGES:
@@ -45,7 +54,8 @@ def _no_account(market: Any) -> str:
 
 async def read_account(market: Any) -> tuple[KeyRights, AccountRead]:
     """The operator's account behind the environment keys: rights, state and our
-    liquidation check of each position (``NotSupported`` without keys or an account)."""
+    liquidation check of each position (``NotSupported`` without keys or an account,
+    ``KeyRejected`` when the exchange refuses the key)."""
     # ccxt's async client loads in seconds: only when an account is read, not at every start
     from plugins.accounts.service import AccountRead
     from plugins.exchanges.account_access import READERS
@@ -54,6 +64,8 @@ async def read_account(market: Any) -> tuple[KeyRights, AccountRead]:
     name = str(getattr(market, "name", ""))
     if name not in READERS or not getattr(market, "keys", None):
         raise NotSupported(_no_account(market))
+    if getattr(market, "key_rejected", None):  # refused before: not asked again
+        raise KeyRejected(f"{name} rejected the API key ({market.key_rejected})")
     reader = READERS[name](market, market.keys)
     try:
         rights = await reader.rights()
@@ -79,6 +91,8 @@ class Account(Command):
             rights, read = await read_account(market)
         except NotSupported:
             raise ArgumentError(_no_account(market)) from None
+        except KeyRejected as e:
+            return Reply.failure(key_rejected_message(str(getattr(market, "name", "")), e))
         name = str(getattr(market, "name", "exchange"))
         bal, positions = read.state.balance, read.state.positions
         head = [f"Exchange account ({name}, {bal.mode}) — read only; hedgewatch never places "
@@ -127,7 +141,8 @@ class Account(Command):
                 if diff is not None and abs(diff) > MISMATCH_PCT:
                     lines.append(f"⚠ ours is more than {MISMATCH_PCT:g} % off the exchange's: "
                                  "trust the exchange's figure")
-        data["as_of"] = snap.last_bar_close_ms
+        data.update(as_of=snap.last_bar_close_ms, **freshness_data(await s.freshness(snap)))
+        lines += ["", age_text(data["data_age_ms"], data["data_behind"])]
         return Reply(data=data, text=lines)
 
 

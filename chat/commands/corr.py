@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.market_view import age_text, freshness_data
 from chat.context import CommandContext
 from core.types import MarketSnapshot
 from core.views import CorrelationView, correlation_view, largest_changes
@@ -112,13 +113,14 @@ class Corr(Command):
         data = {"symbols": present, "fast": m["fast"], "slow": m["slow"], "ewma": m["ewma"],
                 "as_of": snap.last_bar_close_ms, "mode": request.mode,
                 "windows": labels, "largest_changes": moved, "warnings": warnings,
-                "simulated": snap.simulated}
+                "simulated": snap.simulated, **freshness_data(await s.freshness(snap))}
         title = f"Correlation {labels[request.mode]}" + (
             f" vs {labels['slow']}" if request.mode != "slow" else "")
         lines = [title + (" (SIMULATED)" if snap.simulated else ""),
                  _table(present, m[request.mode])]
         lines += ["Largest changes:" if moved else "No pair has enough data to compare."]
         lines += [f"  {_describe(c, labels['fast'], labels['slow'])}" for c in moved]
+        lines.append(age_text(data["data_age_ms"], data["data_behind"]))
         lines += [f"⚠ {w}" for w in warnings]
 
         def chart() -> bytes:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
-from chat.commands.market_view import age_text, leg_text, num
+from chat.commands.market_view import age_text, freshness_data, leg_text, num
 from chat.commands.multi_leg import multi_leg_data, multi_leg_lines, unique_legs
 from chat.commands.position_args import build_position
 from chat.context import CommandContext
@@ -113,6 +113,7 @@ class Hedge(Command):
         data = hedge_data(result, s.strategies, hedges, s.plugins, funding)
         data["warnings"] = [*merged, *data["warnings"],
                             *s.market.assumptions([symbol, *hedges])]
+        data.update(freshness_data(await s.freshness(snap)))
         lines = hedge_lines(data, pos)
         log_cmd = f"/open {symbol} {pos.side} {pos.size:.8g} @{pos.entry:.8g} {pos.leverage:g}x"
         return Reply(data=data, text=lines,
@@ -219,6 +220,7 @@ def hedge_lines(d: dict[str, Any], pos: Position) -> list[str]:
     lines += [f"  ({n})" for n in d["counterweight_notes"]]
     if "multi_leg" in d:
         lines += multi_leg_lines(d["multi_leg"])
-    lines.append(f"Cascade level {d['cascade']['level']} · {age_text(d['data_age_ms'])}")
+    lines.append(f"Cascade level {d['cascade']['level']} · "
+                 f"{age_text(d['data_age_ms'], d.get('data_behind'))}")
     lines += [f"⚠ {w}" for w in d["warnings"]]
     return lines

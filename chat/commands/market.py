@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
-from chat.commands.market_view import age_text, num
+from chat.commands.market_view import age_text, freshness_data, num
 from chat.context import CommandContext
 from core.cascade import FACTORS
 from core.evaluate import EngineResult, evaluate
@@ -31,6 +31,7 @@ class Market(Command):
         result = await asyncio.get_running_loop().run_in_executor(
             None, lambda: evaluate(snap, [], engine_params(s.config), market=market))
         data = market_data(result, snap.funding)
+        data.update(freshness_data(await s.freshness(snap)))
         return Reply(data=data, text=market_lines(data))
 
 
@@ -71,6 +72,6 @@ def market_lines(d: dict[str, Any]) -> list[str]:
         lines.append("Funding extremes: " + ", ".join(
             f"{f['symbol'].split('-')[0]} {f['rate'] * 100:+.3f} %" for f in d["funding_extremes"]
             if f["rate"] is not None))
-    lines.append(age_text(d["data_age_ms"]))
+    lines.append(age_text(d["data_age_ms"], d.get("data_behind")))
     lines += [f"⚠ {w}" for w in d["warnings"]]
     return lines

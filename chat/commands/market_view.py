@@ -1,11 +1,15 @@
-"""Small formatting pieces shared by /hedge and /market."""
+"""Small pieces shared by the commands that show market numbers (/hedge, /market, the trade
+log's views)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import Any
 
+from chat.freshness import Freshness, age_text
 from core.hedging import HedgeLeg
-from core.types import finite_or_none
+from core.types import MarketSnapshot, finite_or_none
 
 num = finite_or_none  # JSON-ready number: None for NaN/inf
 
@@ -19,12 +23,21 @@ def leg_text(leg: HedgeLeg) -> dict[str, Any]:
             "notional": leg.notional, "beta": num(leg.beta), "text": text}
 
 
-def age_text(age_ms: int | None) -> str:
-    if age_ms is None or age_ms < 0:
-        return "data age unknown"
-    minutes = age_ms / 60_000
-    if minutes < 1:
-        return "data fresh (< 1 min)"
-    if minutes < 120:
-        return f"data {minutes:.0f} min old"
-    return f"data {minutes / 60:.1f} h old"
+def finite_marks(snap: MarketSnapshot, symbols: Iterable[str]) -> dict[str, float]:
+    """The last price of each of ``symbols`` the snapshot has a finite one for."""
+    out = {}
+    for s in symbols:
+        if s in snap.symbols:
+            px = snap.last_price(s)
+            if math.isfinite(px):
+                out[s] = px
+    return out
+
+
+def freshness_data(f: Freshness) -> dict[str, Any]:
+    """The JSON keys every market answer carries: the newest bar's age when answered, and
+    why the data is behind (None when it is the newest bar the exchange has)."""
+    return {"data_age_ms": f.age_ms, "data_behind": None if f.current else f.reason}
+
+
+__all__ = ["age_text", "finite_marks", "freshness_data", "leg_text", "num"]

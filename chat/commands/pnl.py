@@ -11,11 +11,10 @@ price leaves its trade's unrealised and net unknown (``null``) and is named.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from chat.commands.base import Command, Reply
-from chat.commands.market_view import age_text
+from chat.commands.market_view import age_text, finite_marks, freshness_data
 from chat.commands.trade_views import money, plain
 from chat.context import CommandContext
 from chat.trade_metrics import TradeGroup, group_trades
@@ -43,13 +42,7 @@ async def current_marks(ctx: CommandContext, trades: list[Trade]
         log.warning("/pnl without marks: %s", e)
         return {}, None, [f"no current prices: the market data source failed "
                           f"({str(e)[:200]})"]
-    marks = {}
-    for s in symbols:
-        if s in snap.symbols:
-            px = snap.last_price(s)
-            if math.isfinite(px):
-                marks[s] = px
-    return marks, snap, []
+    return finite_marks(snap, symbols), snap, []
 
 
 def trade_figures(g: TradeGroup, marks: dict[str, float]) -> dict[str, Any]:
@@ -113,7 +106,8 @@ class Pnl(Command):
             "legs": sum(len(f["legs"]) for f in figures), "unpriced_trades": unpriced,
             "trades": figures,
             "as_of": snap.last_bar_close_ms if snap else ctx.services.now_ms(),
-            "data_age_ms": snap.data_age_ms if snap else None, "warnings": warnings}
+            **(freshness_data(await ctx.services.freshness(snap)) if snap else
+               {"data_age_ms": None, "data_behind": None}), "warnings": warnings}
         if not trades:
             return Reply(data=data, text=["Your trade log is empty. Log a trade with "
                                           "/open btc long 0.5 @60000 10x."])
@@ -136,6 +130,6 @@ class Pnl(Command):
             lines.append("⚠ no current price for " + ", ".join(f"#{i}" for i in unpriced))
         lines += [f"⚠ {w}" for w in warnings]
         if snap is not None:
-            lines.append(f"Marks: {age_text(snap.data_age_ms)}"
+            lines.append(f"Marks: {age_text(data['data_age_ms'], data['data_behind'])}"
                          + (" (SIMULATED)" if getattr(snap, "simulated", False) else ""))
         return Reply(data=data, text=lines)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.market_view import age_text, freshness_data
 from chat.commands.position_args import build_position
 from chat.context import CommandContext, Services
 from chat.grammar import PositionArgs, parse_position, parse_trade_id
@@ -149,8 +150,10 @@ class Risk(Command):
         report = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
         report["warnings"] = [*report["warnings"], *s.market.assumptions([symbol])]
         position = {"size": pos.size, "entry": pos.entry, "leverage": pos.leverage}
-        data = {**report, "position": position, "as_of": snap.last_bar_close_ms}
-        return Reply(data=data, text=report_lines(report, position))
+        data = {**report, "position": position, "as_of": snap.last_bar_close_ms,
+                **freshness_data(await s.freshness(snap))}
+        return Reply(data=data, text=[*report_lines(report, position),
+                                      age_text(data["data_age_ms"], data["data_behind"])])
 
     async def _open_trades(self, request: RiskRequest, ctx: CommandContext) -> Reply:
         """Each open trade with the hedge legs it holds (all, or the one asked for): each
@@ -210,5 +213,7 @@ class Risk(Command):
                     reports[first].update(with_hedge_unrealised_pnl=together,
                                           legs=[x.id for x in legs])
             lines.append("")
-        return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms},
-                     text=lines[:-1] if lines and not lines[-1] else lines)
+        fresh = freshness_data(await s.freshness(snap))
+        lines = lines[:-1] if lines and not lines[-1] else lines
+        return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms, **fresh},
+                     text=[*lines, age_text(fresh["data_age_ms"], fresh["data_behind"])])

@@ -1,4 +1,5 @@
-"""/status: the last watch cycle, the exchange's health, data age and the outbox queue."""
+"""/status: ok or degraded and why, the last watch cycle, the exchange's health, the data's
+age now, the storage, and the outbox queue."""
 
 from __future__ import annotations
 
@@ -6,18 +7,11 @@ from typing import Any
 
 from chat.commands.base import Command, Reply
 from chat.context import CommandContext
+from chat.freshness import EXCHANGE_DOWN, age_words
+from chat.service_health import assess
+from plugins.exchanges.errors import MarketError
 from storage.heartbeat import last_beat
-
-
-def _age(ms: float | None) -> str:
-    if ms is None or ms < 0:
-        return "n/a"
-    s = ms / 1000
-    if s < 120:
-        return f"{s:.0f} s"
-    if s < 7200:
-        return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"
+from storage.writes import current_fault
 
 
 def pending_deliveries(db: Any) -> int:
@@ -27,7 +21,7 @@ def pending_deliveries(db: Any) -> int:
 
 class Status(Command):
     name = "status"
-    summary = "last cycle, exchange health, data age and queued alerts"
+    summary = "ok or degraded and why, last cycle, exchange, data age, storage, queued alerts"
     usage = "/status"
     examples = ("/status",)
 
@@ -35,35 +29,55 @@ class Status(Command):
         s = ctx.services
         now = s.now_ms()
         beat = last_beat(s.db, "cycle")
-        cycle: dict[str, Any] | None = None
-        lines = []
-        if beat is None:
-            lines.append("Last cycle: none yet")
-        else:
-            cycle = {"ts": beat.ts, "age_ms": now - beat.ts, "duration_ms": beat.duration_ms,
-                     "status": beat.status}
-            lines.append(f"Last cycle: {_age(now - beat.ts)} ago, {beat.status}, "
-                         f"took {beat.duration_ms:.0f} ms")
+        fault = current_fault(s.db)
         h = s.market.health()
         health = {"name": h.name, "latency_p50_ms": h.latency_p50_ms,
                   "latency_p95_ms": h.latency_p95_ms, "last_success_ms": h.last_success_ms,
                   "requests": h.requests, "retries": h.retries, "errors": h.errors,
                   "last_error": h.last_error}
+        snap, behind, age = None, None, None
+        try:
+            snap = await s.snapshot()
+        except MarketError as e:  # nothing fetched yet and the exchange is down
+            behind = f"{EXCHANGE_DOWN} ({str(e)[:120]})"
+        if snap is not None:
+            fresh = await s.freshness(snap)
+            age, behind = fresh.age_ms, None if fresh.current else fresh.reason
+        verdict = assess(beat, now, s.config.schedule.interval.ms,
+                         storage_problems=(fault.text(),) if fault else (),
+                         live_age_ms=age, live_reason=behind)
+        lines = [f"Status: {verdict.status.upper()}"
+                 + (" — " + "; ".join(verdict.causes) if verdict.causes else "")]
+        cycle: dict[str, Any] | None = None
+        if beat is None:
+            lines.append("Last cycle: none yet")
+        else:
+            cycle = {"ts": beat.ts, "age_ms": now - beat.ts, "duration_ms": beat.duration_ms,
+                     "status": beat.status}
+            lines.append(f"Last cycle: {age_words(now - beat.ts)} ago, {beat.status}, "
+                         f"took {beat.duration_ms:.0f} ms")
         lat = "" if h.latency_p95_ms is None else f", p95 {h.latency_p95_ms:.0f} ms"
         lines.append(f"Exchange {h.name}: {h.requests} requests, {h.errors} errors, "
                      f"{h.retries} retries{lat}" + (f" — last error: {h.last_error}"
                                                      if h.last_error else ""))
-        snap = s.cached_snapshot()
-        if snap is None:
-            snap = await s.snapshot()
-        data_age = snap.data_age_ms
-        lines.append(f"Data: latest bar closed {_age(data_age)} before the exchange's clock"
-                     + (" (SIMULATED)" if snap.simulated else ""))
-        if snap.missing:
+        lines.append("Data: " + ("none" if age is None or age < 0 else
+                                 f"newest bar {age_words(age)} old, on the exchange's clock")
+                     + (f" — ⚠ {behind}" if behind else "")
+                     + (" (SIMULATED)" if snap is not None and snap.simulated else ""))
+        if snap is not None and snap.missing:
             lines.append("⚠ no data for " + ", ".join(sorted(snap.missing)))
+        lines.append("Storage: " + (fault.text() if fault else "ok"))
         queue = pending_deliveries(s.db)
         lines.append(f"Outbox: {queue} alert(s) waiting to be sent")
-        return Reply(data={"cycle": cycle, "exchange": health, "data_age_ms": data_age,
+        lines += [f"Note: {n}" for n in verdict.notes]
+        return Reply(data={"status": verdict.status, "causes": list(verdict.causes),
+                           "cycle": cycle, "exchange": health, "data_age_ms": age,
+                           "data_behind": behind,
                            "data_age_by_symbol_ms": h.data_age_ms,
-                           "missing": dict(snap.missing), "outbox_pending": queue,
-                           "simulated": snap.simulated}, text=lines)
+                           "missing": dict(snap.missing) if snap is not None else {},
+                           "storage": None if fault is None else {
+                               "kind": fault.kind, "error": fault.message,
+                               "since_ms": fault.since_ms, "held_alerts": fault.held_alerts},
+                           "outbox_pending": queue,
+                           "simulated": bool(snap is not None and snap.simulated)},
+                     text=lines)

@@ -9,12 +9,12 @@ this on" button); ``/positions`` shows each trade with its legs under it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.domains import check_position, check_price
+from chat.commands.market_view import finite_marks
 from chat.context import CommandContext
 from chat.grammar import PositionArgs, parse_count, parse_position, parse_price, parse_trade_id
 from plugins.exchanges.errors import MarketError
@@ -50,14 +50,7 @@ class _TradeCommand(Command):
         symbols = sorted({t.symbol for t in trades if t.is_open})
         if not symbols:
             return {}
-        snap = await ctx.services.snapshot(symbols)
-        out = {}
-        for s in symbols:
-            if s in snap.symbols:
-                px = snap.last_price(s)
-                if math.isfinite(px):
-                    out[s] = px
-        return out
+        return finite_marks(await ctx.services.snapshot(symbols), symbols)
 
     async def mark(self, ctx: CommandContext, symbol: str) -> float | None:
         """The current mark of ``symbol``, None when the market can't say right now (a trade

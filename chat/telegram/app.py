@@ -18,6 +18,8 @@ or on its own with ``run_telegram(app)`` (PTB's ``run_polling``/``run_webhook``)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import logging
 import re
@@ -28,13 +30,14 @@ from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, ChatMember
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from chat.bot_client import http_request, rate_limiter
 from chat.commands.base import Command
 from chat.context import Services
 from chat.dispatch import Dispatcher
-from chat.sender import rate_limiter
 from chat.telegram.groups import AdminCache, Allowlist
 from chat.telegram.handlers import FRONT, TelegramFront, add_handlers
 from chat.telegram.keys import add_key_handlers
+from chat.telegram.webhook import WebhookServer
 from settings.config import Config
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_SERVER = "webhook_server"
 
 
 def api_urls(api_url: str) -> tuple[str, str]:
@@ -74,11 +78,14 @@ def build_application(config: Config, token: str, services: Services, *,
         services.commands = {c.name: c for c in commands}
     builder = (Application.builder().token(token)
                .rate_limiter(rate_limiter(config))
+               .request(http_request(config))  # [telegram] timeouts and pool size
                .concurrent_updates(concurrent_updates)
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if tg.api_url:
         base, files = api_urls(tg.api_url)
         builder = builder.base_url(base).base_file_url(files)
+    if tg.mode == "webhook":  # our own server takes the updates (chat.telegram.webhook)
+        builder = builder.updater(None)
     app = builder.build()
     app.bot_data[FRONT] = TelegramFront(
         services=services, dispatcher=Dispatcher(commands),
@@ -168,15 +175,17 @@ async def start_telegram(app: Application, *, poll_interval: float = 0.0,
     try:
         if app.post_init:
             await app.post_init(app)
-        updater = app.updater
-        assert updater is not None
         if tg.mode == "webhook":
-            await updater.start_webhook(
-                listen=tg.webhook_listen, port=tg.webhook_port,
-                url_path=urlparse(tg.webhook_url or "").path.lstrip("/"),
-                secret_token=app.bot_data.get("webhook_secret"), webhook_url=tg.webhook_url,
-                allowed_updates=ALLOWED_UPDATES)
+            secret = app.bot_data.get("webhook_secret")
+            server = WebhookServer(app, listen=tg.webhook_listen, port=tg.webhook_port,
+                                   url_path=urlparse(tg.webhook_url or "").path, secret=secret)
+            await server.start()
+            app.bot_data[WEBHOOK_SERVER] = server
+            await app.bot.set_webhook(url=tg.webhook_url or "", secret_token=secret,
+                                      allowed_updates=ALLOWED_UPDATES)
         else:
+            updater = app.updater
+            assert updater is not None
             await updater.start_polling(poll_interval=poll_interval, timeout=poll_timeout,
                                         allowed_updates=ALLOWED_UPDATES)
         await app.start()
@@ -190,6 +199,9 @@ async def stop_telegram(app: Application) -> None:
     """The reverse of ``start_telegram``: stop updates, handlers, then shut down."""
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
+    server = app.bot_data.pop(WEBHOOK_SERVER, None)
+    if server is not None:
+        await server.stop()
     if app.running:
         await app.stop()
         if app.post_stop:
@@ -200,12 +212,19 @@ async def stop_telegram(app: Application) -> None:
 
 
 def run_telegram(app: Application) -> None:
-    """Run the bot alone, blocking, on its own loop (PTB's run_polling/run_webhook)."""
+    """Run the bot alone, blocking, on its own loop until Ctrl-C (PTB's run_polling, or the
+    webhook server of ``chat.telegram.webhook``)."""
     tg = app.bot_data[FRONT].services.config.telegram
-    if tg.mode == "webhook":
-        app.run_webhook(listen=tg.webhook_listen, port=tg.webhook_port,
-                        url_path=urlparse(tg.webhook_url or "").path.lstrip("/"),
-                        secret_token=app.bot_data.get("webhook_secret"),
-                        webhook_url=tg.webhook_url, allowed_updates=ALLOWED_UPDATES)
-    else:
+    if tg.mode != "webhook":
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        return
+
+    async def serve() -> None:
+        await start_telegram(app)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await stop_telegram(app)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())

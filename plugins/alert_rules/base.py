@@ -51,7 +51,9 @@ class RuleContext:
     ``data_age_ms`` is the age of the latest closed bar on the exchange's clock
     (``MarketSnapshot.data_age_ms``); ``decisions`` maps trade id to its strategy's decision
     at this bar; ``funding`` the latest funding (time, rate per period) per symbol;
-    ``missing`` the snapshot's symbols without data and why (``MarketSnapshot.missing``).
+    ``missing`` the snapshot's symbols without data and why (``MarketSnapshot.missing``);
+    ``undelivered`` the alert subjects whose latest alert expired before reaching any chat
+    (Telegram was down): a rule whose condition still holds says it again.
     """
 
     result: EngineResult | None
@@ -67,6 +69,7 @@ class RuleContext:
     advice: Mapping[int, Advice] = field(default_factory=dict)  # trade id → one action
     held: Mapping[int, tuple[Leg, ...]] = field(default_factory=dict)  # trade id → its legs
     missing: Mapping[str, str] = field(default_factory=dict)  # symbol -> why it has no data
+    undelivered: frozenset[str] = frozenset()
 
     @property
     def stale_after_ms(self) -> int:

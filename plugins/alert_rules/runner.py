@@ -21,11 +21,13 @@ from plugins.strategies.asking import ask
 from plugins.strategies.bars import bar_view
 from plugins.strategies.base import Decision, Strategy
 from settings.config import Config
+from storage.delivery_backlog import expired_subjects
 from storage.outbox import record_alerts
 from storage.rule_state import OpenTrade, RuleMemory, open_trades
 
 log = logging.getLogger(__name__)
 STRATEGY_STATE = "strategy_state"
+UNDELIVERED_LOOKBACK_MS = 24 * 3_600_000  # an alert expired longer ago is not said again
 
 
 def trade_positions(trades: Sequence[OpenTrade]) -> list[Position]:
@@ -84,9 +86,11 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
     age = snapshot.data_age_ms if snapshot is not None else -1
     advice, held = trade_advice(result, infos, decisions, config) if result is not None \
         else ({}, {})
+    undelivered = expired_subjects(db, now_ms - UNDELIVERED_LOOKBACK_MS)
     return RuleContext(result, config, memory, now_ms, server, age, tuple(infos), decisions,
                        funding, exchange_error, advice, held,
-                       dict(snapshot.missing) if snapshot is not None else {})
+                       dict(snapshot.missing) if snapshot is not None else {},
+                       undelivered=undelivered)
 
 
 def check_alert(alert: object, kinds: AlertKinds) -> None:

@@ -68,7 +68,9 @@ class LiquidationRule(AlertRule):
     A trader who gets the same warning every hour learns to mute it, and then misses the one
     that matters. So the danger is told when it starts; again at once when it escalates
     (warning → critical) or gets clearly worse (touch probability ×1.5 and 5 points up, or
-    0.5σ closer); as a reminder every ``[alerts] reminder`` while it lasts; and "eased" once
+    0.5σ closer); again at once when the last warning expired before Telegram took it
+    (its delivery then says how long delivery was blocked); as a reminder every
+    ``[alerts] reminder`` while it lasts; and "eased" once
     when it is clearly over (under half the probability threshold *and* beyond 1.25× the σ
     threshold), so a reading dancing around a threshold neither repeats nor flaps. What was
     last told is remembered per trade, written only when that alert is recorded.
@@ -111,6 +113,8 @@ class LiquidationRule(AlertRule):
                                     ) else "warning"
             why = self._news(told, bucket, prob, sigma, ctx.now_ms,
                              ctx.config.alerts.reminder.ms)
+            if why is None and f"{self.kind}:{ti.trade_id}" in ctx.undelivered:
+                why = "undelivered"  # the last warning expired unsent: say it again now
             if why is None:
                 continue
             safe_lev = float(r.risk.safe_leverage[i])
@@ -129,7 +133,7 @@ class LiquidationRule(AlertRule):
                     f"Price {price:g}, liquidation {liq:g}: {dist:.1f}% away"
                     + (f" ({sigma:.1f}σ of a day's moves)" if sigma is not None else ""),
                     f"Chance to touch it within 24h: {_pct(prob)}"]
-            if told is not None:
+            if told is not None and why != "undelivered":  # never seen: no "since" to tell
                 body.append(_since(told, ctx.now_ms, why))
             action = danger_action(advice, ti)
             title = f"Liquidation risk on #{ti.trade_id} {pos.symbol.split('-')[0]} " \

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, TypeVar
 
+import ccxt.async_support as ccxt
 import numpy as np
 
 from core.types import Instrument, MarketSnapshot, StatSeries, Tier
@@ -32,7 +33,7 @@ from plugins.exchanges.ccxt_positions import (
     usdt_equity,
 )
 from plugins.exchanges.ccxt_refresh import depth_series, refresh_symbol, stat_series
-from plugins.exchanges.errors import UnknownSymbol, unknown_reason
+from plugins.exchanges.errors import KeyRejected, UnknownSymbol, unknown_reason
 from plugins.exchanges.grid import build_snapshot
 from plugins.exchanges.health import HealthTracker
 from plugins.exchanges.ratelimits import EndpointLimit, EndpointLimiters
@@ -87,6 +88,7 @@ class CcxtMarket(MarketSource):
         self._rng = random.Random(seed)
         self._markets: dict[str, str] = {}  # canonical id → ccxt unified symbol
         self.unknown: dict[str, str] = {}  # configured symbols it does not list → why
+        self.key_rejected: str | None = None  # why the exchange refused the key, once it did
         self._instruments_loaded = False
 
     @classmethod
@@ -117,11 +119,14 @@ class CcxtMarket(MarketSource):
     async def request(self, endpoint: str, fn: Callable[[], Awaitable[T]],
                       validate: Callable[[T], Any] | None = None) -> Any:
         """``fn()`` under this exchange's limiter for ``endpoint``, retried and timed like
-        every market request (the account readers' way in)."""
-        return await self._call(endpoint, None, fn, validate)
+        every market request (the account readers' way in). ``fn`` signs with another key
+        than this source's: when the exchange refuses it, ccxt's error goes to the caller
+        (the reader names the key's owner) and this source's own key is left alone."""
+        return await self._call(endpoint, None, fn, validate, own_key=False)
 
     async def _call(self, endpoint: str, symbol: str | None, fn: Callable[[], Awaitable[T]],
-                    validate: Callable[[T], Any] | None = None) -> Any:
+                    validate: Callable[[T], Any] | None = None, *, own_key: bool = True
+                    ) -> Any:
         """``fn()`` under the endpoint's limiter, timed, retried, and validated."""
         async def once() -> Any:
             async with self.limiters.slot(endpoint, symbol):
@@ -129,6 +134,12 @@ class CcxtMarket(MarketSource):
                 try:
                     out = await fn()
                     out = validate(out) if validate else out
+                except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
+                    if not own_key:  # a trader's key: not this exchange's health, nor its key
+                        raise
+                    self.tracker.failure(time.perf_counter() - t0, f"{endpoint}: {describe(exc)}",
+                                         endpoint)
+                    raise self._key_rejected(exc) from exc
                 except Exception as exc:
                     self.tracker.failure(time.perf_counter() - t0, f"{endpoint}: {describe(exc)}",
                                          endpoint)
@@ -141,10 +152,23 @@ class CcxtMarket(MarketSource):
 
     # --- instruments ------------------------------------------------------------------------
 
+    def _key_rejected(self, exc: BaseException) -> KeyRejected:
+        """Remember that the exchange refused the key and stop sending it: with a key set,
+        ccxt also signs ``load_markets``' currency request, and a refused key must not take
+        the public market data (every other command, every alert) down with it."""
+        if self.key_rejected is None:
+            self.key_rejected = describe(exc)
+            for attr in ("apiKey", "secret", "password"):
+                setattr(self.exchange, attr, "")
+        return KeyRejected(f"{self.name} rejected the API key ({self.key_rejected})")
+
     async def load_instruments(self) -> Mapping[str, Instrument]:
         if self._instruments_loaded:
             return self.instruments
-        markets = await self._call("instruments", None, self.exchange.load_markets)
+        try:
+            markets = await self._call("instruments", None, self.exchange.load_markets)
+        except KeyRejected:  # now without the key: the markets are public
+            markets = await self._call("instruments", None, self.exchange.load_markets)
         out: dict[str, Instrument] = {}
         for m in markets.values():
             if universe.is_usdt_linear_swap(m):
@@ -284,6 +308,8 @@ class CcxtMarket(MarketSource):
     async def fetch_positions(self) -> AccountPositions:
         if not self.keys:
             raise positions_need_keys(self.name)
+        if self.key_rejected is not None:
+            raise KeyRejected(f"{self.name} rejected the API key ({self.key_rejected})")
         await self.load_instruments()
         can_trade = await self._key_can_trade()
         rows = await self._call("positions", None, self.exchange.fetch_positions)

@@ -53,6 +53,7 @@ class CsvMarket(MarketSource):
     """Market data from CSV files: replayable at any moment, bar by bar."""
 
     name: ClassVar[str] = "csv"
+    local_clock: ClassVar[bool] = True  # the replay clock: asked at every answer
 
     def __init__(self, config: ExchangeConfig, *, secrets: Secrets | None = None,
                  storage: Any = None, symbols: Sequence[str] | None = None,

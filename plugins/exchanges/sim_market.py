@@ -59,6 +59,7 @@ class SimMarket(MarketSource):
 
     name: ClassVar[str] = "sim"
     simulated: ClassVar[bool] = True
+    local_clock: ClassVar[bool] = True  # its own clock: asked at every answer, no request
 
     def __init__(self, config: ExchangeConfig, *, secrets: Secrets | None = None,
                  storage: Any = None, n_symbols: int | None = None, counterweight: bool = True,

@@ -107,6 +107,7 @@ class MarketSource(abc.ABC):
 
     name: ClassVar[str]
     simulated: ClassVar[bool] = False
+    local_clock: ClassVar[bool] = False  # server_time() needs no request (sims and replays)
 
     def __init__(self, config: ExchangeConfig, *, secrets: Secrets | None = None,
                  storage: Any = None) -> None:

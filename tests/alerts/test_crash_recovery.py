@@ -19,6 +19,7 @@ from plugins.alert_rules.base import Alert
 from settings import Config
 from storage import open_database, outbox
 from storage.chats import set_subscriptions
+from tests.alerts.sim_clock import SimClock, drain_until_settled, total
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, read_log
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ CHATS = list(range(200_001, 200_101))
 TITLES = ("Alert A", "Alert B", "Alert C")
 
 SENDER = """
-import asyncio, json, sys
+import asyncio, json, sys, time
 from chat.sender import Sender, make_bot
 from settings import Config
 from storage import open_database
@@ -35,9 +36,17 @@ from storage import open_database
 async def main(db_path, api_url):
     config = Config().with_overrides(telegram={"api_url": api_url, "max_retries": 5})
     bot = make_bot(config, sys.argv[3])
-    report = await Sender(open_database(db_path), bot, config, per_chat_interval=0.4).drain()
+    start = time.monotonic()  # the clock starts when the alerts were recorded
+    clock = lambda: int(sys.argv[4]) / 1000 + time.monotonic() - start
+    sender = Sender(open_database(db_path), bot, config, per_chat_interval=0.4, clock=clock)
+    first = report = await sender.drain()
+    sent = report.sent
+    while report.next_due_ms is not None:  # as the service does: again when one is due
+        await asyncio.sleep(max(0.0, report.next_due_ms / 1000 - clock()))
+        report = await sender.drain()
+        sent += report.sent
     await bot.shutdown()
-    print(json.dumps({"sent": report.sent, "recovered": report.recovered}), flush=True)
+    print(json.dumps({"sent": sent, "recovered": first.recovered}), flush=True)
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
@@ -45,7 +54,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 
 def alerts() -> list[Alert]:
     return [Alert("cascade", f"cascade:{t}", "warning", t, ("body",), "act", T0, 0, 1,
-                  cooldown_key=t) for t in TITLES]
+                  cooldown_key=t, subject=t) for t in TITLES]
 
 
 def seed(db_path: Path) -> None:
@@ -59,7 +68,7 @@ def seed(db_path: Path) -> None:
 
 def start_sender(db_path: Path, url: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", SENDER, str(db_path), f"{url}/bot",
-                             DEFAULT_TOKEN], cwd=ROOT, stdout=subprocess.PIPE,
+                             DEFAULT_TOKEN, str(T0)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
 
@@ -122,14 +131,16 @@ def test_kill_9_mid_drain_then_restart_loses_nothing_and_duplicates_at_most_one_
 
 async def test_a_delivery_caught_in_sending_is_resent_once_and_sent_ones_never(tmp_path):
     """The bound without luck: the crash left A sent, B 'sending' (it had reached the chat),
-    C pending. A restart re-sends B once, sends C, and never A."""
+    C pending. A restart re-sends B once, sends C (after the private chat's flood limit, on
+    the simulated clock), and never A."""
     db_path = tmp_path / "outbox.db"
     seed(db_path)
     db = open_database(db_path)
     chat = CHATS[0]
     ids = [r[0] for r in db.execute("select id from deliveries where chat_id = ? order by id",
                                     [chat])]
-    async with FakeTelegram() as tg:
+    clock = SimClock(T0)
+    async with FakeTelegram(clock=clock) as tg:
         config = Config().with_overrides(telegram={"api_url": tg.base_url, "max_retries": 3})
         bot = make_bot(config, tg.token)
         await bot.initialize()
@@ -139,7 +150,8 @@ async def test_a_delivery_caught_in_sending_is_resent_once_and_sent_ones_never(t
         outbox.mark_sent(db, ids[0], 1, T0)
         with db.conn:
             db.execute("delete from deliveries where chat_id != ?", [chat])
-        report = await Sender(db, bot, config, per_chat_interval=0.0).drain()
+        sender = Sender(db, bot, config, per_chat_interval=0.0, clock=clock)
+        report = total(await drain_until_settled(sender, clock))
         await bot.shutdown()
     texts = Counter(m.visible_text.split("\n")[0][-7:] for m in tg.sent_to(chat))
     assert texts == {"Alert A": 1, "Alert B": 2, "Alert C": 1}

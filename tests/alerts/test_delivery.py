@@ -1,5 +1,7 @@
 """Delivery through the real PTB bot (AIORateLimiter) and the fake Bot API: rendering limits,
-buttons, retries on 502s, 429s, blocked and migrated chats — nothing lost, nothing twice."""
+buttons, retries on 502s, 429s, blocked and migrated chats — nothing lost, nothing twice.
+The sender's clock is simulated (``SimClock``): backoffs are waited by moving it between
+drains, as the service drains again when the next delivery is due."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from plugins.alert_rules.base import Alert
 from settings import Config
 from storage import outbox
 from storage.chats import get_settings, set_subscriptions
+from tests.alerts.sim_clock import SimClock, drain_until_settled, total
 from tests.fakes.telegram_server import FakeTelegram, FloodControl
 
 T0 = 1_772_323_200_000
@@ -24,7 +27,7 @@ def alert(key: str = "1", kind: str = "cascade", severity: str = "warning", char
           body=("Score 55/100",)) -> Alert:
     return Alert(kind, f"{kind}:{key}", severity, "Cascade level HIGH <55>", tuple(body),
                  "Cut leverage & add margin", T0, 60_000, 3_600_000, chart=chart,
-                 cooldown_key=f"test:{key}")
+                 cooldown_key=f"test:{key}", subject=f"test:{key}")
 
 
 def subscribe(db, chat_ids, kinds=("cascade",)) -> None:
@@ -36,7 +39,8 @@ def subscribe(db, chat_ids, kinds=("cascade",)) -> None:
 def sender_for(db, tg: FakeTelegram, **kw) -> Sender:
     config = Config().with_overrides(telegram={"api_url": tg.base_url, "max_retries": 5})
     kw.setdefault("per_chat_interval", 0.05)
-    kw.setdefault("backoff", 0.05)
+    kw.setdefault("clock", SimClock(T0))
+    kw.setdefault("seed", 1)
     return Sender(db, make_bot(config, tg.token), config, **kw)
 
 
@@ -84,11 +88,14 @@ async def test_502s_are_retried_with_backoff_and_nothing_is_sent_twice(db):
     async with FakeTelegram() as tg:
         tg.fail_next("sendMessage", 4, status=502)
         tg.fail_next("sendMessage", 1, kind="drop")
-        s = sender_for(db, tg)
-        report = await s.drain()
+        clock = SimClock(T0)
+        s = sender_for(db, tg, clock=clock)
+        reports = await drain_until_settled(s, clock)
         await s.bot.shutdown()
     assert per_chat(tg) == {31: 2, 32: 2, 33: 2}
-    assert report.retried >= 5 and report.failed == 0
+    report = total(reports)
+    assert report.retried == 4 and report.unanswered == 1 and report.failed == 0
+    assert len(reports) > 1  # the backoff was waited between drains, not within one
     assert outbox.delivery_counts(db) == {"sent": 6}
 
 
@@ -112,18 +119,22 @@ async def test_blocked_chat_is_marked_inactive_and_migrated_group_follows(db):
     assert chats == {42, -1009999}
 
 
-async def test_flood_limits_are_waited_out_by_the_rate_limiter(db):
+async def test_flood_limits_are_waited_out_for_their_retry_after(db):
+    """The fake's group limit (2 a second, on the simulated clock) is tighter than PTB's: the
+    429s are waited out between drains, per group, and nothing is lost or sent twice."""
     groups = [-600 - i for i in range(3)]
     subscribe(db, groups)
     outbox.record_alerts(db, [alert(str(i)) for i in range(4)], now_ms=T0)
-    async with FakeTelegram(flood=FloodControl(group_limit=2, group_window=1.0)) as tg:
-        s = sender_for(db, tg)
-        t0 = time.monotonic()
-        report = await s.drain()
+    clock = SimClock(T0)
+    flood = FloodControl(group_limit=2, group_window=1.0)
+    async with FakeTelegram(flood=flood, clock=clock) as tg:
+        s = sender_for(db, tg, clock=clock)
+        report = total(await drain_until_settled(s, clock))
         await s.bot.shutdown()
     assert per_chat(tg) == {g: 4 for g in groups}
-    assert report.failed == 0 and time.monotonic() - t0 >= 1.0
-    assert any(r.status == 429 for r in tg.rejected)  # the fake's limit was tighter than PTB's
+    assert report.failed == 0 and report.flood_waits == len(groups)
+    assert clock.ms - T0 >= 1000  # one retry_after (1 s) passed on the sender's clock
+    assert not tg.early_retries and any(r.status == 429 for r in tg.rejected)
 
 
 def test_rendering_stays_within_telegram_limits():
@@ -144,9 +155,10 @@ async def test_one_alert_to_1000_subscribers_under_flood_control(db):
         tg.block(privates[3])
         tg.migrate(groups[0], -100_777_000)
         tg.fail_next("sendMessage", 3, status=502)
-        s = sender_for(db, tg)
+        clock = SimClock(T0)
+        s = sender_for(db, tg, clock=clock)
         t0 = time.monotonic()
-        report = await s.drain()
+        report = total(await drain_until_settled(s, clock))
         elapsed = time.monotonic() - t0
         await s.bot.shutdown()
     counts = per_chat(tg)

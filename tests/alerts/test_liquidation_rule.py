@@ -97,3 +97,18 @@ async def test_the_hedge_advice_runs_as_written_and_is_a_button(feed, db, trader
     buttons = dict(render_alert(stored).buttons)
     assert ButtonStore().decode(buttons["Hedge it"]) == command
     assert list(buttons) == ["Hedge it", "Mute 1h", "Details"]
+
+
+async def test_a_warning_that_expired_unsent_is_said_again_while_the_danger_lasts(feed, db,
+                                                                                  trader):
+    """Telegram was down for the critical warning's whole max_delivery_age: the next cycle
+    says it again (not three hours later as a reminder), without a "since" it never saw."""
+    first = await feed(0, 0.55, 0.9)
+    assert [a.payload["why"] for a in first] == ["new"]
+    assert await feed(1, 0.56, 0.9) == []  # delivered or not, nothing new yet
+    with db.conn:
+        db.execute("update deliveries set status = 'expired'")
+    again = await feed(2.25, 0.56, 0.9)
+    assert [(a.severity, a.payload["why"]) for a in again] == [("critical", "undelivered")]
+    assert not any("since the last warning" in line for line in again[0].body)
+    assert await feed(2.5, 0.56, 0.9) == []  # the new one is pending: no more

@@ -66,7 +66,7 @@ def test_json_keys_of_every_view(tmp_path):
     assert st["net"] == pytest.approx(500 - 15 - 15.25)
     pnl = json.loads(bot(tmp_path, "pnl", "--json").stdout)
     assert {"realised", "unrealised", "fees", "funding", "net", "closed_trades", "open_trades",
-            "legs", "unpriced_trades", "trades", "as_of", "data_age_ms",
+            "legs", "unpriced_trades", "trades", "as_of", "data_age_ms", "data_behind",
             "warnings"} == set(pnl)
 
 

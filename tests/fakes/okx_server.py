@@ -48,6 +48,10 @@ OKX_LIMITS: dict[str, tuple[int, bool]] = {
     "/api/v5/public/time": (10, False),
 }
 WINDOW_S = 2.0
+SIGNED = ("/api/v5/account/", "/api/v5/asset/")  # signed endpoints: need a valid key
+KEY_ERRORS = {"50111": "Invalid OK-ACCESS-KEY", "50112": "Invalid OK-ACCESS-TIMESTAMP",
+              "50113": "Invalid Sign", "50114": "Invalid authorization",
+              "50105": "OK-ACCESS-PASSPHRASE incorrect"}
 FAULTS = ("unavailable", "error", "timeout", "malformed", "drop", "empty", "nulls", "badsymbol")
 _BAR = re.compile(r"^(\d+)([mHDW])(utc)?$")
 _UNIT_MS = {"m": 60_000, "H": 3_600_000, "D": 86_400_000, "W": 604_800_000}
@@ -90,6 +94,7 @@ class FakeOkx:
         self.faults: list[Fault] = []
         self.account_perm = "read_only"
         self.keys: dict[str, OkxKey] = {}  # API key → its secret, passphrase, rights, ledger
+        self.reject_key: str | None = None  # an OKX code (e.g. "50111"): private routes refuse
         self.positions: list[dict] = []
         self.equity: float | None = 10_000.0  # USDT equity of the account (balance)
         self.iso_equity = 0.0  # the part of it held as isolated margin
@@ -241,6 +246,10 @@ class FakeOkx:
             entry.status = 429
             return web.json_response({"code": "50011", "msg": "Too Many Requests", "data": []},
                                      status=429)
+        if self.reject_key and path.startswith(SIGNED):
+            entry.status = 401
+            return web.json_response({"code": self.reject_key, "msg": KEY_ERRORS.get(
+                self.reject_key, "Invalid authorization"), "data": []}, status=401)
         fault = self._take_fault(path, params)
         if fault is not None:
             resp = await self._faulty(fault, request, entry)

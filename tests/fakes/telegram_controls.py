@@ -124,6 +124,37 @@ class FakeTelegramControls(FakeTelegramState):
         with self._lock:
             self._faults.setdefault(method.lower(), []).extend([fault] * times)
 
+    def set_outage(self, status: int | None = 502, description: str = "Bad Gateway",
+                   methods: tuple[str, ...] = SEND_METHODS) -> None:
+        """Answer every call of ``methods`` with ``status`` until ``set_outage(None)``:
+        Telegram's gateway down (``fail_next`` faults still come first)."""
+        with self._lock:
+            self._outage = None if status is None else {
+                "kind": "error", "status": status, "description": description,
+                "parameters": None, "methods": frozenset(m.lower() for m in methods)}
+
+    def set_latency(self, seconds: float | None,
+                    methods: tuple[str, ...] = SEND_METHODS) -> None:
+        """Handle every call of ``methods`` only after ``seconds`` (None: at once again). The
+        call takes effect even when the client gave up waiting, as on a slow Bot API."""
+        with self._lock:
+            self._latency = None if not seconds else (
+                float(seconds), frozenset(m.lower() for m in methods))
+
+    def flood_chat(self, chat_id: int, retry_after: int) -> None:
+        """Sends to ``chat_id`` answer 429 with the time left of ``retry_after`` s (on the
+        fake's clock) until it has passed; ``early_retries`` counts sends before then."""
+        with self._lock:
+            self._flooded[chat_id] = (self.clock() + retry_after, False)
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Wait until no call is being handled (slow calls finish after the client left)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.in_flight} calls still in flight")
+            await asyncio.sleep(0.02)
+
     def set_flood(self, **limits: Any) -> None:
         """Change flood limits (FloodControl fields) and forget past traffic."""
         with self._lock:

@@ -213,7 +213,8 @@ class BotApiMethods(FakeTelegramState):
             check_reply_markup(markup)
             if photo and not params.get(media):
                 raise bad_request(f"there is no {media} in the request")
-            now = time.monotonic()
+            now = self.clock()
+            self._check_flooded(chat.id, now)
             wait = self.flood.wait_needed(chat.id, now)
             if wait > 0:
                 retry = max(1, math.ceil(wait))
@@ -252,9 +253,24 @@ class BotApiMethods(FakeTelegramState):
                 method, chat.id, msg["message_id"], thread_id,
                 None if photo else params.get("text"), params.get("parse_mode"),
                 markup, media == "photo" and photo, params.get("caption"), parsed.text,
-                time.time(), document))
+                time.time(), document, now))
             self.counters.setdefault(chat.id, Counter())["delivered"] += 1
             return msg
+
+    def _check_flooded(self, chat_id: int, now: float) -> None:
+        """A chat flooded by ``flood_chat`` answers 429 until its ``retry_after`` has passed;
+        a send after a 429 and before that is counted as an early retry."""
+        flood = self._flooded.get(chat_id)
+        if flood is None:
+            return
+        until, told = flood
+        if now < until:
+            if told:
+                self.early_retries[chat_id] += 1
+            self._flooded[chat_id] = (until, True)
+            retry = max(1, math.ceil(until - now))
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+        del self._flooded[chat_id]
 
     def _edit(self, params: dict[str, Any], *, text: bool) -> dict[str, Any] | bool:
         if params.get("inline_message_id"):

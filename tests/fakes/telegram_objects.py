@@ -34,6 +34,7 @@ class SentMessage:
     visible_text: str  # what Telegram shows: tags stripped, entities decoded
     time: float
     document: dict[str, Any] | None = None  # sendDocument: file_name, file_size, content
+    at: float = 0.0  # the fake's clock when stored (a test's simulated clock, if it gave one)
 
 
 @dataclass

@@ -53,9 +53,10 @@ class FakeTelegram(BotApiMethods, FakeTelegramControls):
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, bot_username: str = "hedgewatch_test_bot",
                  flood: FloodControl | None = None, log_path: str | Path | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0,
+                 clock: Callable[[], float] | None = None) -> None:
         super().__init__(token, bot_username=bot_username, flood=flood, log_path=log_path,
-                         host=host, port=port)
+                         host=host, port=port, clock=clock)
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[4:].replace("_", "").lower(): getattr(self, name)
             for name in dir(self) if name.startswith("_on_")
@@ -117,7 +118,8 @@ class FakeTelegram(BotApiMethods, FakeTelegramControls):
         with self._lock:
             self.calls.append((request.match_info["method"], params))
             queue = self._faults.get(method) or self._faults.get("*")
-            fault = queue.pop(0) if queue else None
+            fault = queue.pop(0) if queue else self._lasting_fault(method)
+            self.in_flight += 1
         try:
             if fault is not None:
                 await self._apply_fault(request, fault)
@@ -129,9 +131,30 @@ class FakeTelegram(BotApiMethods, FakeTelegramControls):
                 result = await result
         except ApiError as err:
             self._reject(request.match_info["method"], params.get("chat_id"), err)
+            if request.transport is None or request.transport.is_closing():
+                self._unheard(params.get("chat_id"), err)
             return web.json_response(err.body(), status=err.status)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         self.write_log()
         return web.json_response({"ok": True, "result": result})
+
+    def _unheard(self, chat_id: Any, err: ApiError) -> None:
+        """The client left before this answer (a slow call timed out): a 429 it never saw
+        does not make its next call to the chat an early retry."""
+        with self._lock:
+            flood = self._flooded.get(chat_id) if err.status == 429 else None
+            if flood is not None:
+                self._flooded[chat_id] = (flood[0], False)
+
+    def _lasting_fault(self, method: str) -> dict[str, Any] | None:
+        """The fault ``set_outage`` or ``set_latency`` puts on ``method`` (under the lock)."""
+        if self._outage is not None and method in self._outage["methods"]:
+            return self._outage
+        if self._latency is not None and method in self._latency[1]:
+            return {"kind": "timeout", "delay": self._latency[0]}
+        return None
 
     async def _apply_fault(self, request: web.Request, fault: dict[str, Any]) -> None:
         if fault["kind"] == "timeout":
@@ -159,7 +182,8 @@ class FakeTelegram(BotApiMethods, FakeTelegramControls):
     async def _control(self, request: web.Request) -> web.Response:
         helper = request.match_info["helper"]
         allowed = {"inject_message", "inject_callback", "inject_my_chat_member", "set_admins",
-                   "block", "unblock", "migrate", "fail_next", "set_flood"}
+                   "block", "unblock", "migrate", "fail_next", "set_flood", "set_outage",
+                   "set_latency", "flood_chat"}
         if helper not in allowed:
             return web.json_response({"ok": False, "description": f"no helper {helper}"},
                                      status=404)

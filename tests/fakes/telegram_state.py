@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,11 @@ class FakeTelegramState:
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, bot_username: str = "hedgewatch_test_bot",
                  flood: FloodControl | None = None, log_path: str | Path | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0,
+                 clock: Callable[[], float] | None = None) -> None:
         self.token = token
+        # flood limits and flooded chats run on this clock (a test's simulated one if given)
+        self.clock = clock or time.monotonic
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
         self.flood = flood or FloodControl()
@@ -55,6 +60,12 @@ class FakeTelegramState:
         self._open_queries: set[str] = set()
         self._query_ids = itertools.count(1)
         self._faults: dict[str, list[dict[str, Any]]] = {}
+        # lasting conditions (set_outage, set_latency, flood_chat) and what they caused
+        self._outage: dict[str, Any] | None = None
+        self._latency: tuple[float, frozenset[str]] | None = None
+        self._flooded: dict[int, tuple[float, bool]] = {}  # chat -> (429 until, told yet)
+        self.early_retries: Counter = Counter()  # chat -> sends after a 429, too early
+        self.in_flight = 0  # calls being handled (latency can keep them after the client left)
         self._poll_generation = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None

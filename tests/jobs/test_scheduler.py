@@ -71,3 +71,22 @@ async def test_a_failing_run_is_logged_and_the_next_still_comes(caplog):
     await asyncio.sleep(1.2)
     await jobs.stop()
     assert calls >= 2 and "exchange down" in caplog.text
+
+
+async def test_a_one_off_run_comes_at_its_time_and_a_new_time_replaces_it():
+    import time
+
+    jobs = Jobs()
+    runs: list[float] = []
+
+    async def drain():
+        runs.append(time.monotonic())
+
+    jobs.start()
+    t0 = time.monotonic()
+    jobs.once("delivery_retry", drain, time.time() + 30)
+    jobs.once("delivery_retry", drain, time.time() + 0.3)  # replaces the first
+    jobs.once("other", drain, time.time() - 5)  # already past: runs now
+    await asyncio.sleep(1.0)
+    await jobs.stop()
+    assert len(runs) == 2 and all(r - t0 < 30 for r in runs)

@@ -195,7 +195,8 @@ async def test_subscribing_to_the_plugins_kind_brings_its_alert(site, tmp_path, 
         settings = await chat.handle("/settings", ctx)
         assert "Alerts: summary" in settings.text
 
-        sender = Sender(db, make_bot(cfg, tg.token), cfg, per_chat_interval=0.0)
+        sender = Sender(db, make_bot(cfg, tg.token), cfg, per_chat_interval=0.0,
+                        clock=lambda: sim_market.clock_ms / 1000)
 
         async def send() -> int:
             return (await sender.drain()).sent

@@ -53,3 +53,16 @@ def test_one_delivery_per_alert_and_chat(db_path):
     db["deliveries"].insert({"alert_id": 1, "chat_id": 5, "status": "pending"})
     with pytest.raises(sqlite3.IntegrityError):
         db["deliveries"].insert({"alert_id": 1, "chat_id": 5, "status": "pending"})
+
+
+def test_the_delivery_policy_step_keeps_alerts_and_deliveries(db_path):
+    old = Database(db_path)
+    migrations.apply(old, stop_before="m006_delivery_policy")
+    old["alerts"].insert({"id": 1, "dedup_key": "cascade:high:1", "cooldown_key": "cascade:high",
+                          "kind": "cascade", "severity": "warning", "created_at": 0})
+    old["deliveries"].insert({"alert_id": 1, "chat_id": 5, "status": "pending"})
+    old.close()
+    db = open_database(db_path)
+    assert db["alerts"].get(1)["subject"] == "cascade:high"  # an old alert: its cooldown key
+    row = next(db["deliveries"].rows)
+    assert (row["status"], row["unanswered"], row["folded_into"]) == ("pending", 0, None)

@@ -10,8 +10,8 @@ from storage import chats
 from storage.trades import list_trades
 from tests.telegram.conftest import Harness
 
-pytestmark = pytest.mark.filterwarnings(  # PTB 22 warns inside RetryAfter.__init__
-    "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+pytestmark = pytest.mark.filterwarnings(  # RetryAfter without PTB's deprecation warning
+    "error::telegram.warnings.PTBDeprecationWarning")
 
 GROUP = -100777
 OWNER, MEMBER, STRANGER = 11, 12, 13

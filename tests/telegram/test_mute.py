@@ -23,7 +23,8 @@ async def deliver(bot, *alerts: Alert) -> list[str]:
     """Record the alerts a minute from now and send them; the texts the trader received."""
     before = len(bot.tg.sent_to(TRADER))
     outbox.record_alerts(bot.db, list(alerts), now_ms=NOW_MS + 60_000)
-    await Sender(bot.db, bot.app.bot, bot.front.services.config, per_chat_interval=0).drain()
+    await Sender(bot.db, bot.app.bot, bot.front.services.config, per_chat_interval=0,
+                 clock=lambda: FIXED_NOW + 60).drain()
     return [m.visible_text or "" for m in bot.tg.sent_to(TRADER)[before:]]
 
 
