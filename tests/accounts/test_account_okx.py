@@ -11,7 +11,7 @@ from plugins.exchanges.account_okx import OkxAccountReader
 from plugins.exchanges.ccxt_market import OkxMarket
 from plugins.exchanges.errors import AccountKeyError
 from settings.config import ExchangeConfig
-from settings.secrets import ExchangeKeys
+from settings.secrets import ExchangeKeys, Secrets
 from tests.fakes.okx_private import MULTI, PORTFOLIO, SINGLE
 from tests.fakes.okx_server import FakeOkx
 
@@ -46,6 +46,27 @@ async def test_a_wrong_secret_is_refused_by_the_signature_check(okx):
         await read(market, ExchangeKeys(KEY.api_key, "not-the-secret", KEY.passphrase))
     assert "Invalid Sign" in str(e.value) and "not-the-secret" not in str(e.value)
     assert srv.count("/api/v5/account/config", status=401) == 1
+
+
+async def test_a_traders_refused_key_leaves_the_bots_own_key_alone(okx):
+    """The readers share the bot's market: a trader's key that OKX refuses must not mark the
+    operator's key rejected (which would blank it) nor count against the exchange's health."""
+    srv, _ = okx
+    operator = ExchangeKeys("okx-operator-key", "okx-operator-secret", "okx-operator-pass")
+    srv.add_key(*operator.__dict__.values(), account=srv.new_account())
+    market = OkxMarket(ExchangeConfig.model_validate(
+        {"api_url": srv.url, "symbols": ["BTC", "ETH"], "timeout": "2s", "max_retries": 1}),
+        secrets=Secrets(exchanges={"okx": operator}), backoff_s=0.01)
+    try:
+        with pytest.raises(AccountKeyError, match="refused the key"):
+            await read(market, ExchangeKeys("okx-stranger-key", "okx-stranger-secret",
+                                            "okx-stranger-pass"))
+        assert market.key_rejected is None and market.exchange.apiKey == operator.api_key
+        assert market.tracker.errors == 0
+        _state, rights = await read(market, operator)  # the operator's key still reads
+        assert rights.read and not rights.trade
+    finally:
+        await market.close()
 
 
 @pytest.mark.parametrize(("perm", "trade", "withdraw"), [
