@@ -15,7 +15,7 @@ from typing import Any
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext
 from chat.dispatch import split_command
-from plugins.exchanges.account_types import EXCHANGES
+from plugins.exchanges.account_types import APPROXIMATED, EXCHANGES
 from plugins.exchanges.errors import AccountKeyError, MarketError
 from settings.logs import mask_key_words
 from settings.secrets import ExchangeKeys, looks_secret
@@ -44,6 +44,15 @@ def ago(ms: int) -> str:
     if minutes < 1:
         return "just now"
     return f"{minutes:.0f} min ago" if minutes < 120 else f"{minutes / 60:.1f} h ago"
+
+
+def account_note(db: Any, trade: Any) -> str | None:
+    """Why our liquidation price of a synced trade is only an estimate (its account's margin
+    mode is one we approximate: portfolio margin), or None."""
+    if trade.account_id is None:
+        return None
+    account = store.get_account(db, trade.account_id)
+    return None if account is None else APPROXIMATED.get(account.mode or "")
 
 
 def _exchange(word: str, example: str) -> str:

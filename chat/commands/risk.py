@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from chat.commands.accounts import account_note, ago
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, freshness_data
 from chat.commands.position_args import build_position
@@ -85,25 +86,34 @@ def report_lines(r: dict[str, Any], pos: dict[str, Any]) -> list[str]:
     return lines
 
 
-def synced_numbers(t: Any, ours: float | None) -> dict[str, Any]:
+def synced_numbers(t: Any, ours: float | None, approximate: str | None = None
+                   ) -> dict[str, Any]:
     """For a synced trade: the exchange's liquidation price at the last sync and ours
-    relative to it (percent), when the sync was."""
+    relative to it (percent), when the sync was, and why ours is only an estimate in its
+    account's mode (portfolio margin), if it is."""
     if not t.synced:
         return {}
     theirs = t.exchange_liq_price
     diff = None if ours is None or not theirs else (ours / theirs - 1.0) * 100.0
     return {"exchange_liquidation_price": theirs, "liquidation_diff_pct": diff,
-            "synced_at": t.synced_at}
+            "synced_at": t.synced_at, "approximate": approximate}
 
 
-def synced_lines(t: Any, ours: float | None) -> list[str]:
-    """"Exchange's liquidation price X (ours differs by d %)" under a synced trade."""
-    n = synced_numbers(t, ours)
-    if not n or n["exchange_liquidation_price"] is None:
+def synced_lines(t: Any, ours: float | None, now_ms: int, approximate: str | None = None
+                 ) -> list[str]:
+    """"okx's liquidation price X at the last sync, 3 min ago (ours differs by d %)" under a
+    synced trade, and a warning where our figure is an approximation."""
+    n = synced_numbers(t, ours, approximate)
+    if not n:
         return []
+    out = [f"⚠ {approximate}"] if approximate else []
+    if n["exchange_liquidation_price"] is None:
+        return out
     diff = n["liquidation_diff_pct"]
-    return [f"{t.exchange}'s liquidation price {_px(n['exchange_liquidation_price'])}"
-            + ("" if diff is None else f" (ours differs by {diff:+.2f} %)")]
+    when = "" if t.synced_at is None else \
+        f" at the last sync, {ago(max(0, now_ms - t.synced_at))}"
+    return [f"{t.exchange}'s liquidation price {_px(n['exchange_liquidation_price'])}{when}"
+            + ("" if diff is None else f" (ours differs by {diff:+.2f} %)"), *out]
 
 
 class Risk(Command):
@@ -200,11 +210,13 @@ class Risk(Command):
                             "margin_mode": t.margin_mode, "margin": t.isolated_margin,
                             "parent_id": t.parent_id, "source": t.source or "manual",
                             "exchange": t.exchange if t.synced else None}
+                approx = account_note(s.db, t)
                 reports.append({"trade_id": t.id, **r, "position": position,
                                 "unrealised_pnl": t.unrealised_pnl(mark),
-                                **synced_numbers(t, r["liquidation_price"])})
+                                **synced_numbers(t, r["liquidation_price"], approx)})
                 lines += [f"#{t.id}{role}" + (f" [{t.exchange}, synced]" if t.synced else ""),
-                          *report_lines(r, position), *synced_lines(t, r["liquidation_price"])]
+                          *report_lines(r, position),
+                          *synced_lines(t, r["liquidation_price"], s.now_ms(), approx)]
             if legs and priced:
                 lines.append(f"#{main.id} with its hedge: unrealised {together:+,.2f} USDT "
                              f"(the legs are on their own margin: they do not move #{main.id}'s "

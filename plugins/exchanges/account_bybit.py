@@ -17,6 +17,7 @@ from typing import Any
 from plugins.exchanges.account_reader import PAGES, AccountReader, need, number
 from plugins.exchanges.account_types import (
     ADL,
+    APPROXIMATED,
     LIQUIDATION,
     TRADE,
     AccountBalance,
@@ -30,8 +31,7 @@ from plugins.exchanges.retry import BadPayload
 
 MODES = {"ISOLATED_MARGIN": "unified isolated margin", "REGULAR_MARGIN": "unified cross margin",
          "PORTFOLIO_MARGIN": "unified portfolio margin"}
-PM_NOTE = ("Bybit portfolio margin sets the maintenance margin from its risk scenarios; our "
-           "liquidation price extrapolates totalMaintenanceMargin linearly: an approximation")
+PM_NOTE = APPROXIMATED[MODES["PORTFOLIO_MARGIN"]]
 KINDS = {"Trade": TRADE, "BustTrade": LIQUIDATION, "AdlTrade": ADL}
 TRADING = ("ContractTrade", "Spot", "Options", "Derivatives", "CopyTrading", "BlockTrade",
            "Exchange")

@@ -26,6 +26,7 @@ from plugins.exchanges.account_reader import (
 )
 from plugins.exchanges.account_types import (
     ADL,
+    APPROXIMATED,
     LIQUIDATION,
     TRADE,
     AccountBalance,
@@ -40,8 +41,7 @@ from plugins.exchanges.retry import BadPayload
 
 MODES = {"1": "simple (spot only)", "2": "single-currency margin", "3": "multi-currency margin",
          "4": "portfolio margin"}
-PM_NOTE = ("OKX portfolio margin sets the maintenance margin from stress scenarios; our "
-           "liquidation price extrapolates it linearly from the account's mmr: an approximation")
+PM_NOTE = APPROXIMATED[MODES["4"]]
 LIMIT = 100
 
 

@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 
 TRADE, LIQUIDATION, ADL = "trade", "liquidation", "adl"
 EXCHANGES = ("okx", "binance", "bybit")  # where an account can be read (``account_access``)
+# account modes whose maintenance margin comes from the exchange's risk scenarios: our
+# liquidation price there extrapolates it linearly (by the modes' names in ``AccountBalance``)
+APPROXIMATED = {
+    "portfolio margin": (
+        "OKX portfolio margin sets the maintenance margin from stress scenarios; our "
+        "liquidation price extrapolates it linearly from the account's mmr: an approximation"),
+    "unified portfolio margin": (
+        "Bybit portfolio margin sets the maintenance margin from its risk scenarios; our "
+        "liquidation price extrapolates totalMaintenanceMargin linearly: an approximation"),
+}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from settings import Config
 from storage import accounts as store
 from storage import trades as log
 from tests.accounts.venues import KEYS, USER, venue
+from tests.fakes.bybit_private import PORTFOLIO as BYBIT_PORTFOLIO
+from tests.fakes.okx_private import PORTFOLIO as OKX_PORTFOLIO
 from tests.telegram.conftest import registered_commands
 
 OTHER = 8
@@ -92,6 +94,8 @@ async def test_connect_sync_balance_and_views_for_the_owner_only(tmp_path):
         assert r["exchange_liquidation_price"] == pytest.approx(t.exchange_liq_price)
         assert abs(r["liquidation_diff_pct"]) < 0.1
         assert "okx's liquidation price" in "\n".join(risk.text)
+        assert "at the last sync, just now" in "\n".join(risk.text)  # how old theirs is
+        assert r["synced_at"] == t.synced_at and r["approximate"] is None
         balance = await ask(s, "/balance")
         (b,) = balance.data["accounts"]
         assert b["equity"] == pytest.approx(v.account.equity)
@@ -117,6 +121,19 @@ async def test_connect_sync_balance_and_views_for_the_owner_only(tmp_path):
         assert gone.data == {"disconnected": ["okx"]} and store.all_accounts(v.db) == []
         (t,) = log.list_trades(v.db, USER)
         assert t.synced and t.account_id is None  # kept, no longer synced
+
+
+@pytest.mark.parametrize("name", ["okx", "bybit"])
+async def test_risk_says_our_price_is_an_estimate_in_portfolio_margin(tmp_path, name):
+    mode = {"okx": OKX_PORTFOLIO, "bybit": BYBIT_PORTFOLIO}[name]
+    async with venue(name, tmp_path, mode=mode) as v:
+        v.account.open("ETH", "short", 20.0, 3_000, v.now - 60_000, leverage=10, mode="cross")
+        assert (await ask(services(v), f"/connect {name} {words(name)}")).ok
+        risk = await ask(services(v), "/risk")
+        (r,) = risk.data["reports"]
+        assert r["approximate"] and "portfolio margin" in r["approximate"]
+        assert any(line.startswith("⚠") and "an approximation" in line for line in risk.text)
+        assert r["exchange_liquidation_price"] is not None
 
 
 async def test_without_the_encryption_key_connect_is_off(tmp_path):
