@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from storage import trades as log
-from tests.accounts.venues import USER, VENUES, venue
+from tests.accounts.venues import KEYS, USER, VENUES, venue
 
 
 def rows(v, base: str):
@@ -135,3 +135,29 @@ async def test_a_position_held_before_connecting_becomes_a_trade(tmp_path, name)
             life = v.account.life("BTC", "short")
             assert t.fees == pytest.approx(life.fees)
             assert t.funding == pytest.approx(life.funding)
+
+
+@pytest.mark.parametrize("name", VENUES)
+async def test_a_revoked_key_is_told_once_and_nothing_is_lost_when_it_works_again(tmp_path,
+                                                                                name):
+    async with venue(name, tmp_path) as v:
+        v.connect()
+        await v.run()
+        key = KEYS[name].api_key
+        revoked = v.server.keys.pop(key)  # the trader deleted the key on the exchange
+        v.account.open("BTC", "long", 0.2, 60_000, v.now + 1_000, leverage=10)
+        (r,) = await v.run()
+        assert not r.ok and "refused the key" in r.error
+        assert not any(p and p in r.error for p in (KEYS[name].secret, KEYS[name].passphrase))
+        await v.run()  # still failing: not told again
+        assert deliveries(v) == [("account", "warning", USER)]
+        assert rows(v, "BTC") == []  # nothing invented meanwhile
+
+        v.server.keys[key] = revoked  # a working key again
+        v.account.reduce("BTC", "long", 0.05, 61_000, v.now + 1_000)
+        (r,) = await v.run()
+        assert r.ok, r.error
+        assert deliveries(v) == [("account", "warning", USER), ("account", "info", USER)]
+        part, rest = rows(v, "BTC")  # what happened during the outage is in the log
+        assert (part.size, part.exit_price, part.close_reason) == (0.05, 61_000, "closed")
+        assert (rest.size, rest.is_open) == (pytest.approx(0.15), True)
