@@ -5,7 +5,10 @@ and no group sees them."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import uuid
 
 import pytest
 
@@ -15,6 +18,8 @@ from chat.dispatch import Dispatcher
 from plugins.accounts.service import Accounts
 from plugins.exchanges.account_access import AccountAccess
 from settings import Config
+from settings.logs import setup_logging
+from settings.secrets import ExchangeKeys
 from storage import accounts as store
 from storage import trades as log
 from tests.accounts.venues import KEYS, USER, venue
@@ -159,3 +164,43 @@ def test_lines_with_a_key_are_recognised_for_the_console_history():
     assert holds_secret("/connect okx abc def ghi")
     assert holds_secret("connect binance k s")
     assert not holds_secret("/connect okx") and not holds_secret("/risk btc 10x")
+
+
+@pytest.mark.parametrize("name", ["okx", "binance", "bybit"])
+async def test_no_key_in_any_reply_or_log_line_at_debug(tmp_path, name, caplog):
+    """A whole life — a mistyped secret, the right key, sync, every view, a liquidation,
+    /disconnect — logged at DEBUG: no part of the key in a reply, a log record or the
+    formatted log."""
+    tag = uuid.uuid4().hex[:12]  # never seen before by the log masking
+    keys = ExchangeKeys(f"{name}-key-{tag}", f"{name}-secret-{tag}",
+                        f"{name}-pass-{tag}" if name == "okx" else None)
+    parts = [p for p in (keys.api_key, keys.secret, keys.passphrase) if p]
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream=stream, verbose=1)
+    caplog.set_level(logging.DEBUG)
+    replies = []
+    try:
+        async with venue(name, tmp_path) as v:
+            v.server.add_key(*parts, account=v.account)
+            v.account.open("ETH", "short", 5.0, 3_000, v.now - 60_000, leverage=20)
+            s = services(v)
+            wrong = " ".join([keys.api_key, f"{name}-wrong-{tag}", *parts[2:]])
+            replies.append(await ask(s, f"/connect {name} {wrong}"))
+            assert replies[-1].kind == "usage" and "Not connected" in replies[-1].text[0]
+            replies.append(await ask(s, f"/connect {name} {' '.join(parts)}"))
+            assert replies[-1].ok, replies[-1].text
+            for text in ("/sync", "/balance", "/positions", "/risk", "/pnl"):
+                replies.append(await ask(s, text))
+            v.account.liquidate("ETH", "short", v.now + 1_000)
+            v.at(v.now + 60_000)
+            replies.append(await ask(s, "/sync"))
+            assert replies[-1].data["accounts"][0]["closed"][0]["reason"] == "liquidated"
+            replies.append(await ask(s, "/disconnect"))
+    finally:
+        setup_logging("INFO")
+    logs = stream.getvalue() + caplog.text
+    assert "DEBUG" in logs
+    shown = "\n".join(said(r) for r in replies)
+    for part in parts:
+        assert part not in shown, "a key in a reply"
+        assert part not in logs, "a key in the logs"
