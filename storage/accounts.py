@@ -95,6 +95,16 @@ def all_accounts(db: Database) -> list[Account]:
     return [_account(r) for r in db.table("accounts").rows_where(order_by="id")]
 
 
+def sync_counts(db: Database) -> dict[str, int | None]:
+    """How many accounts are connected, how many fail to sync, and the oldest last sync
+    among them (for ``/status``: counts only, nobody's account or key)."""
+    n, failing, oldest = db.execute(
+        "select count(*), count(error_since), min(coalesce(synced_at, created_at)) "
+        "from accounts").fetchone()
+    return {"connected": int(n), "failing": int(failing),
+            "oldest_sync_ms": None if oldest is None else int(oldest)}
+
+
 def load_keys(db: Database, vault: KeyVault, account_id: int) -> ExchangeKeys:
     """The account's key, decrypted (and masked in the logs from now on)."""
     row = db.table("accounts").get(account_id)

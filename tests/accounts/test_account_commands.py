@@ -122,6 +122,13 @@ async def test_connect_sync_balance_and_views_for_the_owner_only(tmp_path):
             group = await ask(s, text, chat_type="group")
             assert group.kind == "usage" and "BTC" not in said(group), text
 
+        status = await ask(s, "/status", chat_type="group")  # counts only, anywhere
+        assert status.data["accounts"] == {"connected": 1, "failing": 0,
+                                           "oldest_sync_ms": v.now}
+        assert "Connected exchange accounts: 1, 0 not syncing" in "\n".join(status.text)
+        assert not any(p in said(status) for p in key_parts("okx")) and "BTC" not in \
+            "\n".join(status.text)
+
         gone = await ask(s, "/disconnect")
         assert gone.data == {"disconnected": ["okx"]} and store.all_accounts(v.db) == []
         (t,) = log.list_trades(v.db, USER)
