@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chat.cli import services_from_runtime
-from chat.commands.accounts import holds_secret
+from chat.commands.accounts import as_key_line, holds_secret, key_words
 from chat.context import CommandContext
 from chat.dispatch import Dispatcher
 from chat.render_text import render, save_chart, save_document
@@ -51,16 +51,33 @@ def _save_history(readline: Any, path: Path) -> None:
 def _forget(line: str) -> None:
     """A line that may hold an API key (``/connect okx KEY ...``) is masked in the logs and
     taken out of the readline history, so the history file never holds it."""
-    if not holds_secret(line):
-        return
-    mask_key_words(line.split()[2:])
+    if holds_secret(line):
+        mask_key_words(key_words(line))
+        _drop_from_history(line)
+
+
+def _drop_from_history(line: str) -> None:
+    """Take ``line`` out of the readline history (its latest entry: the one just typed)."""
     try:
         import readline
     except ImportError:
         return
-    n = readline.get_current_history_length()
-    if n:
-        readline.remove_history_item(n - 1)
+    for pos in range(readline.get_current_history_length(), 0, -1):
+        if readline.get_history_item(pos) == line.rstrip("\n"):
+            readline.remove_history_item(pos - 1)  # 1-based to read, 0-based to remove
+            return
+
+
+def _as_key(text: str, ctx: CommandContext, dispatcher: Dispatcher) -> str:
+    """A line typed while a ``/connect`` waits for the key is that key: masked in the logs,
+    out of the history, and connected (``/connect <exchange> KEY ...``)."""
+    line = as_key_line(ctx.services.db, ctx.user_id, ctx.services.now_ms(), text,
+                       dispatcher.commands)
+    if line is None:
+        return text
+    mask_key_words(key_words(line))
+    _drop_from_history(text)
+    return line
 
 
 def _lines(stdin: TextIO | None) -> Iterator[str]:
@@ -101,7 +118,7 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
                     continue
                 if text.lower() in QUIT:
                     break
-                reply = runner.run(dispatcher.handle(text, ctx))
+                reply = runner.run(dispatcher.handle(_as_key(text, ctx, dispatcher), ctx))
                 if reply is None:
                     continue
                 print(render(reply), file=out, flush=True)
@@ -148,7 +165,7 @@ async def serve_console(services: Any, commands: list[Any], stop: asyncio.Event,
             return
         if not line.strip():
             continue
-        reply = await dispatcher.handle(line.strip(), ctx)
+        reply = await dispatcher.handle(_as_key(line.strip(), ctx, dispatcher), ctx)
         if reply is not None:
             print(render(reply), file=out, flush=True)
             if reply.document is not None:

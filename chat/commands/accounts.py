@@ -38,6 +38,24 @@ def holds_secret(text: str) -> bool:
     return looks_secret(text)
 
 
+def key_words(line: str) -> list[str]:
+    """The words of ``line`` that may be key material: all of them, but the command and the
+    exchange of a ``/connect okx KEY ...``."""
+    parts = split_command(line)
+    return line.split()[2:] if parts is not None and parts[0] == "connect" else line.split()
+
+
+def as_key_line(db: Any, user_id: int, now_ms: int, line: str, commands: Any) -> str | None:
+    """In the console, where a line is a command with or without its slash: when a
+    ``/connect`` waits for this user's key and ``line`` is no command, the line is the key —
+    the ``/connect <exchange> KEY ...`` it stands for; else None."""
+    parts = split_command(line)
+    if parts is not None and (line.startswith("/") or parts[0] in commands):
+        return None
+    exchange = store.pending_connect(db, user_id, now_ms)
+    return None if exchange is None else f"/connect {exchange} {line}"
+
+
 def ago(ms: int) -> str:
     """How long ago, in words: "just now", "5 min ago", "2.5 h ago"."""
     minutes = ms / 60_000
@@ -62,12 +80,14 @@ def _exchange(word: str, example: str) -> str:
     return name
 
 
-def key_request(exchange: str) -> list[str]:
+def key_request(exchange: str, telegram: bool = True) -> list[str]:
     """What to send, and how to make the key safe."""
     parts = NEEDS[exchange]
     order = "KEY SECRET PASSPHRASE" if exchange == "okx" else "KEY SECRET"
+    kept = ("I delete that message at once" if telegram else
+            "I keep that line out of the console's history")
     return [f"Send me your {exchange} read-only {parts} now, in one message: {order}",
-            "I delete that message at once, check the key and store it encrypted.",
+            f"{kept}, check the key and store it encrypted.",
             f"Make the key on {exchange} with read permission only — no trading, no "
             "withdrawals, no transfers: a key that can trade or withdraw is refused.",
             "Changed your mind? Send /cancel."]
@@ -105,7 +125,8 @@ class Connect(Command):
         if keys is None:
             store.request_connect(ctx.services.db, ctx.user_id, exchange, accounts.now_ms())
             return Reply(data={"exchange": exchange, "waiting_for_key": True},
-                         text=key_request(exchange))
+                         text=key_request(exchange,
+                                          ctx.extra.get("front_end") == "telegram"))
         store.cancel_connect(ctx.services.db, ctx.user_id)
         deleted = ctx.extra.get("key_message_deleted")
         note = [] if deleted is None else [
