@@ -76,7 +76,8 @@ class Services:
         services = cls(rt.config, db, market, commands=ext.command_map, at_ms=at_ms,
                        clock=clock, plugins=rt.plugins, strategies=ext.strategies,
                        alert_kinds=ext.alert_kinds)
-        services._accounts = lambda: rt.accounts(db, services.market)
+        if rt.secrets.account_key:  # else /connect is off: ccxt's async client stays unloaded
+            services._accounts = lambda: rt.accounts(db, services.market)
         return services
 
     @property

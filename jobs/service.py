@@ -51,7 +51,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     commands = list(rt.commands)
     services = Services.from_runtime(rt, db, market)
     accounts = services.accounts
-    if not accounts.enabled:
+    if accounts is None:
         log.info("ACCOUNT_ENCRYPTION_KEY is not set: /connect is off (traders cannot connect "
                  "their own exchange accounts)")
     jobs = Jobs()
@@ -125,7 +125,8 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
             from chat.telegram.app import stop_telegram
 
             await stop_telegram(app)  # also closes the market through post_shutdown
-        await accounts.close()
+        if accounts is not None:
+            await accounts.close()
         await market.close()
         db.close()
     log.info("stopped cleanly")
