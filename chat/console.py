@@ -1,6 +1,8 @@
 """The local console: the chat commands in a terminal, as the local user in a private chat.
 
-``bot.py console`` (and ``bot.py run`` without a Telegram token) start it. Lines are commands
+``bot.py console [--exchange NAME] [--data DIR] [--at TIME]`` (and ``bot.py run`` without a
+Telegram token) start it; an exchange that can't be reached at start is one line saying how to
+run on the simulated market instead. Lines are commands
 with or without the slash; charts are saved to a temporary PNG whose path is printed. History
 is kept in ``~/.hedgewatch_history`` (``$HEDGEWATCH_HISTORY``), except lines that may hold an
 API key (``/connect okx KEY ...``). EOF, ``quit`` or ``exit`` end it with exit code 0.
@@ -16,11 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from chat.cli import services_from_runtime
+from chat.cli import parse_at, services_from_runtime, unreachable, with_cli_overrides
 from chat.commands.accounts import as_key_line, holds_secret, key_words
 from chat.context import CommandContext
 from chat.dispatch import Dispatcher
 from chat.render_text import render, save_chart, save_document
+from plugins.exchanges.errors import MarketError, SourceUnavailable
 from settings.logs import mask_key_words
 
 PROMPT = "hedgewatch> "
@@ -102,12 +105,22 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
         _history()
     dispatcher = Dispatcher(rt.commands)
     with asyncio.Runner() as runner:
-        services = services_from_runtime(rt)
-        try:
+        try:  # --exchange / --data / --at, as the one-shot CLI takes them
+            at_ms = parse_at(getattr(rt.args, "at", None))
+            rt = with_cli_overrides(rt)
+            services = services_from_runtime(rt, at_ms)
             services.market  # noqa: B018 - fail now, not on the first command
         except Exception as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        try:  # reach the exchange once now: no network gives one line, not a traceback
+            runner.run(services.instruments())
+        except SourceUnavailable as e:
+            print(unreachable(rt, e), file=sys.stderr)
+            runner.run(services.close())
+            return 1
+        except MarketError:  # e.g. the sim's clock: the commands will say
+            pass
         ctx = CommandContext.local(services)
         print(BANNER, file=out, flush=True)
         try:

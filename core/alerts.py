@@ -63,6 +63,8 @@ BUILTIN_KINDS: tuple[AlertKind, ...] = (
     AlertKind("liquidation", "your logged trade nears its liquidation price", TRADE),
     AlertKind("rebalance", "your trade's recommended hedge moved enough to adjust it", TRADE),
     AlertKind("take_profit", "a hedge leg is in profit while the cascade level is high", TRADE),
+    AlertKind("hedge", "a held hedge leg no longer hedges your trade (its correlation fell or "
+              "its stress beta flipped)", TRADE),
     AlertKind("funding", "funding rates at an extreme (a crowded side, a costly carry)"),
     AlertKind("data", "market data is stale or the exchange cannot be reached, and recovery"),
     AlertKind("config", "a configured symbol the exchange does not list (to the operator)",

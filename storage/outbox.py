@@ -137,6 +137,19 @@ def load_alert(db: Database, alert_id: int) -> StoredAlert:
                        r["subject"] or r["cooldown_key"] or "")
 
 
+def find_alert(db: Database, alert_id: int | str) -> tuple[StoredAlert, int | None] | None:
+    """The stored alert and its owner chat (None for market-wide); None when ``alert_id`` is
+    not a stored alert's id (an old button, a hand-typed deep link)."""
+    try:
+        key = int(alert_id)
+    except (TypeError, ValueError):
+        return None
+    row = db.execute("select owner_chat_id from alerts where id = ?", [key]).fetchone()
+    if row is None:
+        return None
+    return load_alert(db, key), row[0]
+
+
 SEVERITY_ORDER = "case a.severity " + " ".join(
     f"when '{s}' then {i}" for i, s in enumerate(SEVERITIES)) + " else -1 end"
 

@@ -172,8 +172,9 @@ class Command:
         p = sub.add_parser(self.name, parents=[common], help=self.summary,
                            description=f"{self.summary}. Usage: {self.usage}",
                            epilog="examples: " + "; ".join(self.examples))
-        p.add_argument("args", nargs="*", metavar="ARG", help="as in chat, e.g. "
-                       + (self.examples[0].removeprefix("/" + self.name).strip() or "(none)"))
+        example = self.examples[0].removeprefix("/" + self.name).strip() or "(none)"
+        p.add_argument("args", nargs="*", metavar="ARG",  # argparse %-formats a help text
+                       help="as in chat, e.g. " + example.replace("%", "%%"))
         p.add_argument("--json", action="store_true", help="print one JSON object")
         p.add_argument("--exchange", metavar="NAME", help="market source (okx, csv, sim, ...)")
         p.add_argument("--data", metavar="DIR", help="folder of CSV files (sets exchange.data_dir)")

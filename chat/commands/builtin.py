@@ -23,8 +23,9 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.status import Status
     from chat.commands.trade_views import Daily, Export, Monthly, Performance, Stats, Weekly
     from chat.commands.trades import Close, Log, Open, Positions
+    from chat.commands.whatif import WhatIf
 
-    return [Start(), Help(), Hedge(), Risk(), Corr(), Market(), Status(),
+    return [Start(), Help(), Hedge(), Risk(), WhatIf(), Corr(), Market(), Status(),
             Open(), Close(), Positions(), Hedged(), Log(), Account(),
             Connect(), Cancel(), Disconnect(), Sync(), Balance(),
             Pnl(), Daily(), Weekly(), Monthly(), Performance(), Stats(), Export(),

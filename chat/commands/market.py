@@ -61,6 +61,7 @@ def market_lines(d: dict[str, Any]) -> list[str]:
     if c["missing"]:
         lines.append(f"  not available: {', '.join(c['missing'])} "
                      f"(confidence {c['confidence'] * 100:.0f} %)")
+    lines += [f"  {n}" for n in c.get("notes", ())]  # e.g. why the level is capped
     mi, ms, z = d["market_index"], d["market_index_slow"], d["market_z"]
     lines.append("Market correlation " + (f"{mi:.2f} now (1d)" if mi is not None else "n/a")
                  + (f" vs {ms:.2f} (30d)" if ms is not None else "")

@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from chat.commands.base import Command, Reply
+from chat.commands.help import start_buttons, start_lines
 from chat.context import CommandContext, Services
 from chat.dispatch import Dispatcher, split_command
 from chat.telegram import groups, lifecycle
@@ -32,10 +33,12 @@ from chat.telegram.render import (
     ButtonStore,
     Rendered,
     alert_details_html,
+    command_of,
     load_details,
     render,
 )
 from chat.telegram_html import split_html, visible_text
+from storage import chats
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,13 @@ FRONT = "hedgewatch"
 SORRY = "Sorry — something went wrong on my side; it has been logged. Please try again."
 EXPIRED = "This button has expired — please send the command instead."
 TOAST_MAX = 200  # answerCallbackQuery text limit
+
+
+def expired(data: str | None) -> str:
+    """What an old button says (its command text was kept in memory before a restart):
+    "expired, run /hedge again" when its data still names the command."""
+    name = command_of(data or "")
+    return f"This button has expired — run /{name} again." if name else EXPIRED
 
 
 @dataclass
@@ -220,7 +230,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if query is None:
         return
     if where is None or not isinstance(query.message, Message):
-        await query.answer(EXPIRED, show_alert=True)
+        await query.answer(expired(query.data), show_alert=True)
         return
     if not front.allowlist.allows(where.chat_id, where.chat_type, where.user_id):
         await query.answer(groups.REFUSAL[:TOAST_MAX], show_alert=True)
@@ -232,7 +242,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     text = f"/mute {rest}" if prefix == MUTE else front.buttons.decode(query.data or "")
     if text is None:
-        await query.answer(EXPIRED, show_alert=True)
+        await query.answer(expired(query.data), show_alert=True)
         return
     outcome = await run_line(front, context.bot, where, text, from_button=True)
     await query.answer(outcome.note, show_alert=outcome.alert)
@@ -246,7 +256,9 @@ async def _alert_details(front: TelegramFront, bot: Bot, where: Where, alert_id:
     stored, owner = details
     if owner is not None and owner not in (where.user_id, where.chat_id):
         return "That alert is about someone else's trade.", True
-    rendered = Rendered(split_html(alert_details_html(stored)))
+    reader = where.chat_id if where.chat_type == "private" else where.user_id
+    tz = chats.get_settings(front.services.db, reader).timezone if reader else "UTC"
+    rendered = Rendered(split_html(alert_details_html(stored, tz)))
     if where.chat_type == "private":
         await post(front, bot, where, rendered)
         return None, False
@@ -268,8 +280,16 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         where = Where(chat.id, chat.type, user_id, title=chat.title)
         await _admit(front, context.bot, where)
         return
-    lifecycle.member_status_change(front.services.db, chat.id, chat.type, status,
-                                   front.services.now_ms(), chat.title)
+    db = front.services.db
+    new_here = chat.type in ("group", "supergroup") and status in lifecycle.JOINED and not (
+        chats.known(db, chat.id) and chats.get_settings(db, chat.id).active)
+    lifecycle.member_status_change(db, chat.id, chat.type, status, front.services.now_ms(),
+                                   chat.title)
+    if new_here:  # the group's first message: what the bot does, that alerts are off
+        where = Where(chat.id, chat.type, user_id, title=chat.title)
+        subs = chats.get_settings(db, chat.id).subscriptions  # kept if it was here before
+        welcome = Reply(text=start_lines(False, subs), buttons=start_buttons(private=False))
+        await post(front, context.bot, where, await render(welcome, front.buttons))
 
 
 async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

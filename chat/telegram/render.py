@@ -5,8 +5,9 @@ reply's buttons as inline keyboards whose ``callback_data`` fits in 64 bytes.
 Callback data contract (every button the bot shows; handled in ``handlers.on_callback``):
 
 * ``c:<command text without the slash>`` — run that command as the presser (when it fits);
-* ``k:<key>`` — the same for a longer command, looked up in ``ButtonStore`` (in memory: such
-  a button expires when the process restarts, and the presser is told so);
+* ``k:<name>.<key>`` — the same for a longer command, looked up in ``ButtonStore`` (in
+  memory: such a button expires when the process restarts, and the presser is told to run
+  ``/<name>`` again);
 * ``mute:<duration>`` — run ``/mute <duration>`` as the presser (alerts' "Mute 1h");
 * ``alert:<id>`` — show the stored alert's details (alerts' "Details").
 """
@@ -14,7 +15,6 @@ Callback data contract (every button the bot shows; handled in ``handlers.on_cal
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import logging
 from collections import OrderedDict
@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from chat.alert_render import local_time
 from chat.commands.base import Document, Reply
 from chat.telegram_html import (
     CALLBACK_DATA_LIMIT,
@@ -57,7 +57,11 @@ class ButtonStore:
         inline = f"{RUN}:{text}"
         if 2 < len(inline.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
             return inline
-        key = hashlib.blake2b(text.encode("utf-8"), digest_size=9).hexdigest()
+        # the command's name stays in the data, so the button can say what to run again
+        # after a restart emptied this store ("k:<name>.<hash>")
+        name = text.split(maxsplit=1)[0][:32] if text else ""
+        name = name if name.isascii() and "." not in name else ""
+        key = f"{name}.{hashlib.blake2b(text.encode('utf-8'), digest_size=9).hexdigest()}"
         self._texts[key] = text
         self._texts.move_to_end(key)
         while len(self._texts) > self.capacity:
@@ -72,6 +76,22 @@ class ButtonStore:
         if prefix == KEYED and rest in self._texts:
             return "/" + self._texts[rest]
         return None
+
+
+def command_of(data: str) -> str | None:
+    """The command name a button's data carries (``c:hedge btc``, ``k:hedge.<hash>``,
+    ``mute:1h``), for an expired button's message; None when it names none."""
+    prefix, _, rest = data.partition(":")
+    if prefix == MUTE:
+        return "mute"
+    if prefix == KEYED:
+        if "." not in rest:  # data from before names were kept in it
+            return None
+        rest = rest.split(".", 1)[0]
+    elif prefix != RUN:
+        return None
+    word = rest.split(maxsplit=1)[0] if rest.strip() else ""
+    return word if word and len(word) <= 32 and word.replace("_", "").isalnum() else None
 
 
 @dataclass
@@ -160,12 +180,7 @@ async def send(bot: Bot, chat_id: int, rendered: Rendered, thread_id: int | None
 
 def load_details(db: Database, alert_id: str) -> tuple[StoredAlert, int | None] | None:
     """The stored alert and its owner chat (None for market-wide); None when not stored."""
-    try:
-        key = int(alert_id)
-        row = db["alerts"].get(key)
-        return outbox.load_alert(db, key), row["owner_chat_id"]
-    except (ValueError, NotFoundError, KeyError, TypeError):
-        return None
+    return outbox.find_alert(db, alert_id)
 
 
 def _number(value: object) -> str:
@@ -174,11 +189,11 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def alert_details_html(alert: StoredAlert) -> str:
-    """Everything stored with an alert, escaped: the lines, the numbers behind it, when."""
+def alert_details_html(alert: StoredAlert, tz: str = "UTC") -> str:
+    """Everything stored with an alert, escaped: the lines, the numbers behind it, when (in
+    the reader's time zone ``tz``)."""
     rec = alert.record
-    when = dt.datetime.fromtimestamp(int(rec.get("time_ms") or alert.created_at) / 1000,
-                                     dt.UTC).strftime("%Y-%m-%d %H:%M")
+    when = local_time(int(rec.get("time_ms") or alert.created_at), tz)
     head = " · ".join(escape(x) for x in (alert.kind, alert.severity, alert.symbol) if x)
     lines = [f"<b>{escape(rec.get('title', 'Alert'))}</b>", f"<i>{head}</i>"]
     lines += [escape(line) for line in rec.get("body", [])]
@@ -189,6 +204,6 @@ def alert_details_html(alert: StoredAlert) -> str:
         lines.append("<b>Numbers</b>")
         lines += [f"{escape(k)}: <code>{escape(_number(v))}</code>"
                   for k, v in sorted(numbers.items())]
-    lines.append(f"<i>Bar closing {when} UTC · alert #{alert.id}"
+    lines.append(f"<i>Bar closing {escape(when)} · alert #{alert.id}"
                  + (" · SIMULATED" if rec.get("simulated") else "") + "</i>")
     return "\n".join(lines)

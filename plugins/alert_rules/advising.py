@@ -77,5 +77,5 @@ def trade_advice(result: EngineResult, infos: Sequence[TradeInfo],
             target_reason=decision.reason if decision is not None else "",
             take_profit=take, prices=prices,
             rebalance_threshold=config.strategies.rebalance_threshold,
-            safe_leverage=float(risk.safe_leverage[i]))
+            model_distance=float(risk.safe_distance_pct[i]) / 100.0)
     return out, held

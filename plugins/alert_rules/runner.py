@@ -156,7 +156,8 @@ def record(ctx: RuleContext, db: Database, pm: PluginManager, alerts: list[Alert
            ) -> list[Alert]:
     """Write alerts and their deliveries to the outbox in one transaction, then notify
     ``hedgewatch_on_alert`` for each new one."""
-    signal = ctx.config.telegram.signal_channel
+    tg = ctx.config.telegram
+    signal = None if tg.signal_board else tg.signal_channel  # the board posts there instead
     new = record_alerts(db, alerts, now_ms=ctx.now_ms, memory=ctx.memory,
                         signal_channel=signal, min_severity=ctx.config.alerts.min_severity)
     for alert in new:

@@ -21,10 +21,10 @@ def one_line(reply) -> str:
 
 
 async def test_start_and_help_list_commands_with_the_disclaimer(chat):
-    for text in ("/start", "/help"):
+    for text, must in (("/start", "/subscribe"), ("/help", "/risk"), ("/help all", "/risk")):
         r = await chat(text)
         body = "\n".join(r.text)
-        assert DISCLAIMER in body and "/risk" in body and "/open" in body
+        assert DISCLAIMER in body and must in body and "/open" in body
     r = await chat("/help risk")
     assert "usage: /risk" in r.text[1] and any("10x" in line for line in r.text)
     assert "There is no /nope" in one_line(await chat("/help nope"))

@@ -3,10 +3,10 @@ fields (the private ones, signed, are in ``okx_private``)."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tests.fakes.okx_flow_routes import FLOW_ROUTES
 from tests.fakes.okx_private import TIERS
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def open_interest(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
     if base is None:
         return err("51001", "Instrument ID does not exist")
     px = okx.market.price(base, okx.now_ms)
-    oi_ccy = 5_000_000.0 / px * (1 + 0.1 * (zlib.crc32(base.encode()) % 7))
+    oi_ccy = okx.market.open_interest_usdt(base, okx.now_ms) / px
     ct = okx.market.contract_value(base)
     return ok([{"instType": "SWAP", "instId": params["instId"], "oi": f"{oi_ccy / ct:.2f}",
                 "oiCcy": f"{oi_ccy:.6f}", "oiUsd": f"{oi_ccy * px:.2f}",
@@ -188,6 +188,7 @@ ROUTES: dict[str, Callable[[FakeOkx, dict[str, str]], tuple[int, Body]]] = {
     "/api/v5/public/open-interest": open_interest,
     "/api/v5/public/position-tiers": position_tiers,
     "/api/v5/market/tickers": tickers,
+    **FLOW_ROUTES,
 }
 
 

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from tests.fakes.exchange_account import FakeAccount
 from tests.fakes.loopback import LoopThread, serve
+from tests.fakes.okx_flow_routes import FLOW_LIMITS
 from tests.fakes.okx_market import FakeMarket, default_bases
 from tests.fakes.okx_private import PRIVATE, SINGLE, OkxKey, authenticate, okx_account
 from tests.fakes.okx_routes import route
@@ -46,13 +47,15 @@ OKX_LIMITS: dict[str, tuple[int, bool]] = {
     "/api/v5/market/tickers": (20, False),
     "/api/v5/public/instruments": (20, False),
     "/api/v5/public/time": (10, False),
+    **FLOW_LIMITS,
 }
 WINDOW_S = 2.0
 SIGNED = ("/api/v5/account/", "/api/v5/asset/")  # signed endpoints: need a valid key
 KEY_ERRORS = {"50111": "Invalid OK-ACCESS-KEY", "50112": "Invalid OK-ACCESS-TIMESTAMP",
               "50113": "Invalid Sign", "50114": "Invalid authorization",
               "50105": "OK-ACCESS-PASSPHRASE incorrect"}
-FAULTS = ("unavailable", "error", "timeout", "malformed", "drop", "empty", "nulls", "badsymbol")
+FAULTS = ("unavailable", "error", "timeout", "malformed", "drop", "empty", "nulls", "badsymbol",
+          "ratelimited")
 _BAR = re.compile(r"^(\d+)([mHDW])(utc)?$")
 _UNIT_MS = {"m": 60_000, "H": 3_600_000, "D": 86_400_000, "W": 604_800_000}
 
@@ -122,7 +125,8 @@ class FakeOkx:
         for ``symbol`` (a base such as "BTC", None = any), ``times`` times (None = until
         ``clear_faults``). Kinds: unavailable (503/50001), error (500/50026), timeout (sleeps
         ``delay_s``), malformed (broken JSON), drop (connection closed), empty (no data),
-        nulls (fields null), badsymbol (51001)."""
+        nulls (fields null), badsymbol (51001), ratelimited (429/50011, as if the window
+        were full)."""
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULTS}")
         f = Fault(kind, endpoint, symbol.upper() if symbol else None, times, delay_s)
@@ -140,8 +144,10 @@ class FakeOkx:
         self.market.gaps.clear()
 
     def requests(self, endpoint: str = "", symbol: str | None = None) -> list[Request]:
-        """Logged requests whose path ends with ``endpoint`` (and for ``symbol``, a base)."""
-        out = [r for r in self.log if r.path.endswith(endpoint)]
+        """Logged requests whose path ends with ``endpoint`` (and for ``symbol``, a base).
+        Mark-price candles count only when asked for by name: "candles" means trade bars."""
+        out = [r for r in self.log if r.path.endswith(endpoint)
+               and ("mark-price" in endpoint or "mark-price" not in r.path)]
         if symbol:
             inst = self.market.inst_id(symbol.upper())
             out = [r for r in out if r.params.get("instId") == inst]
@@ -280,6 +286,10 @@ class FakeOkx:
             entry.status = 500
             return web.json_response({"code": "50026", "msg": "System error", "data": []},
                                      status=500)
+        if f.kind == "ratelimited":
+            entry.status = 429
+            return web.json_response({"code": "50011", "msg": "Too Many Requests", "data": []},
+                                     status=429)
         if f.kind == "badsymbol":
             return web.json_response({"code": "51001", "msg": "Instrument ID does not exist",
                                       "data": []}, status=200)

@@ -137,6 +137,16 @@ class BotApiMethods(FakeTelegramState):
             self.deleted.append((chat.id, int(key[1])))  # type: ignore[arg-type]
         return True
 
+    def _on_pin_chat_message(self, params: dict[str, Any]) -> bool:
+        """Pin one of the chat's messages (``pinned`` records chat → message id)."""
+        with self._lock:
+            chat = self._writable(params)
+            message_id = params.get("message_id")
+            if (chat.id, message_id) not in self._stored:
+                raise bad_request("message to pin not found")
+            self.pinned[chat.id] = int(message_id)  # type: ignore[arg-type]
+        return True
+
     def _on_answer_callback_query(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id"))
         with self._lock:
