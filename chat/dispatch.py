@@ -108,7 +108,8 @@ class Dispatcher:
             return Reply.failure(f"I can't answer /{command.name} right now: the market data "
                                  f"source failed ({str(e)[:200]}). Try again in a minute.")
         except Exception:
-            log.error("answering /%s %s failed", command.name, " ".join(args)[:200],
-                      exc_info=True)
+            shown = "(words not logged)" if command.holds_secrets else " ".join(args)[:200]
+            log.error("answering /%s %s failed", command.name, shown, exc_info=not
+                      command.holds_secrets)
             return Reply.failure(
                 f"Something went wrong answering /{command.name}; it has been logged.")

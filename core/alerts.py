@@ -18,7 +18,7 @@ SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 MARKET = "market"  # sent to every chat subscribed to the kind (and the signal channel)
 TRADE = "trade"  # about one logged trade: sent to its owner's private chat only
-OPERATOR = "operator"  # about the bot itself: sent to the operator it names, not subscribable
+OPERATOR = "operator"  # about the bot or one user's setup: sent to the chat it names only
 PERSONAL = "personal"  # a rule a user set (/alert): sent to that user only, not subscribable
 SCOPES = (MARKET, TRADE, OPERATOR, PERSONAL)
 
@@ -69,6 +69,8 @@ BUILTIN_KINDS: tuple[AlertKind, ...] = (
     AlertKind("funding", "funding rates at an extreme (a crowded side, a costly carry)"),
     AlertKind("data", "market data is stale or the exchange cannot be reached, and recovery"),
     AlertKind("config", "a configured symbol the exchange does not list (to the operator)",
+              OPERATOR),
+    AlertKind("account", "your connected exchange account stopped syncing, or syncs again",
               OPERATOR),
     AlertKind("rule", "an alert you set yourself with /alert (sent to you only)", PERSONAL),
 )

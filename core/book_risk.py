@@ -62,7 +62,8 @@ def book_risk(positions: Sequence[Position], idx: IntArray, instruments: Mapping
               tails: TailFit | None = None) -> RiskArrays | None:
     """Risk of every position at once (``idx``: each position's symbol column; ``tails``
     one row per symbol column); symbols without contract tiers get the default mmr, Binance
-    brackets their own formula."""
+    brackets their own formula, and a position that carries its ``liquidation_price`` keeps
+    it."""
     if not positions:
         return None
     insts = [instruments.get(s) or bare_instrument(s) for s in symbols]
@@ -85,6 +86,10 @@ def book_risk(positions: Sequence[Position], idx: IntArray, instruments: Mapping
             k = tier_index(ts, n[rows] * e[rows])
             bracket_mmr[rows] = [ts[i].mmr for i in k]
             bracket[rows] = [ts[i].tier for i in k]
+    given = list(map(attrgetter("liquidation_price"), positions))
+    if given.count(None) < len(given):  # synced positions: their exchange's rules decided
+        at = [i for i, p in enumerate(given) if p is not None]
+        liq[at] = [given[i] for i in at]
     risk = risk_many(e, n, s, m, prices, sigma, bars_per_hour, symbol_idx=idx,
                      tiers=TierTable.build(tiers), liquidation=liq,
                      contract_value=np.array([i.contract_value for i in insts]),

@@ -339,6 +339,9 @@ class Position:
 
     ``size`` is in base units (0.5 BTC), always positive; ``side`` gives the direction.
     ``margin`` is the isolated margin; when omitted it is entry × size / leverage.
+    ``liquidation_price``, when given, is used instead of computing one from the margin (a
+    position synced from an exchange account, judged by that exchange's rules on the whole
+    account).
     """
 
     symbol: str
@@ -348,6 +351,7 @@ class Position:
     leverage: float
     margin_mode: str = "isolated"  # "isolated" | "cross"
     margin: float | None = None
+    liquidation_price: float | None = None
 
     def __post_init__(self) -> None:
         if self.side not in SIDES:

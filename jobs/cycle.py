@@ -62,6 +62,8 @@ class CycleSummary:
     cascade_score: float | None = None
     cascade_confidence: float | None = None
     funding_payments: int = 0
+    accounts_synced: int = 0
+    accounts_failed: int = 0
     fetch_error: str | None = None  # the exchange failed (or gave no bars)
     storage_error: str | None = None  # the outbox or the heartbeat could not be written
     held_alerts: int = 0  # alerts kept in memory until the outbox can be written again
@@ -95,7 +97,8 @@ class WatchCycle:
                  send_stage: SendStage | None = None, symbols: list[str] | None = None,
                  name: str = "cycle", rules: list[str] | None = None,
                  clock: Callable[[], float] = time.time,
-                 before_fetch: Callable[[], None] | None = None, watch: bool = False) -> None:
+                 before_fetch: Callable[[], None] | None = None, watch: bool = False,
+                 accounts: Any = None) -> None:
         self.config, self.db, self.market, self.pm = rt.config, db, market, rt.plugins
         self.strategies: Mapping[str, Strategy] = rt.strategies
         self.params: EngineParams = rt.engine_params
@@ -103,6 +106,7 @@ class WatchCycle:
         self.rules = select_rules(rt.extensions.alert_rules, rules)
         self.send_stage, self.symbols, self.name = send_stage, symbols, name
         self.clock, self.before_fetch, self.watch = clock, before_fetch, watch
+        self.accounts = accounts  # plugins.accounts.service.Accounts: synced first each cycle
         self.bars = self.params.corr.slow + self.params.corr.fast + 8
         self.last: CycleSummary | None = None
         self.last_result: Any = None  # the last cycle's EngineResult (the signal board's)
@@ -117,6 +121,9 @@ class WatchCycle:
         snap: MarketSnapshot | None = None
         result = None
         fetch_error = None
+        if self.accounts is not None and self.symbols is None:
+            with _Stage(summary, "accounts"):
+                await self._sync_accounts(summary)
         try:
             trades = open_trades(self.db) if self.symbols is None else []
         except Exception as e:  # an unreadable database: market alerts still come
@@ -225,6 +232,23 @@ class WatchCycle:
         if done:
             summary.alerts["liquidation"] = summary.alerts.get("liquidation", 0) + len(done)
         return {d.trade.id for d in done}
+
+    async def _sync_accounts(self, summary: CycleSummary) -> None:
+        """Every connected exchange account into the log first (``plugins.accounts``), so
+        this cycle judges what the exchanges hold. An account that fails is told to its owner
+        by the sync; the cycle goes on."""
+        try:
+            results = await self.accounts.sync_all()
+        except Exception as e:
+            log.exception("%s: account sync failed", self.name)
+            summary.error = f"accounts: {type(e).__name__}: {e}"
+            return
+        summary.accounts_synced = sum(1 for r in results if r.ok)
+        summary.accounts_failed = sum(1 for r in results if not r.ok)
+        for r in results:
+            for t in r.changes.closed:
+                if t.close_reason in ("liquidated", "adl"):
+                    summary.alerts["liquidation"] = summary.alerts.get("liquidation", 0) + 1
 
     def _data_age(self, summary: CycleSummary, snap: MarketSnapshot | None) -> None:
         """The newest bar's age: this cycle's snapshot's, else the last one's, aged."""

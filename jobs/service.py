@@ -53,6 +53,10 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     await _check_key(market)
     commands = list(rt.commands)
     services = Services.from_runtime(rt, db, market)
+    accounts = services.accounts
+    if accounts is None:
+        log.info("ACCOUNT_ENCRYPTION_KEY is not set: /connect is off (traders cannot connect "
+                 "their own exchange accounts)")
     jobs = Jobs()
     app = None
     sender: Any = None
@@ -85,7 +89,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     send = _serialised(drain)  # the cycle and the cascade watch share one sender
     metrics = start_metrics(config.metrics,
                             ServiceCollector(config.storage.path, market, sender))
-    cycle = WatchCycle(rt, db=db, market=market, send_stage=send)
+    cycle = WatchCycle(rt, db=db, market=market, send_stage=send, accounts=accounts)
     board = None
     if app is not None and config.telegram.signal_board and config.telegram.signal_channel:
         from chat.signal_board import SignalBoard
@@ -135,6 +139,8 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
             from chat.telegram.app import stop_telegram
 
             await stop_telegram(app)  # also closes the market through post_shutdown
+        if accounts is not None:
+            await accounts.close()
         await market.close()
         db.close()
     log.info("stopped cleanly")
@@ -146,21 +152,21 @@ async def _check_key(market: Any) -> None:
     they could trade (hedgewatch never does; /account repeats it)."""
     if not getattr(market, "keys", None):
         return
-    from chat.commands.account import key_rejected_message, trade_key_warning
+    from chat.commands.account import key_rejected_message, read_account, trade_key_warning
 
     try:
-        acct = await market.fetch_positions()
+        rights, read = await read_account(market)
     except KeyRejected as e:
         log.error(key_rejected_message(market.name, e))
         return
     except MarketError as e:
         log.error("the %s API keys could not read the account: %s", market.name, e)
         return
-    if acct.can_trade:
+    if rights.trade or rights.withdraw:
         log.warning(trade_key_warning(market.name))
     else:
         log.info("%s API keys read the account (read only): %d open position(s)",
-                 market.name, len(acct.positions))
+                 market.name, len(read.state.positions))
 
 
 def _serialised(drain: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:

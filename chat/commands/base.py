@@ -137,6 +137,9 @@ class Command:
     ``expandable``    True when a trailing ``full`` asks for the whole answer: the
                       dispatcher strips it before ``parse`` and shows ``Reply.short``
                       otherwise
+    ``holds_secrets`` True when its words may be a secret (``/connect``'s API key): never
+                      logged, kept out of the console's history, deleted from Telegram at
+                      once, and refused (never answered) in a group
     """
 
     name: ClassVar[str]
@@ -147,6 +150,7 @@ class Command:
     admin_only: ClassVar[bool] = False
     operator_only: ClassVar[bool] = False
     expandable: ClassVar[bool] = False
+    holds_secrets: ClassVar[bool] = False
 
     @property
     def example(self) -> str:

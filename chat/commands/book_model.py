@@ -43,6 +43,12 @@ def position_of(t: Trade) -> Position:
                     t.isolated_margin)
 
 
+def synced_liquidation(t: Trade) -> float | None:
+    """A trade synced from a connected account keeps the liquidation price its account gave
+    at the last sync (the exchange's rules on the account's real equity), not a model's."""
+    return t.liq_price if t.synced and t.account_id is not None else None
+
+
 def priced(snap: MarketSnapshot, t: Trade) -> bool:
     return t.symbol in snap.symbols and math.isfinite(snap.last_price(t.symbol))
 
@@ -58,7 +64,8 @@ def entries(services: Services, snap: MarketSnapshot, trades: list[Trade], state
         j = snap.index(t.symbol)
         pos = position_of(t)
         fit = state.tails.select([j]) if state is not None else None
-        rep = report_for(services, snap, pos, mmr=mmr, fee=fee, tails=fit)
+        rep = report_for(services, snap, pos, mmr=mmr, fee=fee, tails=fit,
+                         liquidation_price=synced_liquidation(t))
         out.append(Entry(t, pos, j, rep))
     return out
 
@@ -113,6 +120,8 @@ def with_joint_cross(services: Services, snap: MarketSnapshot, items: list[Entry
     liq = cross_liquidation_prices(book_of(members, snap), beta)
     out = list(items)
     for k, e, px in zip(cross, members, liq.tolist(), strict=True):
+        if synced_liquidation(e.trade) is not None:  # the account's own figure stands
+            continue
         if not math.isfinite(px):  # no move liquidates the account: no liquidation price
             px = 0.0 if e.position.sign > 0 else math.inf
         base = e.position.symbol.split("-")[0]

@@ -10,6 +10,7 @@ from plugins import hookimpl
 @hookimpl
 def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.account import Account
+    from chat.commands.accounts import Balance, Cancel, Connect, Disconnect, Sync
     from chat.commands.alert_rules import ListAlerts, SetAlert
     from chat.commands.backtest import BacktestCommand
     from chat.commands.corr import Corr
@@ -28,6 +29,7 @@ def hedgewatch_register_commands() -> list[Any]:
 
     return [Start(), Help(), Hedge(), Risk(), WhatIf(), Corr(), Market(), Status(),
             Open(), Close(), Positions(), Hedged(), Log(), Account(),
+            Connect(), Cancel(), Disconnect(), Sync(), Balance(),
             Pnl(), Daily(), Weekly(), Monthly(), Performance(), Stats(), Export(),
             Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand(),
             SetAlert(), ListAlerts(), Threshold()]

@@ -14,11 +14,12 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chat.commands.accounts import account_note, ago
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.book_model import entries, with_joint_cross
 from chat.commands.market_view import age_text, freshness_data
 from chat.commands.position_args import build_position
-from chat.commands.risk_view import report_for, report_lines
+from chat.commands.risk_view import price_text, report_for, report_lines
 from chat.context import CommandContext
 from chat.grammar import PositionArgs, parse_position, parse_trade_id
 from storage.trades import list_trades
@@ -32,6 +33,36 @@ class RiskRequest:
     mmr: float | None = None
     fee: float | None = None
     trade_id: int | None = None  # ``/risk 5``: that trade of yours and the legs it holds
+
+
+def synced_numbers(t: Any, ours: float | None, approximate: str | None = None
+                   ) -> dict[str, Any]:
+    """For a synced trade: the exchange's liquidation price at the last sync and ours
+    relative to it (percent), when the sync was, and why ours is only an estimate in its
+    account's mode (portfolio margin), if it is."""
+    if not t.synced:
+        return {}
+    theirs = t.exchange_liq_price
+    diff = None if ours is None or not theirs else (ours / theirs - 1.0) * 100.0
+    return {"exchange_liquidation_price": theirs, "liquidation_diff_pct": diff,
+            "synced_at": t.synced_at, "approximate": approximate}
+
+
+def synced_lines(t: Any, ours: float | None, now_ms: int, approximate: str | None = None
+                 ) -> list[str]:
+    """"okx's liquidation price X at the last sync, 3 min ago (ours differs by d %)" under a
+    synced trade, and a warning where our figure is an approximation."""
+    n = synced_numbers(t, ours, approximate)
+    if not n:
+        return []
+    out = [f"⚠ {approximate}"] if approximate else []
+    if n["exchange_liquidation_price"] is None:
+        return out
+    diff = n["liquidation_diff_pct"]
+    when = "" if t.synced_at is None else \
+        f" at the last sync, {ago(max(0, now_ms - t.synced_at))}"
+    return [f"{t.exchange}'s liquidation price {price_text(n['exchange_liquidation_price'])}{when}"
+            + ("" if diff is None else f" (ours differs by {diff:+.2f} %)"), *out]
 
 
 class Risk(Command):
@@ -135,10 +166,15 @@ class Risk(Command):
                 together += t.unrealised_pnl(mark)
                 position = {"size": t.size, "entry": t.entry, "leverage": t.leverage,
                             "margin_mode": t.margin_mode, "margin": t.isolated_margin,
-                            "parent_id": t.parent_id}
+                            "parent_id": t.parent_id, "source": t.source or "manual",
+                            "exchange": t.exchange if t.synced else None}
+                approx = account_note(s.db, t)
                 reports.append({"trade_id": t.id, **r, "position": position,
-                                "unrealised_pnl": t.unrealised_pnl(mark)})
-                lines += [f"#{t.id}{role}", *report_lines(r, position)]
+                                "unrealised_pnl": t.unrealised_pnl(mark),
+                                **synced_numbers(t, r["liquidation_price"], approx)})
+                lines += [f"#{t.id}{role}" + (f" [{t.exchange}, synced]" if t.synced else ""),
+                          *report_lines(r, position),
+                          *synced_lines(t, r["liquidation_price"], s.now_ms(), approx)]
             if legs and priced:
                 shared = main.margin_mode == "cross" and any(x.margin_mode == "cross"
                                                              for x in legs)

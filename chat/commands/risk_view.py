@@ -66,6 +66,11 @@ def _prob(p: float | None) -> str:
     return f"{pct:.2g} %" if pct >= 0.001 else "< 0.001 %"
 
 
+def price_text(x: float | None) -> str:
+    """A price with the digits it needs (sub-1 prices in significant figures)."""
+    return _px(x)
+
+
 def _px(x: float | None) -> str:
     if x is None:
         return "n/a"

@@ -30,10 +30,14 @@ def _money(x: float | None) -> str:
 def trade_line(t: Trade, mark: float | None = None) -> str:
     mode = " cross" if t.margin_mode == store.CROSS else ""
     head = f"#{t.id} {t.symbol} {t.side} {t.size:g} @ {t.entry:g} {t.leverage:g}x{mode}"
+    if t.synced:
+        head += f" [{t.exchange}" + (", synced]" if t.account_id is not None else
+                                     ", no longer synced]")
     if t.parent_id is not None:
         head += f" (hedge of #{t.parent_id})"
     if not t.is_open:
-        how = "liquidated" if t.close_reason == store.LIQUIDATED else "closed"
+        how = {store.LIQUIDATED: "liquidated", store.ADL: "closed by ADL"}.get(
+            t.close_reason or "", "closed")
         return f"{head} → {how} @ {t.exit_price:g}, realised {_money(t.realised_pnl)} USDT"
     tail = "" if mark is None else f", mark {mark:g}, unrealised {_money(t.unrealised_pnl(mark))}"
     return head + " (open" + tail + ")" + (f" — {t.note}" if t.note else "")

@@ -44,6 +44,7 @@ from chat.context import Services
 from chat.dispatch import Dispatcher
 from chat.telegram.groups import AdminCache, Allowlist
 from chat.telegram.handlers import FRONT, TelegramFront, add_handlers
+from chat.telegram.keys import add_key_handlers
 from chat.telegram.webhook import WebhookServer
 from settings.config import Config
 
@@ -100,6 +101,7 @@ def build_application(config: Config, token: str, services: Services, *,
     app.bot_data["webhook_secret"] = webhook_secret
     app.bot_data["warm"] = warm
     add_handlers(app)
+    add_key_handlers(app)
     return app
 
 

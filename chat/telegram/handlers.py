@@ -7,8 +7,9 @@ Every handler reads the front end's state, ``TelegramFront``, from ``bot_data[FR
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Bot, Message, Update
 from telegram.error import Forbidden, TelegramError
@@ -67,6 +68,8 @@ class TelegramFront:
     buttons: ButtonStore = field(default_factory=ButtonStore)
     signal_ok: bool | None = None  # the start-up check of [telegram] signal_channel
     observer: Callable[[Reply], None] | None = None  # tests: sees every reply produced
+    # a command message that holds a secret is handled here first (``chat.telegram.keys``)
+    intercept: Callable[[TelegramFront, Bot, Where, Message], Awaitable[bool]] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def _known_private(front: TelegramFront, user_id: int | None) -> bool:
     return bool(rows)
 
 
-async def _post(front: TelegramFront, bot: Bot, where: Where, rendered: Rendered,
+async def post(front: TelegramFront, bot: Bot, where: Where, rendered: Rendered,
                 chat_id: int | None = None) -> list[Message] | None:
     target = where.chat_id if chat_id is None else chat_id
     private = target != where.chat_id
@@ -140,10 +143,12 @@ async def _answer(front: TelegramFront, command: Command, args: list[str],
 
 
 async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
-                   from_button: bool = False, in_place: Message | None = None) -> Outcome:
+                   from_button: bool = False, in_place: Message | None = None,
+                   extra: dict[str, Any] | None = None) -> Outcome:
     """Answer one command line as ``where``'s user; posts the answer unless it is a pressed
     button's refusal (that becomes the toast). With ``in_place`` (a "More" button's
-    message) the answer replaces that message's text instead (``expand``)."""
+    message) the answer replaces that message's text instead (``expand``). ``extra`` goes
+    into the command's context."""
     parts = split_command(text, bot.username)
     if parts is None:
         return Outcome()  # addressed to another bot
@@ -162,7 +167,8 @@ async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
         ctx = CommandContext(user_id=where.user_id or 0, chat_id=where.chat_id,
                              services=front.services, chat_type=where.chat_type,
                              is_admin=is_admin, bot_name=bot.username,
-                             extra={"front_end": "telegram", "thread_id": where.thread_id},
+                             extra={"front_end": "telegram", "thread_id": where.thread_id,
+                                    **(extra or {})},
                              is_operator=where.chat_type == "private"
                              and where.user_id in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
@@ -175,7 +181,7 @@ async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
     if in_place is not None and rendered is not None:
         rendered = await expand.replace_text(in_place, rendered)
     if rendered is not None:
-        await _post(front, bot, where, rendered)
+        await post(front, bot, where, rendered)
     return Outcome(reply, None if in_place is not None else first if from_button else None)
 
 
@@ -190,15 +196,15 @@ async def _answer_privately(front: TelegramFront, bot: Bot, where: Where, comman
                              extra={"front_end": "telegram", "asked_in": where.chat_id},
                              is_operator=uid in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
-        if await _post(front, bot, where, await render(reply, front.buttons), chat_id=uid):
+        if await post(front, bot, where, await render(reply, front.buttons), chat_id=uid):
             if from_button:
                 return Outcome(reply, "Answered in our private chat.")
-            await _post(front, bot, where, Rendered([groups.answered_privately(
+            await post(front, bot, where, Rendered([groups.answered_privately(
                 where.first_name)]))
             return Outcome(reply)
     if from_button:
         return Outcome(None, visible_text(hint)[:TOAST_MAX], alert=True)
-    await _post(front, bot, where, Rendered([hint]))
+    await post(front, bot, where, Rendered([hint]))
     return Outcome()
 
 
@@ -209,7 +215,7 @@ async def _admit(front: TelegramFront, bot: Bot, where: Where) -> bool:
     if front.allowlist.first_refusal(where.chat_id):
         log.info("refused chat %s (%s): not in [telegram] allowed_chats", where.chat_id,
                  where.chat_type)
-        await _post(front, bot, where, Rendered([groups.REFUSAL]))
+        await post(front, bot, where, Rendered([groups.REFUSAL]))
     return False
 
 
@@ -224,6 +230,8 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     lifecycle.touch_chat(front.services.db, where.chat_id, where.chat_type,
                          front.services.now_ms(), where.title)
+    if front.intercept is not None and await front.intercept(front, context.bot, where, msg):
+        return
     await run_line(front, context.bot, where, msg.text)
 
 
@@ -264,9 +272,9 @@ async def _alert_details(front: TelegramFront, bot: Bot, where: Where, alert_id:
     tz = chats.get_settings(front.services.db, reader).timezone if reader else "UTC"
     rendered = Rendered(split_html(alert_details_html(stored, tz)))
     if where.chat_type == "private":
-        await _post(front, bot, where, rendered)
+        await post(front, bot, where, rendered)
         return None, False
-    if _known_private(front, where.user_id) and await _post(
+    if _known_private(front, where.user_id) and await post(
             front, bot, where, rendered, chat_id=int(where.user_id)):  # type: ignore[arg-type]
         return "Sent you the details in our private chat.", False
     return visible_text(groups.private_hint(bot.username, "start"))[:TOAST_MAX], True
@@ -293,7 +301,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         where = Where(chat.id, chat.type, user_id, title=chat.title)
         subs = chats.get_settings(db, chat.id).subscriptions  # kept if it was here before
         welcome = Reply(text=start_lines(False, subs), buttons=start_buttons(private=False))
-        await _post(front, context.bot, where, await render(welcome, front.buttons))
+        await post(front, context.bot, where, await render(welcome, front.buttons))
 
 
 async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

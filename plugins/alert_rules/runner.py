@@ -33,8 +33,11 @@ UNDELIVERED_LOOKBACK_MS = 24 * 3_600_000  # an alert expired longer ago is not s
 
 def trade_positions(trades: Sequence[OpenTrade]) -> list[Position]:
     """The positions to give ``evaluate`` for the open trades and legs, in the same order
-    (each with its own margin: a hedge leg is an isolated position of its own)."""
-    return [Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode, t.margin)
+    (each with its own margin: a hedge leg is an isolated position of its own). A synced
+    trade carries the liquidation price its account's last sync judged by its exchange's
+    rules (its cross margin on the whole account, its exchange's tiers)."""
+    return [Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode, t.margin,
+                     liquidation_price=t.liq_price if t.synced else None)
             for t in trades]
 
 

@@ -216,6 +216,8 @@ class LiquidationRule(AlertRule):
             f"#{ti.trade_id} {symbol.split('-')[0]} {side} is past its liquidation price",
             [_trade_line(ti), f"Price {price:g} is {-dist:.1f}% beyond the liquidation price "
                               f"{liq:g}."],
+            "The exchange has most likely liquidated it: check your account; the next sync "
+            "closes it in your log with the exchange's numbers." if ti.trade.synced else
             f"The exchange has most likely liquidated it: check your account, then log the "
             f"exit with /close {ti.trade_id} @<price> so your P&L stays right.",
             payload={"trade_id": ti.trade_id, "symbol": symbol, "price": finite(price),

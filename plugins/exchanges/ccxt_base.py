@@ -57,7 +57,7 @@ from plugins.exchanges.source import (
 from plugins.exchanges.symbols import SymbolResolver
 from settings.config import ExchangeConfig
 from settings.durations import format_duration
-from settings.secrets import Secrets
+from settings.secrets import ExchangeKeys, Secrets
 from storage import market_stats as stats
 from storage.candles import last_candle_ts
 from storage.database import open_database
@@ -112,17 +112,35 @@ class CcxtMarket(MarketSource):
 
     # --- ccxt set-up ------------------------------------------------------------------------
 
-    def _ccxt_config(self) -> dict[str, Any]:
-        """The ccxt constructor settings (OKX moves its API URL differently)."""
-        return ccxt_config(self.config, self.keys, self.ccxt_class, self.ccxt_options)
+    def _ccxt_config(self, keys: ExchangeKeys | None = None) -> dict[str, Any]:
+        """The ccxt constructor settings (OKX moves its API URL differently); ``keys``
+        default to the operator's (``self.keys``)."""
+        return ccxt_config(self.config, keys or self.keys, self.ccxt_class, self.ccxt_options)
+
+    async def keyed_client(self, keys: ExchangeKeys) -> Any:
+        """A ccxt client of this exchange signing with ``keys`` (a user's read-only key) that
+        shares this source's loaded markets: no second market download per user."""
+        await self.load_instruments()
+        client = self.ccxt_class(self._ccxt_config(keys))
+        client.set_markets(self.exchange.markets, self.exchange.currencies)
+        return client
 
     async def close(self) -> None:
         await self.exchange.close()
 
     # --- the one way a request is made ------------------------------------------------------
 
+    async def request(self, endpoint: str, fn: Callable[[], Awaitable[T]],
+                      validate: Callable[[T], Any] | None = None) -> Any:
+        """``fn()`` under this exchange's limiter for ``endpoint``, retried and timed like
+        every market request (the account readers' way in). ``fn`` signs with another key
+        than this source's: when the exchange refuses it, ccxt's error goes to the caller
+        (the reader names the key's owner) and this source's own key is left alone."""
+        return await self._call(endpoint, None, fn, validate, own_key=False)
+
     async def _call(self, endpoint: str, symbol: str | None, fn: Callable[[], Awaitable[T]],
-                    validate: Callable[[T], Any] | None = None) -> Any:
+                    validate: Callable[[T], Any] | None = None, *, own_key: bool = True
+                    ) -> Any:
         """``fn()`` under the endpoint's limiter, timed, retried, and validated."""
         async def once() -> Any:
             async with self.limiters.slot(endpoint, symbol):
@@ -131,6 +149,8 @@ class CcxtMarket(MarketSource):
                     out = await fn()
                     out = validate(out) if validate else out
                 except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
+                    if not own_key:  # a trader's key: not this exchange's health, nor its key
+                        raise
                     self.tracker.failure(time.perf_counter() - t0, f"{endpoint}: {describe(exc)}",
                                          endpoint)
                     raise self._key_rejected(exc) from exc
@@ -316,15 +336,17 @@ class CcxtMarket(MarketSource):
         """Share of taker volume that sold in the bar before ``until_ms``."""
         raise NotSupported(f"{self.name}: no taker-volume statistics")
 
-    async def fetch_tiers(self, symbol: str) -> tuple[Tier, ...]:
-        """Maintenance-margin tiers, fetched once per instance and kept on the Instrument."""
+    async def fetch_tiers(self, symbol: str, client: Any = None) -> tuple[Tier, ...]:
+        """Maintenance-margin tiers, fetched once per instance and kept on the Instrument.
+        ``client``: a keyed ccxt client, where the exchange signs its tiers (Binance)."""
         symbol = self.resolve(symbol)
         inst = self.instruments[symbol]
         if inst.tiers:
             return inst.tiers
         unified = self._markets[symbol]
+        ex = client or self.exchange
         tiers = await self._call("position-tiers", symbol,
-                                 lambda: self.exchange.fetch_market_leverage_tiers(unified),
+                                 lambda: ex.fetch_market_leverage_tiers(unified),
                                  lambda rows: parse.tiers(rows, self.tier_unit))
         self.resolver.instruments[symbol] = replace(inst, tiers=tiers)
         return tiers

@@ -17,6 +17,7 @@ from plugins.exchanges import ccxt_parse as parse
 from plugins.exchanges.candle_sync import Page
 from plugins.exchanges.ccxt_base import CcxtMarket
 from plugins.exchanges.ratelimits import EndpointLimit
+from settings.secrets import ExchangeKeys
 
 OKX_HISTORY_BORDER = 1439  # bars: the candles endpoint holds only the latest 1,440
 
@@ -53,8 +54,8 @@ class OkxMarket(CcxtMarket):
         "history-mark-price-candles": EndpointLimit(10),
     }
 
-    def _ccxt_config(self) -> dict[str, Any]:
-        cfg = super()._ccxt_config()
+    def _ccxt_config(self, keys: ExchangeKeys | None = None) -> dict[str, Any]:
+        cfg = super()._ccxt_config(keys)
         if self.config.api_url:
             cfg["urls"] = {"api": {"rest": self.config.api_url.rstrip("/")}}
         return cfg

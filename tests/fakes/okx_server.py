@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.fakes.exchange_account import FakeAccount
 from tests.fakes.loopback import LoopThread, serve
 from tests.fakes.okx_flow_routes import FLOW_LIMITS
 from tests.fakes.okx_market import FakeMarket, default_bases
+from tests.fakes.okx_private import PRIVATE, SINGLE, OkxKey, authenticate, okx_account
 from tests.fakes.okx_routes import route
 
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -48,7 +50,7 @@ OKX_LIMITS: dict[str, tuple[int, bool]] = {
     **FLOW_LIMITS,
 }
 WINDOW_S = 2.0
-PRIVATE = ("/api/v5/account/", "/api/v5/asset/")  # signed endpoints: need a valid key
+SIGNED = ("/api/v5/account/", "/api/v5/asset/")  # signed endpoints: need a valid key
 KEY_ERRORS = {"50111": "Invalid OK-ACCESS-KEY", "50112": "Invalid OK-ACCESS-TIMESTAMP",
               "50113": "Invalid Sign", "50114": "Invalid authorization",
               "50105": "OK-ACCESS-PASSPHRASE incorrect"}
@@ -94,6 +96,7 @@ class FakeOkx:
         self.log: list[Request] = []
         self.faults: list[Fault] = []
         self.account_perm = "read_only"
+        self.keys: dict[str, OkxKey] = {}  # API key → its secret, passphrase, rights, ledger
         self.reject_key: str | None = None  # an OKX code (e.g. "50111"): private routes refuse
         self.positions: list[dict] = []
         self.equity: float | None = 10_000.0  # USDT equity of the account (balance)
@@ -158,6 +161,23 @@ class FakeOkx:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def add_key(self, api_key: str, secret: str, passphrase: str, *, perm: str | None = None,
+                account: FakeAccount | None = None) -> OkxKey:
+        """Accept requests signed with this key. ``perm`` as OKX's ``/account/config`` says
+        it ("read_only", "read_only,trade", "read_only,withdraw"; None: ``account_perm``);
+        ``account`` is its ledger (None: the raw ``positions``/``equity`` fields)."""
+        self.keys[api_key] = OkxKey(secret, passphrase, perm, account)
+        return self.keys[api_key]
+
+    def new_account(self, mode: str = SINGLE, *, wallet: float = 10_000.0) -> FakeAccount:
+        """A ledger with OKX's liquidation formulas for account level ``mode`` ("2" single-
+        currency, "3" multi-currency, "4" portfolio margin), marked at the fake's prices."""
+        acct = okx_account(mode, wallet=wallet, ct_values={
+            b: self.market.contract_value(b) for b in self.market.bases})
+        for b in self.market.bases:
+            acct.marks[b] = self.market.price(b, self.now_ms)
+        return acct
 
     # --- HTTP plumbing ----------------------------------------------------------------------
 
@@ -232,7 +252,7 @@ class FakeOkx:
             entry.status = 429
             return web.json_response({"code": "50011", "msg": "Too Many Requests", "data": []},
                                      status=429)
-        if self.reject_key and path.startswith(PRIVATE):
+        if self.reject_key and path.startswith(SIGNED):
             entry.status = 401
             return web.json_response({"code": self.reject_key, "msg": KEY_ERRORS.get(
                 self.reject_key, "Invalid authorization"), "data": []}, status=401)
@@ -241,7 +261,16 @@ class FakeOkx:
             resp = await self._faulty(fault, request, entry)
             if resp is not None:
                 return resp
-        status, body = route(self, path, params)
+        if path in PRIVATE:
+            key, refused = authenticate(self, request.method, request.raw_path,
+                                        await request.text(), request.headers)
+            if key is None:
+                assert refused is not None
+                entry.status = refused[0]
+                return web.json_response(refused[1], status=refused[0])
+            status, body = PRIVATE[path](self, key, params)
+        else:
+            status, body = route(self, path, params)
         entry.status = status
         if fault is not None and fault.kind == "nulls" and body.get("data"):
             body["data"] = [_nulled(d) for d in body["data"]]
