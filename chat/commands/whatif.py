@@ -24,7 +24,7 @@ import numpy as np
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.book_model import Entry, book_of, co_movement, entries, priced
 from chat.commands.market_view import age_text, freshness_data
-from chat.commands.whatif_text import render
+from chat.commands.whatif_text import render, render_short
 from chat.context import CommandContext
 from core.market_inputs import market_returns
 from core.risk import log_distance
@@ -59,6 +59,7 @@ def parse_move(token: str, example: str) -> float:
 
 class WhatIf(Command):
     name = "whatif"
+    expandable = True
     summary = "your whole book if one asset (or the market) moves: P&L, liquidations, account"
     usage = "/whatif <symbol|market> <±move%> [1h|4h|24h]"
     examples = ("/whatif btc -10%", "/whatif market -15%", "/whatif eth +20% 4h")
@@ -112,8 +113,9 @@ class WhatIf(Command):
         data = shock_data(request, driver, items, beta, result, snap, state)
         data["warnings"] = warnings
         data.update(freshness_data(await s.freshness(snap)))
-        return Reply(data=data, text=[*render(data), *[f"⚠ {w}" for w in warnings],
-                                      age_text(data["data_age_ms"], data["data_behind"])])
+        age = age_text(data["data_age_ms"], data["data_behind"])
+        return Reply(data=data, text=[*render(data), *[f"⚠ {w}" for w in warnings], age],
+                     short=render_short(data, age))
 
 
 def priced_symbol(snap: MarketSnapshot, symbol: str) -> bool:

@@ -75,3 +75,37 @@ def render(d: dict[str, Any]) -> list[str]:
     lines.append(f"Book: P&L {_money(t['pnl_now'])} → {_money(t['pnl_after'])} USDT "
                  f"({_money(t['pnl_change'])})")
     return lines
+
+
+SHORT_POSITIONS = 5  # positions on the first screen; the rest behind "More"
+
+
+def render_short(d: dict[str, Any], age: str) -> list[str]:
+    """The first screen (≤ 10 lines): what the move does to the book and what liquidates,
+    then one short line per position; the moves, hedges and warnings are behind "More"."""
+    shock, t = d["shock"], d["totals"]
+    name = "the market" if shock["driver"] == "market" else _base(shock["driver"])
+    lines = [f"{name} {shock['move_pct']:+.1f} %: book {_money(t['pnl_change'])} USDT"]
+    if d["liquidation_order"]:
+        lines.append("LIQUIDATED: " + ", ".join(f"#{i}" for i in d["liquidation_order"]))
+    else:
+        lines.append("Nothing is liquidated.")
+    a = d["account"]
+    if a is not None:
+        lines.append(f"Cross equity {a['equity_now']:,.0f} → {a['equity_after']:,.0f} USDT")
+    shown = d["positions"][:SHORT_POSITIONS]
+    for p in shown:
+        if p["liquidated"]:
+            tail = "liquidated"
+        elif p["distance_pct_after"] is not None:
+            tail = f"liq {p['distance_pct_after']:.1f} % away"
+        else:
+            tail = "no liq in reach"
+        lines.append(f"#{p['trade_id']} {_base(p['symbol'])} {p['side']}: "
+                     f"{_money(p['pnl_after'])} USDT, {tail}")
+    hidden = len(d["positions"]) - len(shown)
+    if hidden or d.get("warnings"):
+        more = [f"{hidden} more position(s)"] if hidden else []
+        more += [f"{len(d['warnings'])} warning(s)"] if d.get("warnings") else []
+        lines.append("⚠ " + ", ".join(more) + ": tap More")
+    return [*lines, age]

@@ -19,15 +19,7 @@ LINES = {
     "open": "/open sol long 10 @150 5x", "backtest": "/backtest 30", "alert": "/alert btc < 60000",
     "threshold": "/threshold", "settings": "/settings", "mute": "/mute 1h",
 }
-# Rewritten by other engineers right now; tighten after their merge:
-KNOWN_EXCEPTIONS = {
-    "risk": "issue 22 rewrites /risk (tail risk model)",
-    "whatif": "issue 22 adds /whatif",
-    "account": "issue 21 rewrites /account (per-user keys)",
-    "sync": "issue 21 adds /sync",
-    "start": "issue 25a rewrites /start (onboarding, ≤ 8 lines)",
-    "help": "issue 25a groups /help by task",
-}
+KNOWN_EXCEPTIONS: dict[str, str] = {}  # command name → why it may be longer (none now)
 TABLE_ROW = re.compile(r"\S {2,}\S.* {2,}\S")  # columns lined up with runs of spaces
 
 
@@ -97,8 +89,8 @@ def test_the_checker_fails_a_long_or_wide_answer():
 
 
 async def test_known_exceptions_are_still_registered_or_named_for_later(names):
-    # an exception for a command that no longer exists is a stale entry: drop it after merge
-    assert {"risk", "account", "start", "help"} <= set(names)
+    # an exception for a command that no longer exists is a stale entry
+    assert set(KNOWN_EXCEPTIONS) <= set(names)
 
 
 async def test_more_gives_the_whole_answer_and_full_skips_the_first_screen(chat):

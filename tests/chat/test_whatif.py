@@ -47,7 +47,7 @@ async def test_a_hedged_book_under_a_btc_shock_matches_an_independent_calculatio
     beta = stress_beta(state, snap.index(ETH), snap.index(BTC))
     assert 0.3 < beta < 3  # the sim's assets move together in stress
 
-    w = await chat("/whatif btc -12%")
+    w = await chat("/whatif btc -12% full")
     one, two = w.data["positions"]
     assert w.data["shock"] == {"driver": BTC, "move_pct": -12.0, "horizon_h": 24}
     assert one["beta"] == 1.0 and two["beta"] == pytest.approx(beta, rel=1e-9)
@@ -86,7 +86,7 @@ async def test_up_moves_liquidate_the_shorts_in_order(chat):
     await chat(f"/open eth short 5 @{eth} 20x")
     await chat(f"/open btc short 0.5 @{btc} 8x")
     beta = stress_beta(state, snap.index(BTC), snap.index(ETH))
-    w = await chat("/whatif eth +30% 4h")
+    w = await chat("/whatif eth +30% 4h full")
     eth_at = okx_liq("short", eth, 5, 5 * eth / 20, 0.004, 0.0005) / eth - 1
     btc_need = okx_liq("short", btc, 0.5, 0.5 * btc / 8, 0.004, 0.0005) / btc
     btc_at = math.expm1(math.log(btc_need) / beta)  # the ETH move that takes BTC there
@@ -116,7 +116,7 @@ async def test_a_cross_account_is_liquidated_where_its_equity_meets_maintenance(
         eq, mm = account(mid)
         lo, hi = (mid, hi) if eq <= mm else (lo, mid)
     assert account(-0.5)[0] < account(-0.5)[1]  # a 50 % fall takes the account
-    w = await chat("/whatif btc -50%")
+    w = await chat("/whatif btc -50% full")
     a = w.data["account"]
     assert a["collateral"] == pytest.approx(collateral)
     assert a["liquidated"] and w.data["liquidation_order"] == [1, 2]
@@ -156,7 +156,7 @@ async def test_a_cross_account_is_liquidated_where_its_equity_meets_maintenance(
 async def test_whatif_market_moves_every_asset_by_its_beta_to_the_market(chat):
     snap, _ = await market(chat.services)
     await chat(f"/open btc long 0.5 @{snap.last_price(BTC)} 10x")
-    w = await chat("/whatif market -15%")
+    w = await chat("/whatif market -15% full")
     (p,) = w.data["positions"]
     assert w.data["shock"]["driver"] == "market"
     assert p["move_pct"] == pytest.approx(math.expm1(p["beta"] * math.log(0.85)) * 100)
@@ -194,3 +194,14 @@ def test_whatif_json_through_the_cli(tmp_path):
     assert out["positions"][0]["trade_id"] == 1 and not out["positions"][0]["liquidated"]
     r = bot(tmp_path, "whatif", "--help")  # the examples' "%" in the help text
     assert r.returncode == 0 and "/whatif btc -10%" in r.stdout
+
+
+async def test_the_first_screen_says_what_the_move_does_and_more_gives_the_rest(chat):
+    snap, _ = await market(chat.services)
+    await chat(f"/open btc long 0.5 @{snap.last_price(BTC)} 10x")
+    short = await chat("/whatif btc -50%")
+    full = await chat("/whatif btc -50% full")
+    assert short.data == full.data and short.more == "/whatif btc -50% full"
+    assert short.text[0].startswith("BTC -50.0 %: book ")
+    assert short.text[1].startswith("LIQUIDATED: #")
+    assert len(short.text) < len(full.text) and full.more is None
