@@ -111,8 +111,23 @@ class Risk(Command):
         position = {"size": pos.size, "entry": pos.entry, "leverage": pos.leverage}
         data = {**report, "position": position, "as_of": snap.last_bar_close_ms,
                 **freshness_data(await s.freshness(snap))}
+        spec = {"type": "gauge", "symbol": symbol, "side": pos.side,
+                "distance_sigma": report["distance_sigma_24h"],
+                "threshold_sigma": s.config.risk.liquidation_alert_sigma,
+                "touch_prob": report["touch_prob_24h"],
+                "liquidation_price": report["liquidation_price"], "price": report["mark"],
+                "time_ms": snap.last_bar_close_ms}
+
+        def chart() -> bytes:
+            from chat.alert_charts import gauge_png
+
+            return gauge_png(spec)
+
         return Reply(data=data, text=[*report_lines(report, position),
-                                      age_text(data["data_age_ms"], data["data_behind"])])
+                                      age_text(data["data_age_ms"], data["data_behind"])],
+                     chart=chart if report["liquidation_price"] is not None else None,
+                     caption=f"{symbol.split('-')[0]} {pos.side} {pos.leverage:g}x: "
+                             "distance to liquidation")
 
     async def _open_trades(self, request: RiskRequest, ctx: CommandContext) -> Reply:
         """Each open trade with the hedge legs it holds (all, or the one asked for): each

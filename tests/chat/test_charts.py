@@ -85,3 +85,11 @@ async def test_corr_and_pnl_answers_carry_a_dated_chart(chat):
     assert r.caption.startswith("Realised +") and "1 close(s)" in r.caption
     assert r.caption.endswith(" UTC")
     phone_sized(image(r.chart()))
+
+
+async def test_risk_on_a_position_comes_with_a_phone_sized_distance_gauge(chat):
+    reply = await chat("/risk btc long 0.5 20x")
+    assert reply.chart is not None and reply.data["liquidation_price"] is not None
+    img = image(reply.chart())
+    phone_sized(img, min_side=150)
+    assert "distance to liquidation" in (reply.caption or "")
