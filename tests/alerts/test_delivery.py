@@ -5,7 +5,6 @@ drains, as the service drains again when the next delivery is due."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -157,9 +156,7 @@ async def test_one_alert_to_1000_subscribers_under_flood_control(db):
         tg.fail_next("sendMessage", 3, status=502)
         clock = SimClock(T0)
         s = sender_for(db, tg, clock=clock)
-        t0 = time.monotonic()
         report = total(await drain_until_settled(s, clock))
-        elapsed = time.monotonic() - t0
         await s.bot.shutdown()
     counts = per_chat(tg)
     expected = set(privates + groups) - {privates[3], groups[0]} | {-100_777_000}
@@ -167,8 +164,7 @@ async def test_one_alert_to_1000_subscribers_under_flood_control(db):
     assert max(counts.values()) == 1  # nothing twice
     assert report.blocked == 1 and report.migrated == 1
     assert outbox.delivery_counts(db) == {"sent": 999, "failed": 1}
-    assert elapsed < 60, elapsed
-    print(f"1000 subscribers: {elapsed:.1f}s, 429s {sum(r.status == 429 for r in tg.rejected)}")
+    # how fast is a figure for make bench (bench/bench_delivery.py), not an assertion here
 
 
 def test_console_sender_prints_what_a_phone_shows(db):

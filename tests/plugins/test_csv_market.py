@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -103,12 +102,12 @@ async def test_binance_names_resolve_to_the_canonical_symbol(shared_data: Path) 
     assert m.instruments["BTC-USDT-SWAP"].contract_value == 1.0  # Binance: base units
 
 
-def test_a_100k_row_file_loads_in_well_under_a_second(shared_data: Path) -> None:
+def test_a_100k_row_file_loads_whole_and_in_order(shared_data: Path) -> None:
+    # its speed is a figure for make bench (bench/bench_csv.py), not an assertion here
     path = shared_data / "okx_swap_15m_2023_2026" / "BTC-USDT-SWAP_15m.csv.gz"
-    t0 = time.perf_counter()
     c = load_candles(path)
     assert len(c) > 100_000
-    assert time.perf_counter() - t0 < 0.8
+    assert np.all(np.diff(c.times) > 0)
 
 
 def test_binance_funding_jitter_is_rounded_to_the_minute(shared_data: Path) -> None:
