@@ -21,6 +21,7 @@ from chat.commands.market_view import age_text, freshness_data
 from chat.commands.position_args import build_position
 from chat.commands.risk_view import price_text, report_for, report_lines
 from chat.context import CommandContext
+from chat.first_screens import MAX_LINES
 from chat.grammar import PositionArgs, parse_position, parse_trade_id
 from storage.trades import list_trades
 
@@ -65,8 +66,48 @@ def synced_lines(t: Any, ours: float | None, now_ms: int, approximate: str | Non
             + ("" if diff is None else f" (ours differs by {diff:+.2f} %)"), *out]
 
 
+def percent(p: float) -> str:
+    """A probability as a trader reads it: 0.04 %, 3.2 %, 41 %, ≈100 %."""
+    x = p * 100
+    if x >= 99.5:
+        return "≈100 %"
+    return f"{x:.0f} %" if x >= 10 else f"{x:.1f} %" if x >= 1 else f"{x:.2g} %"
+
+
+def trades_short(reports: list[dict[str, Any]], warnings: list[str], age: str) -> list[str]:
+    """``/risk``'s first screen for your open trades (≤ 10 lines): one line each, nearest
+    to liquidation first; the full reports, legs and warnings are behind "More"."""
+    def distance(r: dict[str, Any]) -> float:
+        d = r["distance_pct"]
+        return math.inf if d is None else float(d)
+
+    ordered = sorted(reports, key=distance)
+    room = MAX_LINES - 1 - (1 if warnings else 0)
+    shown = ordered if len(ordered) <= room else ordered[:room - 1]
+    lines = []
+    for r in shown:
+        p = r["position"]
+        head = f"#{r['trade_id']} {r['symbol'].split('-')[0]} {r['side']} {p['leverage']:g}x"
+        if r["liquidation_price"] is None:
+            lines.append(f"{head}: no liquidation")
+            continue
+        liq = ("≈" if r.get("approximate") else "") + price_text(r["liquidation_price"])
+        if r["distance_pct"] is not None and r["distance_pct"] <= 0:
+            lines.append(f"{head}: AT OR PAST liquidation {liq}")
+            continue
+        p24 = r["touch_prob_24h"]
+        lines.append(f"{head}: liq {liq}, {r['distance_pct']:.1f} % away"
+                     + ("" if p24 is None else f", 24h {percent(p24)}"))
+    if len(shown) < len(ordered):
+        lines.append(f"… {len(ordered) - len(shown)} more: tap More")
+    if warnings:
+        lines.append(f"⚠ {len(warnings)} warning(s): tap More")
+    return [*lines, age]
+
+
 class Risk(Command):
     name = "risk"
+    expandable = True
     summary = "liquidation price, distance and safe leverage of a position"
     usage = ("/risk [<symbol> [long|short] [size|5ct|5000usdt] [@entry] [10x]] | "
              "/risk <trade id>")
@@ -206,6 +247,7 @@ class Risk(Command):
         fresh = freshness_data(await s.freshness(snap))
         lines = lines[:-1] if lines and not lines[-1] else lines
         lines += [f"⚠ {w}" for w in warnings]
+        age = age_text(fresh["data_age_ms"], fresh["data_behind"])
         return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms, **fresh,
                            "warnings": warnings},
-                     text=[*lines, age_text(fresh["data_age_ms"], fresh["data_behind"])])
+                     text=[*lines, age], short=trades_short(reports, warnings, age))

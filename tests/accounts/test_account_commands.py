@@ -94,7 +94,7 @@ async def test_connect_sync_balance_and_views_for_the_owner_only(tmp_path):
 
         positions = await ask(s, "/positions")
         assert "[okx, synced]" in positions.text[0]
-        risk = await ask(s, "/risk")
+        risk = await ask(s, "/risk full")
         (r,) = risk.data["reports"]
         assert r["exchange_liquidation_price"] == pytest.approx(t.exchange_liq_price)
         assert abs(r["liquidation_diff_pct"]) < 0.1
@@ -118,7 +118,7 @@ async def test_connect_sync_balance_and_views_for_the_owner_only(tmp_path):
         other = await ask(s, "/positions", user=OTHER)
         assert other.data == {"positions": []}
         assert (await ask(s, "/balance", user=OTHER)).kind == "usage"
-        for text in ("/balance", "/sync", "/positions", "/risk"):
+        for text in ("/balance", "/sync", "/positions", "/risk full"):
             group = await ask(s, text, chat_type="group")
             assert group.kind == "usage" and "BTC" not in said(group), text
 
@@ -141,7 +141,7 @@ async def test_risk_says_our_price_is_an_estimate_in_portfolio_margin(tmp_path, 
     async with venue(name, tmp_path, mode=mode) as v:
         v.account.open("ETH", "short", 20.0, 3_000, v.now - 60_000, leverage=10, mode="cross")
         assert (await ask(services(v), f"/connect {name} {words(name)}")).ok
-        risk = await ask(services(v), "/risk")
+        risk = await ask(services(v), "/risk full")
         (r,) = risk.data["reports"]
         assert r["approximate"] and "portfolio margin" in r["approximate"]
         assert any(line.startswith("⚠") and "an approximation" in line for line in risk.text)

@@ -28,9 +28,11 @@ def test_every_command_answers_in_the_console(runtime):
     assert "Subscribed to liquidation" in text and "Timezone set to Europe/Berlin" in text
     assert "I don't know /frobnicate" in text
     assert "Traceback" not in text
-    (png,) = re.findall(r"\[chart saved to (.+\.png)\]", text)
-    assert Path(png).read_bytes().startswith(b"\x89PNG")
-    Path(png).unlink()
+    pngs = re.findall(r"\[chart saved to (.+\.png)\]", text)
+    assert pngs  # /corr's heatmap, /risk's gauge
+    for png in pngs:
+        assert Path(png).read_bytes().startswith(b"\x89PNG")
+        Path(png).unlink()
 
 
 def test_quit_and_eof_exit_zero(runtime):

@@ -18,6 +18,7 @@ LINES = {
     "hedge": "/hedge btc 0.5 10x", "close": "/close 2", "hedged": "/hedged 1 eth short 1",
     "open": "/open sol long 10 @150 5x", "backtest": "/backtest 30", "alert": "/alert btc < 60000",
     "threshold": "/threshold", "settings": "/settings", "mute": "/mute 1h",
+    "risk": "/risk",  # all your open trades: the longest answer
 }
 KNOWN_EXCEPTIONS: dict[str, str] = {}  # command name → why it may be longer (none now)
 TABLE_ROW = re.compile(r"\S {2,}\S.* {2,}\S")  # columns lined up with runs of spaces

@@ -20,7 +20,7 @@ async def test_a_leg_is_logged_under_its_trade_and_shown_with_it(chat):
     assert [x["id"] for x in pos.data["positions"][0]["legs"]] == [2]
     assert pos.text[1].strip().startswith("└ #2 ETH-USDT-SWAP short 2")
 
-    risk = await chat("/risk 1")
+    risk = await chat("/risk 1 full")
     assert [r["trade_id"] for r in risk.data["reports"]] == [1, 2]
     main_report = risk.data["reports"][0]
     assert main_report["legs"] == [2]
@@ -42,3 +42,13 @@ async def test_hedge_and_risk_of_a_trade_are_private(chat):
     await chat("/open btc long 0.5 @60000 10x")
     assert "private" in one_line(await chat("/hedge 1", chat=-100, chat_type="group"))
     assert "private" in one_line(await chat("/risk 1", chat=-100, chat_type="group"))
+
+
+async def test_risk_of_all_trades_starts_with_the_nearest_to_liquidation(chat):
+    await chat("/open btc long 0.5 @60000 5x")
+    await chat("/open btc long 0.5 @60000 50x")
+    short = await chat("/risk")
+    full = await chat("/risk full")
+    assert short.data == full.data and short.more == "/risk full"
+    assert short.text[0].startswith("#2 BTC long 50x: ")  # 50x is nearer than 5x
+    assert short.text[1].startswith("#1 BTC long 5x: ") and len(short.text) == 3
