@@ -316,6 +316,8 @@ class Sender:
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
                                         for label, data in rendered.buttons]])
         options: dict[str, Any] = {"reply_markup": markup, "rate_limit_args": self._flood_arg}
+        if stored.record.get("thread_id") is not None:  # a route to a forum topic
+            options["message_thread_id"] = stored.record["thread_id"]
         if confirm:  # the last try after an unanswered one: wait longer to learn the outcome
             options["read_timeout"] = self.confirm_timeout
         if rendered.has_chart:

@@ -22,8 +22,10 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.status import Status
     from chat.commands.trade_views import Daily, Export, Monthly, Performance, Stats, Weekly
     from chat.commands.trades import Close, Log, Open, Positions
+    from chat.tradingview.commands import TvLog, TvRoute
 
     return [Start(), Help(), Hedge(), Risk(), Corr(), Market(), Status(),
             Open(), Close(), Positions(), Hedged(), Log(), Account(),
             Pnl(), Daily(), Weekly(), Monthly(), Performance(), Stats(), Export(),
-            Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand()]
+            Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand(),
+            TvRoute(), TvLog()]
