@@ -212,7 +212,10 @@ def parse_body(body: bytes, content_type: str = "") -> Signal:
         try:
             obj = json.loads(text)
         except ValueError as e:
-            raise SignalError(f"the body looks like JSON but is not ({e}); check the alert "
-                              "message's quotes and commas") from None
+            left = _PLACEHOLDER.search(text)
+            hint = (f"TradingView left {left.group(0)} unfilled — quote placeholders, e.g. "
+                    '"close": "{{close}}"') if left else \
+                "check the alert message's quotes and commas"
+            raise SignalError(f"the body looks like JSON but is not ({e}); {hint}") from None
         return parse_json(obj)
     return parse_text(text)

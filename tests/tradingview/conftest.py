@@ -21,8 +21,9 @@ import pytest
 from chat.context import Services
 from chat.sender import Sender
 from chat.telegram import build_application, start_telegram, stop_telegram
+from chat.telegram.app import WEBHOOK_SERVER
 from chat.tradingview.intake import TradingViewIntake
-from chat.tradingview.server import IntakeServer
+from chat.tradingview.server import IntakeServer, start_intake
 from plugins.exchanges.sim_market import SimMarket
 from settings import Config
 from storage import open_database, tv_routes
@@ -42,7 +43,7 @@ def sim_market() -> SimMarket:
 class TV:
     """A running bot with its intake; routes made here keep their passphrase."""
 
-    def __init__(self, bot: Harness, intake: TradingViewIntake, server: IntakeServer,
+    def __init__(self, bot: Harness, intake: TradingViewIntake, server: IntakeServer | None,
                  sender: Sender, client: httpx.AsyncClient, clock: list[float]) -> None:
         self.bot, self.intake, self.server, self.sender = bot, intake, server, sender
         self.client, self.clock = client, clock
@@ -70,7 +71,7 @@ class TV:
         if isinstance(body, dict):
             body = json.dumps(body)
             content_type = content_type or "application/json"
-        if not isinstance(route, str):
+        if not isinstance(route, str) and isinstance(body, str):
             body = body.replace("{PASS}", self.passphrases[route.id])
         h = {"Content-Type": content_type or "text/plain; charset=utf-8", **(headers or {})}
         return await self.client.post(f"/tv/{token}",
@@ -89,7 +90,10 @@ class TV:
 @contextlib.asynccontextmanager
 async def running_tv(tmp_path: Path, sim_market: SimMarket, *,
                      tradingview: dict[str, Any] | None = None,
-                     telegram: dict[str, Any] | None = None) -> AsyncIterator[TV]:
+                     telegram: dict[str, Any] | None = None,
+                     webhook_secret: str | None = None) -> AsyncIterator[TV]:
+    """In webhook mode the intake is served by the webhook's server, as ``bot.py run`` does;
+    otherwise by its own server on a free port."""
     async with FakeTelegram(flood=FloodControl(enabled=False)) as tg:
         clock = [FIXED_NOW]
         config = Config().with_overrides(
@@ -102,19 +106,22 @@ async def running_tv(tmp_path: Path, sim_market: SimMarket, *,
         db = open_database(config.storage.path)
         services = Services(config, db, sim_market, commands={c.name: c for c in commands},
                             clock=lambda: clock[0])
-        app = build_application(config, tg.token, services, warm=True)
+        app = build_application(config, tg.token, services, warm=True,
+                                webhook_secret=webhook_secret)
         harness = Harness(tg, app, db)
         await start_telegram(app, poll_timeout=1)
         intake = TradingViewIntake(services)
-        server = IntakeServer(intake, listen="127.0.0.1", port=0)
-        await server.start()
+        webhook = app.bot_data.get(WEBHOOK_SERVER)
+        server = await start_intake(config, intake, webhook, port=0)
+        port = server.port if server is not None else config.telegram.webhook_port
         sender = Sender(db, app.bot, config, clock=lambda: clock[0], per_chat_interval=0.0)
-        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
         try:
             yield TV(harness, intake, server, sender, client, clock)
         finally:
             await client.aclose()
-            await server.stop()
+            if server is not None:
+                await server.stop()
             await stop_telegram(app)
             db.conn.close()
 
