@@ -81,6 +81,9 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
             return console.drain()
 
         log.warning("TELEGRAM_BOT_TOKEN is not set: alerts go to this console")
+        if config.tradingview.enabled:
+            log.warning("[tradingview] enabled, but the intake runs with Telegram only: "
+                        "set TELEGRAM_BOT_TOKEN")
     send = _serialised(drain)  # the cycle and the cascade watch share one sender
     metrics = start_metrics(config.metrics,
                             ServiceCollector(config.storage.path, market, sender))

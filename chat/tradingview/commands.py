@@ -10,6 +10,7 @@ from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext
+from chat.grammar import parse_trade_id
 from chat.tradingview.server import public_url
 from storage import tv_routes
 
@@ -50,10 +51,21 @@ def _destination(target: str, ctx: CommandContext) -> tuple[int, int | None]:
         return channel, None
     chat, _, topic = target.partition("/")
     try:
-        return int(chat), int(topic) if topic else None
+        chat_id, thread_id = int(chat), int(topic) if topic else None
     except ValueError:
-        raise ArgumentError(f"'{target}' is not a destination: here, signal, a chat id or "
-                            "<chat id>/<topic id>, e.g. /tvroute new -1001234567890/7") from None
+        chat_id, thread_id = 0, None
+    if not 0 < abs(chat_id) < 2**52 or (thread_id is not None and not 0 < thread_id < 2**31):
+        raise ArgumentError(f"'{target[:40]}' is not a destination: here, signal, a chat id "
+                            "or <chat id>/<topic id>, e.g. /tvroute new -1001234567890/7")
+    return chat_id, thread_id
+
+
+def route_id(token: str, example: str) -> int:
+    """``3`` or ``#3`` (the grammar of trade ids: a bounded positive number)."""
+    try:
+        return parse_trade_id(token, example)
+    except ArgumentError:
+        raise ArgumentError(f"'{token[:20]}' is not a route id like 3, e.g. {example}") from None
 
 
 def _when(ms: int) -> str:
@@ -73,9 +85,9 @@ class TvRoute(Command):
         if not words or words == ["list"]:
             return RouteRequest("list")
         if words[0] == "revoke":
-            if len(words) != 2 or not words[1].removeprefix("#").isdecimal():
+            if len(words) != 2:
                 raise ArgumentError(f"Which route? e.g. {self.examples[4]}")
-            return RouteRequest("revoke", route_id=int(words[1].removeprefix("#")))
+            return RouteRequest("revoke", route_id=route_id(words[1], self.examples[4]))
         if words[0] != "new":
             raise ArgumentError(f"Usage: {self.usage}")
         rest = words[1:]
@@ -152,8 +164,8 @@ class TvLog(Command):
     def parse(self, args: list[str]) -> int | None:
         if not args:
             return None
-        if len(args) == 1 and args[0].removeprefix("#").isdecimal():
-            return int(args[0].removeprefix("#"))
+        if len(args) == 1:
+            return route_id(args[0], self.examples[1])
         raise ArgumentError(f"/tvlog takes a route id or nothing, e.g. {self.examples[1]}")
 
     async def answer(self, request: int | None, ctx: CommandContext) -> Reply:

@@ -161,6 +161,11 @@ class TradingViewIntake:
         except MarketError as e:
             return replace(relay, warnings=(f"market unavailable ({_short(e)}): relayed "
                                             "without numbers",))
+        except Exception as e:  # a bug in a command or strategy must not lose the signal
+            log.error("tradingview: route %s: the numbers failed: %s", route.id, e,
+                      exc_info=True)
+            return replace(relay, warnings=("the numbers failed (logged for the operator): "
+                                            "relayed without them",))
         return replace(relay, assessment=assessment)
 
     async def _record(self, relay: Relay, ip: str) -> Answer:

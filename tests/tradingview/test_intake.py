@@ -6,6 +6,7 @@ the dedup window is sent once; a flood on one route is bounded and its last stat
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from storage import tv_routes
@@ -207,3 +208,32 @@ async def test_a_signal_taken_during_a_telegram_outage_is_sent_when_it_is_back(t
     tv.advance(60)
     sent = await tv.drain()
     assert len(sent) == 1 and "TradingView: BUY" in sent[0].visible_text
+
+
+async def test_a_failure_computing_the_numbers_still_relays_the_signal(tv, monkeypatch, caplog):
+    async def broken(*args, **kwargs):
+        raise ZeroDivisionError("a strategy's bug")
+
+    monkeypatch.setattr("chat.tradingview.intake.assess_position", broken)
+    route = tv.route()
+    resp = await tv.post(route, strategy_alert(await mark(tv)))
+    assert resp.status_code == 200
+    sent = await tv.drain()
+    assert len(sent) == 1 and "the numbers failed" in sent[0].visible_text
+    assert "a strategy's bug" in caplog.text  # for the operator, with its traceback
+
+
+async def test_numbers_not_ready_in_time_relay_the_signal_without_them(make_tv, monkeypatch):
+    release = asyncio.Event()
+
+    async def slow(*args, **kwargs):
+        await release.wait()  # the market does not answer while TradingView waits
+
+    monkeypatch.setattr("chat.tradingview.intake.assess_position", slow)
+    async with make_tv(tradingview={"enrich_timeout": "200ms"}) as tv:
+        route = tv.route()
+        resp = await tv.post(route, strategy_alert(60000.0))
+        release.set()
+        assert resp.status_code == 200
+        sent = await tv.drain()
+        assert len(sent) == 1 and "not ready within 200ms" in sent[0].visible_text
