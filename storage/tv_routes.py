@@ -117,9 +117,16 @@ class Intake:
     alert_id: int | None = None
 
 
-def log_intake(db: Database, entry: Intake) -> None:
-    """Append to the intake log (and drop what is older than ``KEEP_MS``)."""
+def log_intake(db: Database, entry: Intake, *, hold_until_ms: int | None = None) -> None:
+    """Append to the intake log (and drop what is older than ``KEEP_MS``). With
+    ``hold_until_ms`` the entry's alert is held back until then, in the same transaction: a
+    signal over its route's rate waits, and a newer one on the same subject folds it away
+    before then (the outbox keeps only the newest state)."""
     with write(db):
+        if hold_until_ms is not None and entry.alert_id is not None:
+            db.execute("update deliveries set next_attempt_at = ?, updated_at = ? where "
+                       "alert_id = ? and status = 'pending'",
+                       [hold_until_ms, entry.received_at, entry.alert_id])
         db.execute(
             "insert into tv_intake (route_id, received_at, remote_ip, status, verdict, "
             "detail, ticker, symbol, digest, alert_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -165,10 +172,3 @@ def alert_deliveries(db: Database, dedup_key: str) -> tuple[int, int]:
         raise KeyError(dedup_key)
     return int(row[0]), int(row[1])
 
-
-def hold_deliveries(db: Database, alert_id: int, until_ms: int, now_ms: int) -> None:
-    """A signal over its route's rate waits until ``until_ms``; a newer one on the same
-    subject folds it away before then (the outbox keeps only the newest state)."""
-    with write(db):
-        db.execute("update deliveries set next_attempt_at = ?, updated_at = ? where "
-                   "alert_id = ? and status = 'pending'", [until_ms, now_ms, alert_id])

@@ -190,8 +190,6 @@ class TradingViewIntake:
             return self._duplicate(route, signal, now, ip)
         alert_id, deliveries = tv_routes.alert_deliveries(self.services.db, alert.dedup_key)
         slot_ms = self.config.route_period.ms // self.config.route_rate
-        if held:
-            tv_routes.hold_deliveries(self.services.db, alert_id, now + slot_ms, now)
         verdict = HELD if held else RELAYED
         detail = (f"held: over {self.config.route_rate} per {self.config.route_period}; "
                   "the newest goes when the route frees up") if held else \
@@ -201,7 +199,8 @@ class TradingViewIntake:
         if relay.warnings:
             detail += f" ({relay.warnings[0]})"
         self._log(Intake(now, route.id, ip, 200, verdict, detail, signal.ticker,
-                         relay.symbol or "", signal.digest, alert_id))
+                         relay.symbol or "", signal.digest, alert_id),
+                  hold_until_ms=now + slot_ms if held else None)
         if self.kick is not None:
             self.kick()
         return Answer(200, detail)
@@ -228,9 +227,9 @@ class TradingViewIntake:
             return None
         return trade.id
 
-    def _log(self, entry: Intake) -> None:
+    def _log(self, entry: Intake, *, hold_until_ms: int | None = None) -> None:
         try:
-            tv_routes.log_intake(self.services.db, entry)
+            tv_routes.log_intake(self.services.db, entry, hold_until_ms=hold_until_ms)
         except Exception as e:  # the log must never turn an answer into a 500
             log.error("tradingview: intake log not written: %s", e)
 

@@ -237,3 +237,22 @@ async def test_numbers_not_ready_in_time_relay_the_signal_without_them(make_tv, 
         assert resp.status_code == 200
         sent = await tv.drain()
         assert len(sent) == 1 and "not ready within 200ms" in sent[0].visible_text
+
+
+async def test_a_hundred_at_once_on_one_route_all_answered_and_the_newest_goes(make_tv):
+    async with make_tv(tradingview={"route_rate": 6, "route_period": "10m"}) as tv:
+        route = tv.route()
+        close = await mark(tv)
+        answers = await asyncio.gather(*(
+            tv.post(route, strategy_alert(close + i, message=f"burst {i}")) for i in range(100)))
+        assert [a.status_code for a in answers] == [200] * 100
+        tv.advance(100)
+        sent = await tv.drain()
+        tv.advance(100)
+        sent += await tv.drain()
+        assert 1 <= len(sent) <= 7
+        newest = tv.db.execute("select payload from alerts order by id desc limit 1"
+                               ).fetchone()[0]
+        assert json.loads(newest)["title"] in sent[-1].visible_text
+        assert "updates on this since" in sent[-1].visible_text
+        assert delivery_counts(tv.db).get("pending", 0) == 0
