@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from storage.writes import write
 
 KEEP_MS = 30 * 86_400_000  # intake rows older than this are dropped as new ones come in
+KEEP_ROWS = 20_000  # and at most this many: a scanner posting to random URLs fills nothing
 RELAYED, HELD, DUPLICATE = "relayed", "held", "duplicate"
 
 
@@ -118,7 +119,8 @@ class Intake:
 
 
 def log_intake(db: Database, entry: Intake, *, hold_until_ms: int | None = None) -> None:
-    """Append to the intake log (and drop what is older than ``KEEP_MS``). With
+    """Append to the intake log (and drop what is older than ``KEEP_MS`` or beyond the newest
+    ``KEEP_ROWS``). With
     ``hold_until_ms`` the entry's alert is held back until then, in the same transaction: a
     signal over its route's rate waits, and a newer one on the same subject folds it away
     before then (the outbox keeps only the newest state)."""
@@ -133,8 +135,9 @@ def log_intake(db: Database, entry: Intake, *, hold_until_ms: int | None = None)
             [entry.route_id, entry.received_at, entry.remote_ip, entry.status, entry.verdict,
              entry.detail[:300], entry.ticker[:64], entry.symbol[:64], entry.digest,
              entry.alert_id])
-        db.execute("delete from tv_intake where received_at < ?",
-                   [entry.received_at - KEEP_MS])
+        db.execute("delete from tv_intake where received_at < ? or id <= "
+                   "(select max(id) from tv_intake) - ?", [entry.received_at - KEEP_MS,
+                                                           KEEP_ROWS])
 
 
 def recent_intake(db: Database, *, limit: int = 20, route_id: int | None = None

@@ -88,8 +88,9 @@ class TradingViewIntake:
 
         def refuse(status: int, verdict: str, text: str, signal: Signal | None = None
                    ) -> Answer:
-            log.warning("tradingview: route %s from %s answered %d: %s", route_id, ip,
-                        status, text)
+            level = logging.INFO if status == 404 else logging.WARNING  # scanners: quieter
+            log.log(level, "tradingview: route %s from %s answered %d: %s", route_id, ip,
+                    status, text)
             self._log(Intake(now, route_id, ip, status, verdict, text,
                              signal.ticker if signal else ""))
             return Answer(status, text)

@@ -50,3 +50,11 @@ def test_the_intake_log_keeps_thirty_days_newest_first(db_path):
     assert [r.received_at for r in tv_routes.recent_intake(db)] == [40 * day, 10 * day]
     assert tv_routes.seen_within(db, 1, str(10 * day), 0)
     assert not tv_routes.seen_within(db, 2, str(10 * day), 0)
+
+
+def test_the_intake_log_keeps_at_most_its_newest_rows(db_path, monkeypatch):
+    monkeypatch.setattr(tv_routes, "KEEP_ROWS", 5)
+    db = open_database(db_path)
+    for t in range(12):
+        tv_routes.log_intake(db, Intake(t, None, "6.6.6.6", 404, "refused"))
+    assert [r.received_at for r in tv_routes.recent_intake(db)] == [11, 10, 9, 8, 7]
