@@ -166,6 +166,13 @@ def intake_counts(db: Database, route_id: int, since_ms: int) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
+def verdict_counts(db: Database, since_ms: int) -> dict[str, int]:
+    """Requests of each verdict since ``since_ms``, every route and none (for metrics)."""
+    rows = db.execute("select verdict, count(*) from tv_intake where received_at >= ? "
+                      "group by verdict order by verdict", [since_ms]).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
 def alert_deliveries(db: Database, dedup_key: str) -> tuple[int, int]:
     """The id of the alert recorded under ``dedup_key`` and how many deliveries it has."""
     row = db.execute("select a.id, count(d.id) from alerts a left join deliveries d on "

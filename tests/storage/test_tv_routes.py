@@ -58,3 +58,4 @@ def test_the_intake_log_keeps_at_most_its_newest_rows(db_path, monkeypatch):
     for t in range(12):
         tv_routes.log_intake(db, Intake(t, None, "6.6.6.6", 404, "refused"))
     assert [r.received_at for r in tv_routes.recent_intake(db)] == [11, 10, 9, 8, 7]
+
