@@ -96,3 +96,20 @@ def _operator(tv):
 
     return CommandContext(user_id=ADMIN, chat_id=ADMIN, services=tv.bot.front.services,
                           is_operator=True)
+
+
+async def test_a_route_to_the_signal_channel_posts_there(make_tv):
+    channel = -1009999
+    async with make_tv(telegram={"signal_channel": channel}) as tv:
+        tv.tg.chat(channel, "channel")
+        await tv.bot.say("/tvroute new signal", chat=ADMIN)
+        data = tv.bot.replies[-1].data
+        assert data["chat_id"] == channel
+        token = data["url"].rsplit("/", 1)[-1]
+        body = json.dumps({"passphrase": data["passphrase"], "ticker": "SOLUSDT.P",
+                           "side": "long", "message": "to the channel"})
+        resp = await tv.post(token, body, content_type="application/json")
+        assert resp.status_code == 200, resp.text
+        sent = await tv.drain()
+        assert [m.chat_id for m in sent] == [channel]
+        assert "SOL-USDT-SWAP" in sent[0].visible_text
