@@ -9,8 +9,10 @@ import pytest
 from chat.telegram_html import visible_text
 from tests.telegram.conftest import Boom, Echo, Harness, registered_commands
 
-# /account needs the operator's exchange keys: tests/telegram/test_account.py drives it
-COMMANDS = [c for c in registered_commands() if c.name != "account"]
+# operator-only commands answer only [telegram] admins and are left out of the menus: /account
+# (it needs the exchange keys) is driven by tests/telegram/test_account.py, /tvroute and /tvlog
+# by tests/tradingview/test_tvroute.py
+COMMANDS = [c for c in registered_commands() if not c.operator_only]
 BAD_ARGS = "%%nonsense 999999999999999 @@ -5x"
 FAILURE_WORDS = ("Something went wrong", "can't answer", "Sorry")
 
