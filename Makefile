@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench lint typecheck wheel lock clean run console
+.PHONY: demo test fuzz bench lint typecheck wheel lock clean run console backtest-reports
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,28 @@ fuzz: $(STAMP)  ## the hostile-input tests with ten times the examples (new ones
 
 bench: $(STAMP)  ## speed figures, each next to a baseline from the same run
 	$(PY) -m bench
+
+DATA ?= ../shared/data
+BT := $(PY) bot.py backtest --rolling 7d --horizon 90d --no-progress
+OKX22 := --exchange csv --data $(DATA)/okx_swap_15m_2022 --mark $(DATA)/okx_swap_mark_1h \
+	--tiers $(DATA)/tiers/okx_position_tiers_swap_BTC_ETH_2026-05.csv
+OKX23 := --exchange csv --data $(DATA)/okx_swap_15m_2023_2026 \
+	--tiers $(DATA)/tiers/okx_position_tiers_swap_BTC_ETH_2026-05.csv
+BN := --exchange csv --data $(DATA)/binance_usdm_15m --funding $(DATA)/funding/binance \
+	--tiers $(DATA)/tiers/binance_leverage_tiers_2024-10.json.gz
+
+backtest-reports: $(STAMP)  ## docs/backtest_*.md and their PNGs from ../shared/data (minutes)
+	for m in cross isolated; do \
+	  $(BT) $(OKX22) --margin $$m --chart docs/backtest_okx_2022_$$m.png \
+	    --report docs/backtest_okx_2022_$$m.md \
+	    --title "OKX 2022, 9 perps through LUNA, 3AC and FTX: long BTC 10x, $$m margin" && \
+	  $(BT) $(OKX23) --margin $$m --chart docs/backtest_okx_2023_2026_$$m.png \
+	    --report docs/backtest_okx_2023_2026_$$m.md \
+	    --title "OKX 2023-2026, BTC alone: long BTC 10x, $$m margin" && \
+	  $(BT) $(BN) --margin $$m --chart docs/backtest_binance_2024_2026_$$m.png \
+	    --report docs/backtest_binance_2024_2026_$$m.md \
+	    --title "Binance 2024-2026, BTC ETH SOL (XRP DOGE from 2025-08): long BTC 10x, $$m margin" \
+	  || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

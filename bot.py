@@ -47,8 +47,12 @@ def build_parser(commands: Sequence[Any] = ()) -> argparse.ArgumentParser:
                       "(default 144: 36 simulated hours)")
     demo.add_argument("--interval", type=float, default=None, help="seconds between cycles "
                       "(default 0.15)")
-    sub.add_parser("console", parents=[common], help="an interactive console with the chat "
-                   "commands")
+    console = sub.add_parser("console", parents=[common], help="an interactive console with "
+                             "the chat commands")
+    console.add_argument("--exchange", metavar="NAME", help="market source (okx, csv, sim, ...)")
+    console.add_argument("--data", metavar="DIR", help="folder of CSV files (sets "
+                         "exchange.data_dir)")
+    console.add_argument("--at", metavar="TIME", help="replay time: ISO 8601 (UTC) or Unix ms")
     sub.add_parser("check-config", parents=[common], help="print the effective config "
                    "(secrets masked) or list every problem")
     plugins = sub.add_parser("plugins", parents=[common], help="list plugins and their hooks")

@@ -42,6 +42,13 @@ class CostParams:
     default_funding: float = 0.0001  # per interval when no funding data covers a time
     funding_interval_hours: float = 8.0
     max_slippage: float = 0.05  # a cap: one fill never costs more than 5 %
+    funding: bool = True  # False: no funding at all (a frictionless run, ``--funding off``)
+
+    @property
+    def frictionless(self) -> bool:
+        """No fee, no slippage and no funding: a run an independent calculation can match."""
+        return (self.taker_fee == 0.0 and self.k_vol == 0.0 and self.k_size == 0.0
+                and not self.funding)
 
 
 def rolling_mean_before(x: FloatArray, window: int) -> FloatArray:
@@ -109,6 +116,8 @@ def funding_matrix(snap: MarketSnapshot, p: CostParams) -> tuple[FloatArray, lis
     out = np.zeros((snap.n_bars, snap.n_symbols))
     if not snap.n_bars:
         return out, []
+    if not p.funding:
+        return out, ["Funding: off (--funding off): no leg pays or receives funding."]
     interval = int(p.funding_interval_hours * HOUR_MS)
     first = (int(t_ms[0]) // interval) * interval
     schedule = np.arange(first, int(t_ms[-1]) + tf, interval, dtype=np.int64)

@@ -168,3 +168,28 @@ def cost_totals(fees: FloatArray, funding: FloatArray, slippage: FloatArray,
         "hedge_cost": -(h_fee + h_fund + h_slip),
         "turnover": float(np.sum(traded)) / capital if capital > 0 else math.nan,
     }
+
+
+def collateral_outcome(equity: FloatArray, deposits: FloatArray, *, liquidations: int,
+                       hedge_liquidations: int = 0, hedge_cost: float = 0.0,
+                       first_life: float | None = None, trades: int = 0) -> dict[str, float]:
+    """One start's result on **total collateral** (everything deposited, ``deposits[-1]``):
+    return ``(final equity − collateral) / collateral``; max drawdown as the deepest fall of
+    P&L (equity less deposits so far) from its running peak, over the collateral (a positive
+    fraction); hedge cost (hedge fees, slippage and funding paid, USDT) over the collateral."""
+    e = np.asarray(equity, dtype=np.float64)
+    d = np.asarray(deposits, dtype=np.float64)
+    total = float(d[-1])
+    pnl = np.concatenate([[0.0], e - d])
+    depth = float(np.max(np.maximum.accumulate(pnl) - pnl))
+    return {
+        "return": (float(e[-1]) - total) / total,
+        "survived": float(liquidations == 0),
+        "liquidations": float(liquidations),
+        "hedge_liquidations": float(hedge_liquidations),
+        "max_drawdown": depth / total,
+        "hedge_cost": hedge_cost / total,
+        "collateral": total,
+        "first_life_collateral": total if first_life is None else first_life,
+        "trades": float(trades),
+    }

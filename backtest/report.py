@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from backtest import metrics as M
+from backtest.assumptions import model_assumptions, reentry_text
 from backtest.engine import BacktestResult, StrategyRun
+from backtest.prepared import BOOK, nothing_to_hedge
 
 STRESS_PAD_BEFORE_MS = 4 * 3_600_000
 STRESS_PAD_AFTER_MS = 24 * 3_600_000
@@ -21,11 +23,11 @@ def iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def _clean(v: Any) -> Any:
+def clean_json(v: Any) -> Any:
     if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
+        return {k: clean_json(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
+        return [clean_json(x) for x in v]
     if isinstance(v, (float, np.floating)):
         f = float(v)
         return f if math.isfinite(f) else None
@@ -39,83 +41,56 @@ def _clean(v: Any) -> Any:
 def stress_of(result: BacktestResult) -> np.ndarray:
     """Stress bars (cascade level high or above, padded 4 h before and 24 h after) inside
     the backtest window, one flag per bar from ``start``."""
-    tf = result.snap.timeframe_ms
-    mask = M.stress_mask(result.series.cascade_score, math.ceil(STRESS_PAD_BEFORE_MS / tf),
-                         math.ceil(STRESS_PAD_AFTER_MS / tf))
-    return mask[result.start:]
+    return stress_bars(result.prepared.cascade_score, result.snap.timeframe_ms)[
+        result.start:result.stop]
+
+
+def stress_bars(score: np.ndarray, timeframe_ms: int) -> np.ndarray:
+    """``metrics.stress_mask`` with the report's padding, over every bar."""
+    return M.stress_mask(score, math.ceil(STRESS_PAD_BEFORE_MS / timeframe_ms),
+                         math.ceil(STRESS_PAD_AFTER_MS / timeframe_ms))
 
 
 def run_metrics(result: BacktestResult, run: StrategyRun, stress: np.ndarray) -> dict[str, Any]:
-    """Every metric of one strategy, over the whole window and inside the stress windows."""
-    s, tf, cap = result.start, result.snap.timeframe_ms, result.params.capital
-    equity = np.concatenate([[cap], run.equity[s:]])
+    """Every metric of one strategy on its total collateral, over the whole window and
+    inside the stress windows."""
+    tf, cap = result.snap.timeframe_ms, run.collateral
+    equity = cap + np.concatenate([[0.0], run.pnl])  # P&L on the whole collateral
     out: dict[str, Any] = M.path_metrics(equity, tf)
-    out.update(M.cost_totals(run.fees[s:], run.funding[s:], run.slippage[s:],
-                             (run.hedge_fees[s:], run.hedge_funding[s:],
-                              run.hedge_slippage[s:]), run.traded_notional[s:], cap))
+    out.update(M.cost_totals(run.fees, run.funding, run.slippage,
+                             (run.hedge_fees, run.hedge_funding, run.hedge_slippage),
+                             run.traded_notional, cap))
+    mains = [x for x in run.liquidations if x.main]
     out["liquidations"] = len(run.liquidations)
-    out["main_liquidated"] = any(x.main for x in run.liquidations)
+    out["main_liquidated"] = bool(mains)
+    out["liquidated_at"] = iso(int(result.snap.times[mains[0].t])) if mains else None
     out["hedge_liquidations"] = sum(not x.main for x in run.liquidations)
     out["trades"] = len(run.trades)
-    out["peak_margin"] = run.peak_margin
+    out["collateral"] = run.collateral
+    out["first_life_collateral"] = run.first_life_collateral
+    out["lives"] = run.lives
     sub = M.subpath(equity, stress)
     in_stress = {k: v for k, v in M.path_metrics(sub, tf).items()
                  if k in ("total_return", "max_drawdown", "worst_15m", "worst_1h", "worst_1d")}
-    idx = np.flatnonzero(stress) + s
+    idx = np.flatnonzero(stress)
     in_stress.update(M.cost_totals(run.fees[idx], run.funding[idx], run.slippage[idx],
                                    (run.hedge_fees[idx], run.hedge_funding[idx],
                                     run.hedge_slippage[idx]), run.traded_notional[idx], cap))
-    in_stress["liquidations"] = sum(1 for x in run.liquidations if stress[x.t - s])
+    in_stress["liquidations"] = sum(1 for x in run.liquidations if stress[x.t - result.start])
     out["stress"] = in_stress
     return out
 
 
 def assumptions(result: BacktestResult, extra: Sequence[str] = ()) -> list[str]:
     """Every approximation the numbers rest on, in words."""
-    p, c = result.params, result.params.costs
-    fee = f"{c.taker_fee:.4%}" if c.taker_fee is not None else "each instrument's taker fee"
-    return [
-        f"Main position: {p.side} {result.main_size:.6g} {p.main.split('-')[0]} "
-        f"(notional = capital {p.capital:g} USDT × leverage {p.leverage:g} at the open of the "
-        f"first bar, {result.main_entry:.6g}), isolated margin = the whole capital; it is "
-        "never resized, and is not re-entered after a liquidation.",
-        f"Hedge legs: each its own isolated position at {p.hedge_leverage or p.leverage:g}x "
-        "(margin = notional / leverage, posted from the account on top of the main's margin: "
-        "equity = capital + P&L − costs, and peak_margin reports the collateral needed). A "
-        "resized leg is closed and reopened at the fill price (entry and margin reset).",
-        "Decisions at a bar's close see data up to that close only; trades fill at the next "
-        "bar's open. The first hedge is therefore set one bar after the main is opened.",
-        f"Rebalancing: the shared policy (plugins/strategies/rebalance.py) with threshold "
-        f"{p.rebalance_threshold:.0%} of the main's notional.",
-        f"Fees: taker {fee} of the traded notional on every change; the main's opening fee "
-        "is included; nothing is closed at the end (no exit fee; marked at the last close).",
-        f"Slippage: fraction = {c.k_vol:g} × σ of the symbol's 15m log returns over the "
-        f"previous {c.window} bars + {c.k_size:g} × order notional / mean bar volume "
-        f"notional over the same bars, capped at {c.max_slippage:.0%}; booked as a cost, "
-        "fills at the bar's open.",
-        "Funding: paid (longs, positive rate) or received (shorts) at each funding time on "
-        "size × the open of the bar holding that time, by the legs held before that open; "
-        "fees and funding come from the account balance, not the isolated margins.",
-        *result.funding_notes,
-        "Liquidation: a leg's price from core.liquidation (OKX isolated formula with the "
-        "tier's mmr and the taker fee for contract tiers; Binance's bracket formula for "
-        "notional tiers; the flat default mmr when a symbol has no tiers), fixed while the "
-        "leg is unchanged; checked every bar against the bar's low (longs) / high (shorts). "
-        "A liquidated leg loses exactly its isolated margin. When the main is liquidated its "
-        "hedges are closed at that bar's close with fees and slippage.",
-        "A liquidated hedge leg counts as not held; the strategy's next decision may reopen "
-        "it through the rebalance policy.",
-        "Stress windows: bars whose cascade score (core.cascade_series, causal) is 50 or "
-        "more (level high or cascade), padded 4 h before and 24 h after; the padding is for "
-        "grading only and feeds no decision.",
-        "Metrics: per-bar and window returns are P&L over the starting capital (equity can "
-        "fall below zero when hedge collateral is lost too); drawdown from the running peak; "
-        "Sharpe/Sortino annualised for 24/7 markets with a zero risk-free rate; worst "
-        "15m/1h/1d over overlapping windows; fees, "
-        "funding and slippage are costs (positive = paid), hedge_cost is the hedge legs' "
-        "share; turnover = hedge notional traded / capital.",
-        *extra,
-    ]
+    coarse = result.snap.timeframe_ms > 900_000
+    return model_assumptions(result.params, result.prepared, [
+        "Metrics: returns, drawdowns and worst 15m/1h/1d are P&L over the strategy's total "
+        f"{'(worst 15m is one bar: the data have none shorter) ' if coarse else ''}"
+        "collateral (its column *collateral*); drawdown from the running peak; Sharpe/Sortino "
+        "annualised for 24/7 markets with a zero risk-free rate; fees, funding and slippage "
+        "are costs (positive = paid), hedge_cost is the hedge legs' share; turnover = hedge "
+        "notional traded / collateral.", *extra])
 
 
 def summary(result: BacktestResult, extra_assumptions: Sequence[str] = ()) -> dict[str, Any]:
@@ -125,26 +100,27 @@ def summary(result: BacktestResult, extra_assumptions: Sequence[str] = ()) -> di
     tf = snap.timeframe_ms
     wins = [{"start": iso(int(snap.times[a + s])), "end": iso(int(snap.times[b + s]) + tf)}
             for a, b in M.windows(stress)]
-    return _clean({
+    p = result.params
+    return clean_json({
         "source": snap.source,
         "simulated": snap.simulated,
-        "symbols": list(snap.symbols),
-        "main": result.params.main,
-        "side": result.params.side,
-        "leverage": result.params.leverage,
-        "capital": result.params.capital,
-        "bars": snap.n_bars - s,
+        "symbols": [x for x in snap.symbols if x != BOOK],
+        "main": p.main if not p.weights else {k: w for k, w in result.prepared.book.legs},
+        "side": p.side,
+        "leverage": p.leverage,
+        "capital": p.capital,
+        "margin": p.margin,
+        "reentry": reentry_text(p, tf),
+        "bars": result.stop - s,
         "start": iso(int(snap.times[s])),
-        "end": iso(int(snap.times[-1]) + tf),
+        "end": iso(int(snap.times[result.stop - 1]) + tf),
         "main_entry": result.main_entry,
         "main_liquidation_price": result.main_liq_price,
-        "main_liquidated_at": (iso(int(snap.times[result.main_liquidated_at]))
-                               if result.main_liquidated_at is not None else None),
         "stress_windows": wins,
         "stress_bars": int(stress.sum()),
         "strategies": {name: run_metrics(result, run, stress)
                        for name, run in result.runs.items()},
-        "warnings": list(result.warnings),
+        "warnings": [*result.warnings, *nothing_to_hedge(result.prepared)],
         "assumptions": assumptions(result, extra_assumptions),
     })
 
@@ -157,15 +133,16 @@ def _num(v: float | None, fmt: str = ".2f") -> str:
     return "n/a" if v is None else format(v, fmt)
 
 
-COLUMNS = (("strategy", 14), ("return", 9), ("max DD", 8), ("worst 1h", 9), ("worst 1d", 9),
-           ("liq", 4), ("Sharpe", 7), ("fees", 8), ("funding", 8), ("slip", 8),
-           ("hedge cost", 10), ("stress ret", 10))
+COLUMNS = (("strategy", 14), ("collateral", 10), ("return", 9), ("max DD", 8),
+           ("worst 1h", 9), ("worst 1d", 9), ("liq", 4), ("Sharpe", 7), ("fees", 8),
+           ("funding", 8), ("slip", 8), ("hedge cost", 10), ("stress ret", 10))
 
 
 def table_rows(data: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, m in data["strategies"].items():
-        rows.append([name, _pct(m["total_return"]), _pct(m["max_drawdown"]),
+        rows.append([name, _num(m["collateral"], ".0f"), _pct(m["total_return"]),
+                     _pct(m["max_drawdown"]),
                      _pct(m["worst_1h"]), _pct(m["worst_1d"]), str(m["liquidations"]),
                      _num(m["sharpe"]), _num(m["fees"], ".0f"), _num(m["funding"], ".0f"),
                      _num(m["slippage"], ".0f"), _num(m["hedge_cost"], ".0f"),
@@ -173,11 +150,18 @@ def table_rows(data: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def main_label(main: Any) -> str:
+    """"BTC" for a symbol, "BTC 50% + ETH 50%" for a book ({symbol: weight})."""
+    if isinstance(main, dict):
+        return " + ".join(f"{k.split('-')[0]} {w:.0%}" for k, w in main.items())
+    return str(main).split("-")[0]
+
+
 def headline(data: dict[str, Any]) -> str:
     sim = " (SIMULATED market)" if data["simulated"] else ""
-    return (f"{data['side']} {data['main'].split('-')[0]} {data['leverage']:g}x, "
-            f"{data['capital']:g} USDT, {data['start']} → {data['end']} "
-            f"({data['bars']} bars, {data['source']}{sim})")
+    return (f"{data['side']} {main_label(data['main'])} {data['leverage']:g}x, "
+            f"{data['margin']} margin, {data['capital']:g} USDT, {data['start']} → "
+            f"{data['end']} ({data['bars']} bars, {data['source']}{sim})")
 
 
 def table(data: dict[str, Any]) -> str:
@@ -187,7 +171,7 @@ def table(data: dict[str, Any]) -> str:
     for r in table_rows(data):
         lines.append(" ".join(f"{v:>{w}}" for v, (_, w) in zip(r, COLUMNS, strict=True)))
     lines.append(f"stress windows: {len(data['stress_windows'])} ({data['stress_bars']} bars); "
-                 "costs in USDT, positive = paid")
+                 "returns on each strategy's total collateral; costs in USDT, positive = paid")
     lines += [f"⚠ {w}" for w in data.get("warnings", [])]
     return "\n".join(lines)
 
@@ -224,22 +208,24 @@ def markdown(data: dict[str, Any], title: str, chart: str | None = None,
     out += ["| " + " | ".join(md_text(c) for c in r) + " |" for r in table_rows(data)]
     out += [""] + [f"> ⚠ {md_text(w)}" for w in data.get("warnings", [])] \
         if data.get("warnings") else []
-    out += ["", "Costs in USDT (positive = paid). *stress ret* is the return compounded over "
-            "the stress-window bars only.", "", "## Per strategy", "",
+    out += ["", "Returns and drawdowns are on each strategy's total collateral (what the "
+            "trader deposited: the main's capital plus what its hedges needed). Costs in USDT "
+            "(positive = paid). *stress ret* is the return over the stress-window bars only.",
+            "", "## Per strategy", "",
             "| strategy | final equity | worst 15m | Sortino | time under water | trades | "
-            "turnover | hedge liqs | main liquidated | peak margin | stress max DD | "
-            "stress liqs |",
+            "turnover | hedge liqs | liquidated at | lives | stress max DD | stress liqs |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     for name, m in data["strategies"].items():
         out.append(f"| {md_text(name)} | {_num(m['final_equity'])} | {_pct(m['worst_15m'])} | "
                    f"{_num(m['sortino'])} | {_pct(m['time_under_water'], 0)} | {m['trades']} "
                    f"| {_num(m['turnover'], '.1f')}× | {m['hedge_liquidations']} | "
-                   f"{'yes' if m['main_liquidated'] else 'no'} | {_num(m['peak_margin'], '.0f')}"
+                   f"{md_text(m['liquidated_at'] or 'no')} | {m['lives']}"
                    f" | {_pct(m['stress']['max_drawdown'])} | {m['stress']['liquidations']} |")
-    out += ["", f"Main entry {data['main_entry']:.6g}, liquidation price "
-            f"{data['main_liquidation_price']:.6g}"
-            + (f", liquidated at {data['main_liquidated_at']}." if data["main_liquidated_at"]
-               else ", not reached."), "", "## Stress windows", ""]
+    liq = data["main_liquidation_price"]
+    out += ["", f"Main entry {data['main_entry']:.6g}"
+            + (f"; the unhedged main alone (isolated, its capital as margin) would be "
+               f"liquidated at {liq:.6g}." if liq is not None else "."),
+            "", "## Stress windows", ""]
     out += [f"- {w['start']} → {w['end']}" for w in data["stress_windows"]] or ["- none"]
     out += ["", "## Assumptions", ""] + [f"- {a}" for a in data["assumptions"]] + [""]
     return "\n".join(out)

@@ -1,99 +1,77 @@
 """Load the market, run the backtest, write the outputs: what the CLI and ``/backtest`` call.
 
-The snapshot holds the backtest window plus the engine's slow window (30 days by default)
-before it, so every statistic is warmed up at the first bar. Data come through the market
-source of the chosen exchange (CSV files, the simulated market, a live exchange), so the
-backtest sees exactly what the live bot would.
+A single window's snapshot holds the window plus the engine's slow window (30 days by
+default) before it, so every statistic is warmed up at the first bar; a study's holds the
+whole range (all the data by default) and its starts begin once that warm-up exists. Data
+come through the market source of the chosen exchange (CSV files, the simulated market, a
+live exchange), so the backtest sees exactly what the live bot would.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backtest.costs import CostParams
-from backtest.engine import BacktestParams, BacktestResult, run_backtest
-from backtest.margin import liquidation_ranges
+from backtest.engine import BacktestResult, NoPriceAtStart, run_backtest
+from backtest.inputs import (
+    default_resolve,
+    liquidation_inputs,
+    mark_ranges,
+    relative,
+    strategies_of,
+    tqdm_progress,
+)
 from backtest.report import summary
-from core.types import FloatArray, MarketSnapshot
+from backtest.request import (
+    DEFAULT_STRATEGIES,
+    BacktestRequest,
+    BacktestUsageError,
+    params_of,
+)
+from core.types import MarketSnapshot
 from plugins.manager import PluginManager
-from plugins.strategies.registry import choose, load_strategies
 from settings.config import Config
 from settings.engine import engine_params
 
-DEFAULT_STRATEGIES = ("none", "static", "min_variance", "seed_regime", "counterweight")
 DAY_MS = 86_400_000
+MAX_STUDY_DAYS = 1500  # a study without --start/--days reads at most this much history
+
+__all__ = ["DEFAULT_STRATEGIES", "BacktestRequest", "BacktestUsageError", "backtest",
+           "load_snapshot", "mark_ranges", "parse_strategies", "run_on_snapshot",
+           "tqdm_progress", "write_outputs"]
 
 
-class BacktestUsageError(ValueError):
-    """A request that cannot be run as asked (dates outside the data, unknown strategy)."""
+def _symbols(market: Any, request: BacktestRequest) -> list[str] | None:
+    if not request.symbols:
+        return None
+    mains = [market.resolve(s) for s in request.main_symbols]
+    return [*mains, *[s for s in (market.resolve(x) for x in request.symbols)
+                      if s not in mains]]
 
 
-@dataclass(frozen=True)
-class BacktestRequest:
-    """What to backtest. Times are Unix ms; ``days`` counts back from ``end_ms`` (or from the
-    end of the data) unless ``start_ms`` is given."""
-
-    main: str = "BTC"
-    side: str = "long"
-    days: float | None = 90.0
-    start_ms: int | None = None
-    end_ms: int | None = None
-    leverage: float = 10.0
-    capital: float = 2000.0
-    strategies: tuple[str, ...] = DEFAULT_STRATEGIES
-    symbols: tuple[str, ...] | None = None
-    mark_dir: str | None = None
-    rebalance_threshold: float | None = None  # None: [strategies] rebalance_threshold
-    extra_assumptions: tuple[str, ...] = field(default=())
-
-
-def mark_ranges(snap: MarketSnapshot, mark_dir: str | Path) -> tuple[FloatArray, FloatArray,
-                                                                       list[str]]:
-    """(T, N) mark-price high and low on the snapshot's grid, from ``<SYMBOL>_mark_1h.csv[.gz]``
-    files: each hourly mark bar's range is placed on the last grid bar of its hour (the bar
-    closing with it) and NaN elsewhere, so liquidation is checked once an hour on that
-    symbol, up to one hour late. Symbols without a file keep the trade bars' range."""
-    from plugins.exchanges.csv_files import load_candles
-
-    folder = Path(mark_dir)
-    hi = np.full(snap.close.shape, np.nan)
-    lo = np.full(snap.close.shape, np.nan)
-    notes = []
-    for j, sym in enumerate(snap.symbols):
-        base = sym.split("-")[0]
-        files = sorted(folder.glob(f"{base}-USDT-SWAP_mark_1h.csv*")) + sorted(
-            folder.glob(f"{base}USDT_mark_1h.csv*"))
-        if not files:
-            continue
-        c = load_candles(files[0])
-        bar_close = c.times + 3_600_000
-        t = np.searchsorted(snap.times, bar_close - snap.timeframe_ms)
-        ok = (t < snap.n_bars) & (c.times >= snap.times[0])
-        ok[ok] &= snap.times[t[ok]] == bar_close[ok] - snap.timeframe_ms
-        if not ok.any():
-            continue
-        hi[t[ok], j], lo[t[ok], j] = c.high[ok], c.low[ok]
-        notes.append(base)
-    if notes:
-        note = [f"Liquidation of {', '.join(notes)} checked on OKX 1h mark-price candles, at "
-                "the 15m bar that closes each hour (so up to 45 minutes late); other symbols "
-                "on the trade bars' low/high."]
-    else:
-        note = [f"No mark-price candles found in {folder}: liquidation on the trade bars."]
-    return hi, lo, note
+def trim(snap: MarketSnapshot, first: int) -> MarketSnapshot:
+    """``snap`` from bar ``first`` on (a study's range starts where the data does)."""
+    if first <= 0:
+        return snap
+    return MarketSnapshot.build(
+        source=snap.source, timeframe_ms=snap.timeframe_ms, symbols=snap.symbols,
+        times=snap.times[first:], open=snap.open[first:], high=snap.high[first:],
+        low=snap.low[first:], close=snap.close[first:], volume=snap.volume[first:],
+        server_time_ms=snap.server_time_ms, valid=snap.valid[first:], simulated=snap.simulated,
+        instruments=snap.instruments, funding=snap.funding, missing=snap.missing)
 
 
 async def load_snapshot(market: Any, request: BacktestRequest, config: Config
                         ) -> tuple[MarketSnapshot, int]:
-    """The snapshot (window plus warm-up) and the index of the window's first bar."""
+    """The snapshot (window plus warm-up) and the index of the window's first bar; for a
+    study, the whole range from its first bar with data (the start index is where the
+    requested range begins, 0 when it is the data's)."""
     tf = config.exchange.timeframe.ms
     await market.load_instruments()
     end = request.end_ms if request.end_ms is not None else await market.server_time()
@@ -101,17 +79,18 @@ async def load_snapshot(market: Any, request: BacktestRequest, config: Config
         start_ms = request.start_ms
     elif request.days:
         start_ms = end - int(request.days * DAY_MS)
+    elif request.study:
+        start_ms = end - MAX_STUDY_DAYS * DAY_MS
     else:
         raise BacktestUsageError("give --days or --start")
     if start_ms >= end:
         raise BacktestUsageError("the start must be before the end")
     warm = config.engine.slow_window.bars(config.exchange.timeframe) + 1
     window = math.ceil((end - start_ms) / tf)
-    symbols = list(request.symbols) if request.symbols else None
-    if symbols is not None:
-        main = market.resolve(request.main)
-        symbols = [main, *[s for s in (market.resolve(x) for x in symbols) if s != main]]
-    snap = await market.snapshot(symbols, bars=warm + window, at_ms=end)
+    snap = await market.snapshot(_symbols(market, request), bars=warm + window, at_ms=end)
+    if request.study:
+        has = np.flatnonzero(np.isfinite(snap.close).any(axis=1))
+        snap = trim(snap, int(has[0]) if has.size else 0)
     if not snap.n_bars:
         raise BacktestUsageError("no bars in the requested window")
     start = int(np.searchsorted(snap.times, start_ms))
@@ -120,51 +99,16 @@ async def load_snapshot(market: Any, request: BacktestRequest, config: Config
     return snap, start
 
 
-def _params(request: BacktestRequest, snap: MarketSnapshot, start: int, config: Config,
-            resolve: Callable[[str], str]) -> BacktestParams:
-    main = resolve(request.main)
-    if main not in snap.symbols:
-        raise BacktestUsageError(f"{request.main} is not in the data ({', '.join(snap.symbols)})")
-    thr = (request.rebalance_threshold if request.rebalance_threshold is not None
-           else config.strategies.rebalance_threshold)
-    return BacktestParams(main=main, side=request.side, leverage=request.leverage,
-                          capital=request.capital, start=start, rebalance_threshold=thr,
-                          costs=CostParams(taker_fee=config.risk.taker_fee))
-
-
-def tqdm_progress(total: int, enabled: bool) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """A progress callback drawing a tqdm bar on stderr, and its closer."""
-    if not enabled:
-        return (lambda k: None), (lambda: None)
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="bar", file=sys.stderr, desc="backtest", leave=False)
-
-    def update(k: int) -> None:
-        bar.update(k - bar.n)
-
-    return update, bar.close
-
-
 def run_on_snapshot(snap: MarketSnapshot, start: int, request: BacktestRequest, config: Config,
                     plugins: PluginManager | None = None, progress: bool = False,
                     resolve: Callable[[str], str] | None = None
                     ) -> tuple[BacktestResult, dict[str, Any], float]:
     """Run the strategies on a loaded snapshot: the result, its summary and compute seconds."""
     pm = plugins or PluginManager(entry_points=False)
-    loaded = load_strategies(pm, config.strategies.params)
-    try:
-        strategies = {name: choose(loaded, name) for name in request.strategies}
-    except ValueError as e:
-        raise BacktestUsageError(str(e)) from None
-    resolve = resolve or (lambda s: s if s in snap.symbols else f"{s.upper()}-USDT-SWAP")
-    params = _params(request, snap, start, config, resolve)
-    extra = list(request.extra_assumptions)
-    low = high = None
-    if request.mark_dir:
-        mh, ml, note = mark_ranges(snap, request.mark_dir)
-        low, high = liquidation_ranges(snap, mh, ml)
-        extra += note
+    strategies = strategies_of(request, config, pm)
+    params = params_of(request, snap.symbols, start, config, resolve or default_resolve(snap))
+    low, high, extra = liquidation_inputs(snap, request)
+    extra = list(request.extra_assumptions) + extra
     if start < config.engine.slow_window.bars(config.exchange.timeframe):
         extra.append(f"Only {start} bars of warm-up before the start (less than the slow "
                      "window): early statistics rest on less history.")
@@ -173,6 +117,8 @@ def run_on_snapshot(snap: MarketSnapshot, start: int, request: BacktestRequest, 
     try:
         result = run_backtest(snap, strategies, params, engine_params(config),
                               liq_low=low, liq_high=high, progress=update, pm=pm)
+    except NoPriceAtStart as e:
+        raise BacktestUsageError(str(e)) from None
     finally:
         close()
     seconds = time.perf_counter() - t0
@@ -181,17 +127,31 @@ def run_on_snapshot(snap: MarketSnapshot, start: int, request: BacktestRequest, 
 
 async def backtest(market: Any, request: BacktestRequest, config: Config,
                    plugins: PluginManager | None = None, progress: bool = False
-                   ) -> tuple[BacktestResult, dict[str, Any], float]:
-    """Load through ``market`` and run (see ``run_on_snapshot``)."""
+                   ) -> tuple[Any, dict[str, Any], float]:
+    """Load through ``market`` and run: one window (a ``BacktestResult``) or, with
+    ``request.rolling``, a study (a ``backtest.study_run.StudyRun``)."""
     snap, start = await load_snapshot(market, request, config)
+    # what the source itself assumes (default tiers, spot prices); its fee line is left to
+    # the backtest's own, which knows about --fees
+    said = [a for a in market.assumptions(list(snap.symbols)) if not a.startswith("fees:")]
+    request = replace(request, extra_assumptions=(*request.extra_assumptions, *said))
+    if request.study:
+        from backtest.study_run import study_on_snapshot
+
+        return study_on_snapshot(snap, start, request, config, plugins, progress,
+                                 market.resolve)
     return run_on_snapshot(snap, start, request, config, plugins, progress, market.resolve)
 
 
-def write_outputs(result: BacktestResult, data: dict[str, Any], *, chart: str | None = None,
+def write_outputs(result: Any, data: dict[str, Any], *, chart: str | None = None,
                   report: str | None = None, title: str = "Backtest", intro: str = ""
                   ) -> list[Path]:
-    """Write the PNG chart and/or the Markdown report (the report links the chart by its
-    path relative to the report)."""
+    """Write the PNG chart(s) and/or the Markdown report (which links the charts by their
+    paths relative to the report). A study writes ``chart`` and ``<chart>_example.png``."""
+    if data.get("kind") == "study":
+        from backtest.study_run import write_study
+
+        return write_study(result, data, chart=chart, report=report, title=title, intro=intro)
     from backtest.charts import save_chart
     from backtest.report import markdown
 
@@ -201,14 +161,7 @@ def write_outputs(result: BacktestResult, data: dict[str, Any], *, chart: str | 
     if report:
         rp = Path(report)
         rp.parent.mkdir(parents=True, exist_ok=True)
-        link = None
-        if chart:
-            cp = Path(chart).resolve()
-            try:
-                link = str(cp.relative_to(rp.resolve().parent))
-            except ValueError:
-                link = str(cp)
-        rp.write_text(markdown(data, title, link, intro))
+        rp.write_text(markdown(data, title, relative(chart, rp) if chart else None, intro))
         written.append(rp)
     return written
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from chat.charts import corr_heatmaps
+from chat.charts import DPI, corr_heatmaps, data_time
 
 
 def _matrix(rows: list[list[float | None]]) -> np.ndarray:
@@ -54,13 +54,22 @@ def gauge_png(spec: Mapping[str, Any]) -> bytes:
     ax.set_xlabel("distance to liquidation, σ of 24h moves", fontsize=8)
     prob = spec.get("touch_prob")
     base = str(spec.get("symbol", "")).split("-")[0]
-    fig.suptitle(f"{base} {spec.get('side', '')}: liquidation {spec.get('liquidation_price')}"
-                 f" vs price {spec.get('price')}"
-                 + (f" — {prob:.0%} touch chance in 24h" if prob is not None else ""),
+    fig.suptitle(f"{base} {spec.get('side', '')}: liquidation "
+                 f"{price_text(spec.get('liquidation_price'))} vs price "
+                 f"{price_text(spec.get('price'))}"
+                 + (f" — {prob:.0%} touch chance in 24h" if prob is not None else "")
+                 + (f"\n{data_time(spec['time_ms'])}" if spec.get("time_ms") else ""),
                  fontsize=9)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.08)
     return buf.getvalue()
+
+
+def price_text(x: Any) -> str:
+    """A price rounded as a trader reads it (85,886.5 · 0.01234); "n/a" when unknown."""
+    if not isinstance(x, (int, float)) or not math.isfinite(x):
+        return "n/a"
+    return f"{x:,.1f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
 CHARTS = {"heatmap": heatmap_png, "gauge": gauge_png}

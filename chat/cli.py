@@ -1,11 +1,12 @@
 """The one-shot CLI front end: ``python bot.py <command> ARGS [--json] [--exchange NAME]
-[--data DIR] [--at TIME] [--config PATH]``.
+[--data DIR] [--at TIME] [--config PATH]`` (the console takes the same three market flags).
 
 The command is answered as the local user (``chat.context.LOCAL_USER_ID``) in a private chat,
 so the trade log commands work on the same SQLite file as the console. ``--json`` prints one
 object (``Reply.data``; NaN never appears: ``allow_nan=False``); a reply carrying a file
 (``/export``) writes the file's bytes to stdout, or to ``--output PATH``. Exit codes: 0 ok, 2 bad
-arguments (the short message on stderr), 1 runtime failure (one line, from ``bot.main``).
+arguments (the short message on stderr), 1 runtime failure (one line, from ``bot.main``; an
+unreachable exchange says so and how to run without network, ``unreachable``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from chat.context import CommandContext, Services
 from chat.dispatch import answer
 from chat.printable import printable
 from chat.render_text import render, save_chart
-from plugins.exchanges.errors import MarketError
+from plugins.exchanges.errors import MarketError, SourceUnavailable
 from runtime import Runtime
 
 
@@ -72,6 +73,18 @@ def with_exchange(rt: Runtime, update: dict[str, Any]) -> Runtime:
             if not ("data_dir" in update and k == "symbols")}
     exchange = type(ex).model_validate({**kept, **update}, strict=False)
     return rt.with_config(rt.config.model_copy(update={"exchange": exchange}))
+
+
+OFFLINE_HINT = ("without network, run on the simulated market: make demo, or add "
+                "--exchange sim (e.g. bot.py console --exchange sim)")
+
+
+def unreachable(rt: Runtime, error: Exception) -> str:
+    """One line for a market source that can't be reached, and what to do without network."""
+    name = rt.config.exchange.name
+    shown = name.upper() if name in ("okx", "bybit") else name.capitalize()
+    reason = str(error).split(": ", 1)[-1][:160]
+    return f"{shown} is unreachable ({reason}); {OFFLINE_HINT}."
 
 
 def services_from_runtime(rt: Runtime, at_ms: int | None = None) -> Services:
@@ -129,7 +142,10 @@ def run_command(command: Command, rt: Runtime) -> int:
     """Parse, answer and print one command; returns the exit code."""
     args = rt.args
     try:
-        request = command.parse(list(args.args))
+        words = list(args.args)
+        if command.expandable and words and words[-1].lower() == "full":
+            words = words[:-1]  # a terminal shows the whole answer anyway
+        request = command.parse(words)
         request = command.apply_cli_options(request, args)
         at_ms = parse_at(getattr(args, "at", None))
         rt = with_cli_overrides(rt)
@@ -142,6 +158,9 @@ def run_command(command: Command, rt: Runtime) -> int:
     except CliUsageError as e:
         print(printable(str(e)), file=sys.stderr)
         return 2
+    except SourceUnavailable as e:
+        print(printable(unreachable(rt, e)), file=sys.stderr)
+        return 1
     if reply.kind == "usage":
         print(render(reply), file=sys.stderr)
         return 2

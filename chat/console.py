@@ -1,9 +1,11 @@
 """The local console: the chat commands in a terminal, as the local user in a private chat.
 
-``bot.py console`` (and ``bot.py run`` without a Telegram token) start it. Lines are commands
+``bot.py console [--exchange NAME] [--data DIR] [--at TIME]`` (and ``bot.py run`` without a
+Telegram token) start it; an exchange that can't be reached at start is one line saying how to
+run on the simulated market instead. Lines are commands
 with or without the slash; charts are saved to a temporary PNG whose path is printed. History
-is kept in ``~/.hedgewatch_history`` (``$HEDGEWATCH_HISTORY``). EOF, ``quit`` or ``exit`` end
-it with exit code 0.
+is kept in ``~/.hedgewatch_history`` (``$HEDGEWATCH_HISTORY``), except lines that may hold an
+API key (``/connect okx KEY ...``). EOF, ``quit`` or ``exit`` end it with exit code 0.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from chat.cli import services_from_runtime
+from chat.cli import parse_at, services_from_runtime, unreachable, with_cli_overrides
+from chat.commands.accounts import as_key_line, holds_secret, key_words
 from chat.context import CommandContext
 from chat.dispatch import Dispatcher
 from chat.render_text import render, save_chart, save_document
+from plugins.exchanges.errors import MarketError, SourceUnavailable
+from settings.logs import mask_key_words
 
 PROMPT = "hedgewatch> "
 BANNER = ("hedgewatch console — commands as in chat (/help lists them); quit or Ctrl-D to leave."
@@ -46,16 +51,50 @@ def _save_history(readline: Any, path: Path) -> None:
         readline.write_history_file(path)
 
 
+def _forget(line: str) -> None:
+    """A line that may hold an API key (``/connect okx KEY ...``) is masked in the logs and
+    taken out of the readline history, so the history file never holds it."""
+    if holds_secret(line):
+        mask_key_words(key_words(line))
+        _drop_from_history(line)
+
+
+def _drop_from_history(line: str) -> None:
+    """Take ``line`` out of the readline history (its latest entry: the one just typed)."""
+    try:
+        import readline
+    except ImportError:
+        return
+    for pos in range(readline.get_current_history_length(), 0, -1):
+        if readline.get_history_item(pos) == line.rstrip("\n"):
+            readline.remove_history_item(pos - 1)  # 1-based to read, 0-based to remove
+            return
+
+
+def _as_key(text: str, ctx: CommandContext, dispatcher: Dispatcher) -> str:
+    """A line typed while a ``/connect`` waits for the key is that key: masked in the logs,
+    out of the history, and connected (``/connect <exchange> KEY ...``)."""
+    line = as_key_line(ctx.services.db, ctx.user_id, ctx.services.now_ms(), text,
+                       dispatcher.commands)
+    if line is None:
+        return text
+    mask_key_words(key_words(line))
+    _drop_from_history(text)
+    return line
+
+
 def _lines(stdin: TextIO | None) -> Iterator[str]:
     if stdin is not None:
         yield from stdin
         return
     while True:
         try:
-            yield input(PROMPT)
+            line = input(PROMPT)
         except EOFError:
             print()
             return
+        _forget(line)
+        yield line
 
 
 def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
@@ -66,12 +105,22 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
         _history()
     dispatcher = Dispatcher(rt.commands)
     with asyncio.Runner() as runner:
-        services = services_from_runtime(rt)
-        try:
+        try:  # --exchange / --data / --at, as the one-shot CLI takes them
+            at_ms = parse_at(getattr(rt.args, "at", None))
+            rt = with_cli_overrides(rt)
+            services = services_from_runtime(rt, at_ms)
             services.market  # noqa: B018 - fail now, not on the first command
         except Exception as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        try:  # reach the exchange once now: no network gives one line, not a traceback
+            runner.run(services.instruments())
+        except SourceUnavailable as e:
+            print(unreachable(rt, e), file=sys.stderr)
+            runner.run(services.close())
+            return 1
+        except MarketError:  # e.g. the sim's clock: the commands will say
+            pass
         ctx = CommandContext.local(services)
         print(BANNER, file=out, flush=True)
         try:
@@ -82,7 +131,7 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
                     continue
                 if text.lower() in QUIT:
                     break
-                reply = runner.run(dispatcher.handle(text, ctx))
+                reply = runner.run(dispatcher.handle(_as_key(text, ctx, dispatcher), ctx))
                 if reply is None:
                     continue
                 print(render(reply), file=out, flush=True)
@@ -129,7 +178,7 @@ async def serve_console(services: Any, commands: list[Any], stop: asyncio.Event,
             return
         if not line.strip():
             continue
-        reply = await dispatcher.handle(line.strip(), ctx)
+        reply = await dispatcher.handle(_as_key(line.strip(), ctx, dispatcher), ctx)
         if reply is not None:
             print(render(reply), file=out, flush=True)
             if reply.document is not None:

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from chat.alert_render import render_alert
 from chat.context import LOCAL_USER_ID
 from chat.printable import printable
-from storage import outbox
+from storage import chats, outbox
 
 WIDTH = 44
 
@@ -40,7 +40,9 @@ class ConsoleSender:
             now = int(self.clock() * 1000)
             if not outbox.mark_sending(self.db, d.id, now):
                 continue
-            rendered = render_alert(outbox.load_alert(self.db, d.alert_id), now_ms=now)
+            tz = chats.get_settings(self.db, d.chat_id).timezone \
+                if isinstance(d.chat_id, int) else "UTC"  # /settings tz, as on Telegram
+            rendered = render_alert(outbox.load_alert(self.db, d.alert_id), now_ms=now, tz=tz)
             extra = "\n[chart attached]" if rendered.has_chart else ""
             print(phone_text(rendered.plain + extra, d.chat_id), file=self.out, flush=True)
             outbox.mark_sent(self.db, d.id, None, now)

@@ -49,8 +49,9 @@ class Services:
                  clock: Callable[[], float] = time.time,
                  plugins: PluginManager | None = None,
                  strategies: Mapping[str, Any] | None = None,
-                 alert_kinds: AlertKinds | None = None) -> None:
+                 alert_kinds: AlertKinds | None = None, accounts: Any = None) -> None:
         self.config = config
+        self._accounts = accounts  # plugins.accounts.service.Accounts, or a factory of one
         self.plugins = plugins
         self._strategies = strategies
         self._alert_kinds = alert_kinds
@@ -72,8 +73,19 @@ class Services:
                      clock: Callable[[], float] = time.time) -> Services:
         """The services of a composed bot (``runtime.build_runtime``)."""
         ext = rt.extensions
-        return cls(rt.config, db, market, commands=ext.command_map, at_ms=at_ms, clock=clock,
-                   plugins=rt.plugins, strategies=ext.strategies, alert_kinds=ext.alert_kinds)
+        services = cls(rt.config, db, market, commands=ext.command_map, at_ms=at_ms,
+                       clock=clock, plugins=rt.plugins, strategies=ext.strategies,
+                       alert_kinds=ext.alert_kinds)
+        if rt.secrets.account_key:  # else /connect is off: ccxt's async client stays unloaded
+            services._accounts = lambda: rt.accounts(db, services.market)
+        return services
+
+    @property
+    def accounts(self) -> Any:
+        """The traders' connected exchange accounts (None: this bot has none to offer)."""
+        if callable(self._accounts) and not hasattr(self._accounts, "sync"):
+            self._accounts = self._accounts()
+        return self._accounts
 
     @property
     def market(self) -> Any:
@@ -83,7 +95,9 @@ class Services:
         return self._market
 
     async def close(self) -> None:
-        """Close the market source if it was ever opened."""
+        """Close the market source if it was ever opened (and the accounts' sources)."""
+        if self._accounts is not None and not callable(self._accounts):
+            await self._accounts.close()
         if self._market_made:
             await self._market.close()
 

@@ -54,6 +54,19 @@ async def answer(command: Command, request: Any, ctx: CommandContext) -> Reply:
     return reply
 
 
+FULL = "full"
+
+
+def first_screen(command: Command, words: list[str], reply: Reply, full: bool) -> Reply:
+    """A long answer's first screen (``Reply.short``) with the line that gives the rest
+    (``Reply.more``); the whole answer when the line ended in ``full``."""
+    if reply.ok and reply.short is not None and not full and reply.short != reply.text:
+        reply.text, reply.render = list(reply.short), None
+        reply.more = " ".join([f"/{command.name}", *words, FULL])
+    reply.short = None
+    return reply
+
+
 class Dispatcher:
     """Routes text lines to commands; shared by the console, Telegram and tests."""
 
@@ -83,8 +96,11 @@ class Dispatcher:
     async def run(self, command: Command, args: list[str], ctx: CommandContext) -> Reply:
         """Parse and answer; never raises (except cancellation)."""
         try:
-            request = command.parse(list(args))
-            return await answer(command, request, ctx)
+            full = command.expandable and bool(args) and args[-1].lower() == FULL
+            words = list(args[:-1] if full else args)
+            ctx.extra["full"] = full
+            request = command.parse(list(words))
+            return first_screen(command, words, await answer(command, request, ctx), full)
         except ArgumentError as e:
             return Reply.usage(str(e) or f"Bad arguments; e.g. {command.example}")
         except MarketError as e:  # the exchange, not us: say so plainly, keep the details
@@ -92,7 +108,8 @@ class Dispatcher:
             return Reply.failure(f"I can't answer /{command.name} right now: the market data "
                                  f"source failed ({str(e)[:200]}). Try again in a minute.")
         except Exception:
-            log.error("answering /%s %s failed", command.name, " ".join(args)[:200],
-                      exc_info=True)
+            shown = "(words not logged)" if command.holds_secrets else " ".join(args)[:200]
+            log.error("answering /%s %s failed", command.name, shown, exc_info=not
+                      command.holds_secrets)
             return Reply.failure(
                 f"Something went wrong answering /{command.name}; it has been logged.")

@@ -13,6 +13,8 @@ def render(reply: Reply) -> str:
     """Plain text: the reply's lines (or its render function), then its buttons as commands;
     control characters a user typed are shown as escapes, never sent to the terminal."""
     text = reply.as_text()
+    if reply.more:
+        text += f"\n[More: {reply.more}]"
     for row in reply.buttons:
         text += "\n" + "  ".join(f"[{label}: {command}]" for label, command in row)
     return printable(text)

@@ -31,6 +31,7 @@ hammering it, and the next drain probes with one delivery before sending the oth
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import Counter, defaultdict
@@ -60,6 +61,7 @@ from chat.bot_client import (
     went_out_unanswered,
 )
 from chat.delivery_notes import delivery_notes
+from chat.delivery_options import DeliveryOptions, delivery_options
 from chat.delivery_state import Backoff, DrainPass, DrainReport, Outage
 from chat.telegram_send import send_html, send_html_photo
 from settings.config import Config
@@ -70,6 +72,13 @@ __all__ = ["DrainReport", "Sender", "make_bot", "rate_limiter"]  # make_bot: tes
 
 log = logging.getLogger(__name__)
 CONFIRM_TIMEOUT_FACTOR = 3  # the retry after an unanswered attempt waits this much longer
+
+
+def alert_button(label: str, data: str) -> InlineKeyboardButton:
+    """A callback button, or a link button for a URL (a channel's deep link)."""
+    if data.startswith("https://"):
+        return InlineKeyboardButton(label, url=data)
+    return InlineKeyboardButton(label, callback_data=data)
 
 
 class _StopChat(Exception):
@@ -205,14 +214,15 @@ class Sender:
                        one_pass: DrainPass) -> tuple[int | str, int | None]:
         """One attempt (two when the group migrated meanwhile). Returns the chat id for this
         chat's next deliveries and, when it must be tried again, when."""
-        stored, rendered = self._alert(d)
+        stored, rendered, opts = self._alert(d)
         while True:
             await self._pace(chat_id)
             if not outbox.mark_sending(self.db, d.id, self.now_ms()):
                 return chat_id, None  # no longer pending: sent or given up elsewhere
             self._tried.add(d.id)
             try:
-                msg = await self._send(stored, rendered, chat_id, confirm=d.unanswered > 0)
+                msg = await self._send(stored, rendered, chat_id, opts,
+                                       confirm=d.unanswered > 0)
             except ChatMigrated as e:
                 self.telegram_errors["migrated"] += 1
                 new = int(e.new_chat_id)
@@ -220,6 +230,7 @@ class Sender:
                 outbox.migrate_chat(self.db, int(chat_id), new, self.now_ms())
                 report.migrated += 1
                 chat_id = new
+                opts = dataclasses.replace(opts, thread_id=None)  # topics don't move along
                 continue
             except Forbidden as e:
                 self.telegram_errors["forbidden"] += 1
@@ -295,14 +306,30 @@ class Sender:
 
     # --- rendering, charts and the HTTP call -------------------------------------------------
 
-    def _alert(self, d: Delivery) -> tuple[StoredAlert, RenderedAlert]:
-        """The stored alert (loaded once) and its message as sent now: the footer's data age
-        is computed at this moment, the delivery's notes go under the title."""
+    def _alert(self, d: Delivery) -> tuple[StoredAlert, RenderedAlert, DeliveryOptions]:
+        """The stored alert (loaded once) and its message as sent now to ``d``'s chat: the
+        footer's data age is computed at this moment, in the chat's time zone, the delivery's
+        notes go under the title; the options say whether it rings, which topic, which
+        buttons (``chat.delivery_options``)."""
         if d.alert_id not in self._alerts:
             self._alerts[d.alert_id] = outbox.load_alert(self.db, d.alert_id)
         stored = self._alerts[d.alert_id]
         notes = delivery_notes(self.db, d, stored)
-        return stored, render_alert(stored, notes, now_ms=self.now_ms())
+        opts = self._options(d.chat_id, stored)
+        return stored, render_alert(stored, notes, now_ms=self.now_ms(), tz=opts.tz,
+                                    buttons=opts.buttons), opts
+
+    def _options(self, chat_id: int | str, stored: StoredAlert) -> DeliveryOptions:
+        s = chats.get_settings(self.db, chat_id) if isinstance(chat_id, int) \
+            else chats.ChatSettings(0, type="channel")
+        known = isinstance(chat_id, int) and chats.known(self.db, chat_id)
+        # the signal channel may have no row yet (the bot never saw it join): a deep link
+        # works in a channel and in a group alike, a press on "Mute 1h" there would not
+        is_channel = s.type == "channel" or (
+            not known and chat_id == self.config.telegram.signal_channel)
+        return delivery_options(s, kind=stored.kind, severity=stored.severity,
+                                alert_id=stored.id, now_ms=self.now_ms(),
+                                is_channel=is_channel, bot_username=self.bot.username)
 
     async def _png(self, stored: StoredAlert) -> bytes | None:
         """The chart, drawn once per alert (in a thread) and only when it is sent."""
@@ -312,12 +339,15 @@ class Sender:
         return await self._pngs[stored.id]
 
     async def _send(self, stored: StoredAlert, rendered: RenderedAlert, chat_id: int | str,
-                    *, confirm: bool) -> Message:
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
+                    opts: DeliveryOptions, *, confirm: bool) -> Message:
+        markup = InlineKeyboardMarkup([[alert_button(label, data)
                                         for label, data in rendered.buttons]])
-        options: dict[str, Any] = {"reply_markup": markup, "rate_limit_args": self._flood_arg}
-        if stored.record.get("thread_id") is not None:  # a route to a forum topic
-            options["message_thread_id"] = stored.record["thread_id"]
+        options: dict[str, Any] = {"reply_markup": markup, "rate_limit_args": self._flood_arg,
+                                   "disable_notification": opts.silent}
+        # a TradingView route's topic first, else the chat's topic for the kind
+        thread = stored.record.get("thread_id", opts.thread_id)
+        if thread is not None:
+            options["message_thread_id"] = thread
         if confirm:  # the last try after an unanswered one: wait longer to learn the outcome
             options["read_timeout"] = self.confirm_timeout
         if rendered.has_chart:

@@ -8,8 +8,9 @@ profit on the hedge" on the same bar). ``advise`` decides, in this order:
 1. **Liquidation danger** (touch probability or σ-distance past the thresholds): a hedge on
    its own margin does not move an isolated position's liquidation price, so the advice is
    ``add_margin`` — the exact USDT that puts the liquidation price at least ``safe_distance``
-   from the price and brings the leverage down to the risk model's safe leverage (whichever
-   needs more) — or, when that cannot be computed, ``reduce_size`` to the size that does.
+   from the price, and at least the risk model's distance for its 24 h target (the distance
+   a new position at the safe leverage has; whichever is further) — or, when that cannot be
+   computed, ``reduce_size`` to the size that does.
 2. **Take profit** on held hedge legs in profit while the cascade level is high or above
    (the seed's rule): ``take_profit``, closing those legs.
 3. **Hedge adjustment**: the strategy's target against the legs actually held; when they
@@ -127,17 +128,19 @@ def advise(*, side: str, size: float, entry: float, price: float, margin: float,
            fee: float, danger: bool, danger_why: str, safe_distance: float,
            held: Sequence[Leg], target: Sequence[Leg] | None, target_reason: str,
            take_profit: Sequence[tuple[Leg, float]], prices: Mapping[str, float],
-           rebalance_threshold: float, safe_leverage: float = math.nan) -> Advice:
+           rebalance_threshold: float, model_distance: float = math.nan) -> Advice:
     """The one action for a trade at this bar (see the module docstring for the order).
 
     ``held`` are the logged hedge legs, ``target`` the strategy's legs (None when the
     strategy gave none this bar), ``take_profit`` the held legs in profit in a cascade with
-    their P&L in USDT; ``safe_leverage`` the risk model's leverage for this position."""
+    their P&L in USDT; ``model_distance`` the adverse move (fraction of the price) the risk
+    model's 24 h target needs (``RiskArrays.safe_distance_pct`` / 100)."""
     notional = size * price
     if danger:
-        need = margin_for_distance(side, size, entry, price, safe_distance, mmr, fee)
-        if math.isfinite(safe_leverage) and safe_leverage > 0:
-            need = max(need, size * entry / safe_leverage)
+        far = safe_distance
+        if math.isfinite(model_distance) and 0 < model_distance < 1:
+            far = max(far, model_distance)
+        need = margin_for_distance(side, size, entry, price, far, mmr, fee)
         add = need - margin
         if math.isfinite(add) and add > 0:
             liq = liquidation_price(side, size, entry, need, mmr, fee)

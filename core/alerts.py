@@ -18,8 +18,9 @@ SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 MARKET = "market"  # sent to every chat subscribed to the kind (and the signal channel)
 TRADE = "trade"  # about one logged trade: sent to its owner's private chat only
-OPERATOR = "operator"  # about the bot itself: sent to the operator it names, not subscribable
-SCOPES = (MARKET, TRADE, OPERATOR)
+OPERATOR = "operator"  # about the bot or one user's setup: sent to the chat it names only
+PERSONAL = "personal"  # a rule a user set (/alert): sent to that user only, not subscribable
+SCOPES = (MARKET, TRADE, OPERATOR, PERSONAL)
 
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -63,10 +64,15 @@ BUILTIN_KINDS: tuple[AlertKind, ...] = (
     AlertKind("liquidation", "your logged trade nears its liquidation price", TRADE),
     AlertKind("rebalance", "your trade's recommended hedge moved enough to adjust it", TRADE),
     AlertKind("take_profit", "a hedge leg is in profit while the cascade level is high", TRADE),
+    AlertKind("hedge", "a held hedge leg no longer hedges your trade (its correlation fell or "
+              "its stress beta flipped)", TRADE),
     AlertKind("funding", "funding rates at an extreme (a crowded side, a costly carry)"),
     AlertKind("data", "market data is stale or the exchange cannot be reached, and recovery"),
     AlertKind("config", "a configured symbol the exchange does not list (to the operator)",
               OPERATOR),
+    AlertKind("account", "your connected exchange account stopped syncing, or syncs again",
+              OPERATOR),
+    AlertKind("rule", "an alert you set yourself with /alert (sent to you only)", PERSONAL),
 )
 BUILTIN_TRADE_KINDS = frozenset(k.name for k in BUILTIN_KINDS if k.scope == TRADE)
 
@@ -101,8 +107,9 @@ class AlertKinds(Mapping[str, AlertKind]):
 
     @property
     def subscribable(self) -> tuple[str, ...]:
-        """The kinds a chat can ``/subscribe`` to (operator alerts are not among them)."""
-        return tuple(n for n, k in self._kinds.items() if k.scope != OPERATOR)
+        """The kinds a chat can ``/subscribe`` to (operator alerts and users' own rules are
+        not among them: they go to the one chat they name)."""
+        return tuple(n for n, k in self._kinds.items() if k.scope not in (OPERATOR, PERSONAL))
 
     def ordered(self, names: Iterable[str]) -> list[str]:
         """``names`` without repeats, known kinds in this order, unknown ones after (kept:

@@ -15,7 +15,8 @@ from operator import attrgetter
 import numpy as np
 
 from core.liquidation import DEFAULT_MMR, TierTable, binance_liquidation_price, tier_index
-from core.risk import RiskArrays, risk_many
+from core.risk_many import RiskArrays, risk_many
+from core.tail_risk import TailFit
 from core.types import FloatArray, Instrument, IntArray, Position, Tier
 
 _SIGN = {"long": 1.0, "short": -1.0}
@@ -57,9 +58,12 @@ def bare_instrument(symbol: str) -> Instrument:
 
 def book_risk(positions: Sequence[Position], idx: IntArray, instruments: Mapping[str, Instrument],
               symbols: Sequence[str], prices: FloatArray, sigma: FloatArray,
-              bars_per_hour: float, target_prob: float) -> RiskArrays | None:
-    """Risk of every position at once (``idx``: each position's symbol column); symbols
-    without contract tiers get the default mmr, Binance brackets their own formula."""
+              bars_per_hour: float, target_prob: float,
+              tails: TailFit | None = None) -> RiskArrays | None:
+    """Risk of every position at once (``idx``: each position's symbol column; ``tails``
+    one row per symbol column); symbols without contract tiers get the default mmr, Binance
+    brackets their own formula, and a position that carries its ``liquidation_price`` keeps
+    it."""
     if not positions:
         return None
     insts = [instruments.get(s) or bare_instrument(s) for s in symbols]
@@ -82,12 +86,16 @@ def book_risk(positions: Sequence[Position], idx: IntArray, instruments: Mapping
             k = tier_index(ts, n[rows] * e[rows])
             bracket_mmr[rows] = [ts[i].mmr for i in k]
             bracket[rows] = [ts[i].tier for i in k]
+    given = list(map(attrgetter("liquidation_price"), positions))
+    if given.count(None) < len(given):  # synced positions: their exchange's rules decided
+        at = [i for i, p in enumerate(given) if p is not None]
+        liq[at] = [given[i] for i in at]
     risk = risk_many(e, n, s, m, prices, sigma, bars_per_hour, symbol_idx=idx,
                      tiers=TierTable.build(tiers), liquidation=liq,
                      contract_value=np.array([i.contract_value for i in insts]),
                      fee=np.array([i.taker_fee for i in insts]),
                      max_leverage=np.array([i.max_leverage for i in insts]),
-                     target_prob=target_prob)
+                     target_prob=target_prob, tails=tails)
     if np.isfinite(bracket_mmr).any():  # report the bracket the Binance price came from
         binance = np.isfinite(bracket_mmr)
         risk = replace(risk, mmr=np.where(binance, bracket_mmr, risk.mmr),

@@ -13,7 +13,7 @@ import numpy as np
 
 from core.book_risk import bare_instrument, book_risk
 from core.cascade import CascadeReading, cascade_reading
-from core.cascade_series import candle_factors
+from core.cascade_series import CANDLE_FACTORS, candle_factors
 from core.counterweights import (
     CounterweightBasis,
     CounterweightResult,
@@ -22,7 +22,7 @@ from core.counterweights import (
     stress_mask,
 )
 from core.hedging import beta_matrix, ewma_beta_matrix
-from core.market_inputs import funding_per_day, latest_depth, market_returns, snapshot_inputs
+from core.market_inputs import flow_inputs, funding_per_day, latest_depth, market_returns
 from core.recommend import (
     HedgePlan,
     HedgeRecommendation,
@@ -36,9 +36,12 @@ from core.recommend import (
 )
 from core.regimes import UNKNOWN, market_regime
 from core.returns import log_returns
-from core.risk import RiskArrays, RiskReport, risk_report
+from core.risk import RiskReport, risk_report
+from core.risk_many import RiskArrays
+from core.shock import stress_betas
 from core.streaming import StreamState, stream_init, stream_matrices, stream_update
-from core.types import FloatArray, Instrument, MarketSnapshot, Position
+from core.tail_risk import TailFit, TailParams, fit_tails
+from core.types import BoolArray, FloatArray, Instrument, MarketSnapshot, Position
 from core.views import CorrelationParams, CorrelationView, correlation_view
 from core.volatility import rolling_vol
 
@@ -56,6 +59,7 @@ class EngineParams:
     min_stress_bars: int = 24
     regime_lookback: int = 96
     hedge_candidates: tuple[str, ...] | None = None  # None: every symbol in the snapshot
+    tail: TailParams = field(default_factory=TailParams)
 
     @property
     def bars_per_hour(self) -> float:
@@ -85,19 +89,20 @@ class EngineResult:
     instruments: Mapping[str, Instrument]
     params: EngineParams
     warnings: tuple[str, ...] = field(default=())
+    tails: TailFit | None = None  # the calibrated tail model, one row per symbol
+    stress_beta: FloatArray | None = None  # (N, N) signed β of i on j over stress bars
 
     def index(self, symbol: str) -> int:
         return self.symbols.index(symbol)
 
-    def risk_report(self, i: int, closes: FloatArray | None = None) -> RiskReport:
-        """The full JSON-ready report of position ``i`` (with the empirical touch
-        probability when ``closes`` of its symbol are given)."""
+    def risk_report(self, i: int) -> RiskReport:
+        """The full JSON-ready report of position ``i``."""
         pos = self.positions[i]
         j = self.index(pos.symbol)
         return risk_report(pos, self.instruments.get(pos.symbol) or bare_instrument(pos.symbol),
                            float(self.prices[j]), float(self.sigma_per_bar[j]),
-                           self.params.bars_per_hour, closes=closes,
-                           target_prob=self.params.target_touch_prob)
+                           self.params.bars_per_hour, target_prob=self.params.target_touch_prob,
+                           tails=self.tails, tail_row=j)
 
     def hedge(self, i: int) -> HedgeRecommendation:
         """Position ``i``'s β hedge and the seed's variant, sized to the position."""
@@ -131,6 +136,9 @@ class MarketState:
     prices: FloatArray
     column: Mapping[str, int]
     stress: CounterweightBasis | None  # None when counterweights are off
+    tails: TailFit  # the calibrated tail model of every symbol
+    stress_beta: FloatArray  # (N, N) signed β of i on j over the stress bars
+    stress_rows: BoolArray  # (T,) the stress bars (``stress_mask`` of the market's volatility)
 
 
 def market_state(snap: MarketSnapshot, params: EngineParams = EngineParams()) -> MarketState:
@@ -139,7 +147,9 @@ def market_state(snap: MarketSnapshot, params: EngineParams = EngineParams()) ->
     symbols = snap.symbols
     r = log_returns(snap.close)
     view = correlation_view(snap.close, cp, with_z=False, returns=r)
-    factors = candle_factors(r[-(cp.slow + cp.fast):], cp)
+    tail = slice(-(cp.slow + cp.fast), None)
+    factors = candle_factors(r[tail], cp, high=snap.high[tail], low=snap.low[tail],
+                             volume=snap.volume[tail])
     z_series = factors["corr_z"]
     # the debounced state only depends on the recent past: a spike needs min_regime_bars in
     # a row, so a few lookbacks of history settle it
@@ -148,19 +158,21 @@ def market_state(snap: MarketSnapshot, params: EngineParams = EngineParams()) ->
     beta_f, rho_f, _ = beta_matrix(r, cp.fast, cp.min_fast)
     beta_e = ewma_beta_matrix(view.ewma_cov)
     prices = snap.last_prices()
-    inputs = snapshot_inputs(snap)
-    inputs.update({k: float(factors[k][-1]) if factors[k].size else np.nan
-                   for k in ("corr_z", "vol_ratio", "shock_sigma")})
-    cascade = cascade_reading(inputs, snap.last_bar_close_ms)
+    inputs = flow_inputs(snap)
+    inputs.update({k: float(factors[k][-1]) if k in factors and factors[k].size else np.nan
+                   for k in CANDLE_FACTORS})
+    cascade = cascade_reading(inputs, snap.as_of_ms)
     basis = None
+    mvol = rolling_vol(market_returns(r), cp.fast, cp.min_fast)[:, 0]
+    stress = stress_mask(mvol)
     if p.counterweights_k > 0:
-        mvol = rolling_vol(market_returns(r), cp.fast, cp.min_fast)[:, 0]
-        basis = counterweight_basis(r, symbols, stress_mask(mvol),
-                                    np.diff(mvol, prepend=np.nan),
+        basis = counterweight_basis(r, symbols, stress, np.diff(mvol, prepend=np.nan),
                                     funding_per_day=funding_per_day(snap.funding),
                                     depth_usdt=latest_depth(snap.depth))
+    tails = fit_tails(snap.close, snap.high, snap.low, p.bars_per_hour, p.tail)
     return MarketState(snap, r, view, beta_f, rho_f, beta_e, spike, cascade, prices,
-                       {s: j for j, s in enumerate(symbols)}, basis)
+                       {s: j for j, s in enumerate(symbols)}, basis, tails,
+                       stress_betas(r, stress, p.min_stress_bars), stress)
 
 
 def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
@@ -184,7 +196,7 @@ def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
         held = [s for s in held if s in column]
     pidx = np.fromiter(map(column.__getitem__, held), dtype=np.int64, count=len(held))
     risk = book_risk(kept, pidx, snap.instruments, symbols, prices, view.vol_ewma,
-                     p.bars_per_hour, p.target_touch_prob)
+                     p.bars_per_hour, p.target_touch_prob, m.tails)
 
     cands = [column[s] for s in (p.hedge_candidates or symbols) if s in column]
     targets = list(set(pidx.tolist()))
@@ -212,7 +224,7 @@ def evaluate(snap: MarketSnapshot, positions: Sequence[Position] = (),
         snap.source, snap.simulated, snap.last_bar_close_ms, snap.data_age_ms, symbols, prices,
         view, beta_f, rho_f, beta_e, m.market_spike, cascade, tuple(kept), risk, plans, cws,
         tuple(tp),
-        view.vol_ewma, snap.instruments, p, tuple(warnings))
+        view.vol_ewma, snap.instruments, p, tuple(warnings), m.tails, m.stress_beta)
 
 
 def stream_start(snap: MarketSnapshot, params: EngineParams = EngineParams()) -> StreamState:

@@ -1,27 +1,46 @@
-"""Cascade-score inputs from a snapshot's histories: depth, open interest, liquidations and
-funding. Each returns NaN when the source does not provide it,
-so the score leaves the factor out instead of guessing."""
+"""The cascade score's evidence inputs from a snapshot's stored samples: book depth, open
+interest, liquidations, taker selling, funding and the perp's discount to its mark price.
+
+Each is read *as of* a moment from the samples stamped at or before it (a live cycle stamps
+its samples with the close of the bar it belongs to, the one-minute watch with the
+exchange's clock), so a replay of stored samples gives the live numbers. A sample older
+than its freshness limit no longer counts as "now", and a source without the input gives
+NaN, so the score leaves the factor out instead of guessing. Market-wide numbers are
+weighted by notional (book depth, open interest, liquidations in USDT): the majors, which
+the one-minute watch samples, weigh most, as they do in a cascade.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 
 import numpy as np
 
-from core.types import DepthSeries, FloatArray, MarketSnapshot, StatSeries
+from core.types import DepthSeries, FloatArray, IntArray, MarketSnapshot, StatSeries
 
 DEPTH_BAND = 1  # index into DEPTH_BANDS: ±1 % of mid
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
+FRESH_MS = 30 * MINUTE_MS  # depth, open interest, liquidations, taker flow
+FUNDING_FRESH_MS = 9 * HOUR_MS  # settled rates come every 8 h (some every 4 h or 1 h)
+BASIS_FRESH_MS = 75 * MINUTE_MS  # hourly mark candles, read on a 15-minute bar
+FLOW_INPUTS = ("depth_drop", "oi_drop", "liq_ratio", "taker_sell", "funding_abs", "basis")
 
 
-def _recent(s: StatSeries | DepthSeries, now_ms: int, span_ms: int) -> np.ndarray:
-    return (s.times > now_ms - span_ms) & (s.times <= now_ms)
+def _window(times: IntArray, now_ms: int, span_ms: int, fresh_ms: int) -> tuple[int, int]:
+    """``lo:hi`` of the samples in ``(now − span, now]``; empty when the latest one at or
+    before ``now`` is older than ``fresh_ms``."""
+    hi = int(np.searchsorted(times, now_ms, side="right"))
+    if hi == 0 or int(times[hi - 1]) < now_ms - fresh_ms:
+        return 0, 0
+    return int(np.searchsorted(times, now_ms - span_ms, side="right")), hi
 
 
 def _nanmedian(v: FloatArray) -> float:
     """``np.nanmedian`` of a short 1-D array (NaN when empty), without its generic-axis
-    machinery: called once per symbol and series on every cycle, that overhead was most of
-    the cost. Same middle values and the same ``(a + b) / 2``, so the same number."""
+    machinery: called per symbol, series and bar, that overhead was most of the cost. Same
+    middle values and the same ``(a + b) / 2``, so the same number."""
     v = v[~np.isnan(v)]
     h = v.size // 2
     if v.size == 0:
@@ -32,46 +51,52 @@ def _nanmedian(v: FloatArray) -> float:
     return float((v[h - 1] + v[h]) / 2)
 
 
-def depth_drop(depth: Mapping[str, DepthSeries], now_ms: int, symbols: Sequence[str] | None = None,
-               span_ms: int = DAY_MS, min_points: int = 5) -> float:
-    """Median over symbols of 1 − depth now / its median over the last ``span_ms``."""
-    drops = []
+def depth_drop(depth: Mapping[str, DepthSeries], now_ms: int,
+               symbols: Sequence[str] | None = None, span_ms: int = DAY_MS,
+               min_points: int = 5, fresh_ms: int = FRESH_MS) -> float:
+    """How far the books have thinned: 1 − Σ depth now / Σ its median over ``span_ms``
+    (±1 % of mid, summed over the symbols with a fresh sample and enough history)."""
+    now_total = med_total = 0.0
     for sym, s in depth.items():
         if symbols is not None and sym not in symbols:
             continue
-        keep = _recent(s, now_ms, span_ms)
-        total = s.bid[:, DEPTH_BAND][keep] + s.ask[:, DEPTH_BAND][keep]
+        lo, hi = _window(s.times, now_ms, span_ms, fresh_ms)
+        total = s.bid[lo:hi, DEPTH_BAND] + s.ask[lo:hi, DEPTH_BAND]
         if total.size < min_points or not np.isfinite(total[-1]):
             continue
         med = _nanmedian(total)
         if med > 0:
-            drops.append(1.0 - float(total[-1]) / med)
-    return float(np.median(drops)) if drops else float("nan")
+            now_total += float(total[-1])
+            med_total += med
+    return 1.0 - now_total / med_total if med_total > 0 else float("nan")
 
 
-def oi_drop(open_interest: Mapping[str, StatSeries], now_ms: int, span_ms: int = DAY_MS,
-            min_points: int = 3) -> float:
-    """Notional-weighted drop of open interest from its high over the last ``span_ms``."""
+def oi_drop(open_interest: Mapping[str, StatSeries], now_ms: int, span_ms: int = 4 * HOUR_MS,
+            min_points: int = 3, fresh_ms: int = FRESH_MS) -> float:
+    """Notional-weighted drop of open interest from its high over the last ``span_ms`` (four
+    hours: a cascade closes positions within hours, and a day-long window would keep
+    reporting the drop for a day after it is over)."""
     now_total = high_total = 0.0
     for s in open_interest.values():
-        keep = _recent(s, now_ms, span_ms)
-        v = s.values[keep]
-        v = v[np.isfinite(v)]
-        if v.size < min_points:
+        lo, hi = _window(s.times, now_ms, span_ms, fresh_ms)
+        v = s.values[lo:hi]
+        if v.size < min_points or not np.isfinite(v[-1]):
             continue
         now_total += float(v[-1])
-        high_total += float(v.max())
+        high_total += float(np.nanmax(v))
     return 1.0 - now_total / high_total if high_total > 0 else float("nan")
 
 
 def liquidation_ratio(liquidations: Mapping[str, StatSeries], now_ms: int,
-                      span_ms: int = 7 * DAY_MS, min_points: int = 10) -> float:
-    """Latest liquidation volume over its median (all symbols summed per timestamp)."""
+                      span_ms: int = 7 * DAY_MS, min_points: int = 10,
+                      fresh_ms: int = FRESH_MS) -> float:
+    """Liquidated notional in the latest sample's window over its median (all symbols
+    summed); each sample holds what was liquidated in the bar before it."""
     latest = med = 0.0
     seen = False
     for s in liquidations.values():
-        keep = _recent(s, now_ms, span_ms)
-        v = s.values[keep]
+        lo, hi = _window(s.times, now_ms, span_ms, fresh_ms)
+        v = s.values[lo:hi]
         if v.size < min_points or not np.isfinite(v[-1]):
             continue
         seen = True
@@ -82,10 +107,43 @@ def liquidation_ratio(liquidations: Mapping[str, StatSeries], now_ms: int,
     return latest / med if med > 0 else (float("inf") if latest > 0 else 1.0)
 
 
-def funding_abs(funding: Mapping[str, StatSeries]) -> float:
-    """The most extreme latest funding rate across symbols (absolute, per period)."""
-    last = [abs(s.last) for s in funding.values() if len(s) and np.isfinite(s.last)]
+def taker_sell(taker: Mapping[str, StatSeries], now_ms: int, fresh_ms: int = FRESH_MS
+               ) -> float:
+    """Share of taker volume that sold in the latest window, averaged over the symbols."""
+    shares = []
+    for s in taker.values():
+        lo, hi = _window(s.times, now_ms, fresh_ms, fresh_ms)
+        if hi > lo and np.isfinite(s.values[hi - 1]):
+            shares.append(float(s.values[hi - 1]))
+    return float(np.mean(shares)) if shares else float("nan")
+
+
+def funding_abs(funding: Mapping[str, StatSeries], now_ms: int | None = None,
+                fresh_ms: int = FUNDING_FRESH_MS) -> float:
+    """The most extreme latest funding rate across symbols (absolute, per period); with
+    ``now_ms`` None, the latest of each series whatever its age."""
+    last = []
+    for s in funding.values():
+        if now_ms is None:
+            v = s.last
+        else:
+            lo, hi = _window(s.times, now_ms, fresh_ms, fresh_ms)
+            v = float(s.values[hi - 1]) if hi > lo else float("nan")
+        if np.isfinite(v):
+            last.append(abs(v))
     return max(last) if last else float("nan")
+
+
+def basis_discount(basis: Mapping[str, StatSeries], now_ms: int,
+                   fresh_ms: int = BASIS_FRESH_MS) -> float:
+    """How far perps trade under their mark price: −median over symbols of the latest
+    ``last / mark − 1`` (positive when forced selling pushes trades below mark)."""
+    latest = []
+    for s in basis.values():
+        lo, hi = _window(s.times, now_ms, fresh_ms, fresh_ms)
+        if hi > lo and np.isfinite(s.values[hi - 1]):
+            latest.append(float(s.values[hi - 1]))
+    return -float(np.median(latest)) if latest else float("nan")
 
 
 def funding_per_day(funding: Mapping[str, StatSeries], interval_hours: float = 8.0
@@ -109,13 +167,33 @@ def market_returns(returns: FloatArray) -> FloatArray:
         return np.where(cnt > 0, np.where(ok, returns, 0.0).sum(axis=1) / cnt, np.nan)
 
 
-def snapshot_inputs(snap: MarketSnapshot) -> dict[str, float]:
-    """The cascade inputs from the snapshot's histories (the candle ones are in
-    :mod:`core.cascade_series`)."""
-    now = snap.server_time_ms
+def flow_inputs(snap: MarketSnapshot, now_ms: int | None = None) -> dict[str, float]:
+    """The evidence inputs as of ``now_ms`` (default ``snap.as_of_ms``); the candle ones are
+    in :mod:`core.cascade_series`."""
+    now = snap.as_of_ms if now_ms is None else int(now_ms)
     return {
         "depth_drop": depth_drop(snap.depth, now),
         "oi_drop": oi_drop(snap.open_interest, now),
         "liq_ratio": liquidation_ratio(snap.liquidations, now),
-        "funding_abs": funding_abs(snap.funding),
+        "taker_sell": taker_sell(snap.taker, now),
+        "funding_abs": funding_abs(snap.funding, now),
+        "basis": basis_discount(snap.basis, now),
     }
+
+
+def flow_input_series(snap: MarketSnapshot, times_ms: IntArray) -> dict[str, FloatArray]:
+    """``flow_inputs`` at each of ``times_ms``: the same function, so the same numbers. An
+    input the snapshot has no samples of at all is left out (not a column of NaN)."""
+    sources: dict[str, Mapping[str, Sized]] = {
+        "depth_drop": snap.depth, "oi_drop": snap.open_interest,
+               "liq_ratio": snap.liquidations, "taker_sell": snap.taker,
+               "funding_abs": snap.funding, "basis": snap.basis}
+    have = [k for k, m in sources.items() if any(len(s) for s in m.values())]
+    out = {k: np.full(len(times_ms), np.nan) for k in have}
+    if not have:
+        return out
+    for i, t in enumerate(np.asarray(times_ms, dtype=np.int64).tolist()):
+        row = flow_inputs(snap, t)
+        for k in have:
+            out[k][i] = row[k]
+    return out

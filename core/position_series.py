@@ -90,7 +90,9 @@ class PositionSeries:
 def position_series(close: FloatArray, target: int, params: CorrelationParams,
                     cascade_score: FloatArray | None = None) -> PositionSeries:
     """Hedge choice, β (fast window and EWMA), correlations, pair regime and cascade score
-    at every bar. ``cascade_score`` can be passed in when several positions share a market."""
+    at every bar. ``cascade_score`` can be passed in when several positions share a market
+    (and should be: ``core.cascade_series.snapshot_cascade_series`` scores every bar as the
+    live cycle does; from closes alone the range and volume factors are left out)."""
     p = params
     r = log_returns(close)
     n = r.shape[1]

@@ -59,6 +59,8 @@ def _debounced(values: FloatArray, high: float, low: float, hysteresis: float,
     """The shared state machine, vectorised over columns of a (T, K) array."""
     v = np.asarray(values, dtype=np.float64)
     t_len, k = v.shape
+    if k == 0:  # no pairs at all (a market of one symbol)
+        return np.zeros((t_len, 0), dtype=np.int64)
     if k <= 32:  # a plain loop on Python floats beats numpy on tiny rows by ~20x
         return np.column_stack([_debounced_1d(v[:, j].tolist(), high, low, hysteresis,
                                               min_bars, nan_code) for j in range(k)]

@@ -7,10 +7,13 @@ Conventions:
 * Distances in σ use the *log* distance |ln(liq / mark)| divided by σ_h = σ_bar · √(bars in
   the horizon), the scale on which the touch probabilities are computed.
 * Touch probabilities are fractions (0–1) of the price touching the liquidation price within
-  the horizon (first passage, see ``core.touch``), not only ending beyond it.
+  the horizon, not only ending beyond it: ``touch_prob_*`` from the calibrated tail model
+  (``core.tail_risk``; the Gaussian stands in where a symbol has too little history) and
+  ``touch_prob_*_gaussian`` from the Gaussian first passage (``core.touch``), for comparison.
 * Safe leverage is the highest leverage for a *new* position at the current mark, same side
   and size (so same tier), whose 24 h touch probability is at most ``target_prob``; capped at
-  the instrument's and the tier's maximum leverage.
+  the instrument's and the tier's maximum leverage. ``safe_distance_pct`` is the adverse move
+  to the liquidation price that target needs (what "add margin" advice aims for).
 """
 
 from __future__ import annotations
@@ -24,17 +27,17 @@ import numpy.typing as npt
 
 from core.liquidation import (
     DEFAULT_MMR,
-    TierTable,
-    isolated_liquidation_price,
     liquidation,
     tier_amount,
 )
-from core.touch import empirical_touch, norm_isf, touch_probability
-from core.types import FloatArray, Instrument, IntArray, Position
+from core.risk_models import REPORTED_H, move_for_distance, touch_numbers
+from core.tail_risk import TailFit
+from core.touch import required_log_distance
+from core.types import FloatArray, Instrument, Position
 from core.types import as_floats as _f
 from core.types import finite_or_none as _num
 
-HORIZONS_H = (1, 24)
+HORIZONS_H = REPORTED_H
 MIN_RETURNS_FOR_VOL = 20
 """Fewer log returns than this and the EWMA volatility is reported as unavailable."""
 
@@ -72,142 +75,47 @@ def log_distance(mark: npt.ArrayLike, liq: npt.ArrayLike, sign: npt.ArrayLike) -
     return d
 
 
-def required_log_distance(target_prob: float, sigma_h: npt.ArrayLike,
-                          drift_toward_h: npt.ArrayLike = 0.0) -> FloatArray:
-    """Smallest log distance with touch probability ≤ ``target_prob`` over one horizon.
+def leverage_for_distance(d_req: npt.ArrayLike, sign: npt.ArrayLike, mmr: npt.ArrayLike,
+                          fee: npt.ArrayLike, max_leverage: npt.ArrayLike,
+                          cum_frac: npt.ArrayLike = 0.0) -> FloatArray:
+    """Highest leverage for a new isolated position at the mark whose liquidation price is
+    at least the log distance ``d_req`` away, capped at ``max_leverage``.
 
-    Driftless: closed form z·σ_h with Φ(−z) = target/2. With drift: vectorised bisection
-    on the first-passage formula (monotone decreasing in the distance).
+    Opened at mark P with margin P·N/L, the isolated liquidation price is
+    P·(1 − s/L − s·c)/(1 − s·k), k = mmr + fee, c = cum / notional (Binance; 0 on OKX).
+    Requiring |ln(liq/P)| ≥ d gives, in closed form,
+
+        long  1/L ≥ 1 − c − (1 − k)·e^(−d)        short  1/L ≥ (1 + k)·e^(d) − 1 − c
+
+    A non-positive bound means any leverage is safe: the result is the cap. NaN where
+    ``d_req`` is NaN.
     """
-    s = _f(sigma_h)
-    z = norm_isf(target_prob / 2.0)
-    nu = _f(drift_toward_h)
-    if not np.any(nu):
-        return z * s
-    s, nu = np.broadcast_arrays(s, nu)
-    lo = np.zeros(s.shape)
-    hi = np.maximum(z * s + np.abs(nu), 1e-12) * 2.0 + np.maximum(nu, 0.0) * 2.0
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        too_close = touch_probability(mid, s, 1.0, nu) > target_prob
-        lo = np.where(too_close, mid, lo)
-        hi = np.where(too_close, hi, mid)
-    return np.where(np.isnan(s), np.nan, hi)
+    s = _f(sign)
+    d = _f(d_req)
+    k = _f(mmr) + _f(fee)
+    c = _f(cum_frac)
+    with np.errstate(over="ignore", invalid="ignore"):
+        inv = np.where(s > 0, 1.0 - c - (1.0 - k) * np.exp(-d), (1.0 + k) * np.exp(d) - 1.0 - c)
+    cap = _f(max_leverage)
+    with np.errstate(divide="ignore"):
+        lev = np.where(inv > 0, 1.0 / np.where(inv > 0, inv, 1.0), np.inf)
+    return np.where(np.isnan(d), np.nan, np.minimum(lev, cap))
 
 
 def safe_leverage(sigma_per_bar: npt.ArrayLike, bars: npt.ArrayLike, sign: npt.ArrayLike,
                   mmr: npt.ArrayLike, fee: npt.ArrayLike, max_leverage: npt.ArrayLike, *,
                   target_prob: float = 0.01, drift_per_bar: npt.ArrayLike = 0.0,
                   cum_frac: npt.ArrayLike = 0.0) -> FloatArray:
-    """Highest leverage whose touch probability over ``bars`` stays ≤ ``target_prob``.
-
-    Opened at mark P with margin P·N/L, the isolated liquidation price is
-    P·(1 − s/L − s·c)/(1 − s·k), k = mmr + fee, c = cum / notional (Binance; 0 on OKX).
-    Requiring |ln(liq/P)| ≥ d* (the required log distance) gives, in closed form,
-
-        long  1/L ≥ 1 − c − (1 − k)·e^(−d*)        short  1/L ≥ (1 + k)·e^(d*) − 1 − c
-
-    A non-positive bound means any leverage is safe: the result is the cap. NaN where σ is.
-    """
+    """Highest leverage whose Gaussian touch probability over ``bars`` stays ≤
+    ``target_prob`` (``leverage_for_distance`` of the Gaussian's required distance). NaN
+    where σ is."""
     s = _f(sign)
     sig = _f(sigma_per_bar)
     nu = -s * _f(drift_per_bar)
     sigma_h = sig * np.sqrt(_f(bars))
     d_req = required_log_distance(target_prob, sigma_h, nu * _f(bars))
-    k = _f(mmr) + _f(fee)
-    c = _f(cum_frac)
-    inv = np.where(s > 0, 1.0 - c - (1.0 - k) * np.exp(-d_req),
-                   (1.0 + k) * np.exp(d_req) - 1.0 - c)
-    cap = _f(max_leverage)
-    with np.errstate(divide="ignore"):
-        lev = np.where(inv > 0, 1.0 / np.where(inv > 0, inv, 1.0), np.inf)
-    return np.where(np.isnan(sig), np.nan, np.minimum(lev, cap))
-
-
-# --------------------------------------------------------------------------- many positions
-
-
-@dataclass(frozen=True, eq=False)
-class RiskArrays:
-    """``risk_many`` output: one entry per position, NaN where unavailable."""
-
-    liquidation_price: FloatArray  # 0.0: a long that cannot be liquidated
-    distance_pct: FloatArray
-    distance_sigma_1h: FloatArray
-    distance_sigma_24h: FloatArray
-    touch_prob_1h: FloatArray
-    touch_prob_24h: FloatArray
-    safe_leverage: FloatArray
-    mmr: FloatArray
-    tier: IntArray  # -1 where no tier table was used
-    unrealised_pnl: FloatArray
-
-
-def risk_many(entry: npt.ArrayLike, size: npt.ArrayLike, sign: npt.ArrayLike,
-              margin: npt.ArrayLike, mark: npt.ArrayLike, sigma_per_bar: npt.ArrayLike,
-              bars_per_hour: npt.ArrayLike, *, symbol_idx: npt.ArrayLike | None = None,
-              mmr: npt.ArrayLike | None = None, tiers: TierTable | None = None,
-              contract_value: npt.ArrayLike = 1.0, fee: npt.ArrayLike = 0.0005,
-              max_leverage: npt.ArrayLike = 100.0, target_prob: float = 0.01,
-              drift_per_bar: npt.ArrayLike = 0.0,
-              liquidation: npt.ArrayLike | None = None) -> RiskArrays:
-    """Risk of many isolated positions at once (OKX formula).
-
-    Position arrays: ``entry``, ``size`` (base units), ``sign`` (±1), ``margin``. Market
-    arrays ``mark``, ``sigma_per_bar``, ``bars_per_hour``, ``contract_value``, ``fee``,
-    ``max_leverage``, ``drift_per_bar`` are per position, or per symbol when ``symbol_idx``
-    (each position's symbol row) is given. The mmr comes from ``mmr`` (per position), else
-    from ``tiers`` (contract-unit ``TierTable``, row = symbol), else ``DEFAULT_MMR``.
-    ``liquidation`` (per position, NaN where not given) replaces the OKX formula's price for
-    positions priced another way — e.g. Binance brackets via ``binance_liquidation_price``.
-    """
-    e, n, s, m = (_f(x) for x in (entry, size, sign, margin))
-
-    def per_pos(x: npt.ArrayLike) -> FloatArray:
-        a = _f(x)
-        return a[np.asarray(symbol_idx)] if symbol_idx is not None and a.ndim else a
-
-    px, sig, bph = per_pos(mark), per_pos(sigma_per_bar), per_pos(bars_per_hour)
-    fee_, cap, drift = per_pos(fee), per_pos(max_leverage), per_pos(drift_per_bar)
-    tier = np.full(e.shape, -1, dtype=np.int64)
-    if mmr is not None:
-        rate = np.broadcast_to(_f(mmr), e.shape)
-    elif tiers is not None:
-        if tiers.unit != "contracts":
-            raise ValueError("risk_many uses the OKX formula: tiers must be in contracts")
-        rows = np.zeros(e.shape, np.int64) if symbol_idx is None else np.asarray(symbol_idx)
-        amount = np.round(n / per_pos(contract_value), 8)
-        col = tiers.lookup(rows, amount)
-        rate = tiers.mmr[rows, col]
-        tier = tiers.tier[rows, col]
-        cap = np.minimum(cap, tiers.max_leverage[rows, col])
-    else:
-        rate = np.full(e.shape, DEFAULT_MMR)
-    liq = isolated_liquidation_price(e, n, s, m, rate, fee_)
-    if liquidation is not None:
-        given = np.broadcast_to(_f(liquidation), liq.shape)
-        liq = np.where(np.isfinite(given), given, liq)
-    dlog = log_distance(px, liq, s)
-    out_sig: dict[str, FloatArray] = {}
-    for h in HORIZONS_H:
-        bars = bph * h
-        sigma_h = sig * np.sqrt(bars)
-        out_sig[f"d{h}"] = dlog / sigma_h
-        out_sig[f"p{h}"] = touch_probability(dlog, sig, bars, -s * drift)
-    safe = safe_leverage(sig, bph * 24, s, rate, fee_, cap, target_prob=target_prob,
-                         drift_per_bar=drift)
-    return RiskArrays(
-        liquidation_price=liq,
-        distance_pct=distance_pct(px, liq, s),
-        distance_sigma_1h=out_sig["d1"],
-        distance_sigma_24h=out_sig["d24"],
-        touch_prob_1h=out_sig["p1"],
-        touch_prob_24h=out_sig["p24"],
-        safe_leverage=safe,
-        mmr=np.asarray(rate, dtype=np.float64),
-        tier=tier,
-        unrealised_pnl=s * n * (px - e),
-    )
+    lev = leverage_for_distance(d_req, s, mmr, fee, max_leverage, cum_frac)
+    return np.where(np.isnan(sig), np.nan, lev)
 
 
 # --------------------------------------------------------------------------- one position
@@ -215,7 +123,10 @@ def risk_many(entry: npt.ArrayLike, size: npt.ArrayLike, sign: npt.ArrayLike,
 
 @dataclass(frozen=True)
 class RiskReport:
-    """One position's liquidation risk, JSON-ready through ``to_dict`` (None, never NaN)."""
+    """One position's liquidation risk, JSON-ready through ``to_dict`` (None, never NaN).
+    ``touch_prob_*`` are the calibrated tail model's (``risk_model`` says "tail", or
+    "gaussian" where the symbol had too little history), ``touch_prob_*_gaussian`` the
+    Gaussian first passage's."""
 
     symbol: str
     side: str
@@ -225,9 +136,15 @@ class RiskReport:
     distance_sigma_1h: float | None
     distance_sigma_24h: float | None
     touch_prob_1h: float | None
+    touch_prob_4h: float | None
     touch_prob_24h: float | None
-    touch_prob_24h_empirical: float | None
+    touch_prob_1h_gaussian: float | None
+    touch_prob_4h_gaussian: float | None
+    touch_prob_24h_gaussian: float | None
     safe_leverage: float | None
+    safe_leverage_gaussian: float | None
+    safe_distance_pct: float | None
+    risk_model: str
     mmr: float
     tier: int | None
     fee: float
@@ -241,40 +158,47 @@ class RiskReport:
         return d
 
 
+def _margin_warnings(position: Position, liquidation_price: float | None,
+                     cross_note: str | None) -> list[str]:
+    if liquidation_price is not None:
+        out = []
+        if math.isnan(liquidation_price):
+            out.append("account equity is below its total maintenance margin: liquidation is "
+                       "under way")
+        if position.margin_mode == "cross":
+            out.append(cross_note or "cross margin: liquidation estimated from the account's "
+                       "equity with every other position held at its mark")
+        return out
+    if position.margin_mode == "cross":
+        return ["cross margin: liquidation price computed as if isolated with the position's "
+                "margin; see cross_liquidation_price for the account view"]
+    return []
+
+
 def risk_report(position: Position, instrument: Instrument, mark: float,
                 sigma_per_bar: float | None, bars_per_hour: float, *,
                 closes: npt.ArrayLike | None = None, target_prob: float = 0.01,
                 mmr: float | None = None, fee: float | None = None,
-                drift_per_bar: float = 0.0, lows: npt.ArrayLike | None = None,
-                highs: npt.ArrayLike | None = None,
-                liquidation_price: float | None = None) -> RiskReport:
+                drift_per_bar: float = 0.0, liquidation_price: float | None = None,
+                tails: TailFit | None = None, tail_row: int = 0,
+                cross_note: str | None = None) -> RiskReport:
     """Liquidation price, distances, touch probabilities and safe leverage of one position.
 
-    ``sigma_per_bar`` is σ of log returns per bar; when None/NaN it is estimated from
-    ``closes`` (EWMA, half-life one day of bars). ``closes`` (oldest first, ending at the
-    current bar; with optional ``lows``/``highs``) also feed the empirical 24 h touch
-    probability. ``mmr``/``fee`` override the tier and the instrument's taker fee.
-    ``liquidation_price`` replaces the isolated formula's price (a cross-margin position's,
-    from ``cross_liquidation_price`` on the whole account); NaN means the account is already
-    below its maintenance margin.
+    ``sigma_per_bar`` is σ of log returns per bar for the Gaussian; when None/NaN it is
+    estimated from ``closes`` (EWMA, half-life one day of bars). ``tails`` (row
+    ``tail_row``: this symbol's) gives the calibrated numbers. ``mmr``/``fee`` override the
+    tier and the instrument's taker fee. ``liquidation_price`` replaces the isolated
+    formula's price (a cross-margin position's, from the account; ``cross_note`` says how it
+    was found); NaN means the account is already below its maintenance margin.
     """
     if not (mark > 0 and math.isfinite(mark)):
         raise ValueError(f"mark must be a positive price, not {mark!r}")
-    warnings: list[str] = []
+    warnings = _margin_warnings(position, liquidation_price, cross_note)
     liq = liquidation(position, instrument, mmr=mmr, fee=fee)
     s = position.sign
     if liquidation_price is not None:
-        if math.isnan(liquidation_price):
-            warnings.append("account equity is below its total maintenance margin: "
-                            "liquidation is under way")
-            liquidation_price = float(mark)  # at it now: distance 0, touch certain
-        liq = replace(liq, price=float(liquidation_price))
-        if position.margin_mode == "cross":
-            warnings.append("cross margin: liquidation estimated from the account's equity "
-                            "with every other position held at its mark")
-    elif position.margin_mode == "cross":
-        warnings.append("cross margin: liquidation price computed as if isolated with the "
-                        "position's margin; see cross_liquidation_price for the account view")
+        at = float(mark) if math.isnan(liquidation_price) else float(liquidation_price)
+        liq = replace(liq, price=at)  # NaN: at it now, distance 0, touch certain
     if mmr is None and not instrument.tiers:
         warnings.append(f"no tiers for {instrument.symbol}: default mmr {DEFAULT_MMR} used")
     cap = instrument.max_leverage
@@ -295,42 +219,47 @@ def risk_report(position: Position, instrument: Instrument, mark: float,
         warnings.append("not enough data for volatility")
 
     liq_px: float | None = liq.price
-    if liq.price <= 0:
+    if not 0 < liq.price < math.inf:
         liq_px = None
-        warnings.append("cannot be liquidated: margin covers the whole position")
+        warnings.append("cannot be liquidated: margin covers the whole position"
+                        if liquidation_price is None else "no move of this asset (to −99.9 % "
+                        "or +1,900 %) liquidates the account")
     dpct = float(distance_pct(mark, liq.price, s))
     dlog = float(log_distance(mark, liq.price, s))
     if liq_px is not None and dpct <= 0:
         warnings.append("already past liquidation price")
-    sig_h = {h: sig * math.sqrt(bars_per_hour * h) for h in HORIZONS_H}
-    p = {h: float(touch_probability(dlog, sig, bars_per_hour * h, -s * drift_per_bar))
-         for h in HORIZONS_H}
-    emp = float("nan")
-    if closes is not None and math.isfinite(sig):
-        emp = float(empirical_touch(dlog, closes, round(24 * bars_per_hour), s, sig,
-                                    lows=lows, highs=highs))
-    if not math.isfinite(emp):
-        warnings.append("not enough history for the empirical touch probability")
+    tn = touch_numbers(dlog, s, sig, bars_per_hour, tails=tails, rows=tail_row,
+                       target_prob=target_prob, drift_per_bar=drift_per_bar)
+    calibrated = bool(tn.calibrated)
+    if not calibrated and math.isfinite(sig):
+        warnings.append("too little history for the calibrated tail model: Gaussian touch "
+                        "probabilities, which understate crypto's tails")
     cum_frac = 0.0
     binance = mmr is None and any(t.unit == "notional" for t in instrument.tiers)
     if binance and liq.tier is not None:  # Binance bracket: cum enters the formula
         t = next(t for t in instrument.tiers if t.tier == liq.tier)
         cum_frac = t.maintenance_amount / (position.size * mark)
-    safe = float(safe_leverage(sig, bars_per_hour * 24, s, liq.mmr, liq.fee, cap,
-                               target_prob=target_prob, drift_per_bar=drift_per_bar,
-                               cum_frac=cum_frac))
+    safe = float(leverage_for_distance(tn.safe_distance, s, liq.mmr, liq.fee, cap, cum_frac))
+    safe_g = float(leverage_for_distance(tn.safe_distance_gaussian, s, liq.mmr, liq.fee, cap,
+                                         cum_frac))
+    sig_h = {h: sig * math.sqrt(bars_per_hour * h) for h in (1, 24)}
+    far = liq_px is not None
+    p = {h: _num(float(tn.touch[h])) for h in HORIZONS_H}
+    g = {h: _num(float(tn.gaussian[h])) for h in HORIZONS_H}
     return RiskReport(
         symbol=position.symbol,
         side=position.side,
         mark=float(mark),
         liquidation_price=liq_px,
-        distance_pct=_num(dpct) if liq_px is not None else None,
-        distance_sigma_1h=_num(dlog / sig_h[1]) if liq_px is not None else None,
-        distance_sigma_24h=_num(dlog / sig_h[24]) if liq_px is not None else None,
-        touch_prob_1h=_num(p[1]),
-        touch_prob_24h=_num(p[24]),
-        touch_prob_24h_empirical=_num(emp),
-        safe_leverage=_num(safe),
+        distance_pct=_num(dpct) if far else None,
+        distance_sigma_1h=_num(dlog / sig_h[1]) if far else None,
+        distance_sigma_24h=_num(dlog / sig_h[24]) if far else None,
+        touch_prob_1h=p[1], touch_prob_4h=p[4], touch_prob_24h=p[24],
+        touch_prob_1h_gaussian=g[1], touch_prob_4h_gaussian=g[4], touch_prob_24h_gaussian=g[24],
+        safe_leverage=_num(safe) if calibrated or math.isfinite(sig) else None,
+        safe_leverage_gaussian=_num(safe_g),
+        safe_distance_pct=_num(float(move_for_distance(tn.safe_distance, s)) * 100.0),
+        risk_model="tail" if calibrated else "gaussian",
         mmr=liq.mmr,
         tier=liq.tier,
         fee=liq.fee,

@@ -1,7 +1,5 @@
 """Probability that the price *touches* a liquidation level within a horizon.
 
-Two estimates:
-
 * **First passage** (reflection principle). Log price is modelled as Brownian motion with
   volatility σ per bar and optional drift μ per bar. For an adverse log distance d > 0 and a
   horizon of T bars, with ν = the drift *towards* the barrier (−μ for a long, +μ for a short)
@@ -13,12 +11,9 @@ Two estimates:
   barrier, because every path that ends beyond it crossed it, and reflecting a path at its
   first crossing maps paths ending on the safe side one-to-one onto those ending beyond.
 
-* **Empirical** (fat tails). From a symbol's own history: for every start bar in the lookback,
-  the maximum adverse log excursion within the horizon (using bar lows for a long and highs
-  for a short when given, else closes). Excursions are rescaled by σ_now / σ_hist, the ratio of
-  current to the lookback's volatility, and the estimate is the fraction of windows whose
-  rescaled excursion reaches the distance. Windows overlap, so the sample is far from
-  independent: treat it as a shape check on the tails, not as a precise number.
+This Gaussian is what the bot reported before the calibrated tail model (``core.tail_risk``)
+and is still reported next to it (``touch_prob_*_gaussian``): it ranks risk well but puts
+crypto's tails 10–100× too low (``docs/risk-calibration.md``).
 """
 
 from __future__ import annotations
@@ -121,60 +116,24 @@ def required_distance(target_prob: float, sigma_per_bar: npt.ArrayLike,
     return norm_isf(target_prob / 2.0) * _f(sigma_per_bar) * np.sqrt(_f(bars))
 
 
-# --------------------------------------------------------------------------- empirical
+def required_log_distance(target_prob: float, sigma_h: npt.ArrayLike,
+                          drift_toward_h: npt.ArrayLike = 0.0) -> FloatArray:
+    """Smallest log distance with touch probability ≤ ``target_prob`` over one horizon.
 
-
-def adverse_excursions(closes: npt.ArrayLike, horizon: int, sign: int, *,
-                       lows: npt.ArrayLike | None = None,
-                       highs: npt.ArrayLike | None = None) -> FloatArray:
-    """Maximum adverse log excursion within ``horizon`` bars after each start bar.
-
-    A position opened at ``closes[t]`` is followed over bars t+1 … t+horizon; for a long the
-    excursion is ln close[t] − min ln low, for a short max ln high − ln close[t] (closes
-    stand in for missing lows/highs). Returns one value per full window (T − horizon), NaN
-    windows dropped. Non-positive values mean the price never went against the position.
+    Driftless: closed form z·σ_h with Φ(−z) = target/2. With drift: vectorised bisection
+    on the first-passage formula (monotone decreasing in the distance).
     """
-    c = _f(closes)
-    extremes = lows if sign > 0 else highs
-    path = _f(extremes) if extremes is not None else c
-    if horizon < 1 or c.size <= horizon:
-        return np.zeros(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lc, lp = np.log(c), np.log(path)
-    win = np.lib.stride_tricks.sliding_window_view(lp[1:], horizon)
-    start = lc[: win.shape[0]]
-    exc: FloatArray = start - win.min(axis=1) if sign > 0 else win.max(axis=1) - start
-    return exc[np.isfinite(exc)]
-
-
-def empirical_touch_probability(distance: npt.ArrayLike, excursions: npt.ArrayLike,
-                                scale: float = 1.0) -> FloatArray:
-    """Fraction of (rescaled) excursions reaching each distance; NaN without excursions."""
-    d = _f(distance)
-    exc = np.sort(_f(excursions) * scale)
-    if exc.size == 0 or not np.isfinite(scale):
-        return np.full(d.shape, np.nan)
-    below = np.searchsorted(exc, d, side="left")  # excursions strictly short of d
-    p = (exc.size - below) / exc.size
-    return np.where(d <= 0, 1.0, np.where(np.isnan(d), np.nan, p))
-
-
-def empirical_touch(distance: npt.ArrayLike, closes: npt.ArrayLike, horizon: int, sign: int,
-                    sigma_now: float, *, lows: npt.ArrayLike | None = None,
-                    highs: npt.ArrayLike | None = None, min_windows: int = 50) -> FloatArray:
-    """Empirical touch probability from a lookback of closes, scaled to current volatility.
-
-    σ_hist is the standard deviation of the lookback's log close-to-close returns. NaN when
-    there are fewer than ``min_windows`` windows or no usable volatility.
-    """
-    c = _f(closes)
-    exc = adverse_excursions(c, horizon, sign, lows=lows, highs=highs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.diff(np.log(c))
-    r = r[np.isfinite(r)]
-    if exc.size < min_windows or r.size < 2:
-        return np.full(np.shape(distance), np.nan)
-    sigma_hist = float(np.std(r, ddof=1))
-    if not (sigma_hist > 0 and np.isfinite(sigma_now)):
-        return np.full(np.shape(distance), np.nan)
-    return empirical_touch_probability(distance, exc, sigma_now / sigma_hist)
+    s = _f(sigma_h)
+    z = norm_isf(target_prob / 2.0)
+    nu = _f(drift_toward_h)
+    if not np.any(nu):
+        return z * s
+    s, nu = np.broadcast_arrays(s, nu)
+    lo = np.zeros(s.shape)
+    hi = np.maximum(z * s + np.abs(nu), 1e-12) * 2.0 + np.maximum(nu, 0.0) * 2.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        too_close = touch_probability(mid, s, 1.0, nu) > target_prob
+        lo = np.where(too_close, mid, lo)
+        hi = np.where(too_close, hi, mid)
+    return np.where(np.isnan(s), np.nan, hi)

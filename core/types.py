@@ -146,9 +146,12 @@ class MarketSnapshot:
     funding: Mapping[str, StatSeries] = field(default_factory=dict)
     open_interest: Mapping[str, StatSeries] = field(default_factory=dict)
     depth: Mapping[str, DepthSeries] = field(default_factory=dict)
-    liquidations: Mapping[str, StatSeries] = field(default_factory=dict)
+    liquidations: Mapping[str, StatSeries] = field(default_factory=dict)  # USDT per window
     mark: Mapping[str, float] = field(default_factory=dict)  # latest mark price, if known
     missing: Mapping[str, str] = field(default_factory=dict)  # symbol -> why it has no data
+    taker: Mapping[str, StatSeries] = field(default_factory=dict)  # taker sell share
+    basis: Mapping[str, StatSeries] = field(default_factory=dict)  # last / mark − 1
+    as_of: int | None = None  # when the sampled inputs are read (None: the last bar's close)
 
     @classmethod
     def build(
@@ -173,6 +176,9 @@ class MarketSnapshot:
         liquidations: Mapping[str, StatSeries] | None = None,
         mark: Mapping[str, float] | None = None,
         missing: Mapping[str, str] | None = None,
+        taker: Mapping[str, StatSeries] | None = None,
+        basis: Mapping[str, StatSeries] | None = None,
+        as_of_ms: int | None = None,
     ) -> MarketSnapshot:
         """Normalise raw arrays into a snapshot.
 
@@ -224,7 +230,16 @@ class MarketSnapshot:
             liquidations=_frozen_map(liquidations),
             mark=_frozen_map(mark),
             missing=_frozen_map(missing),
+            taker=_frozen_map(taker),
+            basis=_frozen_map(basis),
+            as_of=None if as_of_ms is None else int(as_of_ms),
         )
+
+    @property
+    def as_of_ms(self) -> int:
+        """The moment the sampled inputs (depth, open interest, liquidations, ...) are read
+        at: the last bar's close for a cycle, the exchange's clock for the one-minute watch."""
+        return self.as_of if self.as_of is not None else self.last_bar_close_ms
 
     @property
     def n_bars(self) -> int:
@@ -310,6 +325,8 @@ class MarketSnapshot:
             liquidations=_frozen_map(cut(self.liquidations)),
             mark={},
             missing=self.missing,
+            taker=_frozen_map(cut(self.taker)),
+            basis=_frozen_map(cut(self.basis)),
         )
 
 
@@ -322,6 +339,9 @@ class Position:
 
     ``size`` is in base units (0.5 BTC), always positive; ``side`` gives the direction.
     ``margin`` is the isolated margin; when omitted it is entry × size / leverage.
+    ``liquidation_price``, when given, is used instead of computing one from the margin (a
+    position synced from an exchange account, judged by that exchange's rules on the whole
+    account).
     """
 
     symbol: str
@@ -331,6 +351,7 @@ class Position:
     leverage: float
     margin_mode: str = "isolated"  # "isolated" | "cross"
     margin: float | None = None
+    liquidation_price: float | None = None
 
     def __post_init__(self) -> None:
         if self.side not in SIDES:

@@ -59,7 +59,11 @@ class CycleSummary:
     data_age_ms: int | None = None  # of the newest bar, on the exchange's clock, at the start
     newest_bar_ms: int | None = None  # when the newest bar closed (carried when none came)
     cascade_level: str | None = None
+    cascade_score: float | None = None
+    cascade_confidence: float | None = None
     funding_payments: int = 0
+    accounts_synced: int = 0
+    accounts_failed: int = 0
     fetch_error: str | None = None  # the exchange failed (or gave no bars)
     storage_error: str | None = None  # the outbox or the heartbeat could not be written
     held_alerts: int = 0  # alerts kept in memory until the outbox can be written again
@@ -86,32 +90,40 @@ class WatchCycle:
     """``await cycle.run()`` once per interval, with the plugins, strategies and alert rules
     of ``rt`` (``runtime.build_runtime``). ``symbols`` narrows the fetch and ``rules`` names
     the alert rules to run: the one-minute cascade watch is this cycle on the main symbols
-    with only the ``cascade_watch`` rule (and no trades)."""
+    with only the ``cascade_watch`` rule (and no trades), fetching with ``watch=True`` only
+    what moves between bars (``MarketSource.watch_snapshot``)."""
 
     def __init__(self, rt: Runtime, *, db: Any, market: Any,
                  send_stage: SendStage | None = None, symbols: list[str] | None = None,
                  name: str = "cycle", rules: list[str] | None = None,
                  clock: Callable[[], float] = time.time,
-                 before_fetch: Callable[[], None] | None = None) -> None:
+                 before_fetch: Callable[[], None] | None = None, watch: bool = False,
+                 accounts: Any = None) -> None:
         self.config, self.db, self.market, self.pm = rt.config, db, market, rt.plugins
         self.strategies: Mapping[str, Strategy] = rt.strategies
         self.params: EngineParams = rt.engine_params
         self.kinds = rt.extensions.alert_kinds
         self.rules = select_rules(rt.extensions.alert_rules, rules)
         self.send_stage, self.symbols, self.name = send_stage, symbols, name
-        self.clock, self.before_fetch = clock, before_fetch
+        self.clock, self.before_fetch, self.watch = clock, before_fetch, watch
+        self.accounts = accounts  # plugins.accounts.service.Accounts: synced first each cycle
         self.bars = self.params.corr.slow + self.params.corr.fast + 8
         self.last: CycleSummary | None = None
+        self.last_result: Any = None  # the last cycle's EngineResult (the signal board's)
         self.held = HeldAlerts(db, name)
         self._tiers_loaded: set[str] = set()
 
     async def run(self) -> CycleSummary:
         now_ms = int(self.clock() * 1000)
         summary = CycleSummary(started_ms=now_ms)
+        self.last_result = None
         t0 = time.perf_counter()
         snap: MarketSnapshot | None = None
         result = None
         fetch_error = None
+        if self.accounts is not None and self.symbols is None:
+            with _Stage(summary, "accounts"):
+                await self._sync_accounts(summary)
         try:
             trades = open_trades(self.db) if self.symbols is None else []
         except Exception as e:  # an unreadable database: market alerts still come
@@ -124,7 +136,9 @@ class WatchCycle:
                 self.before_fetch()
             await self._load_tiers(trades)
             try:
-                snap = await self.market.snapshot(self.symbols, bars=self.bars)
+                snap = await (self.market.watch_snapshot(self.symbols, bars=self.bars)
+                              if self.watch and self.symbols else
+                              self.market.snapshot(self.symbols, bars=self.bars))
                 if snap.n_bars == 0:
                     fetch_error = "the exchange returned no bars"
             except Exception as e:  # the exchange is unreachable: say so, don't crash
@@ -140,7 +154,10 @@ class WatchCycle:
                 held = held_hedges(trades, snap)
                 result = await asyncio.get_running_loop().run_in_executor(
                     None, evaluate, snap, trade_positions(trades), self.params, held)
-                summary.cascade_level = result.cascade.level
+                c = result.cascade
+                summary.cascade_level, summary.cascade_score = c.level, c.score
+                summary.cascade_confidence = c.confidence
+                self.last_result = result
         closed: set[int] = set()
         if result is not None and snap is not None and trades:
             with _Stage(summary, "trades"):
@@ -215,6 +232,23 @@ class WatchCycle:
         if done:
             summary.alerts["liquidation"] = summary.alerts.get("liquidation", 0) + len(done)
         return {d.trade.id for d in done}
+
+    async def _sync_accounts(self, summary: CycleSummary) -> None:
+        """Every connected exchange account into the log first (``plugins.accounts``), so
+        this cycle judges what the exchanges hold. An account that fails is told to its owner
+        by the sync; the cycle goes on."""
+        try:
+            results = await self.accounts.sync_all()
+        except Exception as e:
+            log.exception("%s: account sync failed", self.name)
+            summary.error = f"accounts: {type(e).__name__}: {e}"
+            return
+        summary.accounts_synced = sum(1 for r in results if r.ok)
+        summary.accounts_failed = sum(1 for r in results if not r.ok)
+        for r in results:
+            for t in r.changes.closed:
+                if t.close_reason in ("liquidated", "adl"):
+                    summary.alerts["liquidation"] = summary.alerts.get("liquidation", 0) + 1
 
     def _data_age(self, summary: CycleSummary, snap: MarketSnapshot | None) -> None:
         """The newest bar's age: this cycle's snapshot's, else the last one's, aged."""

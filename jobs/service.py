@@ -23,7 +23,7 @@ from chat.context import Services
 from jobs.cycle import WatchCycle
 from jobs.metrics import ServiceCollector, start_metrics
 from jobs.scheduler import Jobs
-from plugins.exchanges.errors import KeyRejected, MarketError
+from plugins.exchanges.errors import KeyRejected, MarketError, SourceUnavailable
 from runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,17 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     try:
         await market.load_instruments()
     except MarketError as e:  # the first cycle will say so in a data alert and retry
-        log.error("could not load instruments yet: %s", e)
+        from chat.cli import unreachable
+
+        log.error("could not load instruments yet: %s", unreachable(rt, e)
+                  if isinstance(e, SourceUnavailable) else e)
     await _check_key(market)
     commands = list(rt.commands)
     services = Services.from_runtime(rt, db, market)
+    accounts = services.accounts
+    if accounts is None:
+        log.info("ACCOUNT_ENCRYPTION_KEY is not set: /connect is off (traders cannot connect "
+                 "their own exchange accounts)")
     jobs = Jobs()
     app = None
     sender: Any = None
@@ -87,10 +94,21 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     send = _serialised(drain)  # the cycle and the cascade watch share one sender
     metrics = start_metrics(config.metrics,
                             ServiceCollector(config.storage.path, market, sender))
-    cycle = WatchCycle(rt, db=db, market=market, send_stage=send)
+    cycle = WatchCycle(rt, db=db, market=market, send_stage=send, accounts=accounts)
+    board = None
+    if app is not None and config.telegram.signal_board and config.telegram.signal_channel:
+        from chat.signal_board import SignalBoard
+
+        board = SignalBoard(app.bot, db, config.telegram.signal_channel)
+
+    async def cycle_run() -> None:
+        await cycle.run()
+        if board is not None:  # the pinned market state, edited in place
+            await board.update(cycle.last_result)
+
     watch = WatchCycle(rt, db=db, market=market, send_stage=send,
                        symbols=_resolve(market, config.schedule.cascade_symbols),
-                       rules=["cascade_watch"], name="cascade_watch")
+                       rules=["cascade_watch"], name="cascade_watch", watch=True)
 
     async def watch_run() -> None:
         if not watch.symbols:  # instruments were not loaded at start: try again now
@@ -99,14 +117,14 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
             await watch.run()
 
     sch = config.schedule
-    jobs.add("cycle", cycle.run, sch.interval.seconds, sch.delay.seconds)
+    jobs.add("cycle", cycle_run, sch.interval.seconds, sch.delay.seconds)
     if config.schedule.cascade_symbols:
         jobs.add("cascade_watch", watch_run, sch.cascade_interval.seconds, aligned=False)
     console_task = None if app is not None else _console(services, commands, stop)
     try:
         log.info("catch-up cycle at start")
         try:
-            await cycle.run()
+            await cycle_run()
         except Exception as e:  # e.g. the database locked past every retry: not fatal
             log.error("the catch-up cycle at start failed (%s: %s); the scheduler runs the "
                       "next one at the bar close", type(e).__name__, e, exc_info=True)
@@ -128,6 +146,8 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
             from chat.telegram.app import stop_telegram
 
             await stop_telegram(app)  # also closes the market through post_shutdown
+        if accounts is not None:
+            await accounts.close()
         await market.close()
         db.close()
     log.info("stopped cleanly")
@@ -139,21 +159,21 @@ async def _check_key(market: Any) -> None:
     they could trade (hedgewatch never does; /account repeats it)."""
     if not getattr(market, "keys", None):
         return
-    from chat.commands.account import key_rejected_message, trade_key_warning
+    from chat.commands.account import key_rejected_message, read_account, trade_key_warning
 
     try:
-        acct = await market.fetch_positions()
+        rights, read = await read_account(market)
     except KeyRejected as e:
         log.error(key_rejected_message(market.name, e))
         return
     except MarketError as e:
         log.error("the %s API keys could not read the account: %s", market.name, e)
         return
-    if acct.can_trade:
+    if rights.trade or rights.withdraw:
         log.warning(trade_key_warning(market.name))
     else:
         log.info("%s API keys read the account (read only): %d open position(s)",
-                 market.name, len(acct.positions))
+                 market.name, len(read.state.positions))
 
 
 async def _start_tradingview(services: Services, app: Any,

@@ -8,6 +8,9 @@
   snapshot's last-price high and low: the exchange liquidates on the mark price, whose wicks
   are usually shallower, so a deep last-price wick may close a trade the exchange kept
   (said in the message).
+- **Synced trades** (from a connected exchange account, ``plugins.accounts.sync``) are the
+  exchange's: neither closed here nor paid estimated funding while their account is
+  connected — the sync closes them with the exchange's exit, close type, fees and funding.
 - **Funding.** At every funding time after a trade was opened, it pays or receives
   ``rate × size × price`` (longs pay a positive rate), the rate from the exchange's funding
   history (``MarketSource.fetch_funding_history``: OKX/Binance/Bybit through ccxt, the CSV
@@ -110,7 +113,7 @@ def find_liquidations(trades: Sequence[OpenTrade], liq_prices: Sequence[float],
     are judged at account level, not here."""
     out = []
     for trade, liq in zip(trades, liq_prices, strict=True):
-        if trade.margin_mode != store.ISOLATED:
+        if trade.margin_mode != store.ISOLATED or trade.synced:
             continue
         row = crossing_bar(trade, float(liq), snap)
         if row is not None:
@@ -129,7 +132,7 @@ def find_cross_liquidations(trades: Sequence[OpenTrade], mmr: Sequence[float],
     ``trades[k]``."""
     accounts: dict[int, list[int]] = {}
     for k, t in enumerate(trades):
-        if t.margin_mode == store.CROSS and t.symbol in snap.symbols:
+        if t.margin_mode == store.CROSS and t.symbol in snap.symbols and not t.synced:
             accounts.setdefault(t.owner_chat_id, []).append(k)
     out: list[Crossing] = []
     for members in accounts.values():
@@ -214,7 +217,8 @@ async def accrue_funding(db: Any, market: Any, trades: Sequence[OpenTrade],
     ends = ends or {}
     by_symbol: dict[str, list[OpenTrade]] = {}
     for t in trades:
-        by_symbol.setdefault(t.symbol, []).append(t)
+        if not t.synced:  # a synced trade is paid what the exchange paid, by the sync
+            by_symbol.setdefault(t.symbol, []).append(t)
     recorded = 0
     for symbol, group in sorted(by_symbol.items()):
         since = {t.trade_id: store.last_funding_time(db, t.trade_id) for t in group}

@@ -23,7 +23,8 @@ from plugins.manager import PluginManager
 from settings.checks import Problem
 from settings.config import Config
 from settings.loader import ConfigError, describe, find_config_path
-from settings.secrets import WEBHOOK_SECRET, Secrets, looks_secret
+from settings.secrets import ACCOUNT_KEY, WEBHOOK_SECRET, Secrets, looks_secret
+from storage.key_vault import KeyVault, VaultError
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -37,12 +38,18 @@ class Preflight:
 
 
 def _secrets(config: Config, secrets: Secrets) -> list[str]:
+    out = []
+    if secrets.account_key:
+        try:
+            KeyVault(secrets.account_key)
+        except VaultError as e:
+            out.append(f"{ACCOUNT_KEY}: {e}")
     if config.telegram.mode != "webhook":
-        return []
+        return out
     if not secrets.webhook_secret or not _WEBHOOK_SECRET.fullmatch(secrets.webhook_secret):
-        return [f"{WEBHOOK_SECRET}: webhook mode (telegram.mode = \"webhook\") needs it set to "
-                "1-256 characters of A-Z, a-z, 0-9, _ and -"]
-    return []
+        out.append(f"{WEBHOOK_SECRET}: webhook mode (telegram.mode = \"webhook\") needs it set "
+                   "to 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    return out
 
 
 async def symbol_problems(config: Config, market: Any, known: tuple[str, ...] = ()

@@ -88,6 +88,26 @@ class Runtime:
                 f"unknown exchange {name!r}; available: {', '.join(sorted(classes)) or 'none'}")
         return classes[name](self.config.exchange, secrets=self.secrets, storage=storage)
 
+    def accounts(self, db: Any, market: Any) -> Any:
+        """The traders' connected exchange accounts (``plugins.accounts.service.Accounts``):
+        ``market`` (the bot's) serves its own exchange and prices what is synced; the other
+        exchanges' sources are made on first use. Off (nothing can be connected) without
+        ``ACCOUNT_ENCRYPTION_KEY``."""
+        from plugins.accounts.service import Accounts
+        from plugins.exchanges.account_access import AccountAccess
+        from storage.key_vault import vault_from
+
+        def resolve(unified: str) -> str | None:
+            try:
+                return str(market.resolve(unified))
+            except Exception:  # not listed on the bot's market: the exchange's id is kept
+                return None
+
+        access = AccountAccess(lambda name: self.market(name, storage=db),
+                               {str(getattr(market, "name", "")): market})
+        return Accounts(db, vault_from(self.secrets.account_key), access, resolve=resolve,
+                        min_severity=self.config.alerts.min_severity)
+
     def with_config(self, config: Config) -> Runtime:
         """The same plugins and contributions with another config (e.g. the demo's market, a
         CLI ``--exchange``)."""

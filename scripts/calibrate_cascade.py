@@ -1,132 +1,256 @@
-"""Calibrate and report the cascade score on real data (OKX 2022, 15m) and the simulator.
+"""Calibrate the cascade score walk-forward on real 15-minute bars, and report it.
 
-Usage: .venv/bin/python scripts/calibrate_cascade.py [DATA_DIR]
+Usage: .venv/bin/python scripts/calibrate_cascade.py [--data DIR] [--write]
 
-Prints, for the candle factors, their percentiles in calm months (July–October 2022) next to
-their peaks in the 3AC (June) and FTX (November) sell-offs — the numbers the ramps in
-``core/cascade.py`` are set from (``lo`` near the calm 90th percentile, ``hi`` near the
-sell-off peaks) — then, with the ramps as they are, the lead time of "high" and "cascade"
-before the worst 15-minute bar of each sell-off, and how many high-or-above episodes start
-per 30 calm days. The order-book, open-interest, liquidation and funding factors are not in
-the real data; their percentiles come from the simulator's calm and cascade regimes.
+The data (``../shared/data``, see its SOURCES.md) is one timeline of 15-minute perp bars:
+OKX 2022 (9 symbols: LUNA, 3AC, FTX), OKX BTC 2023, Binance USDT-M 2024–2026 (BTC, ETH,
+SOL, from 2025-08 also XRP and DOGE, with funding: 2024-08-05, 2025-10-10); OKX BTC
+2024–2026 is judged as well, as a second view of the last two crashes. For every calendar
+month the candle factors and knots are fitted (``core.cascade_fit.fit_model``) on the bars
+*before* it only (the last 4 hours dropped, since their labels look into the month) and the
+month is scored with that fit: every number in the report is out of sample. The inputs are
+computed by the bot's own code (``CsvMarket`` → ``core.cascade_series``), so the report
+judges the score the bot computes.
+
+``--write`` fits once more on every bar and writes ``core/cascade_fitted.py`` (the model),
+``plugins/alert_rules/cascade_history.json`` (what each level has meant: the alert's
+history line) and ``docs/cascade-calibration.md``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from core.cascade import FACTORS, level_of  # noqa: E402
-from core.cascade_series import cascade_series  # noqa: E402
+from core.cascade import CascadeModel, cascade_scores, gated_levels  # noqa: E402
+from core.cascade_fit import (  # noqa: E402
+    Training,
+    alert_starts,
+    calm_bars,
+    fit_model,
+    forward_drop,
+)
+from core.cascade_series import CANDLE_FACTORS, snapshot_cascade_series  # noqa: E402
 from core.market_inputs import market_returns  # noqa: E402
 from core.returns import log_returns  # noqa: E402
-from core.types import MarketSnapshot  # noqa: E402
-from core.views import CorrelationParams  # noqa: E402
 from plugins.exchanges.csv_market import CsvMarket  # noqa: E402
+from scripts.cascade_report import write_outputs  # noqa: E402
 from settings import Config  # noqa: E402
+from settings.engine import engine_params  # noqa: E402
 
-DEFAULT_DIR = ROOT.parent / "shared" / "data" / "okx_swap_15m_2022"
-EVENTS = {"3AC": ("2022-06-10", "2022-06-20"), "FTX": ("2022-11-06", "2022-11-12")}
-CALM = ("2022-07-01", "2022-11-01")
+DATA = ROOT.parent / "shared" / "data"
+TF = 900_000
+HORIZON = 16  # 4 hours of 15-minute bars
+PURGE = HORIZON  # training bars whose 4-hour label reaches into the fold are dropped
+PRIOR = CascadeModel.from_dict({
+    # Only where a fold has under 3 days of a factor (the first month): the seed's ramps for
+    # its three factors, generic ones for the new, equal weights, knots at 0.3/0.5/0.7.
+    "fit_id": "prior", "knots": [0.3, 0.5, 0.7],
+    "factors": {
+        "corr_z": {"weight": 0.7 / 6, "lo": 1.0, "hi": 2.5,
+                   "label": "market correlation index z-score"},
+        "vol_ratio": {"weight": 0.7 / 6, "lo": 1.3, "hi": 3.0,
+                      "label": "fast/slow volatility ratio"},
+        "shock_sigma": {"weight": 0.7 / 6, "lo": 3.0, "hi": 8.0,
+                        "label": "latest market return shock in σ"},
+        "range_ratio": {"weight": 0.7 / 6, "lo": 2.0, "hi": 8.0,
+                        "label": "bar range vs its 30-day mean"},
+        "volume_ratio": {"weight": 0.7 / 6, "lo": 3.0, "hi": 20.0,
+                         "label": "volume vs its 7-day mean"},
+        "drawdown": {"weight": 0.7 / 6, "lo": 1.5, "hi": 5.0,
+                     "label": "fall from the 1-day high in σ"},
+        # evidence: set by hand (the real data has none of depth, open interest,
+        # liquidations or taker flow); see docs/cascade-calibration.md
+        "depth_drop": {"weight": 0.08, "lo": 0.2, "hi": 0.65, "cap": 0.5,
+                       "label": "order-book depth drop vs its 1-day median"},
+        "liq_ratio": {"weight": 0.07, "lo": 3.0, "hi": 20.0, "cap": 0.5,
+                      "label": "liquidation volume vs its 7-day median"},
+        "oi_drop": {"weight": 0.05, "lo": 0.03, "hi": 0.15, "cap": 0.4,
+                    "label": "open-interest drop from its 4-hour high"},
+        "taker_sell": {"weight": 0.04, "lo": 0.55, "hi": 0.75, "cap": 0.3,
+                       "label": "share of taker volume selling"},
+        "funding_abs": {"weight": 0.03, "lo": 0.0005, "hi": 0.002, "cap": 0.2,
+                        "label": "most extreme funding rate per period"},
+        "basis": {"weight": 0.03, "lo": 0.001, "hi": 0.005, "cap": 0.3,
+                  "label": "perp discount to its mark price"},
+    }})
+SEED = {"corr_z": (0.20, 1.0, 2.5), "vol_ratio": (0.20, 1.3, 3.0), "shock_sigma": (0.20, 3.0, 8.0),
+        "funding_abs": (0.05, 0.0005, 0.002)}  # main before this change: weight, lo, hi
+
+
+@dataclass
+class Stream:
+    """One folder of bars: its inputs, market return, 4-hour drop and out-of-sample score."""
+
+    key: str
+    title: str
+    folder: str
+    primary: tuple[str, str]  # the part of the timeline this stream stands for
+    funding: str | None = None
+    mark: str | None = None
+    times: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    market: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    drop: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    calm: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    symbols: tuple[str, ...] = ()
+    oos: dict[str, np.ndarray] = field(default_factory=dict)  # variant → score, confidence
+
+    def span(self, a: str, b: str) -> np.ndarray:
+        return (self.times >= ms(a)) & (self.times < ms(b))
+
+
+STREAMS = (
+    Stream("okx2022", "OKX 2022, 9 perps (15m)", "okx_swap_15m_2022",
+           ("2022-05-01", "2023-01-01"), mark="okx_swap_mark_1h"),
+    Stream("okxbtc", "OKX BTC perp (15m)", "okx_swap_15m_2023_2026",
+           ("2023-01-01", "2024-01-01"), mark="okx_swap_mark_1h"),
+    Stream("binance", "Binance USDT-M, 3–5 perps (15m) with funding", "binance_usdm_15m",
+           ("2024-01-01", "2027-01-01"), funding="funding/binance"),
+)
+CRASHES = (  # name, stream, window start, window end (the worst 15m bar is sought inside)
+    ("LUNA", "okx2022", "2022-05-09", "2022-05-13"),
+    ("3AC / Celsius", "okx2022", "2022-06-13", "2022-06-19"),
+    ("FTX", "okx2022", "2022-11-08", "2022-11-11"),
+    ("2024-08-05 (Binance)", "binance", "2024-08-04", "2024-08-06"),
+    ("2024-08-05 (OKX BTC)", "okxbtc", "2024-08-04", "2024-08-06"),
+    ("2025-10-10 (Binance)", "binance", "2025-10-10", "2025-10-12"),
+    ("2025-10-10 (OKX BTC)", "okxbtc", "2025-10-10", "2025-10-12"),
+)
 
 
 def ms(day: str) -> int:
     return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def when(t: int) -> str:
-    return datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+def next_month(m: int) -> int:
+    d = datetime.fromtimestamp(m / 1000, UTC)
+    return int(d.replace(year=d.year + d.month // 12, month=d.month % 12 + 1).timestamp() * 1000)
 
 
-async def load(data_dir: Path) -> MarketSnapshot:
-    cfg = Config().exchange.model_copy(update={"name": "csv", "data_dir": str(data_dir)})
-    market = CsvMarket(cfg)
-    await market.load_instruments()
-    n = len(await market.fetch_ohlcv(market.resolve("BTC")))
-    return await market.snapshot(bars=n)
-
-
-def episodes(mask: np.ndarray) -> np.ndarray:
-    """Start indices of runs of True."""
-    prev = np.concatenate([[False], mask[:-1]])
-    return np.flatnonzero(mask & ~prev)
-
-
-def report(data_dir: Path) -> dict[tuple[str, str] | str, float]:
-    snap = asyncio.run(load(data_dir))
-    r = log_returns(snap.close)
-    params = CorrelationParams()
-    score, _, inputs = cascade_series(r, params)
-    t = snap.times
-    calm = (t >= ms(CALM[0])) & (t < ms(CALM[1]))
-    print(f"OKX 2022, {snap.n_symbols} symbols, {snap.n_bars} bars of 15m")
-    print(f"\n{'factor':<12} {'calm p50':>9} {'p90':>8} {'p99':>8} {'p99.9':>8}   "
-          + "   ".join(f"{k} peak" for k in EVENTS) + "   ramp lo..hi")
-    for k in ("corr_z", "vol_ratio", "shock_sigma"):
-        v = inputs[k][calm]
-        v = v[np.isfinite(v)]
-        q = np.percentile(v, [50, 90, 99, 99.9])
-        peaks = []
-        for a, b in EVENTS.values():
-            in_event = (t >= ms(a)) & (t < ms(b))
-            peaks.append(np.nanmax(inputs[k][in_event]))
-        ramp = FACTORS[k]
-        print(f"{k:<12} " + " ".join(f"{x:8.2f}" for x in q) + "   "
-              + "   ".join(f"{p:8.2f}" for p in peaks) + f"   {ramp.lo}..{ramp.hi}")
-    out: dict[tuple[str, str] | str, float] = {}
-    market = market_returns(r)
-    print("\nlead time before the worst 15-minute bar of each sell-off:")
-    for name, (a, b) in EVENTS.items():
-        w = np.flatnonzero((t >= ms(a)) & (t < ms(b)))
-        worst = w[np.nanargmin(market[w])]
-        line = [f"{name}: worst bar {when(t[worst])} ({market[worst] * 100:+.1f}%)"]
-        for level, cut in (("high", 50.0), ("cascade", 70.0)):
-            hit = w[(w <= worst) & (score[w] >= cut)]
-            if hit.size:
-                lead_h = (t[worst] - t[hit[0]]) / 3_600_000
-                line.append(f"first {level} {when(t[hit[0]])} (lead {lead_h:.1f} h)")
-                out[(name, level)] = lead_h
-            else:
-                line.append(f"no {level} before it (peak score {np.nanmax(score[w]):.0f})")
-        print("  " + "; ".join(line))
-    hi = score >= 50
-    starts = episodes(hi)
-    calm_starts = starts[calm[starts]]
-    per30 = calm_starts.size * 2880 / calm.sum()
-    print(f"\nhigh-or-above episodes starting in calm months: {calm_starts.size} "
-          f"({per30:.2f} per 30 days); in the whole year: {starts.size}")
-    levels = [level_of(s) for s in score[calm]]
-    print("share of calm bars by level: " + ", ".join(
-        f"{lv} {levels.count(lv) / len(levels):.1%}" for lv in ("calm", "elevated", "high",
-                                                               "cascade")))
-    out["calm_episodes_per_30d"] = per30
+def month_starts(t0: int, t1: int) -> list[int]:
+    d = datetime.fromtimestamp(t0 / 1000, UTC).replace(day=1, hour=0, minute=0, second=0,
+                                                       microsecond=0)
+    out = []
+    while int(d.timestamp() * 1000) < t1:
+        out.append(int(d.timestamp() * 1000))
+        d = d.replace(year=d.year + d.month // 12, month=d.month % 12 + 1)
     return out
 
 
-def simulator_report() -> None:
-    from plugins.exchanges.sim_market import SimMarket
+async def load(s: Stream, data: Path) -> None:
+    """Inputs at every bar as the bot computes them, and the labels."""
+    update: dict[str, Any] = {"name": "csv", "data_dir": str(data / s.folder)}
+    if s.funding:
+        update["funding_dir"] = str(data / s.funding)
+    if s.mark:
+        update["mark_dir"] = str(data / s.mark)
+    cfg = Config()
+    market = CsvMarket(cfg.exchange.model_copy(update=update))
+    await market.load_instruments()
+    n = max(len(market.candles(sym)) for sym in market.symbols)
+    snap = await market.snapshot(bars=n)
+    series = snapshot_cascade_series(snap, engine_params(cfg).corr)
+    s.times, s.symbols = snap.times, snap.symbols
+    s.inputs = {k: v for k, v in series.inputs.items() if k != "market_index"}
+    s.market = market_returns(log_returns(snap.close))
+    s.drop = forward_drop(s.market, HORIZON)
+    calm = calm_bars(s.drop)
+    for _, key, a, b in CRASHES:
+        if key == s.key:
+            calm &= ~((s.times >= ms(a) - 86_400_000) & (s.times < ms(b) + 86_400_000))
+    s.calm = calm
 
-    market = SimMarket(Config().exchange.model_copy(update={"name": "sim"}))
-    paths, regimes = market.paths, market.regimes
-    print("\nsimulator (default seed): factor levels in calm vs cascade bars")
-    series = {"depth ±1%": paths.depth_bid[:, :, 1] + paths.depth_ask[:, :, 1],
-              "liquidations": paths.liquidations, "open_interest": paths.open_interest}
-    for key, arr in series.items():
-        total = arr.reshape(arr.shape[0], -1).sum(axis=1)
-        print(f"  {key:<14} calm median {np.median(total[regimes == 0]):.3g}, "
-              f"cascade median {np.median(total[regimes == 2]):.3g}")
+
+def training(streams: tuple[Stream, ...], before: int | None) -> list[Training]:
+    out = []
+    for s in streams:
+        keep = s.span(*s.primary)
+        if before is not None:
+            keep &= s.times < before - PURGE * TF
+        if keep.sum() >= 96:
+            out.append(Training({k: v[keep] for k, v in s.inputs.items()}, s.drop[keep],
+                                s.calm[keep]))
+    return out
+
+
+def seed_score(inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The score as main computed it before this change: one weighted mean of whatever
+    factors are present (here: its three candle factors, and funding where known)."""
+    n = len(next(iter(inputs.values())))
+    num, den = np.zeros(n), np.zeros(n)
+    for k, (w, lo, hi) in SEED.items():
+        x = inputs.get(k)
+        if x is None:
+            continue
+        ok = np.isfinite(x)
+        num += np.where(ok, w * np.clip((np.where(ok, x, 0) - lo) / (hi - lo), 0, 1), 0)
+        den += np.where(ok, w, 0)
+    return np.where(den > 0, 100 * num / np.where(den > 0, den, 1), 0.0)
+
+
+def walk_forward(streams: tuple[Stream, ...]) -> dict[int, CascadeModel]:
+    """Score every month of every stream with a fit on the bars before it."""
+    fits: dict[int, CascadeModel] = {}
+    first = min(int(s.times[0]) for s in streams)
+    for s in streams:
+        for k in ("new", "candles", "seed"):
+            s.oos[k] = np.full(s.times.shape, np.nan)
+            s.oos[k + "_conf"] = np.full(s.times.shape, np.nan)
+        for m in month_starts(int(s.times[0]), int(s.times[-1]) + TF):
+            if m <= first:
+                continue  # nothing before it to fit on
+            if m not in fits:
+                fits[m] = fit_model(training(streams, m), PRIOR,
+                                    fit_id=datetime.fromtimestamp(m / 1000, UTC).strftime(
+                                        "%Y-%m"))
+            idx = (s.times >= m) & (s.times < next_month(m))
+            rows = {k: v[idx] for k, v in s.inputs.items()}
+            s.oos["new"][idx], s.oos["new_conf"][idx] = cascade_scores(rows, fits[m])
+            candles = {k: v for k, v in rows.items() if k in CANDLE_FACTORS}
+            s.oos["candles"][idx], s.oos["candles_conf"][idx] = cascade_scores(candles, fits[m])
+            s.oos["seed"][idx], s.oos["seed_conf"][idx] = seed_score(rows), 1.0
+        print(f"{s.key}: {len(s.times)} bars, {len(s.symbols)} symbols, "
+              f"{np.isfinite(s.oos['new']).sum()} scored out of sample", flush=True)
+    return fits
+
+
+def levels_of(s: Stream, variant: str) -> np.ndarray:
+    return gated_levels(s.oos[variant], s.oos[variant + "_conf"])
+
+
+def starts_of(s: Stream, variant: str) -> dict[int, np.ndarray]:
+    return alert_starts(s.oos[variant], s.oos[variant + "_conf"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--write", action="store_true",
+                    help="write core/cascade_fitted.py, the level history and the report")
+    args = ap.parse_args()
+    if not args.data.is_dir():
+        sys.exit(f"no data at {args.data}: see ../shared/data/SOURCES.md")
+    for s in STREAMS:
+        asyncio.run(load(s, args.data))
+    fits = walk_forward(STREAMS)
+    final = fit_model(training(STREAMS, None), PRIOR, fit_id="all")
+    summary = write_outputs(STREAMS, CRASHES, fits, final, levels_of, starts_of, ROOT,
+                            write=args.write)
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":
-    data = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR
-    if not data.is_dir():
-        sys.exit(f"no data at {data}: see ../shared/data/SOURCES.md")
-    report(data)
-    simulator_report()
+    main()

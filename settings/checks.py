@@ -216,6 +216,7 @@ def _paths(config: Config) -> Iterator[Problem]:
     ex = config.exchange
     for key, path, is_dir in (("exchange.data_dir", ex.data_dir, True),
                               ("exchange.funding_dir", ex.funding_dir, True),
+                              ("exchange.mark_dir", ex.mark_dir, True),
                               ("exchange.tiers_file", ex.tiers_file, False)):
         if path is None:
             continue

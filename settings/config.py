@@ -48,6 +48,7 @@ class ExchangeConfig(Section):
     timeframe: DurationField = Duration.parse("15m")
     data_dir: str | None = None
     funding_dir: str | None = None
+    mark_dir: str | None = None
     tiers_file: str | None = None
     timeout: DurationField = Duration.parse("10s")
     max_retries: int = Field(default=4, ge=0, le=20)
@@ -81,6 +82,9 @@ class TelegramConfig(Section):
     allowed_chats: list[int] = Field(default_factory=list)
     admins: list[int] = Field(default_factory=list)
     signal_channel: int | str | None = None
+    # the signal channel gets one pinned market-state message edited each cycle, and posts
+    # only on cascade level changes, instead of every market-wide alert (chat.signal_board)
+    signal_board: bool = False
     max_retries: int = Field(default=3, ge=1, le=20)
     connect_timeout: DurationField = Duration.parse("5s")
     read_timeout: DurationField = Duration.parse("10s")
@@ -125,6 +129,7 @@ class RiskConfig(Section):
     liquidation_alert_prob: Probability = 0.05
     liquidation_alert_sigma: float = Field(default=2.0, gt=0, le=10.0)
     safe_distance: float = Field(default=0.12, gt=0, lt=1)
+    hedge_min_r2: Probability = 0.25
 
 
 class StrategiesConfig(Section):

@@ -9,6 +9,7 @@ from typing import TextIO
 
 MASK = "***"
 QUIET = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "ccxt")
+_REGISTERED: set[str] = set()  # secrets learnt while running (users' exchange keys)
 
 
 class SecretMaskingFormatter(logging.Formatter):
@@ -20,7 +21,14 @@ class SecretMaskingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Iterable[str] = ()) -> None:
         super().__init__(fmt)
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.secrets: list[str] = []
+        self.add(secrets)
+        self.add(_REGISTERED)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask these too from now on."""
+        known = set(self.secrets) | {s for s in secrets if s and len(s) >= 4}
+        self.secrets = sorted(known, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -29,12 +37,33 @@ class SecretMaskingFormatter(logging.Formatter):
         return text
 
 
+def mask_secrets(*values: str) -> None:
+    """Mask ``values`` in every log line from now on, in every handler set up here (a user's
+    exchange key, registered when it is received or loaded)."""
+    new = {v for v in values if v and len(v) >= 4}
+    _REGISTERED.update(new)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, SecretMaskingFormatter):
+            handler.formatter.add(new)
+
+
+KEY_WORD_MIN = 8  # every exchange's API key, secret and passphrase is at least this long
+
+
+def mask_key_words(words: Iterable[str]) -> None:
+    """Mask what a user typed as an API key (``/connect okx KEY SECRET PASSPHRASE``): its
+    words of ``KEY_WORD_MIN`` characters or more — shorter ones are not key material, and
+    masking ordinary words would blind the logs."""
+    mask_secrets(*(w for w in words if len(w) >= KEY_WORD_MIN))
+
+
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = (), *,
                   stream: TextIO | None = None, verbose: int = 0) -> logging.Handler:
     """Configure the root logger once; ``-v`` lowers the level to DEBUG.
 
     Third-party chatter (httpx logs every Bot API call at INFO, with the token in the URL) is
-    kept at WARNING.
+    kept at WARNING, and python-telegram-bot's at INFO at most: its DEBUG lines carry what
+    users write, API keys sent to ``/connect`` included.
     """
     root = logging.getLogger()
     for h in list(root.handlers):
@@ -48,4 +77,7 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str] = (), *,
     root.setLevel("DEBUG" if verbose else level)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # python-telegram-bot's DEBUG lines repeat every update and every reply in full — a
+    # user's message holding an API key included — so they stay off even with -v
+    logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
     return handler

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 TELEGRAM_TOKEN = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET = "TELEGRAM_WEBHOOK_SECRET"
+ACCOUNT_KEY = "ACCOUNT_ENCRYPTION_KEY"  # encrypts users' exchange keys at rest (/connect)
 EXCHANGE_KEY_SUFFIXES = ("API_KEY", "API_SECRET", "API_PASSPHRASE")
 KNOWN_EXCHANGES = ("OKX", "BINANCE", "BYBIT")
 
@@ -26,6 +27,9 @@ SECRET_KEYS: dict[str, str] = {
     "passphrase": "{EX}_API_PASSPHRASE",
     "api_passphrase": "{EX}_API_PASSPHRASE",
     "password": "{EX}_API_PASSPHRASE",
+    "encryption_key": ACCOUNT_KEY,
+    "account_key": ACCOUNT_KEY,
+    "fernet_key": ACCOUNT_KEY,
 }
 
 
@@ -46,6 +50,7 @@ class Secrets:
     telegram_token: str | None = None
     webhook_secret: str | None = None
     exchanges: Mapping[str, ExchangeKeys] = field(default_factory=dict)
+    account_key: str | None = None  # Fernet key(s) for users' exchange keys; None: /connect off
 
     def __repr__(self) -> str:
         return "Secrets(***)"
@@ -62,11 +67,13 @@ class Secrets:
             telegram_token=env.get(TELEGRAM_TOKEN) or None,
             webhook_secret=env.get(WEBHOOK_SECRET) or None,
             exchanges=keys,
+            account_key=env.get(ACCOUNT_KEY) or None,
         )
 
     def values(self) -> list[str]:
         """Every secret value, for the log filter that masks them."""
-        out = [self.telegram_token, self.webhook_secret]
+        out = [self.telegram_token, self.webhook_secret,
+               *(self.account_key or "").split(",")]
         for k in self.exchanges.values():
             out += [k.api_key, k.secret, k.passphrase]
         return [v for v in out if v]

@@ -6,7 +6,16 @@ import json
 from typing import Any
 
 from settings.config import Config
-from settings.secrets import EXCHANGE_KEY_SUFFIXES, KNOWN_EXCHANGES, TELEGRAM_TOKEN, WEBHOOK_SECRET
+from settings.secrets import (
+    ACCOUNT_KEY,
+    EXCHANGE_KEY_SUFFIXES,
+    KNOWN_EXCHANGES,
+    TELEGRAM_TOKEN,
+    WEBHOOK_SECRET,
+)
+
+GENERATE_KEY = ('python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"')
 
 
 def _toml_value(value: Any) -> str:
@@ -32,4 +41,10 @@ def render_effective(config: Config, env: dict[str, str]) -> str:
         f"{ex}_{suffix}" for ex in KNOWN_EXCHANGES for suffix in EXCHANGE_KEY_SUFFIXES]
     for name in names:
         lines.append(f"# {name} = {'*** (set)' if env.get(name) else '(not set)'}")
+    if env.get(ACCOUNT_KEY):
+        lines.append(f"# {ACCOUNT_KEY} = *** (set: traders can /connect their own read-only "
+                     "exchange keys, stored encrypted)")
+    else:
+        lines.append(f"# {ACCOUNT_KEY} = (not set: /connect is off — traders cannot connect "
+                     f"their own exchange accounts; generate a key with {GENERATE_KEY})")
     return "\n".join(lines)

@@ -21,6 +21,13 @@ from core.alerts import SEVERITIES
 from storage.writes import write
 
 MUTE_ALL = "mute_all"
+# delivery settings kept in the row's ``settings`` JSON (no migration needed):
+RING = "ring"  # the lowest severity that rings the phone; below it arrives silently
+QUIET = "quiet"  # [start, end] minutes of the day, in the chat's time zone: nothing but
+#                 critical rings then
+THREAD = "thread"  # the forum topic (message_thread_id) alerts go to
+THREADS = "threads"  # kind -> forum topic, for kinds subscribed from their own topic
+DEFAULT_RING = "critical"
 
 
 def mutes_everything(settings_json: str | None) -> bool:
@@ -48,13 +55,33 @@ class ChatSettings:
         """The mute also silences critical alerts about the chat's own trades."""
         return bool(self.extra.get(MUTE_ALL, False))
 
+    @property
+    def ring(self) -> str:
+        """The lowest severity that rings the phone (critical always does)."""
+        value = self.extra.get(RING, DEFAULT_RING)
+        return value if value in SEVERITIES else DEFAULT_RING
+
+    @property
+    def quiet(self) -> tuple[int, int] | None:
+        """Quiet hours as (start, end) minutes of the day in ``timezone``; None when off."""
+        q = self.extra.get(QUIET)
+        return (int(q[0]), int(q[1])) if isinstance(q, list) and len(q) == 2 else None
+
+    def thread_for(self, kind: str) -> int | None:
+        """The forum topic alerts of ``kind`` go to (None: the chat's main thread)."""
+        threads = self.extra.get(THREADS) or {}
+        value = threads.get(kind, self.extra.get(THREAD))
+        return int(value) if value is not None else None
+
     def to_dict(self, now_ms: int | None = None) -> dict[str, Any]:
         return {"chat_id": self.chat_id, "type": self.type,
                 "subscriptions": list(self.subscriptions), "min_severity": self.min_severity,
                 "muted_until": self.muted_until,
                 "muted": self.is_muted(now_ms) if now_ms is not None else None,
                 "mute_all": self.mute_all,
-                "timezone": self.timezone, "active": self.active}
+                "timezone": self.timezone, "active": self.active, "ring": self.ring,
+                "quiet": list(self.quiet) if self.quiet else None,
+                "thread": self.extra.get(THREAD), "threads": self.extra.get(THREADS) or {}}
 
 
 def ensure_chat(db: Database, chat_id: int, chat_type: str = "private", *, now_ms: int = 0,
@@ -66,6 +93,11 @@ def ensure_chat(db: Database, chat_id: int, chat_type: str = "private", *, now_m
                                 "settings": "{}", "subscriptions": "[]",
                                 "min_severity": "info", "timezone": "UTC", "active": 1,
                                 "created_at": now_ms, "updated_at": now_ms})
+
+
+def known(db: Database, chat_id: int) -> bool:
+    """Has this chat a row (the bot has seen it)?"""
+    return db.execute("select 1 from chats where id = ?", [chat_id]).fetchone() is not None
 
 
 def get_settings(db: Database, chat_id: int) -> ChatSettings:
@@ -116,6 +148,21 @@ def set_muted_until(db: Database, chat_id: int, until_ms: int | None, *,
             extra[MUTE_ALL] = True
         _update(db, chat_id, chat_type, now_ms, muted_until=until_ms,
                 settings=json.dumps(extra))
+    return get_settings(db, chat_id)
+
+
+def set_extra(db: Database, chat_id: int, values: dict[str, Any], *,
+              chat_type: str = "private", now_ms: int = 0) -> ChatSettings:
+    """Set delivery settings kept in the ``settings`` JSON (``RING``, ``QUIET``, ``THREAD``,
+    ``THREADS``); a value of None removes the key."""
+    with write(db):
+        extra = dict(get_settings(db, chat_id).extra)
+        for k, v in values.items():
+            if v is None:
+                extra.pop(k, None)
+            else:
+                extra[k] = v
+        _update(db, chat_id, chat_type, now_ms, settings=json.dumps(extra))
     return get_settings(db, chat_id)
 
 

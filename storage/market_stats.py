@@ -1,7 +1,9 @@
-"""Market statistics over time: funding, open interest and order-book depth per symbol.
+"""Market statistics over time: funding, open interest, order-book depth, liquidations and
+taker flow per symbol — the cascade score's samples, kept so a replay gives the live score.
 
-Each fetch is one row keyed by (exchange, symbol, kind, ts); ``value`` holds the headline
-number and ``data`` (JSON) the rest, e.g. depth per band and side.
+Each fetch is one row keyed by (exchange, symbol, kind, ts); ``ts`` is the moment the sample
+stands for (a cycle's bar close, the watch's clock), ``value`` holds the headline number and
+``data`` (JSON) the rest, e.g. depth per band and side, liquidations long and short.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ TABLE = "market_stats"
 FUNDING = "funding"
 OPEN_INTEREST = "open_interest"
 DEPTH = "depth"
+LIQUIDATIONS = "liquidations"  # USDT liquidated in the bar-long window before ``ts``
+TAKER = "taker"  # share of taker volume that sold in the bar-long window before ``ts``
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,8 @@ def m005_trade_legs_liquidation_funding(db: Database) -> None:
         pk=("trade_id", "time_ms"), foreign_keys=[("trade_id", "trades", "id")],
         not_null={"rate", "price", "amount"},
     )
+
+
 @migrations()
 def m006_delivery_policy(db: Database) -> None:
     """Delivery that matches Telegram: an alert's ``subject`` (what newer alerts supersede),
@@ -130,6 +132,53 @@ def m006_delivery_policy(db: Database) -> None:
     db["deliveries"].add_column("unanswered", int, not_null_default=0)
     db["deliveries"].add_column("folded_into", int)
     db["deliveries"].create_index(["chat_id", "status"])
+
+
+@migrations()
+def m007_exchange_accounts(db: Database) -> None:
+    """Each trader's connected exchange accounts (the read-only key encrypted, never in
+    clear), the ``/connect`` waiting for a key, and trades synced from an account: where they
+    come from (``source`` exchange, ``account_id``, the exchange's ``position_id``), the
+    liquidation prices at the last sync (ours, the exchange's), and each fill or charge
+    already applied (``synced_events``, so a sync applies each once)."""
+    db["accounts"].create(
+        {"id": int, "user_id": int, "exchange": str, "keys": str, "rights": str, "mode": str,
+         "created_at": int, "synced_at": int, "cursor": int, "last_error": str,
+         "error_since": int},
+        pk="id", not_null={"user_id", "exchange", "keys", "created_at"},
+    )
+    db["accounts"].create_index(["user_id", "exchange"], unique=True)
+    db["connect_requests"].create(
+        {"user_id": int, "exchange": str, "expires_at": int}, pk="user_id",
+        not_null={"exchange", "expires_at"},
+    )
+    for name, kind in (("source", str), ("account_id", int), ("position_id", str),
+                       ("liq_price", float), ("exchange_liq_price", float),
+                       ("synced_at", int)):
+        db["trades"].add_column(name, kind)
+    db["trades"].create_index(["account_id", "closed_at"])
+    db["synced_events"].create(
+        {"account_id": int, "event_id": str, "trade_id": int, "time_ms": int},
+        pk=("account_id", "event_id"),
+    )
+
+
+@migrations()
+def m010_user_alert_rules(db: Database) -> None:
+    """A user's own alerts (``/alert btc < 60000``): one row per rule, owned by the user who
+    set it and private to them; soft-deleted so an alert already recorded still names its
+    rule. Per-chat (per-user in private) thresholds set with ``/threshold``."""
+    db["user_alerts"].create(
+        {"id": int, "user_id": int, "chat_id": int, "kind": str, "symbol": str,
+         "trade_id": int, "op": str, "value": float, "window_ms": int, "text": str,
+         "created_at": int, "deleted_at": int},
+        pk="id", not_null={"user_id", "kind", "op", "value", "text", "created_at"},
+    )
+    db["user_alerts"].create_index(["user_id", "deleted_at"])
+    db["thresholds"].create(
+        {"chat_id": int, "kind": str, "name": str, "value": str, "updated_at": int},
+        pk=("chat_id", "kind", "name"), not_null={"value", "updated_at"},
+    )
 
 
 @migrations()

@@ -18,8 +18,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.alerts import SEVERITIES, Alert, severity_rank
+from core.cascade import LEVEL_ORDER
 from storage import chats
 from storage.rule_state import RuleMemory
+from storage.thresholds import thresholds_of
 from storage.writes import write
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -67,7 +69,21 @@ def _recipients(db: Database, alert: Alert, now_ms: int, signal_channel: int | s
         rows = list(db["chats"].rows_where("id = ?", [signal_channel]))
         if wants(rows[0] if rows else None, subscribed=True):
             out.append(signal_channel)
-    return out
+    if alert.kind != "cascade":
+        return out
+    chosen = thresholds_of(db, "cascade", "level")
+    return [c for c in out if _over_threshold(alert, chosen.get(c) if isinstance(c, int)
+                                              else None)]
+
+
+def _over_threshold(alert: Alert, wanted: str | None) -> bool:
+    """A cascade alert reaches a chat only at or above the level it chose with
+    ``/threshold cascade <level>``; the "eased" alert only when the episode's peak did."""
+    if wanted not in LEVEL_ORDER:
+        return True
+    p = alert.payload
+    level = p.get("level") if p.get("level") != "calm" else (p.get("peak") or p.get("previous"))
+    return level not in LEVEL_ORDER or LEVEL_ORDER.index(level) >= LEVEL_ORDER.index(wanted)
 
 
 def record_alerts(db: Database, alerts: Sequence[Alert], *, now_ms: int,
@@ -135,6 +151,19 @@ def load_alert(db: Database, alert_id: int) -> StoredAlert:
     return StoredAlert(r["id"], r["kind"], r["severity"], r["symbol"], r["trade_id"],
                        r["created_at"], json.loads(r["payload"]),
                        r["subject"] or r["cooldown_key"] or "")
+
+
+def find_alert(db: Database, alert_id: int | str) -> tuple[StoredAlert, int | None] | None:
+    """The stored alert and its owner chat (None for market-wide); None when ``alert_id`` is
+    not a stored alert's id (an old button, a hand-typed deep link)."""
+    try:
+        key = int(alert_id)
+    except (TypeError, ValueError):
+        return None
+    row = db.execute("select owner_chat_id from alerts where id = ?", [key]).fetchone()
+    if row is None:
+        return None
+    return load_alert(db, key), row[0]
 
 
 SEVERITY_ORDER = "case a.severity " + " ".join(

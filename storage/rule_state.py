@@ -37,10 +37,17 @@ class OpenTrade:
     margin: float | None = None
     opened_at: int = 0
     fee_rate: float | None = None
+    account_id: int | None = None  # synced from this connected exchange account
+    liq_price: float | None = None  # a synced trade's liquidation price, by its exchange's rules
 
     @property
     def is_leg(self) -> bool:
         return self.parent_id is not None
+
+    @property
+    def synced(self) -> bool:
+        """Mirrored from a connected exchange account: the exchange's record is its truth."""
+        return self.account_id is not None
 
 
 def open_trades(db: Database) -> list[OpenTrade]:
@@ -48,11 +55,12 @@ def open_trades(db: Database) -> list[OpenTrade]:
     resolved."""
     sql = ("select t.id, t.user_id, t.symbol, t.side, t.size, t.entry, t.leverage, "
            "coalesce(t.strategy, u.strategy), t.chat_id, t.parent_id, "
-           "coalesce(t.margin_mode, 'isolated'), t.margin, t.opened_at, t.fee_rate "
+           "coalesce(t.margin_mode, 'isolated'), t.margin, t.opened_at, t.fee_rate, "
+           "case when t.source = 'exchange' then t.account_id end, t.liq_price "
            "from trades t left join users u on u.id = t.user_id where t.closed_at is null "
            "order by t.id")
     return [OpenTrade(int(r[0]), int(r[1]), r[2], r[3], float(r[4]), float(r[5]), float(r[6]),
-                      r[7], r[8], r[9], r[10], r[11], int(r[12]), r[13])
+                      r[7], r[8], r[9], r[10], r[11], int(r[12]), r[13], r[14], r[15])
             for r in db.execute(sql).fetchall()]
 
 

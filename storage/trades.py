@@ -9,9 +9,12 @@ Money, in USDT:
 - an isolated trade posts ``margin`` (``size × entry / leverage`` unless given); it cannot
   lose more than that: unrealised P&L is floored at ``−margin`` and a trade closed as
   ``liquidated`` realises exactly ``−margin − fees``;
-- otherwise realised P&L is ``sign × size × (exit − entry) − fees``;
+- otherwise realised P&L is ``sign × size × (exit − entry) − fees``; so is a trade synced from
+  an exchange account (``source`` exchange), liquidated or not: its exit and fees are the
+  exchange's fills (a liquidation penalty included), not our estimate;
 - funding (received positive, paid negative) is kept per payment in ``funding_payments`` and
-  summed in ``funding``, reported next to the P&L (``net`` adds it).
+  summed in ``funding``, reported next to the P&L (``net`` adds it); ``storage.funding``
+  writes it (its names are re-exported here).
 """
 
 from __future__ import annotations
@@ -23,10 +26,17 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.chats import ensure_chat
+from storage.funding import FundingPayment as FundingPayment
+from storage.funding import add_funding as add_funding
+from storage.funding import funding_amount as funding_amount
+from storage.funding import funding_payments as funding_payments
+from storage.funding import last_funding_time as last_funding_time
 from storage.writes import write
 
-CLOSED, LIQUIDATED = "closed", "liquidated"
+CLOSED, LIQUIDATED, ADL = "closed", "liquidated", "adl"
+CLOSE_REASONS = (CLOSED, LIQUIDATED, ADL)
 ISOLATED, CROSS = "isolated", "cross"
+MANUAL, EXCHANGE = "manual", "exchange"  # logged by hand, or synced from an exchange account
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,12 @@ class Trade:
     close_reason: str | None = None
     fee_rate: float | None = None
     strategy: str | None = None
+    source: str | None = None  # None or "manual": logged by hand; "exchange": synced
+    account_id: int | None = None  # the connected account it syncs from
+    position_id: str | None = None  # the exchange's id of the position
+    liq_price: float | None = None  # a synced trade's liquidation price (ours, last sync)
+    exchange_liq_price: float | None = None  # the exchange's, at the last sync
+    synced_at: int | None = None
 
     @property
     def sign(self) -> int:
@@ -70,6 +86,11 @@ class Trade:
         return self.size * self.entry
 
     @property
+    def synced(self) -> bool:
+        """Mirrored from an exchange account: the exchange's record is its truth."""
+        return self.source == EXCHANGE
+
+    @property
     def isolated_margin(self) -> float:
         """The margin an isolated trade can lose at most (entry notional / leverage unless
         logged otherwise)."""
@@ -86,7 +107,7 @@ class Trade:
         entry) − fees``; None while open. Funding is apart (``net_pnl``)."""
         if self.exit_price is None:
             return None
-        if self.close_reason == LIQUIDATED and self.capped:
+        if self.close_reason == LIQUIDATED and self.capped and not self.synced:
             return -self.isolated_margin - self.fees
         return self.sign * self.size * (self.exit_price - self.entry) - self.fees
 
@@ -186,10 +207,11 @@ def close_trade(db: Database, user_id: int, trade_id: int, exit_price: float, cl
                 fee_rate: float | None = None, reason: str = CLOSED) -> Trade | None:
     """Close the user's open trade at ``exit_price`` (exit fee at ``fee_rate``, by default
     the rate it was opened with); None if there is no such open trade. ``reason`` is
-    ``closed`` or ``liquidated``."""
+    ``closed``, ``liquidated`` or ``adl``."""
     _finite_positive(exit_price=exit_price)
-    if reason not in (CLOSED, LIQUIDATED):
-        raise ValueError(f"close reason must be closed or liquidated, not {reason!r}")
+    if reason not in CLOSE_REASONS:
+        raise ValueError(f"close reason must be one of {', '.join(CLOSE_REASONS)}, "
+                         f"not {reason!r}")
     with write(db):
         trade = get_trade(db, user_id, trade_id)
         if trade is None or not trade.is_open:
@@ -257,50 +279,3 @@ def closed_totals(db: Database, user_id: int) -> dict[str, float]:
     return {"realised": sum(t.realised_pnl or 0.0 for t in closed),
             "fees": sum(t.fees for t in closed), "funding": sum(t.funding for t in closed),
             "count": len(closed)}
-
-
-# --- funding ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FundingPayment:
-    trade_id: int
-    time_ms: int
-    rate: float  # per funding period, positive: longs pay shorts
-    price: float  # the price the position was valued at
-    amount: float  # USDT received (+) or paid (−) by this trade
-
-
-def funding_amount(side: str, size: float, price: float, rate: float) -> float:
-    """What a position receives at one funding time: longs pay ``rate × notional`` when the
-    rate is positive, shorts receive it."""
-    return -(1 if side == "long" else -1) * size * price * rate
-
-
-def add_funding(db: Database, trade_id: int, time_ms: int, rate: float, price: float,
-                amount: float) -> bool:
-    """Record one funding payment of a trade (once per funding time: a second call for the
-    same time changes nothing and returns False) and add it to the trade's ``funding``."""
-    if not all(math.isfinite(v) for v in (rate, price, amount)):
-        raise ValueError("a funding payment must be finite")
-    with write(db):
-        cur = db.execute(
-            "insert or ignore into funding_payments (trade_id, time_ms, rate, price, amount) "
-            "values (?, ?, ?, ?, ?)", [trade_id, time_ms, rate, price, amount])
-        if cur.rowcount == 0:
-            return False
-        db.execute("update trades set funding = coalesce(funding, 0) + ? where id = ?",
-                   [amount, trade_id])
-    return True
-
-
-def funding_payments(db: Database, trade_id: int) -> list[FundingPayment]:
-    return [FundingPayment(r["trade_id"], r["time_ms"], r["rate"], r["price"], r["amount"])
-            for r in db["funding_payments"].rows_where("trade_id = ?", [trade_id],
-                                                       order_by="time_ms")]
-
-
-def last_funding_time(db: Database, trade_id: int) -> int | None:
-    row = db.execute("select max(time_ms) from funding_payments where trade_id = ?",
-                     [trade_id]).fetchone()
-    return None if row is None or row[0] is None else int(row[0])

@@ -1,6 +1,7 @@
 """/account: the open positions of the exchange account whose read-only keys are in the bot's
-environment, each with our liquidation maths next to the exchange's own figure, cross-margin
-positions judged on the whole account's equity, and a loud flag when the key can trade.
+environment (OKX, Binance or Bybit), each with our liquidation price — by that exchange's rules
+for its margin mode, cross positions judged on the whole account — next to the exchange's own
+figure, and a loud flag when the key can trade or withdraw.
 
 The keys are the operator's, so only the operator sees the answer: the console and the CLI,
 or one of ``[telegram] admins`` in a private chat. hedgewatch never places an order; a key
@@ -11,17 +12,19 @@ trading key costs the account.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, freshness_data
 from chat.commands.risk import report_for, report_lines
 from chat.context import CommandContext
-from core.liquidation import cross_liquidation_price
-from core.risk import RiskReport
-from core.types import MarketSnapshot, Position
+from core.types import Position
+from plugins.exchanges.account_types import EXCHANGES, KeyRights
 from plugins.exchanges.errors import KeyRejected, NotSupported
 from settings.secrets import key_variables
+
+if TYPE_CHECKING:
+    from plugins.accounts.service import AccountRead
 
 MISMATCH_PCT = 1.0  # ours vs the exchange's liquidation price: worth a warning above this
 
@@ -42,30 +45,35 @@ def key_rejected_message(exchange: str, error: Exception) -> str:
 
 def _no_account(market: Any) -> str:
     name = str(getattr(market, "name", "this market"))
-    if not hasattr(market, "keys"):
+    if name not in EXCHANGES:
         return (f"The {name} market has no account to read: /account needs an exchange "
-                "(okx, binance, bybit) and its read-only API keys.")
+                f"({', '.join(EXCHANGES)}) and its read-only API keys.")
     return (f"No {name} API keys: set {' and '.join(key_variables(name))} (a read-only key) "
             "in the bot's environment to see your positions here.")
 
 
-def account_reports(services: Any, snap: MarketSnapshot, positions: tuple[Position, ...],
-                    equity: float | None) -> list[RiskReport]:
-    """Each position's RiskReport on ``snap``. Isolated positions by the exchange's formula;
-    cross positions from the account's equity with every other cross position at its mark
-    (``core.liquidation.cross_liquidation_price``), which needs the equity."""
-    first = [report_for(services, snap, p) for p in positions]
-    cross = [i for i, p in enumerate(positions) if p.margin_mode == "cross"]
-    if not cross or equity is None:
-        return first
-    liq = cross_liquidation_price(
-        equity, [snap.last_price(positions[i].symbol) for i in cross],
-        [positions[i].size for i in cross], [positions[i].sign for i in cross],
-        [first[i].mmr for i in cross], [first[i].fee for i in cross])
-    out = list(first)
-    for k, i in enumerate(cross):
-        out[i] = report_for(services, snap, positions[i], liquidation_price=float(liq[k]))
-    return out
+async def read_account(market: Any) -> tuple[KeyRights, AccountRead]:
+    """The operator's account behind the environment keys: rights, state and our
+    liquidation check of each position (``NotSupported`` without keys or an account,
+    ``KeyRejected`` when the exchange refuses the key)."""
+    # ccxt's async client loads in seconds: only when an account is read, not at every start
+    from plugins.accounts.service import AccountRead
+    from plugins.exchanges.account_access import READERS
+    from plugins.exchanges.account_liquidation import check_liquidations
+
+    name = str(getattr(market, "name", ""))
+    if name not in READERS or not getattr(market, "keys", None):
+        raise NotSupported(_no_account(market))
+    if getattr(market, "key_rejected", None):  # refused before: not asked again
+        raise KeyRejected(f"{name} rejected the API key ({market.key_rejected})")
+    reader = READERS[name](market, market.keys)
+    try:
+        rights = await reader.rights()
+        state = await reader.read(None)
+    finally:
+        await reader.close()
+    return rights, AccountRead(state, check_liquidations(name, state.balance, state.positions,
+                                                         market.instruments))
 
 
 class Account(Command):
@@ -80,48 +88,55 @@ class Account(Command):
         s = ctx.services
         market = s.market
         try:
-            acct = await market.fetch_positions()
+            rights, read = await read_account(market)
         except NotSupported:
             raise ArgumentError(_no_account(market)) from None
         except KeyRejected as e:
             return Reply.failure(key_rejected_message(str(getattr(market, "name", "")), e))
         name = str(getattr(market, "name", "exchange"))
-        head = [f"Exchange account ({name}) — read only; hedgewatch never places an order"]
+        bal, positions = read.state.balance, read.state.positions
+        head = [f"Exchange account ({name}, {bal.mode}) — read only; hedgewatch never places "
+                "an order"]
         warnings: list[str] = []
-        if acct.can_trade:
+        can_trade = rights.trade or rights.withdraw
+        if can_trade:
             warnings.append(trade_key_warning(name))
             head.append(f"⚠ {warnings[-1]}")
-        eq = "unknown" if acct.equity is None else f"{acct.equity:,.2f} USDT"
-        head.append(f"Cross-margin equity {eq} · {len(acct.positions)} open position(s)")
-        data: dict[str, Any] = {"exchange": name, "can_trade": acct.can_trade,
-                                "equity": acct.equity, "positions": [], "warnings": warnings}
-        if not acct.positions:
+        eq = "unknown" if bal.cross_equity is None else f"{bal.cross_equity:,.2f} USDT"
+        head.append(f"Cross-margin equity {eq} · {len(positions)} open position(s)")
+        data: dict[str, Any] = {"exchange": name, "mode": bal.mode, "can_trade": can_trade,
+                                "equity": bal.cross_equity, "positions": [],
+                                "warnings": warnings}
+        if bal.approximate:
+            warnings.append(bal.approximate)
+            head.append(f"⚠ {bal.approximate}")
+        if not positions:
             return Reply(data=data, text=head)
-        snap = await s.snapshot(sorted({p.symbol for p in acct.positions}))
-        known = tuple(p for p in acct.positions if p.symbol in snap.symbols
-                      and math.isfinite(snap.last_price(p.symbol)))
-        await s.load_tiers(p.symbol for p in known)
+        ours = {p.symbol: c for p, c in zip(positions, read.checks, strict=True)}
+        snap = await s.snapshot(sorted({p.symbol for p in positions}))
         lines = list(head)
-        for p in acct.positions:
-            if p not in known:
+        for p in positions:
+            if p.symbol not in snap.symbols or not math.isfinite(snap.last_price(p.symbol)):
                 lines += ["", f"{p.symbol} {p.side} {p.size:g}: no price right now"]
-        if any(p.margin_mode == "cross" for p in known) and acct.equity is None:
-            warnings.append("the exchange did not give the account equity: cross positions "
-                            "are judged as if isolated")
-            lines.append(f"⚠ {warnings[-1]}")
-        for p, r in zip(known, account_reports(s, snap, known, acct.equity), strict=True):
-            report = r.to_dict()
-            theirs = acct.exchange_liquidation.get(p.symbol)
-            diff = _diff_pct(report["liquidation_price"], theirs)
+                continue
+            check = ours[p.symbol]
+            pos = Position(p.symbol, p.side, p.size, p.entry, p.leverage, p.margin_mode,
+                           p.margin if p.margin_mode == "isolated" else None)
+            report = report_for(s, snap, pos, liquidation_price=check.ours
+                                if check.ours is not None else None).to_dict()
+            diff = _diff_pct(report["liquidation_price"], check.theirs)
             position = {"size": p.size, "entry": p.entry, "leverage": p.leverage,
                         "margin_mode": p.margin_mode}
             data["positions"].append({**report, "position": position,
-                                      "exchange_liquidation_price": theirs,
-                                      "liquidation_diff_pct": diff})
+                                      "exchange_liquidation_price": check.theirs,
+                                      "liquidation_diff_pct": diff, "method": check.method,
+                                      "approximate": check.approximate})
             first, *rest = report_lines(report, position)
             lines += ["", f"{first} ({p.margin_mode})", *rest]
-            if theirs is not None:
-                lines.append(f"Exchange's liquidation price {theirs:,.6g}"
+            if check.approximate:
+                lines.append(f"⚠ {check.approximate}")
+            if check.theirs is not None:
+                lines.append(f"Exchange's liquidation price {check.theirs:,.6g}"
                              + ("" if diff is None else f" (ours differs by {diff:+.2f} %)"))
                 if diff is not None and abs(diff) > MISMATCH_PCT:
                     lines.append(f"⚠ ours is more than {MISMATCH_PCT:g} % off the exchange's: "

@@ -71,6 +71,10 @@ class Reply:
     ``buttons``  optional rows of (label, command text) the front end may offer as buttons.
     ``document`` optional: a file to send with the text (``Document``).
     ``kind``     "ok", "usage" (a bad argument: CLI exit 2) or "failure" (CLI exit 1).
+    ``short``    optional: the first screen (≤ 10 lines, the decision first) of a long
+                 answer; the dispatcher shows it instead of ``text`` unless the line ended
+                 in ``full``, and sets ``more``.
+    ``more``     the command line that gives the whole answer (the "More" button).
     """
 
     data: dict[str, Any] = field(default_factory=dict)
@@ -81,6 +85,8 @@ class Reply:
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
     document: Document | None = None
     kind: str = "ok"
+    short: list[str] | None = None
+    more: str | None = None
 
     @classmethod
     def usage(cls, message: str) -> Reply:
@@ -128,6 +134,12 @@ class Command:
     ``operator_only`` True when it shows what only the bot's operator may see (the exchange
                       account behind the bot's keys): refused to anyone else, and left out
                       of their ``/help`` and of Telegram's command menus
+    ``expandable``    True when a trailing ``full`` asks for the whole answer: the
+                      dispatcher strips it before ``parse`` and shows ``Reply.short``
+                      otherwise
+    ``holds_secrets`` True when its words may be a secret (``/connect``'s API key): never
+                      logged, kept out of the console's history, deleted from Telegram at
+                      once, and refused (never answered) in a group
     """
 
     name: ClassVar[str]
@@ -137,6 +149,8 @@ class Command:
     private_only: ClassVar[bool] = False
     admin_only: ClassVar[bool] = False
     operator_only: ClassVar[bool] = False
+    expandable: ClassVar[bool] = False
+    holds_secrets: ClassVar[bool] = False
 
     @property
     def example(self) -> str:
@@ -168,8 +182,9 @@ class Command:
         p = sub.add_parser(self.name, parents=[common], help=self.summary,
                            description=f"{self.summary}. Usage: {self.usage}",
                            epilog="examples: " + "; ".join(self.examples))
-        p.add_argument("args", nargs="*", metavar="ARG", help="as in chat, e.g. "
-                       + (self.examples[0].removeprefix("/" + self.name).strip() or "(none)"))
+        example = self.examples[0].removeprefix("/" + self.name).strip() or "(none)"
+        p.add_argument("args", nargs="*", metavar="ARG",  # argparse %-formats a help text
+                       help="as in chat, e.g. " + example.replace("%", "%%"))
         p.add_argument("--json", action="store_true", help="print one JSON object")
         p.add_argument("--exchange", metavar="NAME", help="market source (okx, csv, sim, ...)")
         p.add_argument("--data", metavar="DIR", help="folder of CSV files (sets exchange.data_dir)")

@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from chat.charts import data_time
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, freshness_data
 from chat.context import CommandContext
+from chat.first_screens import corr_short
 from core.types import MarketSnapshot
 from core.views import CorrelationView, correlation_view, largest_changes
 from settings.config import Config
@@ -65,7 +67,8 @@ def _table(symbols: list[str], m: np.ndarray) -> str:
 class Corr(Command):
     name = "corr"
     summary = "correlation now vs the 30-day baseline, as a heatmap, and the biggest changes"
-    usage = "/corr [symbols…] [fast|slow|ewma]"
+    usage = "/corr [symbols…] [fast|slow|ewma] [full]"
+    expandable = True
     examples = ("/corr", "/corr btc eth sol", "/corr btc eth sol ewma")
 
     def parse(self, args: list[str]) -> CorrRequest:
@@ -123,11 +126,14 @@ class Corr(Command):
         lines.append(age_text(data["data_age_ms"], data["data_behind"]))
         lines += [f"⚠ {w}" for w in warnings]
 
+        dated = f"{title} · {data_time(snap.last_bar_close_ms)}"
+
         def chart() -> bytes:
             from chat.charts import corr_heatmaps
 
             panels = [(labels["slow"], m["slow"])] if request.mode == "slow" else [
                 (labels[request.mode], m[request.mode]), (labels["slow"], m["slow"])]
-            return corr_heatmaps([_short(x) for x in present], panels, title=title)
+            return corr_heatmaps([_short(x) for x in present], panels, title=dated)
 
-        return Reply(data=data, text=lines, chart=chart, caption=title)
+        short = corr_short(data, lambda c: _describe(c, labels["fast"], labels["slow"]))
+        return Reply(data=data, text=lines, chart=chart, caption=dated, short=short)

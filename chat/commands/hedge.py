@@ -14,6 +14,7 @@ from chat.commands.multi_leg import multi_leg_data, multi_leg_lines, unique_legs
 from chat.commands.position_args import build_position
 from chat.context import CommandContext
 from chat.dispatch import PRIVATE_ONLY
+from chat.first_screens import MAX_LINES, hedge_short
 from chat.grammar import PositionArgs, parse_position, parse_trade_id
 from core.evaluate import EngineResult, evaluate
 from core.recommend import HeldHedge
@@ -36,8 +37,9 @@ class TradeRef:
 class Hedge(Command):
     name = "hedge"
     summary = "how to hedge a position or one of your trades: every strategy, counterweights"
-    usage = ("/hedge <symbol> [long|short] [size] [@entry] [10x] [with <symbols>] | "
-             "/hedge <trade id>")
+    usage = ("/hedge <symbol> [long|short] [size] [@entry] [10x] [with <symbols>] [full] | "
+             "/hedge <trade id> [full]")
+    expandable = True
     examples = ("/hedge btc 0.5 10x", "/hedge sol long 100 @180 10x", "/hedge eth with btc sol",
                 "/hedge 1")
 
@@ -77,9 +79,13 @@ class Hedge(Command):
         reply.data["trade_id"] = t.id
         reply.data["held"] = [{"id": x.id, "symbol": x.symbol, "side": x.side, "size": x.size,
                                "entry": x.entry} for x in legs]
-        reply.text.insert(1, "Held: " + (", ".join(
+        held_line = "Held: " + (", ".join(
             f"#{x.id} {x.side} {x.size:.6g} {x.symbol.split('-')[0]}" for x in legs)
-            or "no hedge logged") + f" · strategy {name}")
+            or "no hedge logged") + f" · strategy {name}"
+        reply.text.insert(1, held_line)
+        if reply.short is not None:
+            reply.short.insert(1, held_line)
+            del reply.short[MAX_LINES:]
         reply.buttons = []
         if chosen is not None:
             target = [(leg["symbol"], leg["side"], leg["size"]) for leg in chosen["legs"]]
@@ -115,8 +121,9 @@ class Hedge(Command):
                             *s.market.assumptions([symbol, *hedges])]
         data.update(freshness_data(await s.freshness(snap)))
         lines = hedge_lines(data, pos)
+        short = hedge_short(data)
         log_cmd = f"/open {symbol} {pos.side} {pos.size:.8g} @{pos.entry:.8g} {pos.leverage:g}x"
-        return Reply(data=data, text=lines,
+        return Reply(data=data, text=lines, short=short,
                      buttons=[[("Log this trade", log_cmd),
                                ("Alert me on rebalance", "/subscribe rebalance")]])
 

@@ -9,6 +9,7 @@ from typing import Any
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, freshness_data, num
 from chat.context import CommandContext
+from chat.first_screens import market_short
 from core.cascade import FACTORS
 from core.evaluate import EngineResult, evaluate
 from settings.engine import engine_params
@@ -17,7 +18,8 @@ from settings.engine import engine_params
 class Market(Command):
     name = "market"
     summary = "is a cascade building? score, factors, correlation, funding"
-    usage = "/market"
+    usage = "/market [full]"
+    expandable = True
     examples = ("/market",)
 
     def parse(self, args: list[str]) -> None:
@@ -32,7 +34,7 @@ class Market(Command):
             None, lambda: evaluate(snap, [], engine_params(s.config), market=market))
         data = market_data(result, snap.funding)
         data.update(freshness_data(await s.freshness(snap)))
-        return Reply(data=data, text=market_lines(data))
+        return Reply(data=data, text=market_lines(data), short=market_short(data))
 
 
 def market_data(result: EngineResult, funding: Any) -> dict[str, Any]:
@@ -61,6 +63,7 @@ def market_lines(d: dict[str, Any]) -> list[str]:
     if c["missing"]:
         lines.append(f"  not available: {', '.join(c['missing'])} "
                      f"(confidence {c['confidence'] * 100:.0f} %)")
+    lines += [f"  {n}" for n in c.get("notes", ())]  # e.g. why the level is capped
     mi, ms, z = d["market_index"], d["market_index_slow"], d["market_z"]
     lines.append("Market correlation " + (f"{mi:.2f} now (1d)" if mi is not None else "n/a")
                  + (f" vs {ms:.2f} (30d)" if ms is not None else "")

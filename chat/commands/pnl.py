@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from chat.charts import data_time
 from chat.commands.base import Command, Reply
 from chat.commands.market_view import age_text, finite_marks, freshness_data
 from chat.commands.trade_views import money, plain
 from chat.context import CommandContext
-from chat.trade_metrics import TradeGroup, group_trades
+from chat.first_screens import MAX_LINES
+from chat.trade_metrics import TradeGroup, equity_curve, group_trades
 from core.types import MarketSnapshot
 from plugins.exchanges.errors import MarketError
 from storage import trades as store
@@ -78,10 +80,24 @@ def trade_text(f: dict[str, Any]) -> str:
     return f"{head}: {' · '.join(parts)} → net {money(f['net'])} USDT"
 
 
+def pnl_short(lines: list[str], has_marks: bool) -> list[str] | None:
+    """The totals first, every warning, then as many trades as fit, the marks' age last."""
+    if len(lines) <= MAX_LINES:
+        return None
+    tail = [lines[-1]] if has_marks else []
+    middle = [x for x in lines[3:len(lines) - len(tail)] if x]
+    warn = [x for x in middle if x.startswith("⚠")]
+    body = [x for x in middle if not x.startswith("⚠")]
+    keep = body[:max(0, MAX_LINES - 4 - len(warn) - len(tail))]
+    return [*lines[:3], *keep, f"… {len(body) - len(keep)} more line(s) — More", *warn,
+            *tail]
+
+
 class Pnl(Command):
     name = "pnl"
     summary = "realised and unrealised P&L, fees and funding, per trade and in total"
-    usage = "/pnl"
+    usage = "/pnl [full]"
+    expandable = True
     examples = ("/pnl",)
     private_only = True
 
@@ -132,4 +148,18 @@ class Pnl(Command):
         if snap is not None:
             lines.append(f"Marks: {age_text(data['data_age_ms'], data['data_behind'])}"
                          + (" (SIMULATED)" if getattr(snap, "simulated", False) else ""))
-        return Reply(data=data, text=lines)
+        short = pnl_short(lines, snap is not None)
+        curve = equity_curve(closed)
+        if not ctx.extra.get("full") or not curve:  # the first screen stays text
+            return Reply(data=data, text=lines, short=short, buttons=[
+                [("Equity curve", "/pnl full")]] if curve and short is None else [])
+        as_of = int(data["as_of"])  # the whole answer comes with the equity curve
+        title = (f"Realised {money(realised)} USDT, {len(curve)} close(s); with open "
+                 f"trades {money(data['net'])} · {data_time(as_of)}")
+
+        def chart() -> bytes:
+            from chat.charts import equity_png
+
+            return equity_png(curve, title=title, now=(as_of, data["net"]))
+
+        return Reply(data=data, text=lines, chart=chart, caption=title)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.delivery_prefs import hhmm, parse_quiet, ring_line, topic_line
 from chat.context import CommandContext
 from core.alerts import SEVERITIES, AlertKinds
 from settings.durations import Duration
@@ -59,8 +60,13 @@ def settings_lines(s: ChatSettings, now_ms: int, kinds: AlertKinds) -> list[str]
         if s.type == "private":
             mute += (" (everything, critical alerts about your trades included)" if s.mute_all
                      else " (critical alerts about your trades still come through)")
-    return [f"Alerts: {subs}", f"Minimum severity: {s.min_severity}", f"Mute: {mute}",
-            f"Timezone: {s.timezone}"]
+    lines = [f"Alerts: {subs}", f"Minimum severity: {s.min_severity}", f"Mute: {mute}",
+             f"Timezone: {s.timezone}", ring_line(s)]
+    if s.quiet is not None:
+        lines.append(f"Quiet hours: {hhmm(s.quiet[0])}-{hhmm(s.quiet[1])} {s.timezone} "
+                     "(only critical alerts ring)")
+    topics = topic_line(s)
+    return lines + ([topics] if topics else [])
 
 
 class _PrefCommand(Command):
@@ -100,7 +106,13 @@ class _KindsCommand(_PrefCommand):
         s = chats.set_subscriptions(db, ctx.chat_id,
                                     kinds.ordered(self.update(list(current), wanted)),
                                     chat_type=ctx.chat_type, now_ms=now)
+        s = self.route(s, request, wanted, ctx)
         return self.reply(s, ctx, f"{self.verb} " + ", ".join(wanted) + ".")
+
+    def route(self, s: ChatSettings, named: tuple[str, ...], kinds: tuple[str, ...],
+              ctx: CommandContext) -> ChatSettings:
+        """Where in a forum group these kinds' alerts go; unchanged by default."""
+        return s
 
 
 class Subscribe(_KindsCommand):
@@ -112,6 +124,26 @@ class Subscribe(_KindsCommand):
 
     def update(self, current: list[str], kinds: tuple[str, ...]) -> list[str]:
         return [*current, *kinds]
+
+    def route(self, s: ChatSettings, named: tuple[str, ...], kinds: tuple[str, ...],
+              ctx: CommandContext) -> ChatSettings:
+        """In a forum group, alerts go to the topic where /subscribe was sent: the named
+        kinds to this topic, or (no kind named) every kind without a topic of its own."""
+        if ctx.chat_type not in ("group", "supergroup") or "thread_id" not in ctx.extra:
+            return s  # not from a Telegram group: leave the routing alone
+        thread = ctx.extra.get("thread_id")
+        db, now = ctx.services.db, ctx.services.now_ms()
+        if not named:
+            return chats.set_extra(db, ctx.chat_id, {chats.THREAD: thread},
+                                   chat_type=ctx.chat_type, now_ms=now)
+        threads = dict(s.extra.get(chats.THREADS) or {})
+        for kind in kinds:
+            if thread is None:
+                threads.pop(kind, None)
+            else:
+                threads[kind] = thread
+        return chats.set_extra(db, ctx.chat_id, {chats.THREADS: threads or None},
+                               chat_type=ctx.chat_type, now_ms=now)
 
 
 class Unsubscribe(_KindsCommand):
@@ -193,20 +225,32 @@ class SettingsRequest:
 
 class Settings(_PrefCommand):
     name = "settings"
-    summary = "show this chat's alert settings, or set severity or timezone"
-    usage = "/settings [severity info|warning|critical] [tz <Area/City>]"
-    examples = ("/settings", "/settings severity warning", "/settings tz Europe/Berlin")
+    summary = "show this chat's alert settings, or set severity, ringing, quiet hours, timezone"
+    usage = ("/settings [severity info|warning|critical] [ring info|warning|critical] "
+             "[quiet HH:MM-HH:MM|off] [tz <Area/City>]")
+    examples = ("/settings", "/settings severity warning", "/settings tz Europe/Berlin",
+                "/settings ring warning", "/settings quiet 23:00-07:00")
+
+    def details(self, ctx: CommandContext) -> list[str]:
+        return ["severity: the least severe alert this chat receives at all",
+                "ring: the least severe alert that rings the phone; less severe ones arrive "
+                "silently (critical always rings; default: only critical)",
+                "quiet: hours (in the chat's timezone) when nothing but critical rings"]
 
     def parse(self, args: list[str]) -> SettingsRequest:
         if not args:
             return SettingsRequest()
         key = args[0].lower()
         key = {"timezone": "tz", "min_severity": "severity"}.get(key, key)
-        if key not in ("severity", "tz") or len(args) != 2:
-            raise ArgumentError("Use /settings, /settings severity warning or "
-                                "/settings tz Europe/Berlin")
+        if key not in ("severity", "tz", "ring", "quiet") or len(args) != 2:
+            raise ArgumentError("Use /settings, /settings severity warning, /settings ring "
+                                "warning, /settings quiet 23:00-07:00 or /settings tz "
+                                "Europe/Berlin")
         value = args[1]
-        if key == "severity":
+        if key == "quiet":
+            parse_quiet(value)
+            return SettingsRequest(key, value)
+        if key in ("severity", "ring"):
             value = value.lower()
             if value not in SEVERITIES:
                 raise ArgumentError(f"Severity is one of {', '.join(SEVERITIES)}, "
@@ -226,6 +270,17 @@ class Settings(_PrefCommand):
         if request.key is None:
             return self.reply(chats.get_settings(db, ctx.chat_id), ctx, "Alert settings:")
         self.check(ctx)
+        if request.key == "ring":
+            s = chats.set_extra(db, ctx.chat_id, {chats.RING: request.value},
+                                chat_type=ctx.chat_type, now_ms=now)
+            return self.reply(s, ctx, f"Alerts from {request.value} up ring the phone; the "
+                                      "others arrive silently.")
+        if request.key == "quiet":
+            quiet = parse_quiet(str(request.value))
+            s = chats.set_extra(db, ctx.chat_id, {chats.QUIET: quiet},
+                                chat_type=ctx.chat_type, now_ms=now)
+            return self.reply(s, ctx, "Quiet hours off." if quiet is None else
+                              f"Quiet hours {request.value}: only critical alerts ring then.")
         if request.key == "severity":
             s = chats.set_min_severity(db, ctx.chat_id, str(request.value),
                                        chat_type=ctx.chat_type, now_ms=now)

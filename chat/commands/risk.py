@@ -1,8 +1,10 @@
-"""/risk: liquidation price, distance, touch probabilities and safe leverage of a position.
+"""/risk: liquidation price, distance, touch probabilities and safe leverage of a position,
+or of each of your open trades with its hedge legs.
 
-The market inputs come from the warm snapshot: the mark (``last_price``), the symbol's closes,
-and σ per bar as the EWMA volatility of log returns with half-life ``[engine] ewma_halflife``
-(``core.volatility.ewma_vol``). Without a size the position is one contract (tier 1).
+The numbers are ``chat.commands.risk_view``'s (the calibrated tail model, the Gaussian next to
+it). Without a size the position is one contract (tier 1). Your cross-margin trades are one
+account: each one's liquidation price is where the account is liquidated when its asset moves
+against it and the others move with it by their stress betas (``chat.commands.book_model``).
 """
 
 from __future__ import annotations
@@ -12,18 +14,17 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
+from chat.commands.accounts import account_note, ago
 from chat.commands.base import ArgumentError, Command, Reply
+from chat.commands.book_model import entries, with_joint_cross
 from chat.commands.market_view import age_text, freshness_data
 from chat.commands.position_args import build_position
-from chat.context import CommandContext, Services
+from chat.commands.risk_view import price_text, report_for, report_lines
+from chat.context import CommandContext
 from chat.grammar import PositionArgs, parse_position, parse_trade_id
-from core.returns import log_returns
-from core.risk import MIN_RETURNS_FOR_VOL, RiskReport, risk_report
-from core.types import MarketSnapshot, Position
-from core.volatility import ewma_vol
 from storage.trades import list_trades
+
+__all__ = ["Risk", "RiskRequest", "report_for", "report_lines"]  # /account reads them here
 
 
 @dataclass(frozen=True)
@@ -34,55 +35,34 @@ class RiskRequest:
     trade_id: int | None = None  # ``/risk 5``: that trade of yours and the legs it holds
 
 
-def sigma_per_bar(closes: np.ndarray, halflife_bars: float) -> float:
-    """EWMA σ of log returns per bar (NaN with fewer than ``MIN_RETURNS_FOR_VOL`` returns)."""
-    return float(ewma_vol(log_returns(closes), halflife_bars, MIN_RETURNS_FOR_VOL)[0])
+def synced_numbers(t: Any, ours: float | None, approximate: str | None = None
+                   ) -> dict[str, Any]:
+    """For a synced trade: the exchange's liquidation price at the last sync and ours
+    relative to it (percent), when the sync was, and why ours is only an estimate in its
+    account's mode (portfolio margin), if it is."""
+    if not t.synced:
+        return {}
+    theirs = t.exchange_liq_price
+    diff = None if ours is None or not theirs else (ours / theirs - 1.0) * 100.0
+    return {"exchange_liquidation_price": theirs, "liquidation_diff_pct": diff,
+            "synced_at": t.synced_at, "approximate": approximate}
 
 
-def report_for(services: Services, snap: MarketSnapshot, pos: Position, *,
-               mmr: float | None = None, fee: float | None = None,
-               liquidation_price: float | None = None) -> RiskReport:
-    """The engine's RiskReport of ``pos`` on ``snap`` (the same call the tests make)."""
-    cfg = services.config
-    j = snap.index(pos.symbol)
-    closes = snap.close[:, j]
-    halflife = cfg.engine.ewma_halflife.bars(cfg.exchange.timeframe)
-    instrument = services.instrument(snap, pos.symbol)
-    return risk_report(pos, instrument, snap.last_price(pos.symbol),
-                       sigma_per_bar(closes, halflife), 3_600_000 / snap.timeframe_ms,
-                       closes=closes, lows=snap.low[:, j], highs=snap.high[:, j],
-                       target_prob=cfg.risk.safe_touch_prob, mmr=mmr, fee=fee,
-                       liquidation_price=liquidation_price)
-
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{x:.{digits}f} %"
-
-
-def _px(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x:,.2f}" if x >= 1 else f"{x:.6g}"
-
-
-def report_lines(r: dict[str, Any], pos: dict[str, Any]) -> list[str]:
-    lines = [f"{r['symbol']} {r['side']} {pos['size']:g} @ {_px(pos['entry'])} "
-             f"{pos['leverage']:g}x — mark {_px(r['mark'])}"]
-    if r["liquidation_price"] is None:
-        lines.append("Liquidation: none (the margin covers the whole position)")
-    else:
-        sig = r["distance_sigma_24h"]
-        lines.append(f"Liquidation {_px(r['liquidation_price'])}: {_pct(r['distance_pct'])} "
-                     f"away" + (f", {sig:.1f}σ of 24h moves" if sig is not None else ""))
-    p1, p24 = r["touch_prob_1h"], r["touch_prob_24h"]
-    lines.append("Chance to touch it: "
-                 f"1h {_pct(None if p1 is None else p1 * 100, 2)}, "
-                 f"24h {_pct(None if p24 is None else p24 * 100, 2)}")
-    safe = r["safe_leverage"]
-    lines.append(f"Safe leverage: {'n/a' if safe is None else f'{safe:.1f}x'}"
-                 f" · mmr {r['mmr'] * 100:.2f} %" + (f" (tier {r['tier']})" if r["tier"] else ""))
-    lines += [f"⚠ {w}" for w in r["warnings"]]
-    return lines
+def synced_lines(t: Any, ours: float | None, now_ms: int, approximate: str | None = None
+                 ) -> list[str]:
+    """"okx's liquidation price X at the last sync, 3 min ago (ours differs by d %)" under a
+    synced trade, and a warning where our figure is an approximation."""
+    n = synced_numbers(t, ours, approximate)
+    if not n:
+        return []
+    out = [f"⚠ {approximate}"] if approximate else []
+    if n["exchange_liquidation_price"] is None:
+        return out
+    diff = n["liquidation_diff_pct"]
+    when = "" if t.synced_at is None else \
+        f" at the last sync, {ago(max(0, now_ms - t.synced_at))}"
+    return [f"{t.exchange}'s liquidation price {price_text(n['exchange_liquidation_price'])}{when}"
+            + ("" if diff is None else f" (ours differs by {diff:+.2f} %)"), *out]
 
 
 class Risk(Command):
@@ -136,14 +116,16 @@ class Risk(Command):
 
     async def _open_trades(self, request: RiskRequest, ctx: CommandContext) -> Reply:
         """Each open trade with the hedge legs it holds (all, or the one asked for): each
-        position on its own margin, and the trade's P&L with its legs together."""
+        position on its own margin — the cross ones on the account, jointly — and the
+        trade's P&L with its legs together."""
         if not ctx.is_private:
             raise ArgumentError("Your trades are private — ask /risk in a private chat, or give "
                                 f"a position, e.g. {self.example}")
         s = ctx.services
-        trades = sorted(list_trades(s.db, ctx.user_id, open_only=True), key=lambda t: t.id)
+        book = sorted(list_trades(s.db, ctx.user_id, open_only=True), key=lambda t: t.id)
+        trades = book
         if request.trade_id is not None:
-            trades = [t for t in trades if request.trade_id in (t.id, t.parent_id)]
+            trades = [t for t in book if request.trade_id in (t.id, t.parent_id)]
             if not trades:
                 raise ArgumentError(f"There is no open trade #{request.trade_id} of yours — "
                                     "see /positions.")
@@ -151,8 +133,18 @@ class Risk(Command):
             return Reply(data={"reports": []}, text=[
                 "You have no open trades. Log one with /open btc long 0.5 @60000 10x, "
                 f"or ask about a position: {self.example}"])
-        snap = await s.snapshot(sorted({t.symbol for t in trades}))
-        await s.load_tiers(t.symbol for t in trades if t.symbol in snap.symbols)
+        # the cross account is every cross trade of yours, whichever trade was asked about
+        shown = trades + [t for t in book if t.margin_mode == "cross" and t not in trades]
+        snap = await s.snapshot(sorted({t.symbol for t in shown}))
+        await s.load_tiers(t.symbol for t in shown if t.symbol in snap.symbols)
+        cross = any(t.margin_mode == "cross" for t in shown)
+        state = await s.engine_market(snap) if cross else None
+        items = entries(s, snap, shown, state, mmr=request.mmr, fee=request.fee)
+        warnings: list[str] = []
+        if cross:
+            items, warnings = with_joint_cross(s, snap, items, state, mmr=request.mmr,
+                                               fee=request.fee)
+        by_id = {e.trade.id: e for e in items}
         ids = {t.id for t in trades}
         groups = [(t, [x for x in trades if x.parent_id == t.id]) for t in trades
                   if t.parent_id not in ids]
@@ -164,30 +156,41 @@ class Risk(Command):
             first = len(reports)
             for t in (main, *legs):
                 role = f" (hedge of #{t.parent_id})" if t.parent_id is not None else ""
-                if t.symbol not in snap.symbols or not math.isfinite(snap.last_price(t.symbol)):
+                e = by_id.get(t.id)
+                if e is None:
                     lines.append(f"#{t.id} {t.symbol}{role}: no price right now")
                     priced = False
                     continue
-                pos = Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode,
-                               t.isolated_margin)
-                r = report_for(s, snap, pos, mmr=request.mmr, fee=request.fee).to_dict()
+                r = e.report.to_dict()
                 mark = snap.last_price(t.symbol)
                 together += t.unrealised_pnl(mark)
                 position = {"size": t.size, "entry": t.entry, "leverage": t.leverage,
                             "margin_mode": t.margin_mode, "margin": t.isolated_margin,
-                            "parent_id": t.parent_id}
+                            "parent_id": t.parent_id, "source": t.source or "manual",
+                            "exchange": t.exchange if t.synced else None}
+                approx = account_note(s.db, t)
                 reports.append({"trade_id": t.id, **r, "position": position,
-                                "unrealised_pnl": t.unrealised_pnl(mark)})
-                lines += [f"#{t.id}{role}", *report_lines(r, position)]
+                                "unrealised_pnl": t.unrealised_pnl(mark),
+                                **synced_numbers(t, r["liquidation_price"], approx)})
+                lines += [f"#{t.id}{role}" + (f" [{t.exchange}, synced]" if t.synced else ""),
+                          *report_lines(r, position),
+                          *synced_lines(t, r["liquidation_price"], s.now_ms(), approx)]
             if legs and priced:
+                shared = main.margin_mode == "cross" and any(x.margin_mode == "cross"
+                                                             for x in legs)
+                how = ("your cross trades share one account: its liquidation prices above "
+                       "count the legs moving with the main" if shared else
+                       f"the legs are on their own margin: they do not move #{main.id}'s "
+                       "liquidation price")
                 lines.append(f"#{main.id} with its hedge: unrealised {together:+,.2f} USDT "
-                             f"(the legs are on their own margin: they do not move #{main.id}'s "
-                             "liquidation price)")
+                             f"({how})")
                 if reports[first]["trade_id"] == main.id:
                     reports[first].update(with_hedge_unrealised_pnl=together,
                                           legs=[x.id for x in legs])
             lines.append("")
         fresh = freshness_data(await s.freshness(snap))
         lines = lines[:-1] if lines and not lines[-1] else lines
-        return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms, **fresh},
+        lines += [f"⚠ {w}" for w in warnings]
+        return Reply(data={"reports": reports, "as_of": snap.last_bar_close_ms, **fresh,
+                           "warnings": warnings},
                      text=[*lines, age_text(fresh["data_age_ms"], fresh["data_behind"])])

@@ -1,5 +1,6 @@
 """/status: ok or degraded and why, the last watch cycle, the exchange's health, the data's
-age now, the storage, and the outbox queue."""
+age now, the storage, the outbox queue, and how the connected exchange accounts sync (counts
+only: /status may be asked in a group)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 
 from chat.commands.base import Command, Reply
 from chat.context import CommandContext
+from chat.first_screens import status_short
 from chat.freshness import EXCHANGE_DOWN, age_words
 from chat.service_health import assess
 from plugins.exchanges.errors import MarketError
+from storage.accounts import sync_counts
 from storage.heartbeat import last_beat
 from storage.writes import current_fault
 
@@ -22,7 +25,8 @@ def pending_deliveries(db: Any) -> int:
 class Status(Command):
     name = "status"
     summary = "ok or degraded and why, last cycle, exchange, data age, storage, queued alerts"
-    usage = "/status"
+    usage = "/status [full]"
+    expandable = True
     examples = ("/status",)
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
@@ -69,6 +73,13 @@ class Status(Command):
         lines.append("Storage: " + (fault.text() if fault else "ok"))
         queue = pending_deliveries(s.db)
         lines.append(f"Outbox: {queue} alert(s) waiting to be sent")
+        accounts = sync_counts(s.db)
+        if accounts["connected"]:
+            oldest = accounts["oldest_sync_ms"]
+            lines.append(f"Connected exchange accounts: {accounts['connected']}, "
+                         f"{accounts['failing']} not syncing"
+                         + ("" if oldest is None else
+                            f"; the oldest last sync {age_words(max(0, now - oldest))} ago"))
         lines += [f"Note: {n}" for n in verdict.notes]
         return Reply(data={"status": verdict.status, "causes": list(verdict.causes),
                            "cycle": cycle, "exchange": health, "data_age_ms": age,
@@ -78,6 +89,6 @@ class Status(Command):
                            "storage": None if fault is None else {
                                "kind": fault.kind, "error": fault.message,
                                "since_ms": fault.since_ms, "held_alerts": fault.held_alerts},
-                           "outbox_pending": queue,
+                           "outbox_pending": queue, "accounts": accounts,
                            "simulated": bool(snap is not None and snap.simulated)},
-                     text=lines)
+                     text=lines, short=status_short({}, lines))

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chat.commands.base import ArgumentError, Command, Document, Reply
 from chat.context import CommandContext
+from chat.first_screens import MAX_LINES
 from chat.grammar import parse_count
 from chat.trade_export import COLUMNS, export_rows, to_csv
 from chat.trade_metrics import Sums, by_period, by_symbol, period_bounds, statistics, total_of
@@ -80,6 +81,7 @@ class _PeriodView(_LogView):
     unit: ClassVar[str]
     default: ClassVar[int]
     title: ClassVar[str]
+    expandable = True
 
     def parse(self, args: list[str]) -> int:
         if len(args) > 1:
@@ -111,7 +113,13 @@ class _PeriodView(_LogView):
                      f"{sums_text(total)}")
         lines += [f"⚠ {w}" for w in warnings]
         lines.append(as_of_line(now, tz))
-        return Reply(data=data, text=lines)
+        short = None
+        if len(lines) > MAX_LINES:  # the total first, then the newest periods that fit
+            rows = lines[1:1 + len(periods)]
+            room = max(1, MAX_LINES - (len(lines) - len(rows)) - 1)
+            short = [lines[0], lines[1 + len(periods)], *rows[:room],
+                     f"… {len(rows) - room} older — More", *lines[2 + len(periods):]]
+        return Reply(data=data, text=lines, short=short)
 
 
 class Daily(_PeriodView):

@@ -16,6 +16,7 @@ from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.domains import check_position, check_price
 from chat.commands.market_view import finite_marks
 from chat.context import CommandContext
+from chat.first_screens import capped
 from chat.grammar import PositionArgs, parse_count, parse_position, parse_price, parse_trade_id
 from plugins.exchanges.errors import MarketError
 from storage import trades as store
@@ -29,10 +30,14 @@ def _money(x: float | None) -> str:
 def trade_line(t: Trade, mark: float | None = None) -> str:
     mode = " cross" if t.margin_mode == store.CROSS else ""
     head = f"#{t.id} {t.symbol} {t.side} {t.size:g} @ {t.entry:g} {t.leverage:g}x{mode}"
+    if t.synced:
+        head += f" [{t.exchange}" + (", synced]" if t.account_id is not None else
+                                     ", no longer synced]")
     if t.parent_id is not None:
         head += f" (hedge of #{t.parent_id})"
     if not t.is_open:
-        how = "liquidated" if t.close_reason == store.LIQUIDATED else "closed"
+        how = {store.LIQUIDATED: "liquidated", store.ADL: "closed by ADL"}.get(
+            t.close_reason or "", "closed")
         return f"{head} → {how} @ {t.exit_price:g}, realised {_money(t.realised_pnl)} USDT"
     tail = "" if mark is None else f", mark {mark:g}, unrealised {_money(t.unrealised_pnl(mark))}"
     return head + " (open" + tail + ")" + (f" — {t.note}" if t.note else "")
@@ -192,8 +197,9 @@ class Close(_TradeCommand):
 class Positions(_TradeCommand):
     name = "positions"
     summary = "your open logged trades with the current mark"
-    usage = "/positions"
+    usage = "/positions [full]"
     examples = ("/positions",)
+    expandable = True
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
         trades = store.list_trades(ctx.services.db, ctx.user_id, open_only=True)
@@ -218,7 +224,8 @@ class Positions(_TradeCommand):
         for t in mains:
             lines.append(trade_line(t, marks.get(t.symbol)))
             lines += ["  └ " + trade_line(x, marks.get(x.symbol)) for x in legs.get(t.id, [])]
-        return Reply(data={"positions": data}, text=lines)
+        return Reply(data={"positions": data}, text=lines,
+                     short=capped(lines, 0, "line(s)"))
 
 
 class Log(_TradeCommand):

@@ -26,16 +26,25 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, ChatMember
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    ChatMember,
+)
 from telegram.error import TelegramError
 from telegram.ext import Application
 
 from chat.bot_client import http_request, rate_limiter
 from chat.commands.base import Command
+from chat.commands.help import grouped
 from chat.context import Services
 from chat.dispatch import Dispatcher
 from chat.telegram.groups import AdminCache, Allowlist
 from chat.telegram.handlers import FRONT, TelegramFront, add_handlers
+from chat.telegram.keys import add_key_handlers
 from chat.telegram.webhook import WebhookServer
 from settings.config import Config
 
@@ -92,6 +101,7 @@ def build_application(config: Config, token: str, services: Services, *,
     app.bot_data["webhook_secret"] = webhook_secret
     app.bot_data["warm"] = warm
     add_handlers(app)
+    add_key_handlers(app)
     return app
 
 
@@ -115,22 +125,28 @@ async def _post_shutdown(app: Application) -> None:
 
 
 async def publish_commands(bot: Bot, commands: Sequence[Command]) -> None:
-    """``setMyCommands``: every command for private chats, the non-personal ones in groups;
-    operator-only commands in neither (they work when the operator types them)."""
+    """``setMyCommands`` per scope, in /help's task order: every command in private chats
+    (and as the default); in groups the non-personal ones, without the settings commands
+    that only admins may use; for group admins those too. Operator-only commands are in no
+    menu (they work when the operator types them)."""
     valid = [c for c in commands if _COMMAND_NAME.fullmatch(c.name)]
     for c in commands:
         if c not in valid:
             log.warning("command /%s can't be listed in Telegram's menu (names are 1-32 of "
                         "a-z, 0-9 and _); it still works when typed", c.name)
+    ordered = [c for cs in grouped(c for c in valid if not c.operator_only).values()
+               for c in cs]
 
     def menu(cs: Sequence[Command]) -> list[BotCommand]:
-        shown = [c for c in cs if not c.operator_only]
-        return [BotCommand(c.name, (c.summary or c.name)[:256]) for c in shown[:100]]
+        return [BotCommand(c.name, (c.summary or c.name)[:256]) for c in cs[:100]]
 
+    in_groups = [c for c in ordered if not c.private_only]
+    menus = [(menu(ordered), None), (menu(ordered), BotCommandScopeAllPrivateChats()),
+             (menu([c for c in in_groups if not c.admin_only]), BotCommandScopeAllGroupChats()),
+             (menu(in_groups), BotCommandScopeAllChatAdministrators())]
     try:
-        await bot.set_my_commands(menu(valid))
-        await bot.set_my_commands(menu([c for c in valid if not c.private_only]),
-                                  scope=BotCommandScopeAllGroupChats())
+        for items, scope in menus:
+            await bot.set_my_commands(items, scope=scope)
     except TelegramError as e:
         log.warning("setMyCommands failed (the commands still work): %s", e)
 

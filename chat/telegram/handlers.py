@@ -7,8 +7,9 @@ Every handler reads the front end's state, ``TelegramFront``, from ``bot_data[FR
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Bot, Message, Update
 from telegram.error import Forbidden, TelegramError
@@ -22,19 +23,24 @@ from telegram.ext import (
 )
 
 from chat.commands.base import Command, Reply
+from chat.commands.help import start_buttons, start_lines
 from chat.context import CommandContext, Services
 from chat.dispatch import Dispatcher, split_command
-from chat.telegram import groups, lifecycle
+from chat.telegram import expand, groups, lifecycle
 from chat.telegram.render import (
     ALERT,
+    MORE,
+    MORE_KEYED,
     MUTE,
     ButtonStore,
     Rendered,
     alert_details_html,
+    command_of,
     load_details,
     render,
 )
 from chat.telegram_html import split_html, visible_text
+from storage import chats
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,13 @@ FRONT = "hedgewatch"
 SORRY = "Sorry — something went wrong on my side; it has been logged. Please try again."
 EXPIRED = "This button has expired — please send the command instead."
 TOAST_MAX = 200  # answerCallbackQuery text limit
+
+
+def expired(data: str | None) -> str:
+    """What an old button says (its command text was kept in memory before a restart):
+    "expired, run /hedge again" when its data still names the command."""
+    name = command_of(data or "")
+    return f"This button has expired — run /{name} again." if name else EXPIRED
 
 
 @dataclass
@@ -55,6 +68,8 @@ class TelegramFront:
     buttons: ButtonStore = field(default_factory=ButtonStore)
     signal_ok: bool | None = None  # the start-up check of [telegram] signal_channel
     observer: Callable[[Reply], None] | None = None  # tests: sees every reply produced
+    # a command message that holds a secret is handled here first (``chat.telegram.keys``)
+    intercept: Callable[[TelegramFront, Bot, Where, Message], Awaitable[bool]] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,7 @@ def _known_private(front: TelegramFront, user_id: int | None) -> bool:
     return bool(rows)
 
 
-async def _post(front: TelegramFront, bot: Bot, where: Where, rendered: Rendered,
+async def post(front: TelegramFront, bot: Bot, where: Where, rendered: Rendered,
                 chat_id: int | None = None) -> list[Message] | None:
     target = where.chat_id if chat_id is None else chat_id
     private = target != where.chat_id
@@ -128,9 +143,12 @@ async def _answer(front: TelegramFront, command: Command, args: list[str],
 
 
 async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
-                   from_button: bool = False) -> Outcome:
+                   from_button: bool = False, in_place: Message | None = None,
+                   extra: dict[str, Any] | None = None) -> Outcome:
     """Answer one command line as ``where``'s user; posts the answer unless it is a pressed
-    button's refusal (that becomes the toast)."""
+    button's refusal (that becomes the toast). With ``in_place`` (a "More" button's
+    message) the answer replaces that message's text instead (``expand``). ``extra`` goes
+    into the command's context."""
     parts = split_command(text, bot.username)
     if parts is None:
         return Outcome()  # addressed to another bot
@@ -149,15 +167,22 @@ async def run_line(front: TelegramFront, bot: Bot, where: Where, text: str, *,
         ctx = CommandContext(user_id=where.user_id or 0, chat_id=where.chat_id,
                              services=front.services, chat_type=where.chat_type,
                              is_admin=is_admin, bot_name=bot.username,
-                             extra={"front_end": "telegram", "thread_id": where.thread_id},
+                             extra={"front_end": "telegram", "thread_id": where.thread_id,
+                                    **(extra or {})},
                              is_operator=where.chat_type == "private"
                              and where.user_id in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
     first = reply.text[0][:TOAST_MAX] if reply.text else None  # plain text: never parsed
     if from_button and (not reply.ok or where.chat_type == "channel"):
         return Outcome(reply, first, alert=not reply.ok)
-    await _post(front, bot, where, await render(reply, front.buttons))
-    return Outcome(reply, first if from_button else None)
+    if where.chat_type == "channel":
+        reply.more = None  # a press in a channel only shows a toast: nothing to expand
+    rendered: Rendered | None = await render(reply, front.buttons)
+    if in_place is not None and rendered is not None:
+        rendered = await expand.replace_text(in_place, rendered)
+    if rendered is not None:
+        await post(front, bot, where, rendered)
+    return Outcome(reply, None if in_place is not None else first if from_button else None)
 
 
 async def _answer_privately(front: TelegramFront, bot: Bot, where: Where, command: Command,
@@ -171,15 +196,15 @@ async def _answer_privately(front: TelegramFront, bot: Bot, where: Where, comman
                              extra={"front_end": "telegram", "asked_in": where.chat_id},
                              is_operator=uid in front.admins.bot_admins)
         reply = await _answer(front, command, args, ctx)
-        if await _post(front, bot, where, await render(reply, front.buttons), chat_id=uid):
+        if await post(front, bot, where, await render(reply, front.buttons), chat_id=uid):
             if from_button:
                 return Outcome(reply, "Answered in our private chat.")
-            await _post(front, bot, where, Rendered([groups.answered_privately(
+            await post(front, bot, where, Rendered([groups.answered_privately(
                 where.first_name)]))
             return Outcome(reply)
     if from_button:
         return Outcome(None, visible_text(hint)[:TOAST_MAX], alert=True)
-    await _post(front, bot, where, Rendered([hint]))
+    await post(front, bot, where, Rendered([hint]))
     return Outcome()
 
 
@@ -190,7 +215,7 @@ async def _admit(front: TelegramFront, bot: Bot, where: Where) -> bool:
     if front.allowlist.first_refusal(where.chat_id):
         log.info("refused chat %s (%s): not in [telegram] allowed_chats", where.chat_id,
                  where.chat_type)
-        await _post(front, bot, where, Rendered([groups.REFUSAL]))
+        await post(front, bot, where, Rendered([groups.REFUSAL]))
     return False
 
 
@@ -205,6 +230,8 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     lifecycle.touch_chat(front.services.db, where.chat_id, where.chat_type,
                          front.services.now_ms(), where.title)
+    if front.intercept is not None and await front.intercept(front, context.bot, where, msg):
+        return
     await run_line(front, context.bot, where, msg.text)
 
 
@@ -214,7 +241,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if query is None:
         return
     if where is None or not isinstance(query.message, Message):
-        await query.answer(EXPIRED, show_alert=True)
+        await query.answer(expired(query.data), show_alert=True)
         return
     if not front.allowlist.allows(where.chat_id, where.chat_type, where.user_id):
         await query.answer(groups.REFUSAL[:TOAST_MAX], show_alert=True)
@@ -226,9 +253,10 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     text = f"/mute {rest}" if prefix == MUTE else front.buttons.decode(query.data or "")
     if text is None:
-        await query.answer(EXPIRED, show_alert=True)
+        await query.answer(expired(query.data), show_alert=True)
         return
-    outcome = await run_line(front, context.bot, where, text, from_button=True)
+    outcome = await run_line(front, context.bot, where, text, from_button=True,
+                             in_place=query.message if prefix in (MORE, MORE_KEYED) else None)
     await query.answer(outcome.note, show_alert=outcome.alert)
 
 
@@ -240,11 +268,13 @@ async def _alert_details(front: TelegramFront, bot: Bot, where: Where, alert_id:
     stored, owner = details
     if owner is not None and owner not in (where.user_id, where.chat_id):
         return "That alert is about someone else's trade.", True
-    rendered = Rendered(split_html(alert_details_html(stored)))
+    reader = where.chat_id if where.chat_type == "private" else where.user_id
+    tz = chats.get_settings(front.services.db, reader).timezone if reader else "UTC"
+    rendered = Rendered(split_html(alert_details_html(stored, tz)))
     if where.chat_type == "private":
-        await _post(front, bot, where, rendered)
+        await post(front, bot, where, rendered)
         return None, False
-    if _known_private(front, where.user_id) and await _post(
+    if _known_private(front, where.user_id) and await post(
             front, bot, where, rendered, chat_id=int(where.user_id)):  # type: ignore[arg-type]
         return "Sent you the details in our private chat.", False
     return visible_text(groups.private_hint(bot.username, "start"))[:TOAST_MAX], True
@@ -262,8 +292,16 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         where = Where(chat.id, chat.type, user_id, title=chat.title)
         await _admit(front, context.bot, where)
         return
-    lifecycle.member_status_change(front.services.db, chat.id, chat.type, status,
-                                   front.services.now_ms(), chat.title)
+    db = front.services.db
+    new_here = chat.type in ("group", "supergroup") and status in lifecycle.JOINED and not (
+        chats.known(db, chat.id) and chats.get_settings(db, chat.id).active)
+    lifecycle.member_status_change(db, chat.id, chat.type, status, front.services.now_ms(),
+                                   chat.title)
+    if new_here:  # the group's first message: what the bot does, that alerts are off
+        where = Where(chat.id, chat.type, user_id, title=chat.title)
+        subs = chats.get_settings(db, chat.id).subscriptions  # kept if it was here before
+        welcome = Reply(text=start_lines(False, subs), buttons=start_buttons(private=False))
+        await post(front, context.bot, where, await render(welcome, front.buttons))
 
 
 async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,16 +5,19 @@ reply's buttons as inline keyboards whose ``callback_data`` fits in 64 bytes.
 Callback data contract (every button the bot shows; handled in ``handlers.on_callback``):
 
 * ``c:<command text without the slash>`` — run that command as the presser (when it fits);
-* ``k:<key>`` — the same for a longer command, looked up in ``ButtonStore`` (in memory: such
-  a button expires when the process restarts, and the presser is told so);
+* ``k:<name>.<key>`` — the same for a longer command, looked up in ``ButtonStore`` (in
+  memory: such a button expires when the process restarts, and the presser is told to run
+  ``/<name>`` again);
 * ``mute:<duration>`` — run ``/mute <duration>`` as the presser (alerts' "Mute 1h");
-* ``alert:<id>`` — show the stored alert's details (alerts' "Details").
+* ``alert:<id>`` — show the stored alert's details (alerts' "Details");
+* ``m:<command text>`` / ``mk:<key>`` — "More": run the command (its line ends in ``full``)
+  as the presser and replace the message's text with the whole answer
+  (``chat.telegram.expand``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import logging
 from collections import OrderedDict
@@ -22,10 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from chat.alert_render import local_time
 from chat.commands.base import Document, Reply
+from chat.first_screens import Pre
 from chat.telegram_html import (
     CALLBACK_DATA_LIMIT,
     CAPTION_LIMIT,
@@ -42,6 +46,7 @@ from storage.outbox import StoredAlert
 log = logging.getLogger(__name__)
 
 RUN, KEYED, MUTE, ALERT = "c", "k", "mute", "alert"
+MORE, MORE_KEYED = "m", "mk"
 BUTTON_LABEL_MAX = 64
 
 
@@ -52,26 +57,49 @@ class ButtonStore:
         self.capacity = capacity
         self._texts: OrderedDict[str, str] = OrderedDict()
 
-    def encode(self, command_text: str) -> str:
+    def encode(self, command_text: str, *, more: bool = False) -> str:
+        """``c:``/``k:`` data that runs the command; with ``more``, ``m:``/``mk:`` data that
+        replaces the pressed message with its answer."""
         text = " ".join(command_text.split()).removeprefix("/")
-        inline = f"{RUN}:{text}"
+        inline = f"{MORE if more else RUN}:{text}"
         if 2 < len(inline.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
             return inline
-        key = hashlib.blake2b(text.encode("utf-8"), digest_size=9).hexdigest()
+        # the command's name stays in the data, so the button can say what to run again
+        # after a restart emptied this store ("k:<name>.<hash>")
+        name = text.split(maxsplit=1)[0][:32] if text else ""
+        name = name if name.isascii() and "." not in name else ""
+        key = f"{name}.{hashlib.blake2b(text.encode('utf-8'), digest_size=9).hexdigest()}"
         self._texts[key] = text
         self._texts.move_to_end(key)
         while len(self._texts) > self.capacity:
             self._texts.popitem(last=False)
-        return f"{KEYED}:{key}"
+        return f"{MORE_KEYED if more else KEYED}:{key}"
 
     def decode(self, data: str) -> str | None:
-        """The command text ("/open ...") behind ``c:``/``k:`` data; None when unknown."""
+        """The command text ("/open ...") behind ``c:``/``k:`` (or ``m:``/``mk:``) data;
+        None when unknown."""
         prefix, _, rest = data.partition(":")
-        if prefix == RUN and rest.strip():
+        if prefix in (RUN, MORE) and rest.strip():
             return "/" + rest
-        if prefix == KEYED and rest in self._texts:
+        if prefix in (KEYED, MORE_KEYED) and rest in self._texts:
             return "/" + self._texts[rest]
         return None
+
+
+def command_of(data: str) -> str | None:
+    """The command name a button's data carries (``c:hedge btc``, ``k:hedge.<hash>``,
+    ``mute:1h``), for an expired button's message; None when it names none."""
+    prefix, _, rest = data.partition(":")
+    if prefix == MUTE:
+        return "mute"
+    if prefix == KEYED:
+        if "." not in rest:  # data from before names were kept in it
+            return None
+        rest = rest.split(".", 1)[0]
+    elif prefix != RUN:
+        return None
+    word = rest.split(maxsplit=1)[0] if rest.strip() else ""
+    return word if word and len(word) <= 32 and word.replace("_", "").isalnum() else None
 
 
 @dataclass
@@ -90,7 +118,8 @@ class Rendered:
 def reply_html(reply: Reply) -> str:
     """The reply's lines as Telegram HTML: each escaped; the heading bold on a good answer."""
     lines = list(reply.text) if reply.text else reply.as_text().splitlines()
-    html = [escape(line) for line in lines]
+    html = [f"<pre>{escape(line)}</pre>" if isinstance(line, Pre) else escape(line)
+            for line in lines]
     if reply.ok and len(html) > 1 and html[0].strip():
         html[0] = f"<b>{html[0]}</b>"
     return "\n".join(html)
@@ -120,7 +149,11 @@ async def render(reply: Reply, store: ButtonStore) -> Rendered:
     """Render a reply (drawing its chart off the event loop when it has one)."""
     html = reply_html(reply)
     chunks = split_html(html) or ["Done."]
-    out = Rendered(chunks, keyboard(reply.buttons, store), document=reply.document)
+    markup = keyboard(reply.buttons, store)
+    if reply.more:  # "More" first: it expands this very message
+        more = [InlineKeyboardButton("More", callback_data=store.encode(reply.more, more=True))]
+        markup = InlineKeyboardMarkup([more, *(markup.inline_keyboard if markup else ())])
+    out = Rendered(chunks, markup, document=reply.document)
     if reply.chart is not None:
         try:
             out.photo = await asyncio.to_thread(reply.chart)
@@ -160,12 +193,7 @@ async def send(bot: Bot, chat_id: int, rendered: Rendered, thread_id: int | None
 
 def load_details(db: Database, alert_id: str) -> tuple[StoredAlert, int | None] | None:
     """The stored alert and its owner chat (None for market-wide); None when not stored."""
-    try:
-        key = int(alert_id)
-        row = db["alerts"].get(key)
-        return outbox.load_alert(db, key), row["owner_chat_id"]
-    except (ValueError, NotFoundError, KeyError, TypeError):
-        return None
+    return outbox.find_alert(db, alert_id)
 
 
 def _number(value: object) -> str:
@@ -174,11 +202,11 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def alert_details_html(alert: StoredAlert) -> str:
-    """Everything stored with an alert, escaped: the lines, the numbers behind it, when."""
+def alert_details_html(alert: StoredAlert, tz: str = "UTC") -> str:
+    """Everything stored with an alert, escaped: the lines, the numbers behind it, when (in
+    the reader's time zone ``tz``)."""
     rec = alert.record
-    when = dt.datetime.fromtimestamp(int(rec.get("time_ms") or alert.created_at) / 1000,
-                                     dt.UTC).strftime("%Y-%m-%d %H:%M")
+    when = local_time(int(rec.get("time_ms") or alert.created_at), tz)
     head = " · ".join(escape(x) for x in (alert.kind, alert.severity, alert.symbol) if x)
     lines = [f"<b>{escape(rec.get('title', 'Alert'))}</b>", f"<i>{head}</i>"]
     lines += [escape(line) for line in rec.get("body", [])]
@@ -189,6 +217,6 @@ def alert_details_html(alert: StoredAlert) -> str:
         lines.append("<b>Numbers</b>")
         lines += [f"{escape(k)}: <code>{escape(_number(v))}</code>"
                   for k, v in sorted(numbers.items())]
-    lines.append(f"<i>Bar closing {when} UTC · alert #{alert.id}"
+    lines.append(f"<i>Bar closing {escape(when)} · alert #{alert.id}"
                  + (" · SIMULATED" if rec.get("simulated") else "") + "</i>")
     return "\n".join(lines)

@@ -20,11 +20,19 @@ from plugins.strategies.base import Decision
 from settings.config import Config
 
 
-def danger_reason(prob: float | None, sigma: float | None, config: Config) -> str | None:
-    """Why the trade is in liquidation danger, or None when it is not."""
-    cfg = config.risk
-    if prob is not None and prob > cfg.liquidation_alert_prob:
+def danger_reason(prob: float | None, sigma: float | None, config: Config,
+                  distance: float | None = None, own: Mapping[str, float] | None = None
+                  ) -> str | None:
+    """Why the trade is in liquidation danger, or None when it is not. ``own`` holds the
+    owner's ``/threshold liquidation`` values: ``prob`` replaces the config's touch
+    probability, ``distance`` (%) adds a distance to the liquidation price."""
+    cfg, own = config.risk, own or {}
+    limit = own.get("prob", cfg.liquidation_alert_prob)
+    if prob is not None and prob > limit:
         return f"a {prob:.0%} chance to touch the liquidation price within 24 h"
+    near = own.get("distance")
+    if near is not None and distance is not None and distance < near:
+        return f"the liquidation price is {distance:.1f}% away (your threshold {near:g}%)"
     if sigma is not None and sigma < cfg.liquidation_alert_sigma:
         return f"the liquidation price is {sigma:.1f}σ of a day's moves away"
     return None
@@ -41,9 +49,11 @@ def held_legs(infos: Sequence[TradeInfo]) -> dict[int, tuple[Leg, ...]]:
 
 
 def trade_advice(result: EngineResult, infos: Sequence[TradeInfo],
-                 decisions: Mapping[int, Decision], config: Config
+                 decisions: Mapping[int, Decision], config: Config,
+                 thresholds: Mapping[int, Mapping[str, float]] | None = None
                  ) -> tuple[dict[int, Advice], dict[int, tuple[Leg, ...]]]:
-    """The advice for every trade and leg in ``infos``, and the legs each trade holds."""
+    """The advice for every trade and leg in ``infos``, and the legs each trade holds;
+    ``thresholds`` are the owners' own liquidation thresholds, by owner."""
     held = held_legs(infos)
     prices = dict(zip(result.symbols, result.prices.tolist(), strict=True))
     out: dict[int, Advice] = {}
@@ -56,7 +66,9 @@ def trade_advice(result: EngineResult, infos: Sequence[TradeInfo],
             continue
         prob = finite_or_none(risk.touch_prob_24h[i])
         sigma = finite_or_none(risk.distance_sigma_24h[i])
-        why = danger_reason(prob, sigma, config)
+        dist = finite_or_none(risk.distance_pct[i])
+        why = danger_reason(prob, sigma, config, dist,
+                            (thresholds or {}).get(t.owner_chat_id))
         decision = decisions.get(t.trade_id)
         inst = result.instruments.get(pos.symbol)
         take = []
@@ -77,5 +89,5 @@ def trade_advice(result: EngineResult, infos: Sequence[TradeInfo],
             target_reason=decision.reason if decision is not None else "",
             take_profit=take, prices=prices,
             rebalance_threshold=config.strategies.rebalance_threshold,
-            safe_leverage=float(risk.safe_leverage[i]))
+            model_distance=float(risk.safe_distance_pct[i]) / 100.0)
     return out, held

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from core.advice import Advice, Leg
 from core.alerts import SEVERITIES, Alert, AlertKind, severity_rank
 from core.evaluate import EngineResult
-from core.types import finite_or_none
+from core.types import MarketSnapshot, finite_or_none
 from plugins.strategies.base import Decision
 from settings.config import Config
 from storage.rule_state import OpenTrade, RuleMemory
@@ -53,7 +53,9 @@ class RuleContext:
     at this bar; ``funding`` the latest funding (time, rate per period) per symbol;
     ``missing`` the snapshot's symbols without data and why (``MarketSnapshot.missing``);
     ``undelivered`` the alert subjects whose latest alert expired before reaching any chat
-    (Telegram was down): a rule whose condition still holds says it again.
+    (Telegram was down): a rule whose condition still holds says it again. ``snapshot``
+    is the cycle's market (None when the exchange could not be reached); ``thresholds``
+    each owner's own liquidation thresholds (``/threshold``: ``prob``, ``distance`` in %).
     """
 
     result: EngineResult | None
@@ -70,6 +72,8 @@ class RuleContext:
     held: Mapping[int, tuple[Leg, ...]] = field(default_factory=dict)  # trade id → its legs
     missing: Mapping[str, str] = field(default_factory=dict)  # symbol -> why it has no data
     undelivered: frozenset[str] = frozenset()
+    snapshot: MarketSnapshot | None = None  # the cycle's bars (a move over a window)
+    thresholds: Mapping[int, Mapping[str, float]] = field(default_factory=dict)  # by owner
 
     @property
     def stale_after_ms(self) -> int:

@@ -1,21 +1,19 @@
-"""Market-wide rules: ``regime``, ``cascade``, ``funding`` and ``data``. Their alerts go to
-subscribed chats and the signal channel. Regime, cascade and data alerts follow episodes
-with hysteresis (``episodes``): one raise per state entered, one "over" per episode. Their
-memory lives in ``rule_state`` through ``ctx.memory``, never in this module."""
+"""Market-wide rules: ``regime``, ``funding`` and ``data`` (``cascade`` is in
+``cascade_rules``). Their alerts go to subscribed chats and the signal channel. Regime and
+data alerts follow episodes with hysteresis (``episodes``): one raise per state entered, one
+"over" per episode. Their memory lives in ``rule_state`` through ``ctx.memory``, never in
+this module."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from core.cascade import FACTORS, LEVEL_ORDER, LEVELS, level_of
 from core.evaluate import EngineResult
 from plugins.alert_rules import episodes
 from plugins.alert_rules.base import Alert, AlertRule, RuleContext, finite
-
-LEVEL_SEVERITY = {"elevated": "info", "high": "warning", "cascade": "critical"}
 
 
 def heatmap_spec(result: EngineResult, title: str) -> dict[str, Any]:
@@ -80,88 +78,6 @@ class RegimeRule(AlertRule):
             ctx, f"off:{started}", "info", "Correlations back to baseline", body,
             "The spike is over: hedges sized in the spike may now be too large.",
             payload={**numbers, "episode_started_ms": started}, cooldown_ms=0)]
-
-
-CASCADE_STATE = "cascade"  # the cycle's and the cascade watch's shared episode
-
-
-class CascadeRule(AlertRule):
-    """The cascade level rises to elevated, high or cascade (with what drives it), or the
-    episode is over (back to calm).
-
-    With hysteresis (``episodes``): a level is entered when the score reaches its threshold
-    and left only when the score has stayed ``[alerts] cascade_margin`` points under it for
-    ``clear_after``; each entry is raised once, a fall to a lower level that is not calm is
-    not told, and the end of the episode is told once.
-    """
-
-    name = "cascade"
-    kind = "cascade"
-    can_clear: ClassVar[bool] = True
-
-    def evaluate(self, ctx: RuleContext) -> list[Alert]:
-        r = ctx.result
-        assert r is not None
-        c, cfg = r.cascade, ctx.config.alerts
-        ep = episodes.load(ctx.memory, CASCADE_STATE, "calm",
-                           ctx.memory.get(CASCADE_STATE, "level"))
-        s = episodes.step(ep, LEVEL_ORDER, c.level,
-                          level_of(min(100.0, c.score + cfg.cascade_margin)),
-                          stamp=ctx.time_ms, now_ms=ctx.now_ms, min_ms=cfg.clear_after.ms,
-                          can_leave=self.can_clear)
-        episodes.save(ctx.memory, CASCADE_STATE, s, ctx.now_ms)
-        if s.event not in (episodes.ENTER, episodes.CLEAR):
-            return []
-        was = s.previous.state
-        top = sorted(c.contributions.items(), key=lambda kv: -kv[1])[:4]
-        body = [f"Cascade score {c.score:.0f}/100 ({c.level}, was {was}), confidence "
-                f"{c.confidence:.0%}"]
-        body += [f"• {FACTORS[k].label}: {c.factors[k]:.3g} (+{pts:.0f})"
-                 for k, pts in top if pts >= 0.5]
-        numbers = {"score": round(c.score, 2), "level": c.level, "previous": was,
-                   "confidence": round(c.confidence, 3),
-                   "factors": {k: finite(v) for k, v in c.factors.items()},
-                   "contributions": {k: round(float(v), 2) for k, v in c.contributions.items()},
-                   "missing": list(c.missing)}
-        if s.event == episodes.CLEAR:
-            started = s.previous.started_ms or 0
-            under = _threshold(was) - cfg.cascade_margin
-            body.append(f"Under {under:.0f} for "
-                        f"{episodes.span(ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms))}"
-                        f"; the episode peaked at {s.previous.peak or was}"
-                        + (f" and began {episodes.span(ctx.time_ms - started)} ago."
-                           if started else "."))
-            numbers.update(episode_started_ms=started, peak=s.previous.peak)
-            return [self.alert(ctx, f"calm:{started}", "info", "Cascade risk has eased",
-                               body, "Back to calm: review hedges and take-profits set for "
-                               "the stress.", payload=numbers, cooldown_ms=0)]
-        level = s.episode.state
-        action = {"elevated": "Check your liquidation distance and that every position has "
-                              "a hedge.",
-                  "high": "Reduce leverage or add margin; keep an offsetting hedge on.",
-                  "cascade": "Liquidation cascade under way: cut leverage now, take profit "
-                             "on hedges that are up."}[level]
-        chart = heatmap_spec(r, f"Cascade {level}: correlation now vs 30 days") \
-            if LEVEL_ORDER.index(level) >= 2 else None
-        return [self.alert(ctx, f"{level}:{s.episode.entered_ms}", LEVEL_SEVERITY[level],
-                           f"Cascade level {level.upper()} ({c.score:.0f}/100)", body,
-                           action, payload=numbers, chart=chart, cooldown_ms=0)]
-
-
-def _threshold(level: str) -> float:
-    """The score at which ``level`` begins."""
-    return next(cut for cut, name in LEVELS if name == level)
-
-
-class CascadeWatchRule(CascadeRule):
-    """The one-minute cascade watch's view of the main symbols. It shares the cycle's
-    episode: it may raise a level the cycle has not seen yet (then the cycle does not raise
-    it again), and a reading of it within the margin keeps the level held; only the full
-    cycle says when the episode is over."""
-
-    name = "cascade_watch"
-    watch_only = True
-    can_clear = False
 
 
 class FundingRule(AlertRule):

@@ -10,7 +10,7 @@ from collections.abc import Set as AbstractSet
 
 from sqlite_utils import Database
 
-from core.alerts import OPERATOR, TRADE, AlertKinds
+from core.alerts import OPERATOR, PERSONAL, TRADE, AlertKinds
 from core.evaluate import EngineResult
 from core.types import MarketSnapshot, Position
 from plugins.alert_rules.advising import trade_advice
@@ -24,6 +24,7 @@ from settings.config import Config
 from storage.delivery_backlog import expired_subjects
 from storage.outbox import record_alerts
 from storage.rule_state import OpenTrade, RuleMemory, open_trades
+from storage.thresholds import liquidation_thresholds
 
 log = logging.getLogger(__name__)
 STRATEGY_STATE = "strategy_state"
@@ -32,8 +33,11 @@ UNDELIVERED_LOOKBACK_MS = 24 * 3_600_000  # an alert expired longer ago is not s
 
 def trade_positions(trades: Sequence[OpenTrade]) -> list[Position]:
     """The positions to give ``evaluate`` for the open trades and legs, in the same order
-    (each with its own margin: a hedge leg is an isolated position of its own)."""
-    return [Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode, t.margin)
+    (each with its own margin: a hedge leg is an isolated position of its own). A synced
+    trade carries the liquidation price its account's last sync judged by its exchange's
+    rules (its cross margin on the whole account, its exchange's tiers)."""
+    return [Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode, t.margin,
+                     liquidation_price=t.liq_price if t.synced else None)
             for t in trades]
 
 
@@ -81,13 +85,14 @@ def build_context(db: Database, config: Config, result: EngineResult | None,
                    for s, v in snapshot.funding.items() if len(v)}
     server = snapshot.server_time_ms if snapshot is not None else now_ms
     age = snapshot.data_age_ms if snapshot is not None else -1
-    advice, held = trade_advice(result, infos, decisions, config) if result is not None \
-        else ({}, {})
+    own = liquidation_thresholds(db)
+    advice, held = trade_advice(result, infos, decisions, config, own) \
+        if result is not None else ({}, {})
     undelivered = expired_subjects(db, now_ms - UNDELIVERED_LOOKBACK_MS)
     return RuleContext(result, config, memory, now_ms, server, age, tuple(infos), decisions,
                        funding, exchange_error, advice, held,
                        dict(snapshot.missing) if snapshot is not None else {},
-                       undelivered=undelivered)
+                       undelivered=undelivered, snapshot=snapshot, thresholds=own)
 
 
 def check_alert(alert: object, kinds: AlertKinds) -> None:
@@ -102,6 +107,8 @@ def check_alert(alert: object, kinds: AlertKinds) -> None:
         raise ValueError(f"a {alert.kind} alert needs its trade and owner chat")
     if kinds[alert.kind].scope == OPERATOR and alert.owner_chat_id is None:
         raise ValueError(f"a {alert.kind} alert needs the operator's chat")
+    if kinds[alert.kind].scope == PERSONAL and alert.owner_chat_id is None:
+        raise ValueError(f"a {alert.kind} alert needs the chat of the user who set it")
 
 
 def evaluate_rules(ctx: RuleContext, rules: Sequence, pm: PluginManager | None = None,
@@ -153,7 +160,8 @@ def record(ctx: RuleContext, db: Database, pm: PluginManager, alerts: list[Alert
            ) -> list[Alert]:
     """Write alerts and their deliveries to the outbox in one transaction, then notify
     ``hedgewatch_on_alert`` for each new one."""
-    signal = ctx.config.telegram.signal_channel
+    tg = ctx.config.telegram
+    signal = None if tg.signal_board else tg.signal_channel  # the board posts there instead
     new = record_alerts(db, alerts, now_ms=ctx.now_ms, memory=ctx.memory,
                         signal_channel=signal, min_severity=ctx.config.alerts.min_severity)
     for alert in new:

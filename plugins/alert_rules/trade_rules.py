@@ -100,9 +100,12 @@ class LiquidationRule(AlertRule):
             price = float(r.prices[r.index(pos.symbol)])
             dist = float(r.risk.distance_pct[i])
             if not hot:
+                own = ctx.thresholds.get(ti.owner_chat_id, {})
+                near = own.get("distance")
                 safe = (prob is not None or sigma is not None) and (
-                    prob is None or prob < cfg.liquidation_alert_prob / 2) and (
-                    sigma is None or sigma > cfg.liquidation_alert_sigma * 1.25)
+                    prob is None or prob < own.get("prob", cfg.liquidation_alert_prob) / 2
+                ) and (sigma is None or sigma > cfg.liquidation_alert_sigma * 1.25) and (
+                    near is None or dist > near * 1.25)
                 if told is not None and safe and advice is not None and advice.is_hold:
                     out.append(self._eased(ctx, ti, told, prob, sigma, price, liq, dist))
                 continue
@@ -124,7 +127,8 @@ class LiquidationRule(AlertRule):
                        "distance_sigma_24h": sigma, "touch_prob_24h": prob,
                        "safe_leverage": finite(safe_lev), "why": why,
                        "previous_touch_prob_24h": told.get("prob") if told else None,
-                       "threshold_prob": cfg.liquidation_alert_prob,
+                       "threshold_prob": ctx.thresholds.get(ti.owner_chat_id, {}).get(
+                           "prob", cfg.liquidation_alert_prob),
                        "threshold_sigma": cfg.liquidation_alert_sigma,
                        "hedge_command": hedge_command(ti), "action": advice.action,
                        "add_margin": finite(advice.margin) if advice.margin else None,
@@ -136,8 +140,13 @@ class LiquidationRule(AlertRule):
             if told is not None and why != "undelivered":  # never seen: no "since" to tell
                 body.append(_since(told, ctx.now_ms, why))
             action = danger_action(advice, ti)
+            near = ctx.thresholds.get(ti.owner_chat_id, {}).get("distance")
+            mine = near is not None and dist < near
+            if mine:  # the owner's /threshold, not the probability, made it an alert
+                body.append(f"Inside your /threshold of {near:g}% from liquidation")
+                numbers["threshold_distance_pct"] = near
             title = f"Liquidation risk on #{ti.trade_id} {pos.symbol.split('-')[0]} " \
-                    f"{pos.side}: {_pct(prob)} in 24h"
+                    f"{pos.side}: " + (f"{dist:.1f}% away" if mine else f"{_pct(prob)} in 24h")
             if why in ("escalated", "worse"):
                 title += f" (was {_pct(told.get('prob') if told else None)})"
             elif why == "reminder":
@@ -149,7 +158,8 @@ class LiquidationRule(AlertRule):
                 chart={"type": "gauge", "symbol": pos.symbol, "side": pos.side,
                        "price": finite(price), "liquidation_price": finite(liq),
                        "distance_pct": finite(dist), "distance_sigma": sigma,
-                       "touch_prob": prob, "threshold_sigma": cfg.liquidation_alert_sigma})
+                       "touch_prob": prob, "threshold_sigma": cfg.liquidation_alert_sigma,
+                       "time_ms": ctx.time_ms})
             ctx.memory.set(self.name, str(ti.trade_id),
                            {"active": True, "severity": bucket, "prob": prob, "sigma": sigma,
                             "at": ctx.now_ms}, now_ms=ctx.now_ms, only_if=alert.dedup_key)
@@ -206,6 +216,8 @@ class LiquidationRule(AlertRule):
             f"#{ti.trade_id} {symbol.split('-')[0]} {side} is past its liquidation price",
             [_trade_line(ti), f"Price {price:g} is {-dist:.1f}% beyond the liquidation price "
                               f"{liq:g}."],
+            "The exchange has most likely liquidated it: check your account; the next sync "
+            "closes it in your log with the exchange's numbers." if ti.trade.synced else
             f"The exchange has most likely liquidated it: check your account, then log the "
             f"exit with /close {ti.trade_id} @<price> so your P&L stays right.",
             payload={"trade_id": ti.trade_id, "symbol": symbol, "price": finite(price),

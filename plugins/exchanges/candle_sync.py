@@ -57,6 +57,7 @@ class CandleSync:
     timeframe: str
     step_ms: int
     attempts: dict[str, dict[int, int]] = field(default_factory=dict)
+    page: int = PAGE  # bars per request
 
     async def sync(self, symbol: str, start_ms: int, end_ms: int, server_ms: int,
                    fetch: Callable[[Page], Awaitable[tuple[np.ndarray, np.ndarray]]]) -> int:
@@ -66,7 +67,7 @@ class CandleSync:
                                  since_ms=start_ms, until_ms=end_ms)
         tried = self.attempts.setdefault(symbol, {})
         skip = {t for t, n in tried.items() if n >= GAP_ATTEMPTS}
-        pages = plan_pages(stored, start_ms, end_ms, self.step_ms, skip)
+        pages = plan_pages(stored, start_ms, end_ms, self.step_ms, skip, self.page)
         for p in pages:
             times, ohlcv = await fetch(p)
             write_candles(self.db, self.exchange, symbol, self.timeframe, times, ohlcv)

@@ -5,7 +5,9 @@ per-endpoint limits and the odd endpoint detail. Requests go through per-endpoin
 limiters (``ratelimits``) and retries (``retry``) rather than ccxt's single throttle, symbols
 and endpoints run in parallel, and every answer is validated (``ccxt_parse``) before use.
 The parts live beside it: ``ccxt_client`` (settings), ``ccxt_universe`` (which symbols),
-``ccxt_positions``, ``ccxt_candles`` and ``ccxt_refresh`` (one cycle's per-symbol work).
+``ccxt_positions``, ``ccxt_candles``, ``ccxt_refresh`` (one cycle's per-symbol work, and the
+one-minute watch's) and ``ccxt_flow`` (liquidations, taker flow, open-interest history and
+mark prices: the cascade score's flow inputs, where ``flow`` says the exchange has them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import ccxt.async_support as ccxt
 import numpy as np
 
 from core.types import Instrument, MarketSnapshot, StatSeries, Tier
+from plugins.exchanges import ccxt_flow
 from plugins.exchanges import ccxt_parse as parse
 from plugins.exchanges import ccxt_universe as universe
 from plugins.exchanges.candle_sync import CandleSync, Page
@@ -32,8 +35,13 @@ from plugins.exchanges.ccxt_positions import (
     positions_need_keys,
     usdt_equity,
 )
-from plugins.exchanges.ccxt_refresh import depth_series, refresh_symbol, stat_series
-from plugins.exchanges.errors import KeyRejected, UnknownSymbol, unknown_reason
+from plugins.exchanges.ccxt_refresh import (
+    depth_series,
+    refresh_symbol,
+    refresh_watch,
+    stat_series,
+)
+from plugins.exchanges.errors import KeyRejected, NotSupported, UnknownSymbol, unknown_reason
 from plugins.exchanges.grid import build_snapshot
 from plugins.exchanges.health import HealthTracker
 from plugins.exchanges.ratelimits import EndpointLimit, EndpointLimiters
@@ -49,7 +57,7 @@ from plugins.exchanges.source import (
 from plugins.exchanges.symbols import SymbolResolver
 from settings.config import ExchangeConfig
 from settings.durations import format_duration
-from settings.secrets import Secrets
+from settings.secrets import ExchangeKeys, Secrets
 from storage import market_stats as stats
 from storage.candles import last_candle_ts
 from storage.database import open_database
@@ -72,6 +80,9 @@ class CcxtMarket(MarketSource):
     book_levels: ClassVar[int] = 400
     oi_needs_price: ClassVar[bool] = False  # open interest is given in coins, not USDT
     ccxt_options: ClassVar[Mapping[str, Any]] = {}
+    flow: ClassVar[frozenset[str]] = frozenset()  # liquidations, taker, oi_history, mark
+    taker_symbols: ClassVar[int] = 8  # taker flow for this many symbols a cycle (slow endpoint)
+    mark_page: ClassVar[int] = 100  # mark-price candles per request
 
     def __init__(self, config: ExchangeConfig, *, secrets: Secrets | None = None,
                  storage: Any = None, backoff_s: float = 0.5, concurrency: int = 16,
@@ -85,6 +96,9 @@ class CcxtMarket(MarketSource):
         self.policy = RetryPolicy(attempts=config.max_retries + 1, base_s=backoff_s)
         self.tracker = HealthTracker(self.name)
         self.cache = CandleSync(self.db, self.name, self.timeframe, self.timeframe_ms)
+        self.mark_cache = CandleSync(self.db, f"{self.name}:mark", self.timeframe,
+                                     self.timeframe_ms, page=self.mark_page)
+        self._universe: list[str] = []  # the last cycle's symbols: the watch reads their stats
         self._rng = random.Random(seed)
         self._markets: dict[str, str] = {}  # canonical id → ccxt unified symbol
         self.unknown: dict[str, str] = {}  # configured symbols it does not list → why
@@ -98,17 +112,35 @@ class CcxtMarket(MarketSource):
 
     # --- ccxt set-up ------------------------------------------------------------------------
 
-    def _ccxt_config(self) -> dict[str, Any]:
-        """The ccxt constructor settings (OKX moves its API URL differently)."""
-        return ccxt_config(self.config, self.keys, self.ccxt_class, self.ccxt_options)
+    def _ccxt_config(self, keys: ExchangeKeys | None = None) -> dict[str, Any]:
+        """The ccxt constructor settings (OKX moves its API URL differently); ``keys``
+        default to the operator's (``self.keys``)."""
+        return ccxt_config(self.config, keys or self.keys, self.ccxt_class, self.ccxt_options)
+
+    async def keyed_client(self, keys: ExchangeKeys) -> Any:
+        """A ccxt client of this exchange signing with ``keys`` (a user's read-only key) that
+        shares this source's loaded markets: no second market download per user."""
+        await self.load_instruments()
+        client = self.ccxt_class(self._ccxt_config(keys))
+        client.set_markets(self.exchange.markets, self.exchange.currencies)
+        return client
 
     async def close(self) -> None:
         await self.exchange.close()
 
     # --- the one way a request is made ------------------------------------------------------
 
+    async def request(self, endpoint: str, fn: Callable[[], Awaitable[T]],
+                      validate: Callable[[T], Any] | None = None) -> Any:
+        """``fn()`` under this exchange's limiter for ``endpoint``, retried and timed like
+        every market request (the account readers' way in). ``fn`` signs with another key
+        than this source's: when the exchange refuses it, ccxt's error goes to the caller
+        (the reader names the key's owner) and this source's own key is left alone."""
+        return await self._call(endpoint, None, fn, validate, own_key=False)
+
     async def _call(self, endpoint: str, symbol: str | None, fn: Callable[[], Awaitable[T]],
-                    validate: Callable[[T], Any] | None = None) -> Any:
+                    validate: Callable[[T], Any] | None = None, *, own_key: bool = True
+                    ) -> Any:
         """``fn()`` under the endpoint's limiter, timed, retried, and validated."""
         async def once() -> Any:
             async with self.limiters.slot(endpoint, symbol):
@@ -117,6 +149,8 @@ class CcxtMarket(MarketSource):
                     out = await fn()
                     out = validate(out) if validate else out
                 except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
+                    if not own_key:  # a trader's key: not this exchange's health, nor its key
+                        raise
                     self.tracker.failure(time.perf_counter() - t0, f"{endpoint}: {describe(exc)}",
                                          endpoint)
                     raise self._key_rejected(exc) from exc
@@ -270,15 +304,49 @@ class CcxtMarket(MarketSource):
                                 lambda: self.exchange.fetch_order_book(unified, self.book_levels),
                                 lambda b: parse.depth(b, inst.contract_value, now))
 
-    async def fetch_tiers(self, symbol: str) -> tuple[Tier, ...]:
-        """Maintenance-margin tiers, fetched once per instance and kept on the Instrument."""
+    async def fetch_open_interest_history(self, symbol: str, since_ms: int, until_ms: int
+                                          ) -> StatSeries:
+        """5-minute open interest (USDT) from ``since_ms`` to ``until_ms`` (one page)."""
+        unified = self._unified(symbol)
+        return await self._call(
+            "open-interest-history", symbol,
+            lambda: self.exchange.fetch_open_interest_history(unified, "5m", since_ms, 100),
+            lambda rows: ccxt_flow.open_interest_history(rows, until_ms))
+
+    def _mark_request(self, page: Page, server_ms: int) -> tuple[str, dict[str, Any]]:
+        return "mark-price-candles", {}
+
+    async def fetch_mark_page(self, symbol: str, page: Page, server_ms: int
+                              ) -> tuple[np.ndarray, np.ndarray]:
+        """One page of mark-price candles (closed bars only), for the basis."""
+        endpoint, params = self._mark_request(page, server_ms)
+        unified = self._unified(symbol)
+        return await self._call(
+            endpoint, symbol,
+            lambda: self.exchange.fetch_mark_ohlcv(unified, self.timeframe, since=page.since_ms,
+                                                   limit=page.count, params=dict(params)),
+            lambda rows: nonempty_tail(parse.candles(rows, self.timeframe_ms, server_ms), page))
+
+    async def fetch_liquidation_window(self, symbol: str, until_ms: int, window_ms: int
+                                       ) -> ccxt_flow.Liquidations:
+        """USDT liquidated in ``(until − window, until]`` (exchanges in ``flow`` only)."""
+        raise NotSupported(f"{self.name}: no public liquidation feed over REST")
+
+    async def fetch_taker(self, symbol: str, until_ms: int) -> float | None:
+        """Share of taker volume that sold in the bar before ``until_ms``."""
+        raise NotSupported(f"{self.name}: no taker-volume statistics")
+
+    async def fetch_tiers(self, symbol: str, client: Any = None) -> tuple[Tier, ...]:
+        """Maintenance-margin tiers, fetched once per instance and kept on the Instrument.
+        ``client``: a keyed ccxt client, where the exchange signs its tiers (Binance)."""
         symbol = self.resolve(symbol)
         inst = self.instruments[symbol]
         if inst.tiers:
             return inst.tiers
         unified = self._markets[symbol]
+        ex = client or self.exchange
         tiers = await self._call("position-tiers", symbol,
-                                 lambda: self.exchange.fetch_market_leverage_tiers(unified),
+                                 lambda: ex.fetch_market_leverage_tiers(unified),
                                  lambda rows: parse.tiers(rows, self.tier_unit))
         self.resolver.instruments[symbol] = replace(inst, tiers=tiers)
         return tiers
@@ -316,25 +384,63 @@ class CcxtMarket(MarketSource):
         start = end - (bars + margin) * self.timeframe_ms
         missing: dict[str, str] = dict(self.unknown) if symbols is None else {}
         rows: list[stats.StatRow] = []
-        await asyncio.gather(*(refresh_symbol(self, s, start, end, server, missing, rows)
+        takers = set(syms[:self.taker_symbols])
+        # samples are stamped with the close of the bar this cycle evaluates (see ccxt_refresh)
+        await asyncio.gather(*(refresh_symbol(self, s, start, end, server, missing, rows,
+                                              stamp=end, taker=s in takers) for s in syms))
+        stats.write_stats(self.db, rows)
+        if symbols is None:
+            self._universe = syms
+        return self._assemble(syms, syms, bars, start, end, server, end_at, missing,
+                              as_of_ms=end)
+
+    async def watch_snapshot(self, symbols: Sequence[str], *, bars: int) -> MarketSnapshot:
+        """The one-minute watch: fresh depth, liquidations, taker flow and open interest of
+        ``symbols`` stamped with the exchange's clock, read with the last cycle's samples of
+        every other symbol (so market-wide inputs cover the same symbols as the cycle's)."""
+        await self.load_instruments()
+        syms = list(dict.fromkeys(self.resolve(s) for s in symbols))
+        server = await self.server_time()
+        end = server // self.timeframe_ms * self.timeframe_ms
+        stamp = max(server, end + 1)  # never on a cycle's stamp
+        start = end - (bars + max(2, bars // 20)) * self.timeframe_ms
+        rows: list[stats.StatRow] = []
+        await asyncio.gather(*(refresh_watch(self, s, start, end, server, stamp, rows)
                                for s in syms))
         stats.write_stats(self.db, rows)
+        universe = list(dict.fromkeys([*syms, *self._universe]))
+        return self._assemble(syms, universe, bars, start, end, server, server, {},
+                              as_of_ms=stamp)
+
+    def _assemble(self, syms: list[str], universe: list[str], bars: int, start: int, end: int,
+                  server: int, end_at: int, missing: dict[str, str],
+                  as_of_ms: int | None = None) -> MarketSnapshot:
+        """The snapshot from storage: candles of ``syms``, samples of ``universe``."""
         since = end - max(bars * self.timeframe_ms, HISTORY_DAYS_MS)
         per_symbol = {s: self.cache.read(s, start, end) for s in syms}
         for s, c in per_symbol.items():
             self._note_age(s, c)
             if not len(c) and s not in missing:
                 missing[s] = "no candles"
+        until = end_at if as_of_ms is None else max(end_at, as_of_ms)
+
+        def series(kind: str) -> dict[str, StatSeries]:
+            return {s: stat_series(self.db, self.name, s, kind, since, until) for s in universe}
+
+        basis = {}
+        if "mark" in self.flow:
+            for s, c in per_symbol.items():
+                m = self.mark_cache.read(s, start, end)
+                basis[s] = ccxt_flow.basis_series(c.times, c.close, m.times, m.close,
+                                                  self.timeframe_ms)
         return build_snapshot(
             per_symbol, source=self.name, timeframe_ms=self.timeframe_ms, bars=bars,
             server_time_ms=server, end_ms=end,
             instruments={s: self.instruments[s] for s in syms},
-            funding={s: stat_series(self.db, self.name, s, stats.FUNDING, since, end_at)
-                     for s in syms},
-            open_interest={s: stat_series(self.db, self.name, s, stats.OPEN_INTEREST, since,
-                                          end_at) for s in syms},
-            depth={s: depth_series(self.db, self.name, s, since, end_at) for s in syms},
-            missing=missing,
+            funding=series(stats.FUNDING), open_interest=series(stats.OPEN_INTEREST),
+            depth={s: depth_series(self.db, self.name, s, since, until) for s in universe},
+            liquidations=series(stats.LIQUIDATIONS), taker=series(stats.TAKER), basis=basis,
+            missing=missing, as_of_ms=as_of_ms,
         )
 
     def _last_close(self, symbol: str) -> float | None:

@@ -151,7 +151,9 @@ def tiers(rows: Sequence[Mapping[str, Any]] | None, unit: str) -> tuple[Tier, ..
         if None in (lo, hi, mmr, lev):
             raise BadPayload(f"tier {i} has missing fields")
         info = r.get("info") or {}
-        cum = finite(info.get("cum")) if isinstance(info, Mapping) else None
+        # the maintenance amount: Binance's ``cum``, Bybit's ``mmDeduction``
+        cum = (finite(info.get("cum")) or finite(info.get("mmDeduction"))
+               if isinstance(info, Mapping) else None)
         out.append(Tier(tier=int(finite(r.get("tier")) or i), min_size=lo, max_size=hi,  # type: ignore[arg-type]
                         mmr=mmr, max_leverage=lev, unit=unit,  # type: ignore[arg-type]
                         maintenance_amount=cum or 0.0))

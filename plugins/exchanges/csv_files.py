@@ -4,6 +4,7 @@ Formats (those of ``../shared/data``, see its SOURCES.md):
 
 * OHLCV: ``<SYMBOL>_<timeframe>.csv[.gz]`` with header ``ts_ms,open,high,low,close,volume``;
   ``ts_ms`` is the bar's open time (Unix ms, UTC), rows strictly ascending.
+* Mark price: ``<SYMBOL>_mark_<timeframe>.csv[.gz]``, OHLCV columns (volume may be empty).
 * Funding: ``<SYMBOL>_funding*.csv[.gz]`` with header ``ts_ms,funding_rate``. Binance's few ms
   of jitter are rounded to the minute; several files of one symbol are merged.
 * Tiers: OKX position tiers as CSV (``inst_family,tier,min_sz_contracts,...``, sizes in
@@ -105,6 +106,22 @@ def discover_funding(funding_dir: Path | str) -> dict[str, list[Path]]:
     return found
 
 
+def discover_mark(mark_dir: Path | str) -> dict[str, tuple[Path, str]]:
+    """``{base: (path, timeframe)}`` for every ``<SYMBOL>_mark_<timeframe>.csv[.gz]``."""
+    folder = Path(mark_dir)
+    if not folder.is_dir():
+        raise MarketError(f"mark-price folder {folder} does not exist")
+    found: dict[str, tuple[Path, str]] = {}
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        stem = _strip_suffix(p.name)
+        if stem is None or "_mark_" not in stem or not p.is_file():
+            continue
+        sym, _, tf = stem.rpartition("_mark_")
+        if sym and tf and (base_of(sym) not in found or p.name.endswith(".csv")):
+            found[base_of(sym)] = (p, tf)
+    return found
+
+
 # --- numeric tables ------------------------------------------------------------------------
 
 
@@ -179,6 +196,15 @@ def load_candles(path: Path | str) -> Candles:
     t = _check_times(path, a[:, 0])
     cols = [np.ascontiguousarray(a[:, j]) for j in range(1, 6)]
     return Candles(t, *cols)
+
+
+def load_mark_closes(path: Path | str, bar_ms: int) -> StatSeries:
+    """Mark-price closes of one file, stamped at each bar's close (open time + ``bar_ms``)."""
+    path = Path(path)
+    a = read_table(path, OHLCV_COLUMNS)
+    t = _check_times(path, a[:, 0])
+    ok = np.isfinite(a[:, 4]) & (a[:, 4] > 0)
+    return StatSeries((t[ok] + bar_ms).astype(np.int64), np.ascontiguousarray(a[ok, 4]))
 
 
 def round_to_minute(ts_ms: np.ndarray) -> np.ndarray:

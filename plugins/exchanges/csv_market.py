@@ -4,7 +4,14 @@
 Every symbol in the folder is served unless narrowed (the ``symbols`` argument, or
 ``[exchange] symbols`` when the user set it). Each base gets one canonical id,
 ``<BASE>-USDT-SWAP``, so ``BTC``, ``BTCUSDT`` and ``BTC/USDT:USDT`` all resolve to the file
-``BTCUSDT_15m.csv.gz`` or ``BTC-USDT-SWAP_15m.csv.gz``.
+``BTCUSDT_15m.csv.gz`` or ``BTC-USDT-SWAP_15m.csv.gz``; ``AVAXUSDT_spot_1h.csv.gz`` holds spot
+candles, served under the same id when no swap file exists and named in the assumptions.
+
+The cascade score's evidence inputs: funding from ``[exchange] funding_dir`` and the
+perp's discount to its mark price from ``[exchange] mark_dir`` (``<SYMBOL>_mark_<tf>.csv``,
+e.g. OKX's hourly mark candles) when given; order-book depth, open interest, liquidations
+and taker flow are not in files of bars (``inputs_missing`` says so), and the score leaves
+them out.
 
 "Now" is a replay clock: the close of the last bar in the folder unless ``at_ms`` is given
 (the CLI's ``--at``); ``advance()`` moves it bar by bar. Only bars closed by the clock are seen.
@@ -34,7 +41,7 @@ from plugins.exchanges.source import Candles, FundingInfo, MarketSource
 from plugins.exchanges.symbols import SymbolResolver, base_of
 from settings.checks import Problem
 from settings.config import ExchangeConfig
-from settings.durations import format_duration
+from settings.durations import Duration, format_duration
 from settings.secrets import Secrets
 
 __all__ = ["DEFAULT_TIER", "OKX_CONTRACT_VALUES", "CsvFormatError", "CsvMarket"]
@@ -43,6 +50,10 @@ DEFAULT_TIER = Tier(tier=1, min_size=0.0, max_size=math.inf, mmr=0.005, max_leve
                     unit="notional")
 OKX_CONTRACT_VALUES: Mapping[str, float] = {"BTC": 0.01, "ETH": 0.1}
 FUNDING_INTERVAL_MS = 8 * 3_600_000
+NOT_IN_FILES = ("order-book depth", "open interest", "liquidations", "taker flow")
+
+
+SPOT_TAG = "_SPOT"  # AVAXUSDT_spot_1h.csv.gz: spot candles, served as AVAX-USDT-SWAP
 
 
 def canonical(base: str) -> str:
@@ -64,6 +75,7 @@ class CsvMarket(MarketSource):
                               "<SYMBOL>_<timeframe>.csv[.gz] files)")
         self.data_dir = Path(config.data_dir).expanduser()
         self.funding_dir = Path(config.funding_dir).expanduser() if config.funding_dir else None
+        self.mark_dir = Path(config.mark_dir).expanduser() if config.mark_dir else None
         if symbols is not None:
             self._wanted: list[str] | str | None = list(symbols)
         elif "symbols" in config.model_fields_set:
@@ -72,9 +84,12 @@ class CsvMarket(MarketSource):
             self._wanted = None  # every symbol in the folder
         self._clock_ms: int | None = at_ms
         self._files: dict[str, Path] = {}  # canonical symbol -> OHLCV file
+        self._spot: set[str] = set()  # symbols read from <BASE>USDT_spot_<tf> files
         self._candles: dict[str, Candles] = {}
         self._funding_files: dict[str, list[Path]] = {}
         self._funding: dict[str, StatSeries] = {}
+        self._mark_files: dict[str, tuple[Path, str]] = {}
+        self._basis: dict[str, StatSeries] = {}
         self._selected: tuple[str, ...] = ()
 
     @classmethod
@@ -102,12 +117,17 @@ class CsvMarket(MarketSource):
         tiers = csv_files.read_tiers(self.config.tiers_file) if self.config.tiers_file else {}
         okx_named: dict[str, bool] = {}
         for file_sym, path in found.items():
-            base = base_of(file_sym)
+            spot = file_sym.upper().endswith(SPOT_TAG)
+            base = base_of(file_sym[:-len(SPOT_TAG)] if spot else file_sym)
             sym = canonical(base)
-            # One file per base; an exact canonical name beats e.g. BTCUSDT.
-            if sym not in self._files or file_sym.upper() == sym:
+            # One file per base; an exact canonical name beats e.g. BTCUSDT, a swap beats spot.
+            if sym not in self._files or file_sym.upper() == sym or \
+                    (sym in self._spot and not spot):
                 self._files[sym] = path
                 okx_named[sym] = file_sym.upper().endswith("-SWAP")
+                self._spot.discard(sym)
+                if spot:
+                    self._spot.add(sym)
         insts = []
         for sym in self._files:
             base = base_of(sym)
@@ -120,6 +140,10 @@ class CsvMarket(MarketSource):
             for base, paths in csv_files.discover_funding(self.funding_dir).items():
                 if canonical(base) in self._files:
                     self._funding_files[canonical(base)] = paths
+        if self.mark_dir is not None:
+            for base, mark in csv_files.discover_mark(self.mark_dir).items():
+                if canonical(base) in self._files:
+                    self._mark_files[canonical(base)] = mark
         self._selected = self._select()
         return self.resolver.instruments
 
@@ -134,6 +158,10 @@ class CsvMarket(MarketSource):
             out.append(f"tiers: no tier table for {', '.join(untiered)}; one tier at "
                        f"{DEFAULT_TIER.mmr:.1%} maintenance margin, up to "
                        f"{DEFAULT_TIER.max_leverage:g}x, is assumed")
+        spot = sorted(s for s in symbols if s in self._spot)
+        if spot:
+            out.append(f"prices: {', '.join(spot)} come from spot candles (…_spot_<timeframe> "
+                       "files), standing in for the perpetual's")
         return out
 
     def _select(self) -> tuple[str, ...]:
@@ -179,6 +207,37 @@ class CsvMarket(MarketSource):
             paths = self._funding_files.get(sym, [])
             self._funding[sym] = csv_files.load_funding(paths) if paths else StatSeries.empty()
         return self._funding[sym]
+
+    def basis_history(self, symbol: str) -> StatSeries:
+        """``close / mark − 1`` wherever a mark bar closes with a trade bar (hourly mark
+        candles give one a hour on 15-minute bars), stamped at that close."""
+        sym = self.resolve(symbol)
+        if sym not in self._basis:
+            found = self._mark_files.get(sym)
+            if found is None:
+                self._basis[sym] = StatSeries.empty()
+            else:
+                path, tf = found
+                mark = csv_files.load_mark_closes(path, Duration.parse(tf).ms)
+                c = self.candles(sym)
+                closes = c.times + self.timeframe_ms
+                at = np.searchsorted(closes, mark.times)
+                hit = at < len(closes)
+                hit[hit] &= closes[at[hit]] == mark.times[hit]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    b = c.close[at[hit]] / mark.values[hit] - 1.0
+                ok = np.isfinite(b)
+                self._basis[sym] = StatSeries(mark.times[hit][ok], b[ok])
+        return self._basis[sym]
+
+    def inputs_missing(self) -> list[str]:
+        """The cascade score's inputs these files cannot give (for /market and reports)."""
+        out = list(NOT_IN_FILES)
+        if not self._funding_files:
+            out.append("funding (no [exchange] funding_dir)")
+        if not self._mark_files:
+            out.append("mark price (no [exchange] mark_dir)")
+        return out
 
     # --- the replay clock -------------------------------------------------------------------
 
@@ -259,16 +318,18 @@ class CsvMarket(MarketSource):
                 continue
             per_symbol[sym] = Candles(*(a[-bars:] for a in (c.times, c.open, c.high, c.low,
                                                             c.close, c.volume)))
-        funding = {}
+        funding: dict[str, StatSeries] = {}
+        basis: dict[str, StatSeries] = {}
         if per_symbol:
             start = min(int(c.times[0]) for c in per_symbol.values()) - FUNDING_INTERVAL_MS
             for sym in per_symbol:
-                s = self.funding_history(sym)
-                keep = (s.times <= end) & (s.times >= start)
-                if keep.any():
-                    funding[sym] = StatSeries(s.times[keep], s.values[keep])
+                for out, s in ((funding, self.funding_history(sym)),
+                               (basis, self.basis_history(sym))):
+                    keep = (s.times <= end) & (s.times >= start)
+                    if keep.any():
+                        out[sym] = StatSeries(s.times[keep], s.values[keep])
         return build_snapshot(
             per_symbol, source=self.name, timeframe_ms=self.timeframe_ms, bars=bars,
             server_time_ms=end, end_ms=end,
             instruments={s: self.instruments[s] for s in per_symbol},
-            funding=funding, missing=missing)
+            funding=funding, basis=basis, missing=missing)

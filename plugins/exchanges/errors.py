@@ -40,3 +40,9 @@ class KeyRejected(MarketError):
     """The exchange refused the API key (invalid, expired, wrong passphrase or IP): the
     account can't be read until the operator fixes the key and restarts; public market data
     needs no key and goes on."""
+
+
+class AccountKeyError(KeyRejected):
+    """The exchange refused the key an account reader signed with (wrong key, secret or
+    passphrase; expired; no rights): a trader's key on ``/connect`` or the sync, or the
+    operator's on ``/account``. Its text never holds key material."""

@@ -238,18 +238,19 @@ class SimMarket(MarketSource):
         p, rows = self.paths, slice(max(0, k + 1 - bars), k + 1)
         t = p.times[rows]
         start = int(t[0]) - sim_model.FUNDING_INTERVAL_MS if len(t) else end
+        closes = t + self.timeframe_ms  # a bar's statistics are known at its close
+        pairs = list(zip(names, cols, strict=True))
         return MarketSnapshot.build(
             source=self.name, timeframe_ms=self.timeframe_ms, symbols=names, times=t,
             open=p.open[rows][:, cols], high=p.high[rows][:, cols], low=p.low[rows][:, cols],
             close=p.close[rows][:, cols], volume=p.volume[rows][:, cols],
             server_time_ms=end, simulated=True,
             instruments={s: self.instruments[s] for s in names},
-            funding={s: self._funding_series(j, start, end) for s, j in zip(names, cols,
-                                                                           strict=True)},
-            open_interest={s: StatSeries(t, p.open_interest[rows, j])
-                           for s, j in zip(names, cols, strict=True)},
-            liquidations={s: StatSeries(t, p.liquidations[rows, j])
-                          for s, j in zip(names, cols, strict=True)},
-            depth={s: DepthSeries(t, p.depth_bid[rows, j], p.depth_ask[rows, j])
-                   for s, j in zip(names, cols, strict=True)},
+            funding={s: self._funding_series(j, start, end) for s, j in pairs},
+            open_interest={s: StatSeries(closes, p.open_interest[rows, j]) for s, j in pairs},
+            liquidations={s: StatSeries(closes, p.liquidations[rows, j]) for s, j in pairs},
+            depth={s: DepthSeries(closes, p.depth_bid[rows, j], p.depth_ask[rows, j])
+                   for s, j in pairs},
+            taker={s: StatSeries(closes, p.taker_sell[rows, j]) for s, j in pairs},
+            basis={s: StatSeries(closes, p.basis[rows, j]) for s, j in pairs},
             missing=missing)

@@ -11,7 +11,8 @@ a Markov chain plus scheduled episodes. A cascade feeds on itself: the factor dr
 share of open interest, and the forced selling pushes the next bar down (``pressure``). In a
 cascade the factor's volatility and loadings jump while idiosyncratic volatility shrinks, so
 correlations go toward 1; book depth thins, open interest falls, funding swings negative and
-liquidation volume spikes. The recursions loop over time, vectorised over symbols.
+liquidation volume spikes, takers sell and perps trade under their mark price. The
+recursions loop over time, vectorised over symbols.
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ class SimParams:
     volume: tuple[float, float, float] = (1.0, 1.6, 3.5)
     liq_sensitivity: tuple[float, float, float] = (0.3, 1.0, 3.0)  # OI share per unit drop
     funding_tilt: tuple[float, float, float] = (0.0, 5e-5, -8e-4)  # per 8h
+    taker_tilt: tuple[float, float, float] = (0.0, 0.03, 0.15)  # extra sell share of volume
+    basis_tilt: tuple[float, float, float] = (0.0, -2e-4, -2.5e-3)  # last / mark − 1
     cascade_kick: float = 2.0  # opening shove of a cascade, in calm factor sigmas
     cascade_floor: float = 1.5  # least selling pressure while a cascade lasts, same units
     pressure_decay: float = 0.4
@@ -160,6 +163,8 @@ class SimPaths:
     depth_ask: FloatArray
     funding_times: IntArray  # (K,)
     funding: FloatArray  # (K, N)
+    taker_sell: FloatArray  # (T, N) share of taker volume that sold during the bar
+    basis: FloatArray  # (T, N) last / mark − 1 at the close
 
     @property
     def log_returns(self) -> FloatArray:
@@ -286,9 +291,17 @@ def simulate(specs: Sequence[AssetSpec], *, n_bars: int, start_ms: int, bar_ms: 
 
     times = start_ms + bar_ms * np.arange(n_bars, dtype=np.int64)
     funding_times, funding = _funding(times, r, regime, noise[:, :, 2], bar_ms, p)
+    # drawn from a stream of their own, so the prices above stay what they always were
+    extra = np.random.default_rng([seed, 2]).standard_normal((2, n_bars, n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        push = np.clip(-r / np.where(bar_sig > 0, bar_sig, 1.0), -3, 3)
+    taker_sell = np.clip(0.5 + 0.04 * push + np.asarray(p.taker_tilt)[regime][:, None]
+                         + 0.02 * extra[0], 0.05, 0.95)
+    basis = (np.asarray(p.basis_tilt)[regime][:, None] * (1 + 0.3 * np.abs(extra[1]))
+             + 2e-4 * extra[1] * sig / sig.max())
     return SimPaths(tuple(s.base for s in specs), times, regime, open_, high, low, close,
                     volume, open_interest, liquidations, depth_bid, depth_ask,
-                    funding_times, funding)
+                    funding_times, funding, taker_sell, basis)
 
 
 def _funding(times: IntArray, r: FloatArray, regime: IntArray, noise: FloatArray, bar_ms: int,

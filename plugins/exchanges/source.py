@@ -191,6 +191,12 @@ class MarketSource(abc.ABC):
         ``snapshot.missing`` with the reason; one failing symbol never fails the snapshot.
         """
 
+    async def watch_snapshot(self, symbols: Sequence[str], *, bars: int) -> MarketSnapshot:
+        """The one-minute cascade watch's snapshot of ``symbols``. A live exchange samples
+        only what moves between bars (book depth, liquidations, taker flow) and reads it as of
+        its clock; a source of bars has nothing newer than its last bar: the snapshot."""
+        return await self.snapshot(symbols, bars=bars)
+
     def assumptions(self, symbols: Sequence[str]) -> list[str]:
         """What this source assumed for ``symbols`` because it does not know (fees, tiers),
         one sentence each — answers and their JSON repeat them instead of using a guess

@@ -50,8 +50,11 @@ def validate(decision: Any, bar: BarView) -> Decision:
         raise InvalidDecision(f"returned {type(decision).__name__}, expected a Decision")
     if not isinstance(decision.reason, str):
         raise InvalidDecision("its reason is not text")
-    if not isinstance(decision.state, Mapping):
+    state = decision.state
+    if type(state) is not dict and not isinstance(state, Mapping):  # dict: skip the ABC check
         raise InvalidDecision("its state is not a mapping")
+    if not decision.legs:
+        return decision
     notional = abs(bar.notional())
     for leg in decision.legs:
         if not isinstance(leg, TargetLeg):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from core.cascade_series import snapshot_cascade_series
 from core.counterweights import Counterweight, counterweights, stress_mask
 from core.evaluate import EngineParams, EngineResult
 from core.market_inputs import market_returns
@@ -52,7 +53,8 @@ def replay_bars(snap: MarketSnapshot, position: Position, params: EngineParams,
     that bar only. Counterweights are computed on demand from returns up to the bar."""
     cp = params.corr
     target = snap.index(position.symbol)
-    s = series or position_series(snap.close, target, cp)
+    s = series or position_series(  # scored as the live cycle and the backtest score it
+        snap.close, target, cp, cascade_score=snapshot_cascade_series(snap, cp).score)
     r = log_returns(snap.close)
     mvol = rolling_vol(market_returns(r), cp.fast, cp.min_fast)[:, 0]
     for t in range(start, snap.n_bars):

@@ -14,7 +14,14 @@ from plugins.strategies.base import TargetLeg
 def hedge_gap(current: Sequence[TargetLeg], target: Sequence[TargetLeg],
               prices: Mapping[str, float]) -> float:
     """Sum over symbols of |target − current| signed notional, USDT (NaN if a price is
-    missing for a leg that changes): ``core.advice.hedge_gap`` on ``TargetLeg`` values."""
+    missing for a leg that changes): ``core.advice.hedge_gap`` on ``TargetLeg`` values.
+
+    The usual case — one leg held, one wanted, same symbol — is answered directly: the
+    backtester asks this at nearly every bar of every start.
+    """
+    if len(current) == 1 and len(target) == 1 and current[0].symbol == target[0].symbol:
+        diff = abs(target[0].signed() - current[0].signed())
+        return diff * prices.get(target[0].symbol, math.nan) if diff else 0.0
     return advice.hedge_gap([(x.symbol, x.side, x.size) for x in current],
                             [(x.symbol, x.side, x.size) for x in target], prices)
 

@@ -34,7 +34,12 @@ from settings import Config
 from storage import open_database
 
 async def main(db_path, api_url):
-    config = Config().with_overrides(telegram={"api_url": api_url, "max_retries": 5})
+    # Timeouts far above any latency here: this test is about the crash's bound, and an
+    # answer slower than the read timeout on a loaded machine would add the ambiguous-timeout
+    # copy that tests/alerts/test_telegram_outages.py covers on its own.
+    config = Config().with_overrides(telegram={
+        "api_url": api_url, "max_retries": 5, "read_timeout": "120s", "write_timeout": "120s",
+        "connect_timeout": "60s", "pool_timeout": "60s"})
     bot = make_bot(config, sys.argv[3])
     start = time.monotonic()  # the clock starts when the alerts were recorded
     clock = lambda: int(sys.argv[4]) / 1000 + time.monotonic() - start

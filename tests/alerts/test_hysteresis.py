@@ -39,7 +39,8 @@ class Replay:
         set_subscriptions(db, OWNER, ["regime", "cascade", "data"])
 
     async def read(self, *, score: float | None = None, spike: bool | None = None,
-                   z: float | None = None, age_ms: int = 0, down: bool = False) -> list:
+                   z: float | None = None, age_ms: int = 0, down: bool = False,
+                   flow: dict[str, float] | None = None) -> list:
         self.bar += 1
         r, snap = self.base, self.step.snap
         t = snap.last_bar_close_ms + self.bar * BAR_MS  # this bar's close
@@ -48,6 +49,8 @@ class Replay:
             c = dataclasses.replace(c, score=score, level=level_of(score))
         if z is not None:
             c = dataclasses.replace(c, factors={**c.factors, "corr_z": z})
+        if flow is not None:  # the watch's fresh book depth, liquidations, ...
+            c = dataclasses.replace(c, factors={**c.factors, **flow})
         r = dataclasses.replace(r, cascade=c, time_ms=t - age_ms,
                                 market_spike=bool(spike) if spike is not None else False)
         # the latest bar closed ``age_ms`` before the exchange's clock
@@ -172,8 +175,11 @@ async def test_the_hysteresis_keys_are_configurable(db, walk, pm):
 
 
 async def test_the_cascade_watch_shares_the_episode_with_the_cycle(db, config, walk, pm):
-    rp = Replay(db, config, pm, walk, ["cascade_watch"])
-    await rp.read(score=55)  # the watch sees it first
+    rp = Replay(db, config, pm, walk, ["cascade"])
+    await rp.read(score=10)  # a calm cycle: its candle inputs are what the watch builds on
+    rp.rules = ["cascade_watch"]
+    await rp.read(flow={"depth_drop": 0.65})  # the books thin: the watch sees it first
+    assert rp.keys("cascade") == ["high"]
     rp.rules = ["cascade"]
     await rp.read(score=53)  # the cycle agrees: already told
     assert rp.keys("cascade") == ["high"]

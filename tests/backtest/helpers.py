@@ -49,3 +49,28 @@ class FixedHedge(Strategy):
 
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
         return Decision(self.legs, "fixed legs")
+
+
+def path_market(closes: Mapping[str, Sequence[float]], *,
+                lows: Mapping[str, Mapping[int, float]] | None = None,
+                highs: Mapping[str, Mapping[int, float]] | None = None,
+                t0: int = T0 + 2 * 3_600_000, tiers: Sequence[Tier] = OKX_TIERS
+                ) -> MarketSnapshot:
+    """Bars whose open is the previous close (the first opens at its close), high/low the
+    larger/smaller of open and close unless overridden per symbol and bar."""
+    syms = [f"{s}-USDT-SWAP" for s in closes]
+    close = np.array([list(closes[s]) for s in closes], dtype=float).T
+    opens = np.vstack([close[:1], close[:-1]])
+    hi, lo = np.maximum(opens, close), np.minimum(opens, close)
+    for j, s in enumerate(closes):
+        for t, v in ((lows or {}).get(s) or {}).items():
+            lo[t, j] = v
+        for t, v in ((highs or {}).get(s) or {}).items():
+            hi[t, j] = v
+    bars = close.shape[0]
+    insts = {s: Instrument(s, s.split("-")[0], contract_value=1.0, tiers=tuple(tiers))
+             for s in syms}
+    return MarketSnapshot.build(
+        source="test", timeframe_ms=TF, symbols=syms, times=t0 + TF * np.arange(bars),
+        open=opens, high=hi, low=lo, close=close, volume=np.full(close.shape, 1e9),
+        server_time_ms=t0 + TF * bars, instruments=insts)

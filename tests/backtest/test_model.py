@@ -1,4 +1,5 @@
-"""The backtest's bookkeeping on markets small enough to check by hand."""
+"""The backtest's bookkeeping on markets small enough to check by hand (isolated margin here;
+cross margin in test_cross_margin.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ MAIN, HEDGE = "AAA-USDT-SWAP", "BBB-USDT-SWAP"
 
 def run(snap, legs=(), **kw):
     kw.setdefault("costs", NO_SLIP)
+    kw.setdefault("margin", "isolated")
     params = BacktestParams(main=MAIN, **kw)
     return run_backtest(snap, {"fixed": FixedHedge(legs)}, params, EngineParams())
 
@@ -42,8 +44,13 @@ def test_static_short_hedge_constant_prices_matches_by_hand():
     assert round(float(r.hedge_funding.sum()), 2) == 0.90
     assert round(float(r.funding.sum()), 2) == -1.10
     assert round(float(r.fees.sum()), 2) == -11.50
-    assert round(float(r.equity[-1]), 2) == 1987.40
     assert r.equity[0] == 1990.0  # the main's fee at the first bar
+    # the hedge's margin, 3000 / 10 = 300, and its fee are deposited at its fill; the free
+    # cash was −10 (the main's fee came out of the account): 300 + 1.5 + 10 = 311.5
+    assert r.deposits[0] == 2000.0 and r.deposits[-1] == pytest.approx(2311.5)
+    assert r.collateral == pytest.approx(2311.5)
+    assert round(float(r.pnl[-1]), 2) == -12.60  # −10 − 1.5 − 2 + 0.9
+    assert round(float(r.equity[-1]), 2) == 2298.90
     assert not r.liquidations
 
 
@@ -53,16 +60,27 @@ def test_main_long_liquidates_exactly_at_the_documented_price():
     assert liq == pytest.approx(90 / 0.9955)
     t0 = T0 + 2 * HOUR  # 09:00: no funding time in the window
     near = run(flat_market({"AAA": 100.0, "BBB": 50.0}, 8, low={3: liq + 0.01}, t0=t0))
-    assert near.main_liquidated_at is None
     assert near.main_liq_price == pytest.approx(liq, rel=1e-12)
     hit = run(flat_market({"AAA": 100.0, "BBB": 50.0}, 8, low={3: liq + 0.01, 5: liq}, t0=t0))
-    assert hit.main_liquidated_at == 5
     eq = hit.runs["fixed"].equity
     assert eq[4] == pytest.approx(1990.0)
     assert eq[5] == pytest.approx(-10.0)  # the whole margin lost; the opening fee was paid too
     assert np.all(eq[5:] == eq[5])  # not re-entered
     (ev,) = hit.runs["fixed"].liquidations
     assert ev.main and ev.t == 5 and ev.margin_lost == margin
+    assert not near.runs["fixed"].liquidations
+
+
+def test_reentry_after_a_day_deposits_the_capital_again():
+    liq = float(isolated_liquidation_price(100.0, 200.0, 1, 2000.0, 0.004, 0.0005))
+    snap = flat_market({"AAA": 100.0, "BBB": 50.0}, 120, low={5: liq}, t0=T0 + 2 * HOUR)
+    r = run(snap, reentry_bars=96, costs=CostParams(k_size=0.0, funding=False)).runs["fixed"]
+    assert [x.t for x in r.liquidations] == [5]
+    assert r.lives == 2
+    assert r.deposits[100] == 2000.0  # re-entered at bar 5 + 96 = 101
+    assert r.deposits[101] == pytest.approx(2000 + 2010)  # the −10 left, topped up to 2000
+    assert r.equity[101] == pytest.approx(1990.0)  # the second opening fee
+    assert r.first_life_collateral == 2000.0 and r.collateral == pytest.approx(4010.0)
 
 
 def test_main_short_liquidates_on_the_bar_high():
@@ -70,7 +88,7 @@ def test_main_short_liquidates_on_the_bar_high():
     res = run(flat_market({"AAA": 100.0, "BBB": 50.0}, 8, high={4: liq}, t0=T0 + 2 * HOUR),
               side="short")
     assert res.main_liq_price == pytest.approx(liq)
-    assert res.main_liquidated_at == 4
+    assert [x.t for x in res.runs["fixed"].liquidations] == [4]
 
 
 def test_binance_brackets_use_binance_formula():
@@ -87,7 +105,7 @@ def test_main_liquidation_closes_hedges_at_the_close():
     r = run(snap, [TargetLeg(HEDGE, "short", 60.0)]).runs["fixed"]
     assert [(t.t, t.delta) for t in r.trades] == [(1, -60.0), (4, 60.0)]
     assert r.holdings[5:, 1].tolist() == [0.0] * 3
-    assert r.equity[-1] == pytest.approx(2000 - 10 - 1.5 - 1.5 - 2000)
+    assert r.pnl[-1] == pytest.approx(-10 - 1.5 - 1.5 - 2000)
 
 
 def test_hedge_leg_liquidation_loses_its_margin_and_is_reopened():
@@ -95,14 +113,17 @@ def test_hedge_leg_liquidation_loses_its_margin_and_is_reopened():
     hedge_liq = float(isolated_liquidation_price(50.0, 60.0, -1, 300.0, 0.004, 0.0005))
     snap = flat_market({"BBB": 50.0, "AAA": 100.0}, 8, high={3: hedge_liq}, t0=T0 + 2 * HOUR)
     res = run_backtest(snap, {"fixed": FixedHedge([TargetLeg(HEDGE, "short", 60.0)])},
-                       BacktestParams(main=MAIN, costs=NO_SLIP), EngineParams())
+                       BacktestParams(main=MAIN, costs=NO_SLIP, margin="isolated"),
+                       EngineParams())
     r = res.runs["fixed"]
     (ev,) = r.liquidations
     assert (ev.t, ev.symbol, ev.main) == (3, HEDGE, False)
     assert ev.margin_lost == pytest.approx(300.0)
     # reopened at the next open by the rebalance policy
     assert [(t.t, t.delta) for t in r.trades] == [(1, -60.0), (4, -60.0)]
-    assert r.equity[-1] == pytest.approx(2000 - 10 - 1.5 - 300 - 1.5)
+    assert r.pnl[-1] == pytest.approx(-10 - 1.5 - 300 - 1.5)
+    # the reopened leg's margin is deposited again: the first one is gone
+    assert r.collateral == pytest.approx(2311.5 + 301.5)
 
 
 @pytest.mark.parametrize("side,rate,expected_sign", [

@@ -24,12 +24,13 @@ def test_a_strategy_name_cannot_split_a_table_cell() -> None:
                                              "liquidations": 0},
                "final_equity": 1.0, "worst_15m": None, "sortino": None, "time_under_water": 0.0,
                "trades": 1, "turnover": 0.0, "hedge_liquidations": 0, "main_liquidated": False,
-               "peak_margin": 0.0}
+               "liquidated_at": None, "lives": 1, "collateral": 2000.0,
+               "first_life_collateral": 2000.0}
     data = {"side": "long", "main": "BTC-USDT-SWAP", "leverage": 10.0, "capital": 2000.0,
             "start": "a", "end": "b", "bars": 1, "source": "sim", "simulated": True,
             "strategies": {"a|b": metrics}, "stress_windows": [], "stress_bars": 0,
-            "main_entry": 1.0, "main_liquidation_price": 0.9, "main_liquidated_at": None,
-            "assumptions": []}
+            "main_entry": 1.0, "main_liquidation_price": 0.9, "margin": "cross",
+            "reentry": "none", "assumptions": []}
     rows = [line for line in markdown(data, "t").splitlines() if line.startswith(r"| a\|b |")]
     assert len(rows) == 2 and all(r.count(" | ") == r.replace(r"\|", "").count(" | ")
                                   for r in rows)

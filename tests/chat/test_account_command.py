@@ -17,22 +17,26 @@ from storage import open_database
 from tests.fakes.okx_market import default_bases
 from tests.fakes.okx_server import FakeOkx
 
-KEYS = Secrets(exchanges={"okx": ExchangeKeys("hw-key-3f9a", "hw-secret-77c1", "hw-pass-b2d0")})
+KEY_PARTS = ("hw-key-3f9a", "hw-secret-77c1", "hw-pass-b2d0")
+KEYS = Secrets(exchanges={"okx": ExchangeKeys(*KEY_PARTS)})
 
 
 def okx_position(inst: str, contracts: float, side: str, entry: float, lever: float,
                  mode: str, margin: float, liq: float) -> dict:
-    """One row of OKX's /api/v5/account/positions (net mode: the sign of pos is the side)."""
+    """One row of OKX's /api/v5/account/positions (net mode: the sign of pos is the side),
+    marked at its entry."""
     pos = contracts if side == "long" else -contracts
     return {"instType": "SWAP", "instId": inst, "pos": f"{pos:g}", "posSide": "net",
             "avgPx": f"{entry:g}", "lever": f"{lever:g}", "mgnMode": mode,
             "margin": f"{margin:g}" if mode == "isolated" else "", "imr": "",
-            "liqPx": f"{liq:g}", "mmr": "", "notionalUsd": "", "uTime": "1", "cTime": "1"}
+            "liqPx": f"{liq:g}", "mmr": "", "notionalUsd": "", "uTime": "1", "cTime": "1",
+            "markPx": f"{entry:g}"}
 
 
 @pytest.fixture
 async def okx():
     async with FakeOkx(bases=default_bases(4)) as srv:
+        srv.add_key(*KEY_PARTS)
         yield srv
 
 
@@ -86,28 +90,22 @@ async def test_isolated_position_next_to_the_exchange_figure(okx, ask):
 
 
 async def test_cross_position_judged_on_the_accounts_cross_equity(okx, ask):
-    okx.equity, okx.iso_equity = 13_000.0, 3_000.0  # 10,000 USDT back the cross positions
-    okx.positions = [okx_position("ETH-USDT-SWAP", 100, "short", 3_000, 20, "cross", 0, 1),
-                     okx_position("BTC-USDT-SWAP", 50, "long", 60_000, 10, "isolated", 3_000,
-                              1)]
+    acct = okx.new_account(wallet=13_000.0)
+    okx.add_key(*KEY_PARTS, account=acct)  # this key reads a ledger: OKX's own formulas
+    px = okx.market.price("ETH", okx.now_ms)
+    acct.open("ETH", "short", 10.0, px, 1, leverage=20, mode="cross")
+    acct.open("BTC", "long", 0.05, 60_000, 2, leverage=10)  # 300 USDT isolated
     reply = await ask()
     assert reply.ok, reply.text
     eth = next(p for p in reply.data["positions"] if p["symbol"] == "ETH-USDT-SWAP")
-    assert reply.data["equity"] == 10_000.0
-    n, k, mark = 10.0, eth["mmr"] + eth["fee"], eth["mark"]
-
-    def equity_over_maintenance(price: float) -> float:  # the short loses as price rises
-        return 10_000.0 - n * (price - mark) - n * price * k
-
-    lo, hi = mark, mark * 10  # bisection: where the account's equity meets its maintenance
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if equity_over_maintenance(mid) > 0 else (lo, mid)
-    assert eth["liquidation_price"] == pytest.approx(lo, rel=1e-9)
+    assert reply.data["equity"] == pytest.approx(acct.cross_equity)  # isolated margin apart
+    theirs = acct.liq_price(acct.positions[("ETH", "short")])
+    assert eth["exchange_liquidation_price"] == pytest.approx(theirs, rel=1e-9)
+    assert abs(eth["liquidation_diff_pct"]) < 0.1  # ours within 0.1 % of OKX's
     assert any("account's equity" in w for w in eth["warnings"])
-    # judged as isolated with 20x margin it would read as past liquidation (≈3,136 against a
-    # mark far above it); on the account's equity it still has room
-    assert eth["liquidation_price"] > mark and eth["distance_pct"] > 0
+    # judged as isolated with its 20x margin it would be under 5 % away; on the account's
+    # equity it has room
+    assert eth["liquidation_price"] > px * 1.15 and eth["distance_pct"] > 10
 
 
 async def test_a_key_that_can_trade_is_flagged(okx, ask):

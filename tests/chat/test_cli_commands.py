@@ -14,6 +14,7 @@ import pytest
 
 from core.returns import log_returns
 from core.risk import MIN_RETURNS_FOR_VOL, risk_report
+from core.tail_risk import fit_tails
 from core.types import Position
 from core.views import correlation_view, largest_changes
 from core.volatility import ewma_vol
@@ -61,11 +62,15 @@ def test_risk_json_equals_the_engine(tmp_path):
     closes = snap.close[:, j]
     sigma = ewma_vol(log_returns(closes), cfg.engine.ewma_halflife.bars(cfg.exchange.timeframe),
                      MIN_RETURNS_FOR_VOL)[0]
+    tails = fit_tails(snap.close, snap.high, snap.low, 4.0)  # every symbol, as the engine
     engine = risk_report(Position(BTC, "short", 0.5, 90000.0, 20.0), snap.instruments[BTC],
-                         snap.last_price(BTC), sigma, 4.0, closes=closes, lows=snap.low[:, j],
-                         highs=snap.high[:, j], target_prob=cfg.risk.safe_touch_prob).to_dict()
+                         snap.last_price(BTC), sigma, 4.0, closes=closes,
+                         target_prob=cfg.risk.safe_touch_prob, tails=tails,
+                         tail_row=j).to_dict()
+    assert engine["risk_model"] == "tail"
     for key in ("liquidation_price", "distance_pct", "distance_sigma_24h", "touch_prob_1h",
-                "touch_prob_24h", "safe_leverage", "mmr", "warnings"):
+                "touch_prob_4h", "touch_prob_24h", "touch_prob_24h_gaussian", "safe_leverage",
+                "safe_leverage_gaussian", "safe_distance_pct", "mmr", "warnings"):
         assert out[key] == engine[key], key
 
 

@@ -21,10 +21,10 @@ def one_line(reply) -> str:
 
 
 async def test_start_and_help_list_commands_with_the_disclaimer(chat):
-    for text in ("/start", "/help"):
+    for text, must in (("/start", "/subscribe"), ("/help", "/risk"), ("/help all", "/risk")):
         r = await chat(text)
         body = "\n".join(r.text)
-        assert DISCLAIMER in body and "/risk" in body and "/open" in body
+        assert DISCLAIMER in body and must in body and "/open" in body
     r = await chat("/help risk")
     assert "usage: /risk" in r.text[1] and any("10x" in line for line in r.text)
     assert "There is no /nope" in one_line(await chat("/help nope"))
@@ -64,7 +64,8 @@ async def test_corr_matrices_and_chart(chat):
     r = await chat("/corr btc eth sol")
     assert r.ok and r.data["symbols"] == ["BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP"]
     assert len(r.data["fast"]) == 3 and r.data["slow"][0][0] == 1.0
-    assert r.data["largest_changes"] and "Largest changes" in "\n".join(r.text)
+    assert r.data["largest_changes"] and r.more == "/corr btc eth sol full"
+    assert "Largest changes" in "\n".join((await chat(r.more)).text)
     png = r.chart()
     assert png.startswith(b"\x89PNG")
     r = await chat("/corr")
@@ -130,7 +131,7 @@ async def test_alert_preferences(chat):
     assert r.data["settings"]["subscriptions"] == ["cascade", "liquidation"]
     r = await chat("/subscribe")
     assert r.data["settings"]["subscriptions"] == [k.name for k in BUILTIN_KINDS
-                                                   if k.scope != "operator"]
+                                                   if k.scope not in ("operator", "personal")]
     r = await chat("/unsubscribe funding")
     assert "funding" not in r.data["settings"]["subscriptions"]
     r = await chat("/mute 1h")

@@ -23,7 +23,7 @@ def test_every_command_answers_in_the_console(runtime):
         "/settings tz Europe/Berlin", "/frobnicate")
     assert "hedgewatch advises; it never places an order" in text
     assert "Liquidation" in text and "leverage is a number followed by x" in text
-    assert "Largest changes" in text and "Outbox" in text
+    assert "[More: /corr btc eth sol full]" in text and "Outbox" in text
     assert "Logged #1" in text and "Closed #1" in text and "Realised" in text
     assert "Subscribed to liquidation" in text and "Timezone set to Europe/Berlin" in text
     assert "I don't know /frobnicate" in text

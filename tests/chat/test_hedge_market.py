@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from chat.commands.market import market_lines
+from core.cascade import FACTORS, cascade_reading
 from core.hedging import multi_leg, pair_fit
 from core.returns import log_returns
 
@@ -72,3 +74,15 @@ async def test_market_reports_the_cascade_reading(chat):
     assert d["simulated"] and "[SIMULATED]" in reply.text[0]
     json.dumps(d, allow_nan=False)
     assert (await chat("/market now")).kind == "usage"
+
+
+def test_market_says_why_a_level_is_capped():
+    few = cascade_reading({"vol_ratio": FACTORS["vol_ratio"].hi,
+                           "range_ratio": FACTORS["range_ratio"].hi})
+    d = {"cascade": few.to_dict(), "simulated": False, "market_index": None,
+         "market_index_slow": None, "market_z": None, "market_spike": False,
+         "vol_ratio": None, "funding_extremes": [], "data_age_ms": 60_000, "warnings": []}
+    text = "\n".join(market_lines(d))
+    assert text.startswith("Cascade score 100/100: HIGH")
+    assert "level capped at high" in text and "a cascade level needs 50%" in text
+    assert "not available: corr_z" in text

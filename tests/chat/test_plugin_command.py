@@ -39,7 +39,7 @@ def test_registered_command_reaches_help_console_and_cli_parser(plugins, runtime
     assert "echo" in Dispatcher(commands).commands
     out = io.StringIO()
     runtime = build_runtime(runtime.config, plugins=plugins)  # contributions load once, here
-    run_console(runtime, stdin=io.StringIO("/help\n/echo hi\n/echo\n"), out=out)
+    run_console(runtime, stdin=io.StringIO("/help all\n/echo hi\n/echo\n"), out=out)
     text = out.getvalue()
     assert "/echo — repeat a word" in text and "HI" in text
     assert "/echo takes one word, e.g. /echo hello" in text

@@ -61,12 +61,14 @@ def test_danger_comes_first_with_the_exact_margin_to_add():
     assert "a 9% chance" in a.reason and "frees 500.00 USDT" in a.reason
 
 
-def test_a_volatile_market_asks_for_the_safe_leverage_when_that_needs_more():
-    a = advise(**{**BASE, "danger": True, "danger_why": "volatile", "safe_leverage": 2.5})
+def test_a_volatile_market_asks_for_the_risk_models_distance_when_that_needs_more():
+    a = advise(**{**BASE, "danger": True, "danger_why": "volatile", "model_distance": 0.3})
     assert a.action == ADD_MARGIN
-    assert a.margin == pytest.approx(60_000.0 / 2.5 - 6_000.0)  # entry notional / 2.5
     liq = okx_liq("long", 60_000.0, 1.0, 6_000.0 + a.margin)
-    assert a.distance == pytest.approx((57_000.0 - liq) / 57_000.0) and a.distance > 0.12
+    assert (57_000.0 - liq) / 57_000.0 == pytest.approx(0.3)  # exactly the model's distance
+    assert a.distance == pytest.approx(0.3)
+    calm = advise(**{**BASE, "danger": True, "danger_why": "close", "model_distance": 0.05})
+    assert calm.distance == pytest.approx(0.12)  # the configured floor when it is further
 
 
 def test_danger_that_no_margin_fixes_is_a_cut():

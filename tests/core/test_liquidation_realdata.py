@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import itertools
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from core.liquidation import (
     binance_liquidation_price,
     choose_tier,
-    isolated_liquidation_price,
     liquidation,
     margin_ratio,
     tier_index,
 )
 from core.types import Instrument, Position, Tier
+from plugins.exchanges.csv_files import read_okx_tiers
 
 pytestmark = pytest.mark.realdata
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "report_liquidation_calibration.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("report_liquidation_calibration", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture
@@ -37,8 +27,8 @@ def okx_tiers(shared_data: Path) -> dict[str, tuple[Tier, ...]]:
     path = shared_data / "tiers" / "okx_position_tiers_swap_BTC_ETH_2026-05.csv"
     if not path.exists():
         pytest.skip(f"{path} not found")
-    mod = _script()
-    return {fam: mod.load_okx_tiers(path, fam) for fam in ("BTC-USDT", "ETH-USDT")}
+    tiers = read_okx_tiers(path)
+    return {"BTC-USDT": tiers["BTC"], "ETH-USDT": tiers["ETH"]}
 
 
 def test_okx_tier_boundaries_are_exact(okx_tiers):
@@ -94,27 +84,3 @@ def test_binance_brackets_are_continuous_and_solved(shared_data: Path):
             t = tiers[min(int(tier_index(tiers, n * px)), len(tiers) - 1)]
             equity = m + sign * n * (px - entry)
             assert equity == pytest.approx(n * px * t.mmr - t.maintenance_amount, rel=1e-9)
-
-
-def test_calibration_on_okx_2022(shared_data: Path):
-    mod = _script()
-    path = shared_data / mod.OHLCV
-    if not path.exists():
-        pytest.skip(f"{path} not found")
-    tiers_path = shared_data / mod.TIERS
-    tiers = mod.load_okx_tiers(tiers_path) if tiers_path.exists() else ()
-    inst = Instrument("BTC-USDT-SWAP", "BTC", contract_value=0.01, tiers=tiers)
-    cal = mod.calibrate(mod.load_ohlcv(path), inst, side="long", leverage=10.0)
-    assert cal.touched.size > 150  # a position a day, May–Dec 2022, after a 30-day lookback
-    np.testing.assert_allclose(cal.liquidation / cal.entry, 0.9 / 0.9955, rtol=1e-12)
-    for pred in (cal.p_first_passage, cal.p_empirical):
-        table = mod.calibration_table(pred, cal.touched)
-        assert sum(r["n"] for r in table) == np.isfinite(pred).sum()
-        assert sum(r["touched"] for r in table) == cal.touched[np.isfinite(pred)].sum()
-        mean = float(np.nanmean(pred))
-        observed = float(cal.touched.mean())
-        # 2022 had LUNA, 3AC and FTX: some 10x longs were liquidated, but few.
-        assert 0 < observed < 0.15
-        assert observed / 10 < mean < observed * 10, (mean, observed)
-    assert isolated_liquidation_price(100.0, 1, 1, 10.0, 0.004, 0.0005) == pytest.approx(
-        90 / 0.9955)

@@ -36,8 +36,8 @@ def depth(totals, end=100 * H):
 
 def test_depth_drop_against_recent_median():
     d = {"BTC": depth([100, 100, 100, 100, 100, 35]), "ETH": depth([10, 10, 10, 10, 10, 5])}
-    # BTC: 1 - 35/100 = 0.65; ETH: 1 - 5/10 = 0.5; median of the two
-    assert depth_drop(d, 100 * H) == pytest.approx(0.575)
+    # depth-weighted: 1 - (35 + 5) / (100 + 10); the majors' books weigh most
+    assert depth_drop(d, 100 * H) == pytest.approx(1 - 40 / 110)
     assert depth_drop(d, 100 * H, symbols=["BTC"]) == pytest.approx(0.65)
     assert math.isnan(depth_drop({}, 100 * H))
     assert math.isnan(depth_drop({"BTC": depth([1, 2])}, 100 * H))  # too few points

@@ -16,10 +16,11 @@ from core.risk import (
     ewma_sigma,
     log_distance,
     required_log_distance,
-    risk_many,
     risk_report,
     safe_leverage,
 )
+from core.risk_many import risk_many
+from core.tail_risk import fit_tails
 from core.touch import touch_probability
 from core.types import Instrument, Position, Tier
 
@@ -61,13 +62,29 @@ def test_report_is_json_ready_without_nan():
     assert set(d) == {f.name for f in RiskReport.__dataclass_fields__.values()}
 
 
-def test_sigma_from_closes_and_empirical_probability():
+def test_sigma_from_closes_without_a_tail_fit_is_the_gaussian_and_says_so():
     c = walk()
     pos = Position("BTC-USDT-SWAP", "long", 0.5, float(c[-1]), 10)
     r = risk_report(pos, BTC, float(c[-1]), None, BPH, closes=c)
-    assert r.touch_prob_24h is not None and r.touch_prob_24h_empirical is not None
-    assert r.warnings == ()
+    assert r.risk_model == "gaussian" and r.touch_prob_24h == r.touch_prob_24h_gaussian
+    assert r.safe_leverage == r.safe_leverage_gaussian
+    assert r.warnings == ("too little history for the calibrated tail model: Gaussian touch "
+                          "probabilities, which understate crypto's tails",)
     json.dumps(r.to_dict(), allow_nan=False)
+
+
+def test_with_a_tail_fit_the_reported_numbers_are_the_tail_models():
+    c = walk()
+    fit = fit_tails(c, c * 1.001, c * 0.999, BPH)
+    pos = Position("BTC-USDT-SWAP", "long", 0.5, float(c[-1]), 20)
+    r = risk_report(pos, BTC, float(c[-1]), SIGMA, BPH, tails=fit)
+    assert r.risk_model == "tail" and r.warnings == ()
+    assert 0 < r.touch_prob_1h < r.touch_prob_4h < r.touch_prob_24h < 1
+    assert r.touch_prob_24h != r.touch_prob_24h_gaussian
+    # the safe leverage puts a new position exactly at the model's 24 h target
+    liq = float(isolated_liquidation_price(c[-1], 1, 1, c[-1] / r.safe_leverage, 0.004, 0.0005))
+    assert float(log_distance(c[-1], liq, 1)) == pytest.approx(
+        -math.log1p(-r.safe_distance_pct / 100), rel=1e-9)
 
 
 def test_warnings():
@@ -155,21 +172,33 @@ def test_risk_many_matches_risk_report():
     size = rng.choice([0.5, 10.0, 10.01, 30.0, 120.0], k)
     sign = rng.choice([-1.0, 1.0], k)
     lev = rng.uniform(2, 40, k)
+    paths = np.column_stack([walk(1500, float(s_), seed=j) for j, s_ in enumerate(sigmas)])
+    paths[:700, 3] = np.nan  # a symbol with too little history: the Gaussian stands in
+    fit = fit_tails(paths, paths * 1.002, paths * 0.998, BPH)
+    assert not fit.ok[3] and fit.ok.sum() == syms - 1
     out = risk_many(entry, size, sign, entry * size / lev, marks, sigmas, BPH,
                     symbol_idx=sym, tiers=TierTable.build([TIERS] * syms),
-                    contract_value=np.full(syms, 0.01), max_leverage=np.full(syms, 100.0))
+                    contract_value=np.full(syms, 0.01), max_leverage=np.full(syms, 100.0),
+                    tails=fit)
     for i in range(k):
         pos = Position(f"S{sym[i]}", "long" if sign[i] > 0 else "short", float(size[i]),
                        float(entry[i]), float(lev[i]))
         inst = Instrument(f"S{sym[i]}", "X", contract_value=0.01, tiers=TIERS)
-        r = risk_report(pos, inst, float(marks[sym[i]]), float(sigmas[sym[i]]), BPH)
+        r = risk_report(pos, inst, float(marks[sym[i]]), float(sigmas[sym[i]]), BPH,
+                        tails=fit, tail_row=int(sym[i]))
+        assert out.calibrated[i] == (r.risk_model == "tail") == (sym[i] != 3)
         assert out.tier[i] == r.tier and out.mmr[i] == r.mmr
         assert out.liquidation_price[i] == pytest.approx(r.liquidation_price, rel=1e-12)
         assert out.distance_pct[i] == pytest.approx(r.distance_pct, rel=1e-12)
         assert out.distance_sigma_24h[i] == pytest.approx(r.distance_sigma_24h, rel=1e-12)
-        assert out.touch_prob_1h[i] == pytest.approx(r.touch_prob_1h, rel=1e-12, abs=1e-300)
-        assert out.touch_prob_24h[i] == pytest.approx(r.touch_prob_24h, rel=1e-12)
+        for h in (1, 4, 24):
+            for key in (f"touch_prob_{h}h", f"touch_prob_{h}h_gaussian"):
+                assert getattr(out, key)[i] == pytest.approx(getattr(r, key), rel=1e-12,
+                                                             abs=1e-300)
         assert out.safe_leverage[i] == pytest.approx(r.safe_leverage, rel=1e-12)
+        assert out.safe_leverage_gaussian[i] == pytest.approx(r.safe_leverage_gaussian,
+                                                              rel=1e-12)
+        assert out.safe_distance_pct[i] == pytest.approx(r.safe_distance_pct, rel=1e-12)
         assert out.unrealised_pnl[i] == pytest.approx(r.unrealised_pnl, rel=1e-12)
 
 

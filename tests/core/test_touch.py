@@ -8,9 +8,6 @@ import numpy as np
 import pytest
 
 from core.touch import (
-    adverse_excursions,
-    empirical_touch,
-    empirical_touch_probability,
     log_norm_sf,
     norm_isf,
     norm_sf,
@@ -103,56 +100,6 @@ def test_norm_helpers():
 def test_required_distance_hits_the_target():
     d = required_distance(0.01, 0.004, 96)
     assert float(touch_probability(d, 0.004, 96)) == pytest.approx(0.01, rel=1e-12)
-
-
-def brute_excursions(closes, lows, horizon, sign):
-    out = []
-    for t in range(len(closes) - horizon):
-        path = lows[t + 1:t + 1 + horizon]
-        if sign > 0:
-            out.append(math.log(closes[t]) - math.log(min(path)))
-        else:
-            out.append(math.log(max(path)) - math.log(closes[t]))
-    return np.array(out)
-
-
-def test_adverse_excursions_match_a_loop():
-    rng = np.random.default_rng(4)
-    c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 300)))
-    lows = c * np.exp(-np.abs(rng.normal(0, 0.003, 300)))
-    highs = c * np.exp(np.abs(rng.normal(0, 0.003, 300)))
-    np.testing.assert_allclose(adverse_excursions(c, 12, 1, lows=lows),
-                               brute_excursions(c, lows, 12, 1), rtol=1e-12)
-    np.testing.assert_allclose(adverse_excursions(c, 12, -1, highs=highs),
-                               brute_excursions(c, highs, 12, -1), rtol=1e-12)
-    assert adverse_excursions(c, 12, 1).shape == (288,)
-    assert adverse_excursions(c[:5], 12, 1).size == 0
-
-
-def test_empirical_probability_counts_windows():
-    exc = np.array([0.01, 0.02, 0.03, 0.04])
-    np.testing.assert_allclose(empirical_touch_probability([0.005, 0.02, 0.035, 0.05], exc),
-                               [1.0, 0.75, 0.25, 0.0])
-    # Doubling current volatility doubles every excursion.
-    assert float(empirical_touch_probability(0.05, exc, 2.0)) == 0.5
-    assert np.isnan(empirical_touch_probability(0.05, []))
-
-
-def test_empirical_near_first_passage_on_a_gaussian_walk():
-    # On a Gaussian walk observed only at closes, the empirical estimate sits a little under
-    # the continuous first-passage value (discrete monitoring), never far from it.
-    rng = np.random.default_rng(5)
-    sigma = 0.004
-    c = 100 * np.exp(np.cumsum(rng.normal(0, sigma, 200_000)))
-    d = 0.05
-    emp = float(empirical_touch(d, c, 96, 1, sigma))
-    fp = float(touch_probability(d, sigma, 96))
-    assert 0.6 * fp < emp < 1.05 * fp, (emp, fp)
-
-
-def test_empirical_needs_enough_windows():
-    c = np.linspace(100, 101, 60)
-    assert np.isnan(empirical_touch(0.05, c, 24, 1, 0.01))
 
 
 def test_norm_sf_is_erfc_element_by_element_in_the_input_shape():

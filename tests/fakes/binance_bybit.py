@@ -9,10 +9,12 @@ numbers as strings, as the live v5 API does; its open interest is in base coins 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from aiohttp import web
 
+from tests.fakes import binance_private, bybit_private
+from tests.fakes.exchange_account import FakeAccount
 from tests.fakes.loopback import serve
 from tests.fakes.okx_market import FakeMarket
 from tests.fakes.okx_server import START_MS
@@ -34,6 +36,13 @@ class _FakeRest:
     def __post_init__(self) -> None:
         self.market = FakeMarket(self.bases, now_ms=self.now_ms)
         self._runner: web.AppRunner | None = None
+        self.keys: dict[str, Any] = {}  # API key → its secret, rights and ledger
+
+    def marked(self, acct: FakeAccount) -> FakeAccount:
+        """``acct`` marked at the fake's prices now."""
+        for b in self.bases:
+            acct.marks[b] = self.market.price(b, self.now_ms)
+        return acct
 
     @property
     def url(self) -> str:
@@ -59,11 +68,29 @@ class _FakeRest:
 
 @dataclass
 class FakeBinance(_FakeRest):
-    routes: ClassVar[tuple[str, ...]] = ("/fapi/v1/{name}",)
+    """Binance USDⓈ-M: the public endpoints, and the private ones (``binance_private``) for
+    keys added with ``add_key``."""
+
+    routes: ClassVar[tuple[str, ...]] = ("/fapi/v1/{name}", "/fapi/v2/{name}",
+                                         "/sapi/v1/account/{name}")
+
+    def add_key(self, api_key: str, secret: str, *, account: FakeAccount | None = None,
+                **rights: bool) -> binance_private.BinanceKey:
+        """Accept requests signed with this key; ``rights`` override the read-only ones
+        (``enableFutures=True``: it may trade)."""
+        key = binance_private.BinanceKey(secret, {**binance_private.READ_ONLY, **rights},
+                                         account)
+        self.keys[api_key] = key
+        return key
+
+    def new_account(self, *, wallet: float = 10_000.0) -> FakeAccount:
+        return self.marked(binance_private.binance_account(wallet=wallet))
 
     async def _handle(self, request: web.Request) -> web.Response:
         name, params = request.match_info["name"], dict(request.query)
         self.log.append((name, params))
+        if request.path in binance_private.PRIVATE:
+            return await binance_private.handle(self, request)
         handler = getattr(self, "_" + name.replace("Info", "_info").lower(), None)
         if handler is None:
             return web.json_response({"code": -1121, "msg": "Invalid endpoint."}, status=404)
@@ -172,11 +199,33 @@ class FakeBybit(_FakeRest):
     keep only the USDT perpetual. ``log`` names endpoints by their path after ``/v5/market/``.
     """
 
-    routes: ClassVar[tuple[str, ...]] = ("/v5/market/{name}", "/v5/market/funding/history")
+    routes: ClassVar[tuple[str, ...]] = ("/v5/market/{name}", "/v5/market/funding/history",
+                                         *bybit_private.PRIVATE)
+
+    def add_key(self, api_key: str, secret: str, *, account: FakeAccount | None = None,
+                read_only: bool = True, **permissions: list[str]
+                ) -> bybit_private.BybitKey:
+        """Accept requests signed with this key; ``read_only=False`` with ``permissions``
+        (``ContractTrade=["Order", "Position"]``, ``Wallet=["Withdraw"]``) as Bybit lists
+        them."""
+        key = bybit_private.BybitKey(secret, read_only,
+                                     {**bybit_private.NO_RIGHTS, **permissions}, account)
+        self.keys[api_key] = key
+        return key
+
+    def new_account(self, mode: str = bybit_private.REGULAR, *, wallet: float = 10_000.0
+                    ) -> FakeAccount:
+        return self.marked(bybit_private.bybit_account(mode, wallet=wallet))
+
+    def _risk_limit(self, params: dict) -> dict:
+        return bybit_private.risk_limit(self, params)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        name, params = request.match_info.get("name", "funding/history"), dict(request.query)
+        params = dict(request.query)
+        name = request.match_info.get("name") or request.path.removeprefix("/v5/market/")
         self.log.append((name, params))
+        if request.path in bybit_private.PRIVATE:
+            return self._private(request, params)
         handler = getattr(self, "_" + name.replace("-", "_").replace("/", "_"), None)
         if handler is None:
             return web.json_response({"retCode": 10404, "retMsg": "Not found"}, status=404)
@@ -187,6 +236,16 @@ class FakeBybit(_FakeRest):
             result = handler(params)
         except _BybitError as e:
             code, msg = e.args
+        return web.json_response({"retCode": code, "retMsg": msg, "result": result,
+                                  "retExtInfo": {}, "time": self.now_ms})
+
+    def _private(self, request: web.Request, params: dict) -> web.Response:
+        key = bybit_private.authenticate(self, request.headers, request.query_string)
+        code, msg, result = 0, "OK", {}
+        if isinstance(key, tuple):
+            code, msg = key
+        else:
+            result = bybit_private.PRIVATE[request.path](self, key, params)
         return web.json_response({"retCode": code, "retMsg": msg, "result": result,
                                   "retExtInfo": {}, "time": self.now_ms})
 

@@ -2,7 +2,10 @@
 
 Prices follow a seeded random walk per symbol on a fixed bar grid, so any bar can be asked
 for at any time and always reads the same; ``selloff`` bends the path down from a given time
-(a cascade for the liquidation tests). Nothing here does I/O.
+(a cascade for the liquidation tests). ``record`` serves real bars instead (the replay test).
+The flow data (liquidation orders, taker volume, open interest, mark prices) follows the
+path and its sell-offs: a sell-off liquidates longs, makes takers sell, drains open interest
+and pushes trades under the mark price. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -79,6 +82,31 @@ class PricePath:
         return np.column_stack([open_, high, low, close, volume])
 
 
+@dataclass
+class RecordedPath:
+    """Real bars served as they were (``FakeMarket.record``); same interface as PricePath."""
+
+    times: np.ndarray  # bar open times, ascending, on the step grid
+    ohlcv: np.ndarray  # (n, 5)
+    origin_ms: int
+    step_ms: int
+    selloffs: list[Selloff] = field(default_factory=list)
+
+    def index(self, t_ms: int) -> int:
+        return (t_ms - self.origin_ms) // self.step_ms
+
+    def _rows(self, i: np.ndarray) -> np.ndarray:
+        t = self.origin_ms + np.asarray(i, dtype=np.int64) * self.step_ms
+        k = np.clip(np.searchsorted(self.times, t), 0, len(self.times) - 1)
+        return self.ohlcv[k]
+
+    def close_at(self, i: np.ndarray) -> np.ndarray:
+        return self._rows(i)[..., 3]
+
+    def bars(self, times: np.ndarray) -> np.ndarray:
+        return self._rows(self.index(np.asarray(times, dtype=np.int64)))
+
+
 def _seed(base: str, seed: int) -> int:
     return zlib.crc32(f"{seed}:{base}".encode())
 
@@ -91,13 +119,61 @@ class FakeMarket:
         self.step_ms = step_ms
         self.origin_ms = (now_ms - history_days * 86_400_000) // step_ms * step_ms
         self.bases = list(bases)
-        self.paths = {
+        self.paths: dict[str, PricePath | RecordedPath] = {
             b: PricePath(START_PRICES.get(b, 10.0 + (_seed(b, seed) % 5000) / 10.0),
                          _seed(b, seed), self.origin_ms, step_ms)
             for b in self.bases
         }
         self.depth_scale: dict[str, float] = {}
+        self.liq_scale: dict[str, float] = {}
         self.gaps: dict[str, set[int]] = {}
+        self.digits = 8  # significant digits of prices and volumes in answers
+
+    def record(self, base: str, times: np.ndarray, ohlcv: np.ndarray) -> None:
+        """Serve these real bars for ``base`` (open times on the step grid, (n, 5) OHLCV);
+        the history starts at the earliest recorded bar."""
+        self.origin_ms = min(self.origin_ms, int(times[0]))
+        for path in self.paths.values():
+            if isinstance(path, RecordedPath):
+                path.origin_ms = self.origin_ms
+        self.paths[base] = RecordedPath(np.asarray(times, np.int64), np.asarray(ohlcv, float),
+                                        self.origin_ms, self.step_ms)
+        if base not in self.bases:
+            self.bases.append(base)
+
+    # --- flow: what a sell-off does besides the price --------------------------------------
+
+    def selling(self, base: str, t_ms: int) -> float:
+        """Share of ``base``'s sell-offs' drop per minute at ``t_ms`` (0 when calm)."""
+        return sum(s.drop * 60_000 / s.duration_ms for s in self.paths[base].selloffs
+                   if s.start_ms <= t_ms < s.start_ms + s.duration_ms)
+
+    def sold(self, base: str, t_ms: int) -> float:
+        """How much of its sell-offs' drop has happened by ``t_ms``."""
+        return sum(s.drop * min(1.0, max(0.0, (t_ms - s.start_ms) / s.duration_ms))
+                   for s in self.paths[base].selloffs)
+
+    def liquidated_usdt(self, base: str, minute_ms: int) -> float:
+        """Longs liquidated in one minute: a trickle, and a flood while it sells off."""
+        calm = 3_000.0 * (1 + zlib.crc32(f"{base}{minute_ms}".encode()) % 5)
+        return self.liq_scale.get(base, 1.0) * (calm + 5e8 * self.selling(base, minute_ms))
+
+    def open_interest_usdt(self, base: str, t_ms: int) -> float:
+        """Open interest: steady, drained by half the share a sell-off has taken."""
+        steady = 5_000_000.0 * (1 + 0.1 * (zlib.crc32(base.encode()) % 7))
+        return steady * (1.0 - 0.5 * self.sold(base, t_ms))
+
+    def taker_usdt(self, base: str, bucket_ms: int, now_ms: int) -> tuple[float, float]:
+        """(sell, buy) taker USDT in a 5-minute bucket (the open one only partly traded)."""
+        done = min(1.0, max(0.0, (now_ms - bucket_ms) / 300_000))
+        share = 0.5 + 0.02 * math.sin(bucket_ms / 300_000) + (
+            0.25 if self.selling(base, bucket_ms) > 0 else 0.0)
+        total = 2e6 * done
+        return total * share, total * (1 - share)
+
+    def mark_basis(self, base: str, t_ms: int) -> float:
+        """mark / last − 1: a hair above calm, 0.3 % above while forced selling hits trades."""
+        return 1e-4 + (3e-3 if self.selling(base, t_ms) > 0 else 0.0)
 
     @staticmethod
     def inst_id(base: str) -> str:
@@ -156,8 +232,9 @@ class FakeMarket:
         v = np.where(live, b[:, :, 4], 0.0).sum(axis=1)
         ct = self.contract_value(base)
         confirm = np.where(times + bar_ms <= now_ms, "1", "0")
-        return [[str(int(t)), f"{o_:.8g}", f"{h_:.8g}", f"{l_:.8g}", f"{c_:.8g}",
-                 f"{v_ / ct:.8g}", f"{v_:.8g}", f"{v_ * c_:.8g}", cf]
+        g = f".{self.digits}g"
+        return [[str(int(t)), f"{o_:{g}}", f"{h_:{g}}", f"{l_:{g}}", f"{c_:{g}}",
+                 f"{v_ / ct:{g}}", f"{v_:{g}}", f"{v_ * c_:{g}}", cf]
                 for t, o_, h_, l_, c_, v_, cf in zip(times, o, h, lo, c, v, confirm,
                                                      strict=True)]
 

@@ -1,10 +1,13 @@
-"""The fake OKX server's endpoints: each returns (HTTP status, envelope) with string fields."""
+"""The fake OKX server's public endpoints: each returns (HTTP status, envelope) with string
+fields (the private ones, signed, are in ``okx_private``)."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from tests.fakes.okx_flow_routes import FLOW_ROUTES
+from tests.fakes.okx_private import TIERS
 
 if TYPE_CHECKING:
     from tests.fakes.okx_server import FakeOkx
@@ -123,7 +126,7 @@ def open_interest(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
     if base is None:
         return err("51001", "Instrument ID does not exist")
     px = okx.market.price(base, okx.now_ms)
-    oi_ccy = 5_000_000.0 / px * (1 + 0.1 * (zlib.crc32(base.encode()) % 7))
+    oi_ccy = okx.market.open_interest_usdt(base, okx.now_ms) / px
     ct = okx.market.contract_value(base)
     return ok([{"instType": "SWAP", "instId": params["instId"], "oi": f"{oi_ccy / ct:.2f}",
                 "oiCcy": f"{oi_ccy:.6f}", "oiUsd": f"{oi_ccy * px:.2f}",
@@ -136,8 +139,7 @@ def position_tiers(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
     if base not in okx.market.paths:
         return err("51001", "Instrument ID does not exist")
     out, lo = [], 0
-    for k, (mx, mmr, lev) in enumerate([(500, 0.004, 100), (2000, 0.005, 75), (8000, 0.01, 50),
-                                        (20000, 0.02, 20), (50000, 0.05, 10)], start=1):
+    for k, (mx, mmr, lev) in enumerate(TIERS, start=1):
         out.append({"uly": fam, "instFamily": fam, "instId": "", "tier": str(k),
                     "minSz": str(lo), "maxSz": str(mx), "mmr": f"{mmr}", "imr": f"{1 / lev}",
                     "maxLever": str(lev), "optMgnFactor": "0", "quoteMaxLoan": "",
@@ -163,15 +165,6 @@ def tickers(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
     return ok(out)
 
 
-def account_config(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
-    return ok([{"uid": "1", "acctLv": "2", "posMode": "net_mode", "perm": okx.account_perm,
-                "level": "Lv1", "autoLoan": False}])
-
-
-def positions(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
-    return ok(list(okx.positions))
-
-
 def balance(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
     """The trading account (v5 shape): ``okx.equity`` is the USDT equity (None: no USDT),
     ``okx.iso_equity`` the part of it that is isolated margin."""
@@ -182,10 +175,6 @@ def balance(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
         "upl": "0", "uTime": str(okx.now_ms)}]
     return ok([{"uTime": str(okx.now_ms), "totalEq": f"{okx.equity or 0:.8g}",
                 "details": details}])
-
-
-def currencies(okx: FakeOkx, params: dict[str, str]) -> tuple[int, Body]:
-    return ok([])
 
 
 ROUTES: dict[str, Callable[[FakeOkx, dict[str, str]], tuple[int, Body]]] = {
@@ -199,10 +188,7 @@ ROUTES: dict[str, Callable[[FakeOkx, dict[str, str]], tuple[int, Body]]] = {
     "/api/v5/public/open-interest": open_interest,
     "/api/v5/public/position-tiers": position_tiers,
     "/api/v5/market/tickers": tickers,
-    "/api/v5/account/config": account_config,
-    "/api/v5/account/positions": positions,
-    "/api/v5/account/balance": balance,
-    "/api/v5/asset/currencies": currencies,
+    **FLOW_ROUTES,
 }
 
 

@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.fakes.exchange_account import FakeAccount
 from tests.fakes.loopback import LoopThread, serve
+from tests.fakes.okx_flow_routes import FLOW_LIMITS
 from tests.fakes.okx_market import FakeMarket, default_bases
+from tests.fakes.okx_private import PRIVATE, SINGLE, OkxKey, authenticate, okx_account
 from tests.fakes.okx_routes import route
 
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -44,13 +47,15 @@ OKX_LIMITS: dict[str, tuple[int, bool]] = {
     "/api/v5/market/tickers": (20, False),
     "/api/v5/public/instruments": (20, False),
     "/api/v5/public/time": (10, False),
+    **FLOW_LIMITS,
 }
 WINDOW_S = 2.0
-PRIVATE = ("/api/v5/account/", "/api/v5/asset/")  # signed endpoints: need a valid key
+SIGNED = ("/api/v5/account/", "/api/v5/asset/")  # signed endpoints: need a valid key
 KEY_ERRORS = {"50111": "Invalid OK-ACCESS-KEY", "50112": "Invalid OK-ACCESS-TIMESTAMP",
               "50113": "Invalid Sign", "50114": "Invalid authorization",
               "50105": "OK-ACCESS-PASSPHRASE incorrect"}
-FAULTS = ("unavailable", "error", "timeout", "malformed", "drop", "empty", "nulls", "badsymbol")
+FAULTS = ("unavailable", "error", "timeout", "malformed", "drop", "empty", "nulls", "badsymbol",
+          "ratelimited")
 _BAR = re.compile(r"^(\d+)([mHDW])(utc)?$")
 _UNIT_MS = {"m": 60_000, "H": 3_600_000, "D": 86_400_000, "W": 604_800_000}
 
@@ -91,6 +96,7 @@ class FakeOkx:
         self.log: list[Request] = []
         self.faults: list[Fault] = []
         self.account_perm = "read_only"
+        self.keys: dict[str, OkxKey] = {}  # API key → its secret, passphrase, rights, ledger
         self.reject_key: str | None = None  # an OKX code (e.g. "50111"): private routes refuse
         self.positions: list[dict] = []
         self.equity: float | None = 10_000.0  # USDT equity of the account (balance)
@@ -119,7 +125,8 @@ class FakeOkx:
         for ``symbol`` (a base such as "BTC", None = any), ``times`` times (None = until
         ``clear_faults``). Kinds: unavailable (503/50001), error (500/50026), timeout (sleeps
         ``delay_s``), malformed (broken JSON), drop (connection closed), empty (no data),
-        nulls (fields null), badsymbol (51001)."""
+        nulls (fields null), badsymbol (51001), ratelimited (429/50011, as if the window
+        were full)."""
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULTS}")
         f = Fault(kind, endpoint, symbol.upper() if symbol else None, times, delay_s)
@@ -137,8 +144,10 @@ class FakeOkx:
         self.market.gaps.clear()
 
     def requests(self, endpoint: str = "", symbol: str | None = None) -> list[Request]:
-        """Logged requests whose path ends with ``endpoint`` (and for ``symbol``, a base)."""
-        out = [r for r in self.log if r.path.endswith(endpoint)]
+        """Logged requests whose path ends with ``endpoint`` (and for ``symbol``, a base).
+        Mark-price candles count only when asked for by name: "candles" means trade bars."""
+        out = [r for r in self.log if r.path.endswith(endpoint)
+               and ("mark-price" in endpoint or "mark-price" not in r.path)]
         if symbol:
             inst = self.market.inst_id(symbol.upper())
             out = [r for r in out if r.params.get("instId") == inst]
@@ -152,6 +161,23 @@ class FakeOkx:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def add_key(self, api_key: str, secret: str, passphrase: str, *, perm: str | None = None,
+                account: FakeAccount | None = None) -> OkxKey:
+        """Accept requests signed with this key. ``perm`` as OKX's ``/account/config`` says
+        it ("read_only", "read_only,trade", "read_only,withdraw"; None: ``account_perm``);
+        ``account`` is its ledger (None: the raw ``positions``/``equity`` fields)."""
+        self.keys[api_key] = OkxKey(secret, passphrase, perm, account)
+        return self.keys[api_key]
+
+    def new_account(self, mode: str = SINGLE, *, wallet: float = 10_000.0) -> FakeAccount:
+        """A ledger with OKX's liquidation formulas for account level ``mode`` ("2" single-
+        currency, "3" multi-currency, "4" portfolio margin), marked at the fake's prices."""
+        acct = okx_account(mode, wallet=wallet, ct_values={
+            b: self.market.contract_value(b) for b in self.market.bases})
+        for b in self.market.bases:
+            acct.marks[b] = self.market.price(b, self.now_ms)
+        return acct
 
     # --- HTTP plumbing ----------------------------------------------------------------------
 
@@ -226,7 +252,7 @@ class FakeOkx:
             entry.status = 429
             return web.json_response({"code": "50011", "msg": "Too Many Requests", "data": []},
                                      status=429)
-        if self.reject_key and path.startswith(PRIVATE):
+        if self.reject_key and path.startswith(SIGNED):
             entry.status = 401
             return web.json_response({"code": self.reject_key, "msg": KEY_ERRORS.get(
                 self.reject_key, "Invalid authorization"), "data": []}, status=401)
@@ -235,7 +261,16 @@ class FakeOkx:
             resp = await self._faulty(fault, request, entry)
             if resp is not None:
                 return resp
-        status, body = route(self, path, params)
+        if path in PRIVATE:
+            key, refused = authenticate(self, request.method, request.raw_path,
+                                        await request.text(), request.headers)
+            if key is None:
+                assert refused is not None
+                entry.status = refused[0]
+                return web.json_response(refused[1], status=refused[0])
+            status, body = PRIVATE[path](self, key, params)
+        else:
+            status, body = route(self, path, params)
         entry.status = status
         if fault is not None and fault.kind == "nulls" and body.get("data"):
             body["data"] = [_nulled(d) for d in body["data"]]
@@ -251,6 +286,10 @@ class FakeOkx:
             entry.status = 500
             return web.json_response({"code": "50026", "msg": "System error", "data": []},
                                      status=500)
+        if f.kind == "ratelimited":
+            entry.status = 429
+            return web.json_response({"code": "50011", "msg": "Too Many Requests", "data": []},
+                                     status=429)
         if f.kind == "badsymbol":
             return web.json_response({"code": "51001", "msg": "Instrument ID does not exist",
                                       "data": []}, status=200)

@@ -121,6 +121,32 @@ class BotApiMethods(FakeTelegramState):
     def _on_edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         return self._edit(params, text=False)
 
+    def _on_delete_message(self, params: dict[str, Any]) -> bool:
+        """Delete a message: the bot's own anywhere, a user's in a private chat, or in a group
+        where the bot is an administrator (Telegram's rules, the 48-hour limit left out)."""
+        with self._lock:
+            chat = self._resolve(params)
+            key = (chat.id, params.get("message_id"))
+            msg = self._stored.get(key)  # type: ignore[arg-type]
+            if msg is None:
+                raise bad_request("message to delete not found")
+            own = msg.get("from", {}).get("id") == self.bot_id
+            if not own and chat.type != "private" and self.bot_id not in chat.admins:
+                raise bad_request("message can't be deleted")
+            del self._stored[key]  # type: ignore[arg-type]
+            self.deleted.append((chat.id, int(key[1])))  # type: ignore[arg-type]
+        return True
+
+    def _on_pin_chat_message(self, params: dict[str, Any]) -> bool:
+        """Pin one of the chat's messages (``pinned`` records chat → message id)."""
+        with self._lock:
+            chat = self._writable(params)
+            message_id = params.get("message_id")
+            if (chat.id, message_id) not in self._stored:
+                raise bad_request("message to pin not found")
+            self.pinned[chat.id] = int(message_id)  # type: ignore[arg-type]
+        return True
+
     def _on_answer_callback_query(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id"))
         with self._lock:

@@ -47,6 +47,8 @@ class FakeTelegramState:
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (method, params) of every call
         self.counters: dict[int, Counter] = {}  # chat_id -> {"delivered", "rejected", "429"...}
         self.callback_answers: list[dict[str, Any]] = []
+        self.deleted: list[tuple[int, int]] = []  # (chat, message id) of deleteMessage calls
+        self.pinned: dict[int, int] = {}  # chat -> pinned message id (pinChatMessage)
         self.webhook: dict[str, Any] | None = None
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.allowed_updates: list[str] | None = None

@@ -10,7 +10,7 @@ import pytest
 from jobs.service import _check_key
 from plugins.exchanges.ccxt_market import OkxMarket
 from settings.config import ExchangeConfig
-from tests.chat.test_account_command import KEYS
+from tests.chat.test_account_command import KEY_PARTS, KEYS
 from tests.fakes.okx_market import default_bases
 from tests.fakes.okx_server import FakeOkx
 
@@ -20,6 +20,7 @@ from tests.fakes.okx_server import FakeOkx
     ("read_only", logging.INFO, "read the account (read only)")])
 async def test_start_up_says_what_the_keys_may_do(caplog, perm, level, words):
     async with FakeOkx(bases=default_bases(2)) as okx:
+        okx.add_key(*KEY_PARTS)
         okx.account_perm = perm
         ex = ExchangeConfig.model_validate({"api_url": okx.url, "symbols": ["BTC"],
                                             "timeout": "2s", "max_retries": 1})

@@ -129,6 +129,7 @@ async def test_positions_flag_a_key_that_can_trade(okx):
                       "posSide": "net", "avgPx": "60000", "lever": "10", "mgnMode": "isolated",
                       "liqPx": "54500", "margin": "300", "imr": "", "mmr": "2.4",
                       "notionalUsd": "30000", "markPx": "60000", "uTime": "1", "cTime": "1"}]
+    okx.add_key("k", "s", "p")
     keys = Secrets(exchanges={"okx": ExchangeKeys("k", "s", "p")})
     m = OkxMarket(config(okx), secrets=keys, backoff_s=0.01)
     try:

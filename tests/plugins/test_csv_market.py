@@ -288,3 +288,18 @@ async def test_what_a_csv_folder_does_not_know_is_said_not_guessed(tmp_path: Pat
     assert said[1] == ("tiers: no tier table for ETH-USDT-SWAP; one tier at 0.5% maintenance "
                        "margin, up to 100x, is assumed")
     assert m.assumptions(["BTC-USDT-SWAP"]) == said[:1]
+
+
+async def test_spot_files_serve_the_base_and_say_so(tmp_path: Path) -> None:
+    write_bars(tmp_path / "AVAXUSDT_spot_15m.csv", price=20.0)
+    write_bars(tmp_path / "SOLUSDT_spot_15m.csv", price=100.0)
+    write_bars(tmp_path / "SOLUSDT_15m.csv", price=101.0)  # a swap file beats spot
+    m = market(tmp_path)
+    await m.load_instruments()
+    assert m.symbols == ("AVAX-USDT-SWAP", "SOL-USDT-SWAP")
+    assert m.resolve("AVAX") == "AVAX-USDT-SWAP"
+    snap = await m.snapshot(bars=5)
+    assert snap.close[-1, 1] == 101.0 + 19 + 0.5
+    said = m.assumptions(["AVAX-USDT-SWAP", "SOL-USDT-SWAP"])
+    assert said[-1] == ("prices: AVAX-USDT-SWAP come from spot candles (…_spot_<timeframe> "
+                        "files), standing in for the perpetual's")

@@ -92,7 +92,9 @@ class Harness:
 @contextlib.asynccontextmanager
 async def running_bot(tmp_path: Path, sim_market: SimMarket, *,
                       extra: Sequence[Command] = (), flood: FloodControl | None = None,
-                      webhook_secret: str | None = None, **telegram: Any) -> AsyncIterator[Harness]:
+                      webhook_secret: str | None = None, accounts: Any = None,
+                      **telegram: Any) -> AsyncIterator[Harness]:
+    """``accounts(db)`` makes the connected-accounts service (``plugins.accounts``)."""
     async with FakeTelegram(flood=flood or FloodControl(enabled=False)) as tg:
         telegram.setdefault("api_url", tg.base_url)
         config = Config().with_overrides(exchange={"name": "sim"}, telegram=telegram,
@@ -100,7 +102,8 @@ async def running_bot(tmp_path: Path, sim_market: SimMarket, *,
         commands = [*registered_commands(), *extra]
         db = open_database(config.storage.path)
         services = Services(config, db, sim_market, commands={c.name: c for c in commands},
-                            clock=lambda: FIXED_NOW)
+                            clock=lambda: FIXED_NOW,
+                            accounts=accounts(db) if accounts is not None else None)
         app = build_application(config, tg.token, services, warm=True,
                                 webhook_secret=webhook_secret)
         harness = Harness(tg, app, db)

@@ -8,7 +8,7 @@ import pytest
 
 from plugins.exchanges.ccxt_market import OkxMarket
 from settings.config import ExchangeConfig
-from tests.chat.test_account_command import KEYS, okx_position
+from tests.chat.test_account_command import KEY_PARTS, KEYS, okx_position
 from tests.fakes.okx_market import default_bases
 from tests.fakes.okx_server import FakeOkx
 from tests.telegram.conftest import running_bot
@@ -19,6 +19,7 @@ OPERATOR, STRANGER, GROUP = 7, 8, -100500
 @pytest.fixture
 async def okx_market():
     async with FakeOkx(bases=default_bases(4)) as okx:
+        okx.add_key(*KEY_PARTS)
         okx.account_perm = "read_only,trade"
         okx.positions = [okx_position("BTC-USDT-SWAP", 50, "long", 60_000, 10, "isolated",
                                       3_000, 54_500)]

@@ -127,8 +127,8 @@ async def test_details_of_someone_elses_trade_alert_are_refused(bot) -> None:
 async def test_hedge_buttons_log_the_trade_and_subscribe(bot) -> None:
     (answer,) = [m for m in await bot.say("/hedge btc 0.5 10x", chat=1) if m.reply_markup]
     labels = [label for label, _ in buttons(answer)]
-    assert labels == ["Log this trade", "Alert me on rebalance"]
-    log_data = buttons(answer)[0][1]
+    assert labels == ["More", "Log this trade", "Alert me on rebalance"]
+    log_data = buttons(answer)[1][1]
     assert log_data.startswith("c:open BTC-USDT-SWAP long 0.5 @")
     (logged,) = await bot.press(1, 1, log_data)
     assert logged.visible_text.startswith("Logged #1 BTC-USDT-SWAP long 0.5")
@@ -145,7 +145,8 @@ async def test_i_put_this_on_logs_the_legs_once(bot) -> None:
     replies = await bot.press(1, 1, buttons(logged)[0][1], message_id=logged.message_id)
     (hedge,) = [m for m in replies if m.reply_markup]
     assert "Held: no hedge logged" in hedge.visible_text
-    (put_on,) = buttons(hedge)
+    more, put_on = buttons(hedge)
+    assert more == ("More", "m:hedge 1 full")
     assert put_on[0].startswith("I put this on (") and put_on[1].startswith("c:hedged 1 ")
     (first,) = await bot.press(1, 1, put_on[1], message_id=hedge.message_id)
     assert first.visible_text.startswith("Logged the hedge of #1: #2 ")

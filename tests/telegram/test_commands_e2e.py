@@ -9,10 +9,13 @@ import pytest
 from chat.telegram_html import visible_text
 from tests.telegram.conftest import Boom, Echo, Harness, registered_commands
 
-# operator-only commands answer only [telegram] admins and are left out of the menus: /account
-# (it needs the exchange keys) is driven by tests/telegram/test_account.py, /tvroute and /tvlog
-# by tests/tradingview/test_tvroute.py
-COMMANDS = [c for c in registered_commands() if not c.operator_only]
+# /account needs the operator's exchange keys (tests/telegram/test_account.py drives it), and
+# /connect, /disconnect, /sync, /balance a connected exchange account (tests/telegram/
+# test_connect.py and tests/accounts/test_account_commands.py drive them)
+NEEDS_AN_EXCHANGE = {"account", "connect", "disconnect", "sync", "balance"}
+# operator-only ones (/tvroute, /tvlog) by tests/tradingview/test_tvroute.py
+COMMANDS = [c for c in registered_commands()
+            if c.name not in NEEDS_AN_EXCHANGE and not c.operator_only]
 BAD_ARGS = "%%nonsense 999999999999999 @@ -5x"
 FAILURE_WORDS = ("Something went wrong", "can't answer", "Sorry")
 
@@ -43,7 +46,8 @@ async def test_commands_are_published_for_private_chats_and_groups(bot: Harness)
     menus = {scope: [c["command"] for c in cmds] for (scope, _), cmds in bot.tg.commands.items()}
     default = next(v for k, v in menus.items() if "default" in k)
     groups = next(v for k, v in menus.items() if "all_group_chats" in k)
-    assert sorted(default) == sorted(c.name for c in COMMANDS)
+    assert sorted(default) == sorted(c.name for c in registered_commands()
+                                     if not c.operator_only)
     assert "positions" in default and "positions" not in groups and "risk" in groups
 
 

@@ -1,0 +1,311 @@
+"""Walk-forward calibration of the touch probabilities on real bars: the cases, the scores
+and the reliability table with intervals that allow for overlapping cases.
+
+A *case* is a position opened at the close of a bar (every ``every_h`` hours, both sides,
+a few leverages drawn log-uniformly from 2× to 100×) whose liquidation price (OKX's isolated
+formula, tier-1 mmr and taker fee) is either touched by a later bar's low (long) or high
+(short) within each horizon, or not. Each model predicts from the window the live bot would
+have had then — the ``window`` bars before the open, nothing after: the calibrated tail model
+(``core.tail_risk``) and the Gaussian first passage on the engine's EWMA σ (``core.touch``).
+
+Cases overlap — a 24 h window opened every 4 h shares most of its bars with the next, and
+every symbol falls in the same crash — so they are far from independent. The interval of a
+probability bin therefore uses an effective sample size: the cluster-robust variance of the
+realised rate with clusters of ``cluster_days`` calendar days (all symbols and datasets
+together, so OKX and Binance BTC on the same day count once), against the binomial one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.liquidation import DEFAULT_FEE, DEFAULT_MMR, isolated_liquidation_price
+from core.returns import log_returns
+from core.risk import leverage_for_distance, log_distance
+from core.tail_risk import (
+    HORIZONS_H,
+    TailFit,
+    TailParams,
+    fit_tails,
+    tail_required_distance,
+    tail_touch_probability,
+)
+from core.touch import required_log_distance, touch_probability
+from core.types import FloatArray, IntArray, MarketSnapshot
+from core.volatility import ewma_vol
+from plugins.exchanges.csv_files import discover_ohlcv, load_candles
+from plugins.exchanges.grid import build_snapshot
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+DATASETS: tuple[tuple[str, str, str], ...] = (
+    ("OKX 2022 (9 perps)", "okx_swap_15m_2022", "15m"),
+    ("OKX BTC 2023–2026", "okx_swap_15m_2023_2026", "15m"),
+    ("OKX SOL 2025–2026", "okx_swap_15m_2025", "15m"),
+    ("Binance 2024–2026 (5 perps)", "binance_usdm_15m", "15m"),
+    ("OKX mark price 1h 2022–2026 (9 perps)", "okx_swap_mark_1h", "mark_1h"),
+)
+EDGES = (0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9, 1.0)
+GAUSS_HALFLIFE_H = 6.0  # the engine's [engine] ewma_halflife default
+WINDOW_DAYS = 30  # what the live bot holds: the slow window (30 days of bars) and one more
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    name: str
+    snap: MarketSnapshot  # every symbol of one folder on one grid, the whole history
+
+
+def load_datasets(root: Path, which: Iterable[tuple[str, str, str]] = DATASETS
+                  ) -> list[Dataset]:
+    """Every dataset of ``../shared/data`` that is present, each on its own time grid."""
+    out = []
+    for name, folder, tf in which:
+        path = root / folder
+        if not path.is_dir():
+            continue
+        files = discover_ohlcv(path, tf)
+        candles = {sym: load_candles(p) for sym, p in files.items()}
+        step = int(np.min(np.diff(next(iter(candles.values())).times)))
+        first = min(int(c.times[0]) for c in candles.values())
+        last = max(int(c.times[-1]) for c in candles.values())
+        bars = (last - first) // step + 1
+        out.append(Dataset(name, build_snapshot(candles, source=folder, timeframe_ms=step,
+                                                bars=bars, server_time_ms=last + step)))
+    return out
+
+
+@dataclass
+class Cases:
+    """One entry per case; predictions per model and horizon (hours → array)."""
+
+    dataset: list[str] = field(default_factory=list)
+    symbol: list[str] = field(default_factory=list)
+    time_ms: list[int] = field(default_factory=list)
+    sign: list[float] = field(default_factory=list)
+    leverage: list[float] = field(default_factory=list)
+    touched: dict[int, list[bool]] = field(default_factory=dict)
+    fhs: dict[int, list[float]] = field(default_factory=dict)
+    gauss: dict[int, list[float]] = field(default_factory=dict)
+
+    def arrays(self) -> CaseArrays:
+        return CaseArrays(
+            np.array(self.dataset), np.array(self.symbol), np.array(self.time_ms, np.int64),
+            np.array(self.sign), np.array(self.leverage),
+            {h: np.array(v, dtype=bool) for h, v in self.touched.items()},
+            {h: np.array(v) for h, v in self.fhs.items()},
+            {h: np.array(v) for h, v in self.gauss.items()})
+
+
+@dataclass(frozen=True, eq=False)
+class CaseArrays:
+    dataset: np.ndarray
+    symbol: np.ndarray
+    time_ms: IntArray
+    sign: FloatArray
+    leverage: FloatArray
+    touched: dict[int, np.ndarray]
+    fhs: dict[int, FloatArray]
+    gauss: dict[int, FloatArray]
+
+    def held_out(self) -> np.ndarray:
+        """The second half of each dataset's span of case times (the evaluation half)."""
+        out = np.zeros(self.time_ms.size, dtype=bool)
+        for ds in np.unique(self.dataset):
+            m = self.dataset == ds
+            t = self.time_ms[m]
+            out[m] = t > t.min() + (t.max() - t.min()) / 2
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class SafeCases:
+    """For each (time, symbol, side): the safe leverage each model gives for the target and
+    whether a position opened at it was touched within the horizon."""
+
+    dataset: np.ndarray
+    time_ms: IntArray
+    fhs_leverage: FloatArray
+    fhs_touched: np.ndarray
+    gauss_leverage: FloatArray
+    gauss_touched: np.ndarray
+
+
+def _distance(sign: FloatArray, leverage: FloatArray) -> FloatArray:
+    """Log distance to the liquidation price of a fresh isolated position at ``leverage``."""
+    liq = isolated_liquidation_price(1.0, 1.0, sign, 1.0 / leverage, DEFAULT_MMR, DEFAULT_FEE)
+    return log_distance(1.0, liq, sign)
+
+
+def _touched(snap: MarketSnapshot, j: int, t: int, sign: FloatArray, distance: FloatArray,
+             bars: int) -> np.ndarray:
+    """Whether bars t … t+bars−1 reached each adverse log distance from close[t−1]."""
+    entry = snap.close[t - 1, j]
+    with np.errstate(invalid="ignore"):
+        low = np.nanmin(snap.low[t:t + bars, j])
+        high = np.nanmax(snap.high[t:t + bars, j])
+        down, up = math.log(entry / low), math.log(high / entry)
+    return np.where(sign > 0, down >= distance, up >= distance)
+
+
+def walk_forward(datasets: Sequence[Dataset], *, every_h: float = 4.0, per_side: int = 3,
+                 params: TailParams = TailParams(), window_days: float = WINDOW_DAYS,
+                 target_prob: float = 0.01, safe_horizon_h: int = 24, seed: int = 7,
+                 start_after_ms: int | None = None, stride: int = 1,
+                 extra_params: Sequence[TailParams] = ()) -> tuple[Cases, SafeCases,
+                                                                   list[Cases]]:
+    """Every case of every dataset, predicted by each model from the bars before it.
+
+    ``start_after_ms`` keeps only case times after it (the held-out half in the tests);
+    ``stride`` keeps every n-th case time; ``extra_params`` are other settings of the tail
+    model scored on the same cases (their cases hold ``fhs`` only), for tuning.
+    """
+    rng = np.random.default_rng(seed)
+    cases = Cases(touched={h: [] for h in HORIZONS_H}, fhs={h: [] for h in HORIZONS_H},
+                  gauss={h: [] for h in HORIZONS_H})
+    extra = [Cases(fhs={h: [] for h in HORIZONS_H}) for _ in extra_params]
+    safe: dict[str, list[Any]] = {k: [] for k in ("ds", "t", "fl", "ft", "gl", "gt")}
+    horizon_bars = max(HORIZONS_H)
+    for ds in datasets:
+        snap = ds.snap
+        bph = HOUR_MS / snap.timeframe_ms
+        hb = {h: round(h * bph) for h in HORIZONS_H}
+        window = round(window_days * 24 * bph) + 1
+        last_start = snap.n_bars - round(horizon_bars * bph)
+        starts = [t for t in range(window, last_start + 1)
+                  if int(snap.times[t]) % round(every_h * HOUR_MS) == 0][::stride]
+        if start_after_ms is not None:
+            starts = [t for t in starts if int(snap.times[t]) > start_after_ms]
+        for t in starts:
+            win = slice(t - window, t)
+            fit = fit_tails(snap.close[win], snap.high[win], snap.low[win], bph, params)
+            fits = [fit_tails(snap.close[win], snap.high[win], snap.low[win], bph, p)
+                    for p in extra_params]
+            sig_g = ewma_vol(log_returns(snap.close[win]), GAUSS_HALFLIFE_H * bph, 20)
+            for j, sym in enumerate(snap.symbols):
+                if not fit.ok[j] or not np.isfinite(snap.close[t - 1, j]):
+                    continue
+                if not np.isfinite(snap.low[t:t + hb[horizon_bars], j]).any():
+                    continue
+                _cases_at(cases, extra, fits, fit, ds.name, sym, j, t, snap, sig_g[j], hb,
+                          rng, per_side)
+                _safe_at(safe, fit, ds.name, j, t, snap, sig_g[j], hb[safe_horizon_h],
+                         safe_horizon_h, target_prob)
+    sc = SafeCases(np.array(safe["ds"]), np.array(safe["t"], np.int64), np.array(safe["fl"]),
+                   np.array(safe["ft"], dtype=bool), np.array(safe["gl"]),
+                   np.array(safe["gt"], dtype=bool))
+    return cases, sc, extra
+
+
+def _cases_at(cases: Cases, extra: list[Cases], fits: list[TailFit], fit: TailFit, name: str,
+              sym: str, j: int, t: int, snap: MarketSnapshot, sigma_g: float,
+              hb: dict[int, int], rng: np.random.Generator, per_side: int) -> None:
+    sign = np.repeat([1.0, -1.0], per_side)
+    lev = np.exp(rng.uniform(math.log(2.0), math.log(100.0), sign.size))
+    d = _distance(sign, lev)
+    rows = np.full(sign.size, j)
+    n = sign.size
+    cases.dataset += [name] * n
+    cases.symbol += [sym] * n
+    cases.time_ms += [int(snap.times[t])] * n
+    cases.sign += sign.tolist()
+    cases.leverage += lev.tolist()
+    for h in HORIZONS_H:
+        cases.touched[h] += _touched(snap, j, t, sign, d, hb[h]).tolist()
+        cases.fhs[h] += tail_touch_probability(fit, rows, sign, d, h).tolist()
+        cases.gauss[h] += touch_probability(d, sigma_g, hb[h]).tolist()
+        for ex, f in zip(extra, fits, strict=True):
+            ex.fhs[h] += tail_touch_probability(f, rows, sign, d, h).tolist()
+
+
+def _safe_at(safe: dict[str, list[Any]], fit: TailFit, name: str, j: int, t: int,
+             snap: MarketSnapshot, sigma_g: float, bars: int, hours: int,
+             target: float) -> None:
+    sign = np.array([1.0, -1.0])
+    d_fhs = tail_required_distance(fit, [j, j], sign, target, hours)
+    d_g = required_log_distance(target, sigma_g * math.sqrt(bars))
+    for d_req, lev_key, hit_key in ((d_fhs, "fl", "ft"), (np.broadcast_to(d_g, (2,)),
+                                                          "gl", "gt")):
+        lev = leverage_for_distance(d_req, sign, DEFAULT_MMR, DEFAULT_FEE, 100.0)
+        hit = _touched(snap, j, t, sign, _distance(sign, lev), bars)
+        safe[lev_key] += lev.tolist()
+        safe[hit_key] += hit.tolist()
+    safe["ds"] += [name, name]
+    safe["t"] += [int(snap.times[t])] * 2
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def brier(p: FloatArray, y: np.ndarray) -> float:
+    return float(np.mean((p - y) ** 2))
+
+
+def log_loss(p: FloatArray, y: np.ndarray, eps: float = 1e-6) -> float:
+    q = np.clip(p, eps, 1 - eps)
+    return float(-np.mean(np.where(y, np.log(q), np.log(1 - q))))
+
+
+@dataclass(frozen=True)
+class Bin:
+    lo: float
+    hi: float
+    n: int
+    n_eff: float
+    predicted: float
+    realised: float
+    ci_lo: float  # the 95 % interval of the prediction with n_eff cases
+    ci_hi: float
+    tested: bool  # enough cases: n_eff·p and n_eff·(1 − p) both at least 5
+    inside: bool
+
+
+def wilson(p: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion ``p`` over ``n`` trials."""
+    if n <= 0:
+        return 0.0, 1.0
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def reliability(p: FloatArray, y: np.ndarray, time_ms: IntArray, *,
+                edges: Sequence[float] = EDGES, cluster_days: float = 3.0) -> list[Bin]:
+    """Bins of predicted probability: the realised rate against the 95 % interval of the
+    mean prediction, with the effective sample size of the clustered cases (module
+    docstring). A bin is tested when n_eff·p̄ and n_eff·(1 − p̄) are both at least 5."""
+    ok = np.isfinite(p)
+    p, y, t = p[ok], y[ok].astype(np.float64), time_ms[ok]
+    cluster = (t // int(cluster_days * DAY_MS)).astype(np.int64)
+    out = []
+    for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        last = i == len(edges) - 2
+        m = (p >= lo) & ((p <= hi) if last else (p < hi))
+        n = int(m.sum())
+        if n == 0:
+            continue
+        pb, yb = float(p[m].mean()), float(y[m].mean())
+        _, inv = np.unique(cluster[m], return_inverse=True)
+        sums = np.bincount(inv, weights=y[m] - yb)
+        v_cluster = float(np.sum(sums ** 2)) / n ** 2
+        v_binom = yb * (1 - yb) / n
+        deff = max(1.0, v_cluster / v_binom) if v_binom > 0 else 1.0
+        n_eff = n / deff
+        lo_ci, hi_ci = wilson(pb, n_eff)
+        tested = n_eff * pb >= 5 and n_eff * (1 - pb) >= 5
+        out.append(Bin(lo, hi, n, n_eff, pb, yb, lo_ci, hi_ci, tested,
+                       lo_ci <= yb <= hi_ci))
+    return out
+
+
+def passes(bins: Sequence[Bin]) -> bool:
+    """Every tested bin's realised rate inside its interval."""
+    return all(b.inside for b in bins if b.tested)
