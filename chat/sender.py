@@ -344,8 +344,10 @@ class Sender:
                                         for label, data in rendered.buttons]])
         options: dict[str, Any] = {"reply_markup": markup, "rate_limit_args": self._flood_arg,
                                    "disable_notification": opts.silent}
-        if opts.thread_id is not None:
-            options["message_thread_id"] = opts.thread_id
+        # a TradingView route's topic first, else the chat's topic for the kind
+        thread = stored.record.get("thread_id", opts.thread_id)
+        if thread is not None:
+            options["message_thread_id"] = thread
         if confirm:  # the last try after an unanswered one: wait longer to learn the outcome
             options["read_timeout"] = self.confirm_timeout
         if rendered.has_chart:

@@ -151,6 +151,7 @@ class Alert:
     chart: Mapping[str, Any] | None = None
     simulated: bool = False
     subject: str = ""
+    thread_id: int | None = None  # a forum topic of the owner chat (TradingView routes)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -177,4 +178,5 @@ class Alert:
                 "time_ms": self.time_ms, "data_age_ms": self.data_age_ms,
                 "cooldown_ms": self.cooldown_ms, "numbers": dict(self.payload),
                 "chart": dict(self.chart) if self.chart else None,
-                "simulated": self.simulated}
+                "simulated": self.simulated,
+                **({"thread_id": self.thread_id} if self.thread_id is not None else {})}

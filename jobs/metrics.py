@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from plugins.exchanges.source import SourceHealth
 from settings.config import MetricsConfig
-from storage import delivery_stats, open_database
+from storage import delivery_stats, open_database, tv_routes
 from storage.heartbeat import last_beat
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ class ServiceCollector:
             if (opened := db) is not None:
                 yield from self._part("outbox", lambda: outbox_metrics(opened, now_ms))
                 yield from self._part("cycles", lambda: cycle_metrics(opened))
+                yield from self._part("tradingview",
+                                      lambda: tradingview_metrics(opened, now_ms))
             yield from self._part("data", lambda: data_age_metrics(health, db, now_ms))
             if health is not None:
                 yield from self._part("exchange", lambda: exchange_metrics(health))
@@ -99,6 +101,17 @@ def outbox_metrics(db: Database, now_ms: int) -> list[Metric]:
             GaugeMetricFamily("hedgewatch_backlog_age_seconds", "How long the oldest unsent "
                               "delivery has waited since its alert was recorded (0: none)",
                               value=backlog.age_ms(now_ms) / 1000)]
+
+
+def tradingview_metrics(db: Database, now_ms: int) -> list[Metric]:
+    """TradingView requests of the last hour by verdict (relayed, held, duplicate, refused,
+    malformed): a refused spike is a wrong passphrase or a scanner, none at all a dead alert."""
+    recent = GaugeMetricFamily("hedgewatch_tradingview_requests_last_hour", "TradingView "
+                               "intake requests in the last hour by verdict",
+                               labels=["verdict"])
+    for verdict, n in tv_routes.verdict_counts(db, now_ms - 3_600_000).items():
+        recent.add_metric([verdict], n)
+    return [recent]
 
 
 def cycle_metrics(db: Database) -> list[Metric]:

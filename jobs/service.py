@@ -60,6 +60,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     jobs = Jobs()
     app = None
     sender: Any = None
+    tv_server: Any = None
     if rt.secrets.telegram_token:
         from chat.sender import Sender
         from chat.telegram.app import build_application, start_telegram
@@ -77,6 +78,7 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
 
         await start_telegram(app)
         log.info("Telegram front end started (%s)", config.telegram.mode)
+        tv_server = await _start_tradingview(services, app, lambda: send)
     else:
         from chat.console_sender import ConsoleSender
 
@@ -86,6 +88,9 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
             return console.drain()
 
         log.warning("TELEGRAM_BOT_TOKEN is not set: alerts go to this console")
+        if config.tradingview.enabled:
+            log.warning("[tradingview] enabled, but the intake runs with Telegram only: "
+                        "set TELEGRAM_BOT_TOKEN")
     send = _serialised(drain)  # the cycle and the cascade watch share one sender
     metrics = start_metrics(config.metrics,
                             ServiceCollector(config.storage.path, market, sender))
@@ -135,6 +140,8 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
             metrics.close()
         if console_task is not None:
             console_task.cancel()
+        if tv_server is not None:
+            await tv_server.stop()
         if app is not None:
             from chat.telegram.app import stop_telegram
 
@@ -167,6 +174,33 @@ async def _check_key(market: Any) -> None:
     else:
         log.info("%s API keys read the account (read only): %d open position(s)",
                  market.name, len(read.state.positions))
+
+
+async def _start_tradingview(services: Services, app: Any,
+                             send: Callable[[], Callable[[], Awaitable[int]]]) -> Any:
+    """``[tradingview] enabled``: the intake, on the webhook's server or its own; each signal
+    written kicks a drain (in the background: TradingView waits for no Telegram call)."""
+    if not services.config.tradingview.enabled:
+        return None
+    from chat.telegram.app import WEBHOOK_SERVER
+    from chat.tradingview.intake import TradingViewIntake
+    from chat.tradingview.server import start_intake
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def drain() -> None:
+        try:
+            await send()()
+        except Exception as e:  # the signal is in the outbox: the next drain sends it
+            log.warning("drain after a TradingView signal failed: %s", e)
+
+    def kick() -> None:
+        task = asyncio.ensure_future(drain())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    intake = TradingViewIntake(services, kick=kick)
+    return await start_intake(services.config, intake, app.bot_data.get(WEBHOOK_SERVER))
 
 
 def _serialised(drain: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:

@@ -51,6 +51,10 @@ _BOUNDS = (
     ("schedule.delay", _d("1ms"), _d("1h")),
     ("alerts.cooldown", _d("1s"), _d("30d")),
     ("alerts.reminder", _d("1m"), _d("30d")),
+    ("tradingview.dedup_window", _d("1s"), _d("1d")),
+    ("tradingview.route_period", _d("1s"), _d("1d")),
+    # TradingView cancels a webhook call not answered within 3 s
+    ("tradingview.enrich_timeout", _d("100ms"), _d("2500ms")),
 )
 
 
@@ -65,7 +69,7 @@ def config_problems(config: Config) -> list[Problem]:
     whole in bars is ``window_problems``, checked once the exchange has the timeframe."""
     timeframe = list(_durations(config))
     return [*timeframe, *([] if timeframe else _sizes(config)), *_thresholds(config),
-            *_telegram(config), *_names(config), *_paths(config)]
+            *_telegram(config), *_tradingview(config), *_names(config), *_paths(config)]
 
 
 def _durations(config: Config) -> Iterator[Problem]:
@@ -180,6 +184,18 @@ def _telegram(config: Config) -> Iterator[Problem]:
     if (isinstance(ch, int) and ch == 0) or (isinstance(ch, str) and not _CHANNEL.match(ch)):
         yield Problem("telegram.signal_channel", "must be a chat id or a public @username "
                       "(5-32 characters), e.g. \"@hedgewatch_signals\"")
+
+
+def _tradingview(config: Config) -> Iterator[Problem]:
+    tv = config.tradingview
+    try:
+        ipaddress.ip_address(tv.listen)
+    except ValueError:
+        if not _HOST.match(tv.listen):
+            yield Problem("tradingview.listen", "must be an IP address or a host name, "
+                          "e.g. \"0.0.0.0\"")
+    if tv.enabled and config.telegram.mode == "polling" and tv.port == config.metrics.port:
+        yield Problem("tradingview.port", "is also [metrics] port: give the intake its own")
 
 
 def _names(config: Config) -> Iterator[Problem]:

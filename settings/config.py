@@ -7,7 +7,9 @@ are strict, so a typo or a quoted number is caught at start-up rather than at 3 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
@@ -171,6 +173,37 @@ class MetricsConfig(Section):
     listen: str = "127.0.0.1"
 
 
+class TradingViewConfig(Section):
+    """TradingView alerts in (``chat.tradingview``): where the intake listens and its limits."""
+
+    enabled: bool = False
+    public_url: str | None = None
+    listen: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    allowed_ips: list[str] = Field(default_factory=list)
+    behind_proxy: bool = False
+    dedup_window: DurationField = Duration.parse("10m")
+    route_rate: int = Field(default=6, ge=1, le=1000)
+    route_period: DurationField = Duration.parse("1m")
+    enrich_timeout: DurationField = Duration.parse("2s")
+    max_body: int = Field(default=8192, ge=256, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _addresses(self) -> TradingViewConfig:
+        for ip in self.allowed_ips:
+            try:
+                ipaddress.ip_network(ip, strict=False)
+            except ValueError:
+                raise ValueError(f"allowed_ips: {ip!r} is not an IP address or network "
+                                 '(e.g. "52.89.214.238" or "10.0.0.0/8")') from None
+        if self.public_url is not None:
+            url = urlparse(self.public_url)
+            if url.scheme not in ("http", "https") or not url.netloc:
+                raise ValueError(f"public_url {self.public_url!r} must be an http(s) URL, "
+                                 'e.g. "https://bot.example.com"')
+        return self
+
+
 class PluginsConfig(Section):
     disabled: list[str] = Field(default_factory=list)
     entry_points: bool = True
@@ -190,6 +223,7 @@ class Config(Section):
     logging: LoggingConfig = LoggingConfig()
     plugins: PluginsConfig = PluginsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    tradingview: TradingViewConfig = TradingViewConfig()
 
     def with_overrides(self, **sections: dict[str, Any]) -> Config:
         """A copy with some keys replaced, validated like the file (used by CLI flags)."""

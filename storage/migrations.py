@@ -179,3 +179,25 @@ def m010_user_alert_rules(db: Database) -> None:
         {"chat_id": int, "kind": str, "name": str, "value": str, "updated_at": int},
         pk=("chat_id", "kind", "name"), not_null={"value", "updated_at"},
     )
+
+
+@migrations()
+def m011_tradingview(db: Database) -> None:
+    """TradingView alerts in: a route per destination (its URL token, the passphrase's hash,
+    the chat and forum topic it relays to) and the intake log (every request's verdict)."""
+    db["tv_routes"].create(
+        {"id": int, "token": str, "passphrase_hash": str, "chat_id": int, "thread_id": int,
+         "owner_id": int, "log_trades": int, "label": str, "created_at": int,
+         "revoked_at": int},
+        pk="id", not_null={"token", "passphrase_hash", "chat_id", "owner_id", "created_at"},
+        defaults={"log_trades": 0},
+    )
+    db["tv_routes"].create_index(["token"], unique=True)
+    db["tv_intake"].create(
+        {"id": int, "route_id": int, "received_at": int, "remote_ip": str, "status": int,
+         "verdict": str, "detail": str, "ticker": str, "symbol": str, "digest": str,
+         "alert_id": int},
+        pk="id", not_null={"received_at", "status", "verdict"},
+    )
+    db["tv_intake"].create_index(["route_id", "received_at"])
+    db["tv_intake"].create_index(["received_at"])

@@ -26,10 +26,12 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.trade_views import Daily, Export, Monthly, Performance, Stats, Weekly
     from chat.commands.trades import Close, Log, Open, Positions
     from chat.commands.whatif import WhatIf
+    from chat.tradingview.commands import TvLog, TvRoute
 
     return [Start(), Help(), Hedge(), Risk(), WhatIf(), Corr(), Market(), Status(),
             Open(), Close(), Positions(), Hedged(), Log(), Account(),
             Connect(), Cancel(), Disconnect(), Sync(), Balance(),
             Pnl(), Daily(), Weekly(), Monthly(), Performance(), Stats(), Export(),
             Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand(),
-            SetAlert(), ListAlerts(), Threshold()]
+            SetAlert(), ListAlerts(), Threshold(),
+            TvRoute(), TvLog()]

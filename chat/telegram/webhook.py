@@ -86,6 +86,7 @@ class WebhookServer:
         web = WebApplication([(rf"{path}/?", UpdateHandler,
                                {"bot_app": application, "secret": secret})],
                              log_function=lambda _handler: None)
+        self.web = web  # other routes may be added (the TradingView intake)
         self.http = HTTPServer(web)
         self.listen, self.port = listen, port
 

@@ -13,7 +13,9 @@ from tests.telegram.conftest import Boom, Echo, Harness, registered_commands
 # /connect, /disconnect, /sync, /balance a connected exchange account (tests/telegram/
 # test_connect.py and tests/accounts/test_account_commands.py drive them)
 NEEDS_AN_EXCHANGE = {"account", "connect", "disconnect", "sync", "balance"}
-COMMANDS = [c for c in registered_commands() if c.name not in NEEDS_AN_EXCHANGE]
+# operator-only ones (/tvroute, /tvlog) by tests/tradingview/test_tvroute.py
+COMMANDS = [c for c in registered_commands()
+            if c.name not in NEEDS_AN_EXCHANGE and not c.operator_only]
 BAD_ARGS = "%%nonsense 999999999999999 @@ -5x"
 FAILURE_WORDS = ("Something went wrong", "can't answer", "Sorry")
 
