@@ -7,6 +7,11 @@ correlation over the fast window falls (the leg is now mostly its own noise), or
 β flips (in a crash the leg would lose with the trade, not against it). The owner is told
 once per breakdown, with the numbers and what to do; once the leg hedges again by a margin,
 the rule forgets, so a later breakdown is news again.
+
+One recommendation per trade per bar (``plugins.alert_rules.advising``): while the trade's
+advice is an action (add margin, cut size, take profit, change the hedge), the rule that
+speaks for that action has the trade's bar, and the breakdown waits — it is told on the
+first bar the advice is "hold" again, if the leg still does not hedge.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ class HedgeBreakdownRule(AlertRule):
                     ctx.memory.set(self.name, key, {}, now_ms=ctx.now_ms)
                 continue
             if told:
+                continue
+            advice = ctx.advice.get(main.trade_id)
+            if advice is not None and not advice.is_hold:  # another rule has this bar
                 continue
             alert = self._broken(ctx, main, leg, r2, beta, weak, flipped, threshold)
             ctx.memory.set(self.name, key, {"at": ctx.now_ms, "r2": finite(r2),
