@@ -30,7 +30,7 @@ def closed_port() -> int:
 
 def test_console_takes_the_market_flags_of_the_cli(tmp_path: Path) -> None:
     env = {"HEDGEWATCH_STORAGE_PATH": str(tmp_path / "hw.db")}
-    r = console("--exchange", "sim", "--at", "2026-02-01T00:00", stdin="/market\n", env=env,
+    r = console("--exchange", "sim", "--at", "2026-02-01T00:00", stdin="/market full\n", env=env,
                 cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "Cascade score" in r.stdout and "SIMULATED" in r.stdout
@@ -42,7 +42,7 @@ def test_an_unreachable_exchange_is_one_line_saying_how_to_run_offline(tmp_path)
     env = {"HEDGEWATCH_STORAGE_PATH": str(tmp_path / "hw.db"),
            "HEDGEWATCH_EXCHANGE_API_URL": f"http://127.0.0.1:{closed_port()}",
            "HEDGEWATCH_EXCHANGE_MAX_RETRIES": "0"}
-    r = console(stdin="/market\n", env=env, cwd=tmp_path)
+    r = console(stdin="/market full\n", env=env, cwd=tmp_path)
     assert r.returncode == 1
     (line,) = r.stderr.strip().splitlines()
     assert line.startswith("OKX is unreachable (")
