@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench lint typecheck wheel lock clean run console backtest-reports
+.PHONY: demo test fuzz bench lint typecheck wheel lock clean run console backtest-reports \
+	messages compile-messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +45,20 @@ backtest-reports: $(STAMP)  ## docs/backtest_*.md and their PNGs from ../shared/
 	    --report docs/backtest_binance_2024_2026_$$m.md \
 	    --title "Binance 2024-2026, BTC ETH SOL (XRP DOGE from 2025-08): long BTC 10x, $$m margin" \
 	  || exit 1; done
+
+LOCALES := i18n/locales
+POT := $(LOCALES)/hedgewatch.pot
+SOURCES := bot.py i18n core settings storage plugins runtime backtest chat jobs
+KEYWORDS := -k N_ -k L_ -k LN_:1,2 -k ngettext:1,2 -k dgettext:2
+
+messages: $(STAMP)  ## extract the marked strings into the .pot and update every language's .po
+	$(VENV)/bin/pybabel -q extract -F babel.cfg $(KEYWORDS) --sort-by-file --no-wrap \
+		--project hedgewatch --copyright-holder "hedgewatch" -o $(POT) $(SOURCES)
+	$(VENV)/bin/pybabel -q update -i $(POT) -d $(LOCALES) -D hedgewatch --no-wrap \
+		--no-fuzzy-matching --ignore-obsolete
+
+compile-messages: $(STAMP)  ## .mo files next to the .po (optional: the bot compiles in memory)
+	$(VENV)/bin/pybabel -q compile -d $(LOCALES) -D hedgewatch --statistics
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

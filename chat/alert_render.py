@@ -7,11 +7,9 @@ console front end and tests use them as they are.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chat.freshness import age_words
 from chat.telegram_html import (
@@ -22,9 +20,11 @@ from chat.telegram_html import (
     truncate_caption,
     visible_text,
 )
+from i18n import N_, _, current_language, fmt_datetime
 from storage.outbox import StoredAlert
 
 ICONS = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
+SEVERITY_WORDS = {"info": N_("info"), "warning": N_("warning"), "critical": N_("critical")}
 MUTE_1H = callback_data("mute", "1h")
 
 
@@ -54,27 +54,36 @@ def data_age_at(alert: StoredAlert, now_ms: int | None) -> int:
 
 def local_time(ms: int, tz: str = "UTC") -> str:
     """``ms`` in the chat's time zone, e.g. "2026-03-01 09:00 CET" (UTC when ``tz`` is not a
-    zone this machine knows)."""
-    try:
-        zone: dt.tzinfo = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%Y-%m-%d %H:%M %Z")
+    zone this machine knows), written as the reader's locale writes it."""
+    return fmt_datetime(ms, tz)
+
+
+def words(record: dict[str, Any]) -> dict[str, Any]:
+    """The alert's title, body, action and chart title in the current language: rendered
+    once per language when it was recorded (``storage.outbox.localized_record``); an alert
+    recorded before that, or in a language it lacks, reads as recorded (English)."""
+    text = (record.get("text") or {}).get(current_language())
+    if text:
+        return dict(text)
+    return {"title": record.get("title", ""), "body": record.get("body", []),
+            "action": record.get("action", ""),
+            "chart_title": (record.get("chart") or {}).get("title", "")}
 
 
 def alert_details_lines(alert: StoredAlert, tz: str = "UTC") -> list[str]:
     """Everything stored with an alert as plain lines: the lines, the numbers behind it,
     when (a deep link's answer; the Telegram "Details" button has its HTML twin)."""
     rec = alert.record
-    head = " · ".join(x for x in (alert.kind, alert.severity, alert.symbol) if x)
-    lines = [str(rec.get("title", "Alert")), head, *map(str, rec.get("body", []))]
-    if rec.get("action"):
-        lines.append(f"What to do: {rec['action']}")
+    w = words(rec)
+    head = " · ".join(x for x in (alert.kind, _(SEVERITY_WORDS.get(alert.severity, alert.severity)), alert.symbol) if x)
+    lines = [str(w["title"] or _("Alert")), head, *map(str, w["body"])]
+    if w["action"]:
+        lines.append(_("What to do: {action}").format(action=w["action"]))
     for k, v in sorted((rec.get("numbers") or {}).items()):
         lines.append(f"{k}: {v:,.6g}" if isinstance(v, float) else f"{k}: {v}")
     when = local_time(int(rec.get("time_ms") or alert.created_at), tz)
-    lines.append(f"Bar closing {when} · alert #{alert.id}"
-                 + (" · SIMULATED" if rec.get("simulated") else ""))
+    lines.append(_("Bar closing {when} · alert #{id}").format(when=when, id=alert.id)
+                 + (" · " + _("SIMULATED") if rec.get("simulated") else ""))
     return lines
 
 
@@ -87,27 +96,28 @@ def render_alert(alert: StoredAlert, notes: Sequence[str] = (), *,
     data's age at that moment, its time in the chat's time zone ``tz``. ``buttons`` replace
     the default ones (a channel gets a deep link instead, ``chat.delivery_options``)."""
     rec = alert.record
+    w = words(rec)
     when = local_time(rec["time_ms"], tz)
-    lines = [f"{ICONS.get(alert.severity, '')} <b>{escape(rec['title'])}</b>"]
+    lines = [f"{ICONS.get(alert.severity, '')} <b>{escape(w['title'])}</b>"]
     lines += [f"<i>{escape(note)}</i>" for note in notes]
-    lines += [escape(line) for line in rec.get("body", [])]
-    lines.append(f"<b>What to do:</b> {escape(rec['action'])}")
+    lines += [escape(line) for line in w["body"]]
+    lines.append(_("<b>What to do:</b> {action}").format(action=escape(w["action"])))
     age = data_age_at(alert, now_ms)
-    foot = (f"Data: bar closing {when}, {age_words(age)} old" if age >= 0
-            else f"Data: none (as of {when})")
+    foot = (_("Data: bar closing {when}, {age} old").format(when=when, age=age_words(age))
+            if age >= 0 else _("Data: none (as of {when})").format(when=when))
     if rec.get("simulated"):
-        foot += " · SIMULATED"
+        foot += " · " + _("SIMULATED")
     lines.append(f"<i>{escape(foot)}</i>")
     html = "\n".join(lines)
     if buttons is None:
-        buttons = (*_command_button(rec), ("Mute 1h", MUTE_1H),
-                   ("Details", callback_data("alert", alert.id)))
+        buttons = (*_command_button(rec), (_("Mute 1h"), MUTE_1H),
+                   (_("Details"), callback_data("alert", alert.id)))
     return RenderedAlert(truncate_caption(html, TEXT_LIMIT), truncate_caption(html, CAPTION_LIMIT),
                          buttons, bool(rec.get("chart")))
 
 
-COMMAND_BUTTONS = (("hedge_command", "Hedge it"), ("hedged_command", "I put this on"),
-                   ("delete_command", "Delete alert"))
+COMMAND_BUTTONS = (("hedge_command", N_("Hedge it")), ("hedged_command", N_("I put this on")),
+                   ("delete_command", N_("Delete alert")))
 
 
 def _command_button(rec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -122,7 +132,7 @@ def _command_button(rec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         if not command:
             continue
         try:
-            out.append((label, callback_data("c", command.removeprefix("/"))))
+            out.append((_(label), callback_data("c", command.removeprefix("/"))))
         except ValueError:  # too long for callback_data: the action still spells it out
             continue
     return tuple(out)

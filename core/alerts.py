@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from i18n import DEFAULT, N_, Msg, render, use
+
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 MARKET = "market"  # sent to every chat subscribed to the kind (and the signal channel)
@@ -35,7 +37,8 @@ class AlertKind:
     """A kind of alert users can subscribe to.
 
     ``name`` is what ``/subscribe`` takes (lower case, digits and ``_``, at most 32);
-    ``description`` one line for ``/help subscribe`` and ``/settings``; ``scope`` says who
+    ``description`` one line for ``/help subscribe`` and ``/settings`` (English, marked
+    with ``i18n.N_``: shown through ``_()`` in the reader's language); ``scope`` says who
     receives it (``market``: subscribers; ``trade``: the trade's owner, no subscription
     needed); ``source`` names the plugin that registered it.
     """
@@ -58,21 +61,22 @@ class AlertKind:
 
 
 BUILTIN_KINDS: tuple[AlertKind, ...] = (
-    AlertKind("regime", "the market's correlations spike together (hedges stop diversifying)"
-              " or return to normal"),
-    AlertKind("cascade", "the liquidation-cascade level rises, or falls back to calm"),
-    AlertKind("liquidation", "your logged trade nears its liquidation price", TRADE),
-    AlertKind("rebalance", "your trade's recommended hedge moved enough to adjust it", TRADE),
-    AlertKind("take_profit", "a hedge leg is in profit while the cascade level is high", TRADE),
-    AlertKind("hedge", "a held hedge leg no longer hedges your trade (its correlation fell or "
-              "its stress beta flipped)", TRADE),
-    AlertKind("funding", "funding rates at an extreme (a crowded side, a costly carry)"),
-    AlertKind("data", "market data is stale or the exchange cannot be reached, and recovery"),
-    AlertKind("config", "a configured symbol the exchange does not list (to the operator)",
+    AlertKind("regime", N_("the market's correlations spike together (hedges stop diversifying)"
+              " or return to normal")),
+    AlertKind("cascade", N_("the liquidation-cascade level rises, or falls back to calm")),
+    AlertKind("liquidation", N_("your logged trade nears its liquidation price"), TRADE),
+    AlertKind("rebalance", N_("your trade's recommended hedge moved enough to adjust it"), TRADE),
+    AlertKind("take_profit", N_("a hedge leg is in profit while the cascade level is high"),
+              TRADE),
+    AlertKind("hedge", N_("a held hedge leg no longer hedges your trade (its correlation fell or "
+              "its stress beta flipped)"), TRADE),
+    AlertKind("funding", N_("funding rates at an extreme (a crowded side, a costly carry)")),
+    AlertKind("data", N_("market data is stale or the exchange cannot be reached, and recovery")),
+    AlertKind("config", N_("a configured symbol the exchange does not list (to the operator)"),
               OPERATOR),
-    AlertKind("account", "your connected exchange account stopped syncing, or syncs again",
+    AlertKind("account", N_("your connected exchange account stopped syncing, or syncs again"),
               OPERATOR),
-    AlertKind("rule", "an alert you set yourself with /alert (sent to you only)", PERSONAL),
+    AlertKind("rule", N_("an alert you set yourself with /alert (sent to you only)"), PERSONAL),
 )
 BUILTIN_TRADE_KINDS = frozenset(k.name for k in BUILTIN_KINDS if k.scope == TRADE)
 
@@ -137,9 +141,9 @@ class Alert:
     kind: str
     dedup_key: str
     severity: str
-    title: str
-    body: tuple[str, ...]  # plain-text lines with the numbers behind the alert
-    action: str  # what to do
+    title: str | Msg  # a Msg (``i18n.L_``) is rendered in each reader's language
+    body: tuple[str | Msg, ...]  # plain-text lines with the numbers behind the alert
+    action: str | Msg  # what to do
     time_ms: int  # close of the bar the alert is about
     data_age_ms: int
     cooldown_ms: int
@@ -172,11 +176,20 @@ class Alert:
         """True unless the alert is about one trader's trade."""
         return self.owner_chat_id is None
 
+    def texts(self) -> dict[str, Any]:
+        """Title, body lines and action rendered in the current language (``i18n.use``)."""
+        return {"title": str(self.title), "body": [str(b) for b in self.body],
+                "action": str(self.action)}
+
     def to_record(self) -> dict[str, Any]:
-        """The JSON stored with the alert: enough to render it in another process."""
-        return {"title": self.title, "body": list(self.body), "action": self.action,
+        """The JSON stored with the alert: enough to render it in another process. Its
+        words are English here; ``storage.outbox`` adds them in every language we speak."""
+        with use(DEFAULT):
+            english = self.texts()
+            chart = render(dict(self.chart)) if self.chart else None
+        return {**english,
                 "time_ms": self.time_ms, "data_age_ms": self.data_age_ms,
                 "cooldown_ms": self.cooldown_ms, "numbers": dict(self.payload),
-                "chart": dict(self.chart) if self.chart else None,
+                "chart": chart,
                 "simulated": self.simulated,
                 **({"thread_id": self.thread_id} if self.thread_id is not None else {})}

@@ -19,6 +19,8 @@ from sqlite_utils import Database
 
 from core.alerts import SEVERITIES, Alert, severity_rank
 from core.cascade import LEVEL_ORDER
+from i18n import use
+from i18n.languages import RENDERED
 from storage import chats
 from storage.rule_state import RuleMemory
 from storage.thresholds import thresholds_of
@@ -107,7 +109,7 @@ def record_alerts(db: Database, alerts: Sequence[Alert], *, now_ms: int,
                 "trade_id, owner_chat_id, payload, created_at) "
                 "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [a.dedup_key, a.cooldown_key, a.subject, a.kind, a.severity, a.symbol,
-                 a.trade_id, a.owner_chat_id, json.dumps(a.to_record(), allow_nan=False),
+                 a.trade_id, a.owner_chat_id, json.dumps(localized_record(a), allow_nan=False),
                  now_ms])
             alert_id = cur.lastrowid
             if severity_rank(a.severity) >= floor:
@@ -119,6 +121,20 @@ def record_alerts(db: Database, alerts: Sequence[Alert], *, now_ms: int,
         if memory is not None:
             memory.apply(db, {a.dedup_key for a in new})
     return new
+
+
+def localized_record(alert: Alert) -> dict[str, Any]:
+    """``Alert.to_record()`` plus its words in every language we speak, rendered once here
+    (not once per chat): ``record["text"][lang]`` holds title, body, action and the chart's
+    title; the sender picks the chat's."""
+    record = alert.to_record()
+    text = {}
+    for lang in RENDERED:
+        with use(lang):
+            text[lang] = {**alert.texts(),
+                          "chart_title": str((alert.chart or {}).get("title") or "")}
+    record["text"] = text
+    return record
 
 
 # --- what the sender reads and writes ----------------------------------------------------

@@ -1,7 +1,7 @@
 """The import structure: layers only import downwards, no module imports itself back, and no
 module reaches into another module's private (``_underscore``) names.
 
-Layers, bottom to top: core ← settings ← storage ← plugins ← runtime ← backtest ← chat ←
+Layers, bottom to top: i18n ← core ← settings ← storage ← plugins ← runtime ← backtest ← chat ←
 jobs ← bot.py (scripts and bench on top). Every import counts — at module level, inside
 functions, under ``TYPE_CHECKING`` — because each is a dependency a reader must follow. The
 one deliberate inversion, the plugin manager loading ``chat.commands.builtin`` by name, is a
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("core", "settings", "storage", "plugins", "runtime", "backtest", "chat", "jobs",
+LAYERS = ("i18n", "core", "settings", "storage", "plugins", "runtime", "backtest", "chat", "jobs",
           "bot", "scripts", "bench")
 RANK = {name: i for i, name in enumerate(LAYERS)}
 TOPS = {"scripts", "bench"}  # side by side at the top: neither imports the other
@@ -75,7 +75,8 @@ def graph(root: Path) -> tuple[dict[str, set[str]], list[str]]:
             where = f"{path.relative_to(root)}:{line}"
             if RANK[there] > RANK[here] or (here in TOPS and there in TOPS and here != there):
                 problems.append(f"{where}: {here} imports {target} from a layer above it")
-            private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+            private = [n for n in names if n.startswith("_") and not n.startswith("__")
+                       and n != "_"]  # ``_`` is gettext's conventional name, not private
             if private and target != name:
                 problems.append(f"{where}: takes private {', '.join(private)} from {target}")
             resolved = target
