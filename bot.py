@@ -16,6 +16,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from i18n import DEFAULT, normalize, use
+from i18n.languages import from_environment
 from plugins.manager import PluginError
 from runtime import Runtime, UsageError, build_runtime
 from settings import ConfigError, load_config
@@ -33,6 +35,8 @@ def build_parser(commands: Sequence[Any] = ()) -> argparse.ArgumentParser:
     common.add_argument("--config", metavar="PATH", help="config file (default: "
                         "$HEDGEWATCH_CONFIG, else ./config.toml, else built-in defaults)")
     common.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
+    common.add_argument("--lang", metavar="LANG", help="language of the answers: en or zh "
+                        "(default: $LC_ALL, $LC_MESSAGES or $LANG, else en)")
     parser = argparse.ArgumentParser(
         prog="bot.py", parents=[common],
         description="hedgewatch: hedge and liquidation-risk alerts for leveraged crypto traders.",
@@ -69,13 +73,25 @@ def _pre_args(argv: Sequence[str]) -> argparse.Namespace:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
     pre.add_argument("-v", "--verbose", action="count", default=0)
-    known, _ = pre.parse_known_args(argv)
+    pre.add_argument("--lang")
+    known, _rest = pre.parse_known_args(argv)
     return known
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand in the language of ``--lang`` or the environment."""
     argv = list(sys.argv[1:] if argv is None else argv)
     pre = _pre_args(argv)
+    lang = normalize(pre.lang) if pre.lang else from_environment(dict(os.environ))
+    if pre.lang and lang is None:
+        print(f"error: --lang {pre.lang!r}: use en (English) or zh (简体中文)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    with use(lang or DEFAULT):
+        return _main(argv, pre)
+
+
+def _main(argv: list[str], pre: argparse.Namespace) -> int:
     secrets = Secrets.from_env()
     setup_logging("INFO", secrets.values(), verbose=pre.verbose)
     try:

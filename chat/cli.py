@@ -23,6 +23,7 @@ from chat.context import CommandContext, Services
 from chat.dispatch import answer
 from chat.printable import printable
 from chat.render_text import render, save_chart
+from i18n import N_, _
 from plugins.exchanges.errors import MarketError, SourceUnavailable
 from runtime import Runtime
 
@@ -41,8 +42,9 @@ def parse_at(text: str | None) -> int | None:
     try:
         when = dt.datetime.fromisoformat(t)
     except ValueError:
-        raise CliUsageError(f"--at {text!r} is neither Unix ms nor an ISO time, "
-                            "e.g. --at 2024-03-01T12:00 or --at 1709294400000") from None
+        raise CliUsageError(_("--at {value} is neither Unix ms nor an ISO time, e.g. --at "
+                              "2024-03-01T12:00 or --at 1709294400000").format(
+                                  value=repr(text))) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return int(when.timestamp() * 1000)
@@ -75,8 +77,8 @@ def with_exchange(rt: Runtime, update: dict[str, Any]) -> Runtime:
     return rt.with_config(rt.config.model_copy(update={"exchange": exchange}))
 
 
-OFFLINE_HINT = ("without network, run on the simulated market: make demo, or add "
-                "--exchange sim (e.g. bot.py console --exchange sim)")
+OFFLINE_HINT = N_("without network, run on the simulated market: make demo, or add "
+                  "--exchange sim (e.g. bot.py console --exchange sim)")
 
 
 def unreachable(rt: Runtime, error: Exception) -> str:
@@ -84,7 +86,8 @@ def unreachable(rt: Runtime, error: Exception) -> str:
     name = rt.config.exchange.name
     shown = name.upper() if name in ("okx", "bybit") else name.capitalize()
     reason = str(error).split(": ", 1)[-1][:160]
-    return f"{shown} is unreachable ({reason}); {OFFLINE_HINT}."
+    return _("{exchange} is unreachable ({reason}); {hint}.").format(
+        exchange=shown, reason=reason, hint=_(OFFLINE_HINT))
 
 
 def services_from_runtime(rt: Runtime, at_ms: int | None = None) -> Services:
@@ -97,7 +100,7 @@ def services_from_runtime(rt: Runtime, at_ms: int | None = None) -> Services:
             try:
                 source.set_clock(at_ms)
             except MarketError as e:
-                raise CliUsageError(f"--at: {e}") from None
+                raise CliUsageError(_("--at: {error}").format(error=e)) from None
         return source
 
     return Services.from_runtime(rt, db, market, at_ms=at_ms)
@@ -131,10 +134,11 @@ def write_document(reply: Reply, output: str | None) -> int:
     try:
         Path(output).write_bytes(reply.document.content)
     except OSError as e:
-        print(f"--output {output}: {e.strerror or e}", file=sys.stderr)
+        print(_("--output {path}: {error}").format(path=output, error=e.strerror or e),
+              file=sys.stderr)
         return 1
     print(render(reply))
-    print(f"[written to {output}]")
+    print(_("[written to {path}]").format(path=output))
     return 0
 
 
@@ -175,5 +179,5 @@ def run_command(command: Command, rt: Runtime) -> int:
     print(render(reply))
     path = save_chart(reply)
     if path is not None:
-        print(f"[chart saved to {path}]")
+        print(_("[chart saved to {path}]").format(path=path))
     return 0

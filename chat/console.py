@@ -20,15 +20,17 @@ from typing import Any, TextIO
 
 from chat.cli import parse_at, services_from_runtime, unreachable, with_cli_overrides
 from chat.commands.accounts import as_key_line, holds_secret, key_words
-from chat.context import CommandContext
+from chat.context import LOCAL_USER_ID, CommandContext
 from chat.dispatch import Dispatcher
 from chat.render_text import render, save_chart, save_document
+from i18n import LANGUAGES, N_, _, current_language, normalize, use
 from plugins.exchanges.errors import MarketError, SourceUnavailable
 from settings.logs import mask_key_words
+from storage import chats
 
 PROMPT = "hedgewatch> "
-BANNER = ("hedgewatch console — commands as in chat (/help lists them); quit or Ctrl-D to leave."
-          "\nhedgewatch advises; it never places an order.")
+BANNER = N_("hedgewatch console — commands as in chat (/help lists them); quit or Ctrl-D to "
+            "leave.\nhedgewatch advises; it never places an order.")
 QUIT = {"quit", "exit", "/quit", "/exit", "q"}
 
 
@@ -97,6 +99,15 @@ def _lines(stdin: TextIO | None) -> Iterator[str]:
         yield line
 
 
+def console_language(services: Any, flag: str | None) -> str:
+    """The console answers in ``--lang`` when given, else in the language /lang chose for
+    it, else in the one the process started with (``LANG``)."""
+    if flag and normalize(flag):
+        return str(normalize(flag))
+    chosen = chats.get_settings(services.db, LOCAL_USER_ID).extra.get(chats.LANG)
+    return str(chosen) if chosen in LANGUAGES else current_language()
+
+
 def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
     """Read commands until EOF or quit; print each reply. Returns the exit code (0)."""
     out = out or sys.stdout
@@ -122,7 +133,7 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
         except MarketError:  # e.g. the sim's clock: the commands will say
             pass
         ctx = CommandContext.local(services)
-        print(BANNER, file=out, flush=True)
+        print(_(BANNER), file=out, flush=True)
         try:
             for line in _lines(stdin if stdin is not None else
                                (None if interactive else sys.stdin)):
@@ -131,18 +142,22 @@ def run_console(rt: Any, stdin: TextIO | None = None, out: TextIO | None = None)
                     continue
                 if text.lower() in QUIT:
                     break
-                reply = runner.run(dispatcher.handle(_as_key(text, ctx, dispatcher), ctx))
-                if reply is None:
-                    continue
-                print(render(reply), file=out, flush=True)
-                if reply.document is not None:
-                    print(f"[file saved to {save_document(reply)}]", file=out, flush=True)
-                if reply.ok and reply.chart is not None:
-                    try:
-                        path = save_chart(reply)
-                        print(f"[chart saved to {path}]", file=out, flush=True)
-                    except Exception as e:  # a chart failure must not end the session
-                        print(f"[no chart: {type(e).__name__}: {e}]", file=out, flush=True)
+                with use(console_language(services, getattr(rt.args, "lang", None))):
+                    reply = runner.run(dispatcher.handle(_as_key(text, ctx, dispatcher), ctx))
+                    if reply is None:
+                        continue
+                    print(render(reply), file=out, flush=True)
+                    if reply.document is not None:
+                        print(_("[file saved to {path}]").format(path=save_document(reply)),
+                              file=out, flush=True)
+                    if reply.ok and reply.chart is not None:
+                        try:
+                            path = save_chart(reply)
+                            print(_("[chart saved to {path}]").format(path=path), file=out,
+                                  flush=True)
+                        except Exception as e:  # a chart failure must not end the session
+                            print(_("[no chart: {error}]").format(
+                                error=f"{type(e).__name__}: {e}"), file=out, flush=True)
         except KeyboardInterrupt:
             print(file=out)
         finally:
@@ -170,7 +185,7 @@ async def serve_console(services: Any, commands: list[Any], stop: asyncio.Event,
     threading.Thread(target=read, name="console-input", daemon=True).start()
     dispatcher = Dispatcher(commands)
     ctx = CommandContext.local(services)
-    print(BANNER, file=out, flush=True)
+    print(_(BANNER), file=out, flush=True)
     while not stop.is_set():
         line = await lines.get()
         if line is None or line.strip().lower() in QUIT:
@@ -178,8 +193,10 @@ async def serve_console(services: Any, commands: list[Any], stop: asyncio.Event,
             return
         if not line.strip():
             continue
-        reply = await dispatcher.handle(_as_key(line.strip(), ctx, dispatcher), ctx)
-        if reply is not None:
-            print(render(reply), file=out, flush=True)
-            if reply.document is not None:
-                print(f"[file saved to {save_document(reply)}]", file=out, flush=True)
+        with use(console_language(services, None)):
+            reply = await dispatcher.handle(_as_key(line.strip(), ctx, dispatcher), ctx)
+            if reply is not None:
+                print(render(reply), file=out, flush=True)
+                if reply.document is not None:
+                    print(_("[file saved to {path}]").format(path=save_document(reply)),
+                          file=out, flush=True)

@@ -51,7 +51,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from chat.alert_charts import chart_png
-from chat.alert_render import RenderedAlert, render_alert
+from chat.alert_render import RenderedAlert, render_alert, words
 from chat.bot_client import (
     SENDER_WAITS_FLOOD,
     RateLimiter,
@@ -64,12 +64,12 @@ from chat.delivery_notes import delivery_notes
 from chat.delivery_options import DeliveryOptions, delivery_options
 from chat.delivery_state import Backoff, DrainPass, DrainReport, Outage
 from chat.telegram_send import send_html, send_html_photo
+from i18n import DEFAULT, current_language, use
 from settings.config import Config
 from storage import chats, delivery_backlog, outbox
 from storage.outbox import Delivery, StoredAlert
 
 __all__ = ["DrainReport", "Sender", "make_bot", "rate_limiter"]  # make_bot: tests, benches
-
 log = logging.getLogger(__name__)
 CONFIRM_TIMEOUT_FACTOR = 3  # the retry after an unanswered attempt waits this much longer
 
@@ -113,8 +113,9 @@ class Sender:
         self.outage = Outage()
         self._recovered = False
         self._alerts: dict[int, StoredAlert] = {}
-        self._pngs: dict[int, asyncio.Task[bytes | None]] = {}
-        self._photo_ids: dict[int, str] = {}  # alert id -> Telegram file_id after 1st upload
+        # charts are drawn once per alert and language (their titles and labels are words)
+        self._pngs: dict[tuple[int, str], asyncio.Task[bytes | None]] = {}
+        self._photo_ids: dict[tuple[int, str], str] = {}  # -> Telegram file_id after upload
         self._last_send: dict[int | str, float] = {}
         self._tried: set[int] = set()  # deliveries attempted in this drain: once each
         self._flood_arg = SENDER_WAITS_FLOOD if isinstance(bot.rate_limiter, RateLimiter) \
@@ -212,8 +213,20 @@ class Sender:
 
     async def _deliver(self, d: Delivery, chat_id: int | str, report: DrainReport,
                        one_pass: DrainPass) -> tuple[int | str, int | None]:
-        """One attempt (two when the group migrated meanwhile). Returns the chat id for this
-        chat's next deliveries and, when it must be tried again, when."""
+        """One attempt (two when the group migrated meanwhile), in the chat's language.
+        Returns the chat id for this chat's next deliveries and, when it must be tried
+        again, when."""
+        with use(self._language(chat_id)):
+            return await self._attempt(d, chat_id, report, one_pass)
+
+    def _language(self, chat_id: int | str) -> str:
+        """The chat's language (/lang, or its Telegram app's); a channel the bot has no row
+        for (the signal channel named by its @username) reads English."""
+        return chats.get_settings(self.db, chat_id).language if isinstance(chat_id, int) \
+            else DEFAULT
+
+    async def _attempt(self, d: Delivery, chat_id: int | str, report: DrainReport,
+                       one_pass: DrainPass) -> tuple[int | str, int | None]:
         stored, rendered, opts = self._alert(d)
         while True:
             await self._pace(chat_id)
@@ -333,10 +346,15 @@ class Sender:
 
     async def _png(self, stored: StoredAlert) -> bytes | None:
         """The chart, drawn once per alert (in a thread) and only when it is sent."""
-        if stored.id not in self._pngs:
-            self._pngs[stored.id] = asyncio.ensure_future(
-                asyncio.to_thread(chart_png, stored.record.get("chart")))
-        return await self._pngs[stored.id]
+        key = (stored.id, current_language())
+        if key not in self._pngs:
+            spec = stored.record.get("chart")
+            if spec:
+                spec = {**spec, "title": words(stored.record)["chart_title"] or
+                        spec.get("title", "")}
+            # to_thread copies the context: the chart's labels are drawn in this language
+            self._pngs[key] = asyncio.ensure_future(asyncio.to_thread(chart_png, spec))
+        return await self._pngs[key]
 
     async def _send(self, stored: StoredAlert, rendered: RenderedAlert, chat_id: int | str,
                     opts: DeliveryOptions, *, confirm: bool) -> Message:
@@ -351,12 +369,13 @@ class Sender:
         if confirm:  # the last try after an unanswered one: wait longer to learn the outcome
             options["read_timeout"] = self.confirm_timeout
         if rendered.has_chart:
-            photo: bytes | str | None = self._photo_ids.get(stored.id) or \
+            key = (stored.id, current_language())
+            photo: bytes | str | None = self._photo_ids.get(key) or \
                 await self._png(stored)
             if photo is not None:
                 msg = await send_html_photo(self.bot, chat_id, photo, rendered.caption,
                                             **options)
-                if msg.photo and stored.id not in self._photo_ids:
-                    self._photo_ids[stored.id] = msg.photo[-1].file_id
+                if msg.photo and key not in self._photo_ids:
+                    self._photo_ids[key] = msg.photo[-1].file_id
                 return msg
         return await send_html(self.bot, chat_id, rendered.html, **options)

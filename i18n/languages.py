@@ -28,3 +28,12 @@ def normalize(code: str | None) -> str | None:
         return None
     base = word.split("_")[0]
     return _ALIASES.get(base) if base in ("en", "zh") else None
+
+
+def from_environment(environ: dict[str, str]) -> str | None:
+    """The language gettext would take from the environment: the first of ``LC_ALL``,
+    ``LC_MESSAGES``, ``LANG`` that is set decides (None when it names one we don't speak)."""
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if environ.get(key):
+            return normalize(environ[key])
+    return None

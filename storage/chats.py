@@ -1,4 +1,4 @@
-"""Per-chat alert preferences: subscriptions, minimum severity, mute, timezone.
+"""Per-chat alert preferences: subscriptions, minimum severity, mute, timezone, language.
 
 A chat that never changed anything reads as the defaults (no subscriptions, severity "info",
 not muted, UTC). Rows are created on the first write and never deleted: a blocked or removed
@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.alerts import SEVERITIES
+from i18n import DEFAULT, LANGUAGES, normalize
 from storage.writes import write
 
 MUTE_ALL = "mute_all"
@@ -28,6 +29,8 @@ QUIET = "quiet"  # [start, end] minutes of the day, in the chat's time zone: not
 THREAD = "thread"  # the forum topic (message_thread_id) alerts go to
 THREADS = "threads"  # kind -> forum topic, for kinds subscribed from their own topic
 DEFAULT_RING = "critical"
+LANG = "lang"  # the language chosen with /lang ("en", "zh_Hans")
+LANG_SEEN = "lang_seen"  # a private chat's Telegram ``language_code``, as we speak it
 
 
 def mutes_everything(settings_json: str | None) -> bool:
@@ -67,6 +70,16 @@ class ChatSettings:
         q = self.extra.get(QUIET)
         return (int(q[0]), int(q[1])) if isinstance(q, list) and len(q) == 2 else None
 
+    @property
+    def language(self) -> str:
+        """The chat's language: the one chosen with /lang, else (private chats) the one its
+        Telegram app is set to, else English."""
+        for key in (LANG, LANG_SEEN):
+            value = self.extra.get(key)
+            if value in LANGUAGES:
+                return str(value)
+        return DEFAULT
+
     def thread_for(self, kind: str) -> int | None:
         """The forum topic alerts of ``kind`` go to (None: the chat's main thread)."""
         threads = self.extra.get(THREADS) or {}
@@ -81,7 +94,8 @@ class ChatSettings:
                 "mute_all": self.mute_all,
                 "timezone": self.timezone, "active": self.active, "ring": self.ring,
                 "quiet": list(self.quiet) if self.quiet else None,
-                "thread": self.extra.get(THREAD), "threads": self.extra.get(THREADS) or {}}
+                "thread": self.extra.get(THREAD), "threads": self.extra.get(THREADS) or {},
+                "language": self.language, "language_chosen": self.extra.get(LANG)}
 
 
 def ensure_chat(db: Database, chat_id: int, chat_type: str = "private", *, now_ms: int = 0,
@@ -164,6 +178,15 @@ def set_extra(db: Database, chat_id: int, values: dict[str, Any], *,
                 extra[k] = v
         _update(db, chat_id, chat_type, now_ms, settings=json.dumps(extra))
     return get_settings(db, chat_id)
+
+
+def note_language(db: Database, chat_id: int, code: str | None, *, now_ms: int = 0) -> None:
+    """Remember a private chat's Telegram ``language_code`` (as the language we speak for
+    it, or forget it when we don't), so alerts use it; written only when it changed."""
+    lang = normalize(code)
+    lang = lang if lang in LANGUAGES else None
+    if get_settings(db, chat_id).extra.get(LANG_SEEN) != lang:
+        set_extra(db, chat_id, {LANG_SEEN: lang}, now_ms=now_ms)
 
 
 def set_timezone(db: Database, chat_id: int, tz: str, *, chat_type: str = "private",

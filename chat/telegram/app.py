@@ -46,6 +46,7 @@ from chat.telegram.groups import AdminCache, Allowlist
 from chat.telegram.handlers import FRONT, TelegramFront, add_handlers
 from chat.telegram.keys import add_key_handlers
 from chat.telegram.webhook import WebhookServer
+from i18n import DEFAULT, LANGUAGES, _, use
 from settings.config import Config
 
 log = logging.getLogger(__name__)
@@ -71,16 +72,16 @@ def build_application(config: Config, token: str, services: Services, *,
                       concurrent_updates: int = 8) -> Application:
     """The configured Application; ``commands`` default to ``services.commands``."""
     if not token:
-        raise ValueError("no bot token: set TELEGRAM_BOT_TOKEN")
+        raise ValueError(_("no bot token: set TELEGRAM_BOT_TOKEN"))
     tg = config.telegram
     if tg.mode == "webhook":
         if not tg.webhook_url:
-            raise ValueError("[telegram] mode = \"webhook\" needs webhook_url")
+            raise ValueError(_("[telegram] mode = \"webhook\" needs webhook_url"))
         if not webhook_secret or not _SECRET.fullmatch(webhook_secret):
-            raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET (1-256 characters of "
-                             "A-Z, a-z, 0-9, _ and -)")
+            raise ValueError(_("webhook mode needs TELEGRAM_WEBHOOK_SECRET (1-256 characters "
+                               "of A-Z, a-z, 0-9, _ and -)"))
         if importlib.util.find_spec("tornado") is None:
-            raise ValueError("webhook mode needs python-telegram-bot[webhooks] installed")
+            raise ValueError(_("webhook mode needs python-telegram-bot[webhooks] installed"))
     commands = list(commands if commands is not None else services.commands.values())
     if not services.commands:
         services.commands = {c.name: c for c in commands}
@@ -138,15 +139,20 @@ async def publish_commands(bot: Bot, commands: Sequence[Command]) -> None:
                for c in cs]
 
     def menu(cs: Sequence[Command]) -> list[BotCommand]:
-        return [BotCommand(c.name, (c.summary or c.name)[:256]) for c in cs[:100]]
+        return [BotCommand(c.name, _(c.summary or c.name)[:256]) for c in cs[:100]]
 
     in_groups = [c for c in ordered if not c.private_only]
-    menus = [(menu(ordered), None), (menu(ordered), BotCommandScopeAllPrivateChats()),
-             (menu([c for c in in_groups if not c.admin_only]), BotCommandScopeAllGroupChats()),
-             (menu(in_groups), BotCommandScopeAllChatAdministrators())]
+    scopes = [(ordered, None), (ordered, BotCommandScopeAllPrivateChats()),
+              ([c for c in in_groups if not c.admin_only], BotCommandScopeAllGroupChats()),
+              (in_groups, BotCommandScopeAllChatAdministrators())]
     try:
-        for items, scope in menus:
-            await bot.set_my_commands(items, scope=scope)
+        # English is the default menu; each other language is set for its ISO 639-1 code
+        # ("zh": Telegram matches every zh-* app language to it)
+        for lang in LANGUAGES:
+            code = None if lang == DEFAULT else lang.split("_")[0]
+            with use(lang):
+                for cs, scope in scopes:
+                    await bot.set_my_commands(menu(cs), scope=scope, language_code=code)
     except TelegramError as e:
         log.warning("setMyCommands failed (the commands still work): %s", e)
 

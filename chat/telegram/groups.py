@@ -20,12 +20,13 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from chat.telegram_html import escape
+from i18n import N_, _
 
 log = logging.getLogger(__name__)
 
 ADMIN_TTL_S = 300.0
-REFUSAL = ("Sorry — this hedgewatch bot only works in the chats its operator allowed, "
-           "so I can't answer here.")
+REFUSAL = N_("Sorry — this hedgewatch bot only works in the chats its operator allowed, "
+             "so I can't answer here.")
 # Commands that read the asker's own trade log when given no arguments (a position given
 # inline is not personal). Private-only commands are always personal.
 PERSONAL_WITHOUT_ARGS = frozenset({"risk"})
@@ -42,14 +43,17 @@ def is_personal(command: Any, args: list[str]) -> bool:
 
 def private_hint(bot_username: str | None, command_name: str) -> str:
     """Telegram HTML for a group: how to get a personal answer (no personal data in it)."""
-    link = f"https://t.me/{bot_username}" if bot_username else "a private chat with me"
-    return (f"That's personal, so I only answer it in a private chat: open {escape(link)}, "
-            f"press Start, then send /{escape(command_name)} there.")
+    link = f"https://t.me/{bot_username}" if bot_username else _("a private chat with me")
+    return _("That's personal, so I only answer it in a private chat: open {link}, press "
+             "Start, then send /{command} there.").format(link=escape(link),
+                                                          command=escape(command_name))
 
 
 def answered_privately(first_name: str | None) -> str:
-    who = f", {escape(first_name)}" if first_name else ""
-    return f"I've answered you in our private chat{who}."
+    if first_name:
+        return _("I've answered you in our private chat, {name}.").format(
+            name=escape(first_name))
+    return _("I've answered you in our private chat.")
 
 
 class AdminCache:

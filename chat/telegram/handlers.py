@@ -26,7 +26,9 @@ from chat.commands.base import Command, Reply
 from chat.commands.help import start_buttons, start_lines
 from chat.context import CommandContext, Services
 from chat.dispatch import Dispatcher, split_command
+from chat.language import language_for
 from chat.telegram import expand, groups, lifecycle
+from chat.telegram.language import in_language
 from chat.telegram.render import (
     ALERT,
     MORE,
@@ -40,13 +42,14 @@ from chat.telegram.render import (
     render,
 )
 from chat.telegram_html import split_html, visible_text
+from i18n import N_, _, use
 from storage import chats
 
 log = logging.getLogger(__name__)
 
 FRONT = "hedgewatch"
-SORRY = "Sorry — something went wrong on my side; it has been logged. Please try again."
-EXPIRED = "This button has expired — please send the command instead."
+SORRY = N_("Sorry — something went wrong on my side; it has been logged. Please try again.")
+EXPIRED = N_("This button has expired — please send the command instead.")
 TOAST_MAX = 200  # answerCallbackQuery text limit
 
 
@@ -54,7 +57,8 @@ def expired(data: str | None) -> str:
     """What an old button says (its command text was kept in memory before a restart):
     "expired, run /hedge again" when its data still names the command."""
     name = command_of(data or "")
-    return f"This button has expired — run /{name} again." if name else EXPIRED
+    return (_("This button has expired — run /{name} again.").format(name=name) if name
+            else _(EXPIRED))
 
 
 @dataclass
@@ -83,6 +87,7 @@ class Where:
     thread_id: int | None = None
     sender_chat_id: int | None = None  # set when an anonymous admin posts as the group
     title: str | None = None
+    language_code: str | None = None  # the user's Telegram app language
 
     @classmethod
     def of(cls, update: Update) -> Where | None:
@@ -94,7 +99,7 @@ class Where:
         sender = update.message.sender_chat if update.message else None
         return cls(chat.id, chat.type, user.id if user else None,
                    user.first_name if user else None, thread, sender.id if sender else None,
-                   chat.title)
+                   chat.title, user.language_code if user else None)
 
 
 @dataclass
@@ -195,10 +200,12 @@ async def _answer_privately(front: TelegramFront, bot: Bot, where: Where, comman
                              chat_type="private", is_admin=True, bot_name=bot.username,
                              extra={"front_end": "telegram", "asked_in": where.chat_id},
                              is_operator=uid in front.admins.bot_admins)
-        reply = await _answer(front, command, args, ctx)
-        if await post(front, bot, where, await render(reply, front.buttons), chat_id=uid):
+        with use(language_for(front.services.db, uid, "private", where.language_code)):
+            reply = await _answer(front, command, args, ctx)
+            rendered = await render(reply, front.buttons)
+        if await post(front, bot, where, rendered, chat_id=uid):
             if from_button:
-                return Outcome(reply, "Answered in our private chat.")
+                return Outcome(reply, _("Answered in our private chat."))
             await post(front, bot, where, Rendered([groups.answered_privately(
                 where.first_name)]))
             return Outcome(reply)
@@ -215,7 +222,7 @@ async def _admit(front: TelegramFront, bot: Bot, where: Where) -> bool:
     if front.allowlist.first_refusal(where.chat_id):
         log.info("refused chat %s (%s): not in [telegram] allowed_chats", where.chat_id,
                  where.chat_type)
-        await post(front, bot, where, Rendered([groups.REFUSAL]))
+        await post(front, bot, where, Rendered([_(groups.REFUSAL)]))
     return False
 
 
@@ -230,6 +237,9 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     lifecycle.touch_chat(front.services.db, where.chat_id, where.chat_type,
                          front.services.now_ms(), where.title)
+    if where.chat_type == "private":
+        chats.note_language(front.services.db, where.chat_id, where.language_code,
+                            now_ms=front.services.now_ms())
     if front.intercept is not None and await front.intercept(front, context.bot, where, msg):
         return
     await run_line(front, context.bot, where, msg.text)
@@ -244,9 +254,9 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(expired(query.data), show_alert=True)
         return
     if not front.allowlist.allows(where.chat_id, where.chat_type, where.user_id):
-        await query.answer(groups.REFUSAL[:TOAST_MAX], show_alert=True)
+        await query.answer(_(groups.REFUSAL)[:TOAST_MAX], show_alert=True)
         return
-    prefix, _, rest = (query.data or "").partition(":")
+    prefix, _sep, rest = (query.data or "").partition(":")
     if prefix == ALERT:
         note, alert = await _alert_details(front, context.bot, where, rest)
         await query.answer(note, show_alert=alert)
@@ -264,10 +274,10 @@ async def _alert_details(front: TelegramFront, bot: Bot, where: Where, alert_id:
                          ) -> tuple[str | None, bool]:
     details = load_details(front.services.db, alert_id)
     if details is None:
-        return "That alert is no longer stored.", True
+        return _("That alert is no longer stored."), True
     stored, owner = details
     if owner is not None and owner not in (where.user_id, where.chat_id):
-        return "That alert is about someone else's trade.", True
+        return _("That alert is about someone else's trade."), True
     reader = where.chat_id if where.chat_type == "private" else where.user_id
     tz = chats.get_settings(front.services.db, reader).timezone if reader else "UTC"
     rendered = Rendered(split_html(alert_details_html(stored, tz)))
@@ -276,7 +286,7 @@ async def _alert_details(front: TelegramFront, bot: Bot, where: Where, alert_id:
         return None, False
     if _known_private(front, where.user_id) and await post(
             front, bot, where, rendered, chat_id=int(where.user_id)):  # type: ignore[arg-type]
-        return "Sent you the details in our private chat.", False
+        return _("Sent you the details in our private chat."), False
     return visible_text(groups.private_hint(bot.username, "start"))[:TOAST_MAX], True
 
 
@@ -328,7 +338,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if where is None or where.chat_type == "channel":
         return
     try:
-        await context.bot.send_message(where.chat_id, SORRY, message_thread_id=where.thread_id)
+        await context.bot.send_message(where.chat_id, _(SORRY),
+                                       message_thread_id=where.thread_id)
     except TelegramError as e:
         log.warning("could not tell chat %s about the error: %s", where.chat_id, e)
 
@@ -341,9 +352,13 @@ def _describe(update: object) -> str:
 
 
 def add_handlers(app: Application) -> None:
-    """Register every handler of the Telegram front end on ``app``."""
+    """Register every handler of the Telegram front end on ``app``, each answering in the
+    update's language (``chat.telegram.language``)."""
+    speak = in_language(lambda context: front_of(context).services.db)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate))
-    app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, on_command))
-    app.add_handler(CallbackQueryHandler(on_callback))
-    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_error_handler(on_error)
+    app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE,
+                                   speak(on_command)))
+    app.add_handler(CallbackQueryHandler(speak(on_callback)))
+    app.add_handler(ChatMemberHandler(speak(on_my_chat_member),
+                                      ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_error_handler(speak(on_error))

@@ -21,20 +21,24 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from chat.dispatch import split_command
 from chat.telegram.handlers import FRONT, TelegramFront, Where, front_of, post, run_line
+from chat.telegram.language import in_language
 from chat.telegram.render import Rendered
+from i18n import N_, _
 from settings.logs import mask_key_words
 from settings.secrets import looks_secret
 from storage import accounts as store
 
 log = logging.getLogger(__name__)
 
-IN_GROUP = ("⚠ Never post an API key in a group. {done} The key has been seen here: delete "
-            "it on the exchange now, make a new read-only one and send /connect to me in a "
-            "private chat.")
-DELETED = "I deleted your message."
-NOT_DELETED = "I could not delete your message (I am not an admin here): delete it yourself."
-LOOKS_LIKE_A_KEY = ("That looked like an API key, so I deleted it. To connect your exchange "
-                    "account send /connect okx (or binance, bybit) first, then the key.")
+IN_GROUP = N_("⚠ Never post an API key in a group. {done} The key has been seen here: "
+              "delete it on the exchange now, make a new read-only one and send /connect to "
+              "me in a private chat.")
+DELETED = N_("I deleted your message.")
+NOT_DELETED = N_("I could not delete your message (I am not an admin here): delete it "
+                 "yourself.")
+LOOKS_LIKE_A_KEY = N_("That looked like an API key, so I deleted it. To connect your "
+                      "exchange account send /connect okx (or binance, bybit) first, then "
+                      "the key.")
 
 
 async def delete(bot: Bot, msg: Message) -> bool:
@@ -65,8 +69,8 @@ async def intercept(front: TelegramFront, bot: Bot, where: Where, msg: Message) 
     if not private:
         log.warning("a /%s with a key was posted in chat %s (%s); deleted: %s", name,
                     where.chat_id, where.chat_type, deleted)
-        done = DELETED if deleted else NOT_DELETED
-        await post(front, bot, where, Rendered([IN_GROUP.format(done=done)]))
+        done = _(DELETED) if deleted else _(NOT_DELETED)
+        await post(front, bot, where, Rendered([_(IN_GROUP).format(done=done)]))
         return True
     await run_line(front, bot, where, msg.text or "", extra={"key_message_deleted": deleted})
     return True
@@ -87,7 +91,7 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     mask_key_words(words)
     deleted = await delete(context.bot, msg)
     if exchange is None:
-        await post(front, context.bot, where, Rendered([LOOKS_LIKE_A_KEY]))
+        await post(front, context.bot, where, Rendered([_(LOOKS_LIKE_A_KEY)]))
         return
     line = " ".join(["/connect", exchange, *words])
     await run_line(front, context.bot, where, line, extra={"key_message_deleted": deleted})
@@ -99,4 +103,6 @@ def add_key_handlers(app: Application) -> None:  # type: ignore[type-arg]
     front: TelegramFront = app.bot_data[FRONT]
     front.intercept = intercept
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-                                   & filters.UpdateType.MESSAGE, on_private_text))
+                                   & filters.UpdateType.MESSAGE,
+                                   in_language(lambda c: front_of(c).services.db)(
+                                       on_private_text)))
