@@ -69,7 +69,9 @@ def translations(lang: str) -> gettext.NullTranslations:
     main = load_catalog(LOCALE_DIR, lang, DOMAIN) or _compiled(Catalog(locale=None), DOMAIN)
     for part in sorted((LOCALE_DIR.parent / "parts").glob("*.po")):  # TEMPORARY while the
         with part.open("rb") as f:                                    # areas are translated
-            main.merge(_compiled(read_po(f, locale=lang, domain=DOMAIN), DOMAIN))
+            catalog = read_po(f, domain=DOMAIN)
+        if str(catalog.locale) == lang:
+            main.merge(_compiled(catalog, DOMAIN))
     for domain, localedir in plugin_domains().items():
         main.add(load_catalog(localedir, lang, domain) or _compiled(Catalog(), domain),
                  merge=False)

@@ -17,6 +17,7 @@ def hedgewatch_register_commands() -> list[Any]:
     from chat.commands.hedge import Hedge
     from chat.commands.hedge_legs import Hedged
     from chat.commands.help import Help, Start
+    from chat.commands.lang import Lang
     from chat.commands.market import Market
     from chat.commands.pnl import Pnl
     from chat.commands.prefs import Mute, Settings, Subscribe, Unmute, Unsubscribe
@@ -32,6 +33,6 @@ def hedgewatch_register_commands() -> list[Any]:
             Open(), Close(), Positions(), Hedged(), Log(), Account(),
             Connect(), Cancel(), Disconnect(), Sync(), Balance(),
             Pnl(), Daily(), Weekly(), Monthly(), Performance(), Stats(), Export(),
-            Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), BacktestCommand(),
+            Subscribe(), Unsubscribe(), Mute(), Unmute(), Settings(), Lang(), BacktestCommand(),
             SetAlert(), ListAlerts(), Threshold(),
             TvRoute(), TvLog()]

@@ -29,6 +29,11 @@ class FakeTelegramControls(FakeTelegramState):
         self._wake()
         return update
 
+    def user(self, user_id: int) -> dict[str, Any]:
+        """The ``User`` as updates carry it: its app language from ``user_languages``
+        (set by a test: ``tg.user_languages[7] = "zh-hans"``), English by default."""
+        return user_json(user_id, language_code=self.user_languages.get(user_id, "en"))
+
     def inject_message(self, chat_id: int, user_id: int, text: str, chat_type: str = "private",
                        thread_id: int | None = None, is_forum: bool = False,
                        **extra: Any) -> dict[str, Any]:
@@ -40,7 +45,7 @@ class FakeTelegramControls(FakeTelegramState):
             if chat.type == "channel":
                 msg["sender_chat"] = chat.json()
             else:
-                msg["from"] = user_json(user_id)
+                msg["from"] = self.user(user_id)
             if entities := command_entities(text):
                 msg["entities"] = entities
             if thread_id is not None and chat.is_forum:
@@ -69,7 +74,7 @@ class FakeTelegramControls(FakeTelegramState):
                 raise ValueError(f"callback_data {data!r} is not on message {message_id}")
             query_id = str(next(self._query_ids))
             self._open_queries.add(query_id)
-            query = {"id": query_id, "from": user_json(user_id), "message": msg,
+            query = {"id": query_id, "from": self.user(user_id), "message": msg,
                      "chat_instance": str(abs(chat_id)), "data": data}
         return self._enqueue("callback_query", query)
 

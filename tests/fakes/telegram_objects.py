@@ -76,11 +76,11 @@ class FakeChat:
         return out
 
 
-def user_json(user_id: int, *, is_bot: bool = False,
-              username: str | None = None) -> dict[str, Any]:
-    """A Bot API ``User``."""
+def user_json(user_id: int, *, is_bot: bool = False, username: str | None = None,
+              language_code: str = "en") -> dict[str, Any]:
+    """A Bot API ``User`` (its Telegram app set to ``language_code``)."""
     return {"id": user_id, "is_bot": is_bot, "first_name": f"User{user_id}",
-            "username": username or f"user{user_id}", "language_code": "en"}
+            "username": username or f"user{user_id}", "language_code": language_code}
 
 
 def member_json(user: dict[str, Any], status: str) -> dict[str, Any]:

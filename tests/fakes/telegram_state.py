@@ -51,6 +51,7 @@ class FakeTelegramState:
         self.pinned: dict[int, int] = {}  # chat -> pinned message id (pinChatMessage)
         self.webhook: dict[str, Any] | None = None
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.user_languages: dict[int, str] = {}  # user id -> its app's language_code
         self.allowed_updates: list[str] | None = None
         self._lock = threading.RLock()
         self._chats: dict[int, FakeChat] = {}
