@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 
 # words a user types as arguments or that name things; they stay English in every language
-KEPT_WORDS = frozenset("""
+KEPT_WORDS = frozenset(str.split("""
 long short isolated cross full all off on auto info warning critical new here log revoke
 delete distance prob cascade high reset move trade with none hedge severity ring quiet tz
 market en zh btc eth sol xrp doge bnb ewma okx binance bybit sim csv json tradingview
 telegram hedgewatch english liquidation regime funding rebalance take_profit data config
 account rule below above price
-""".split())
+"""))
 KEPT_NAMES = re.compile(r"\b(?:hedgewatch|Telegram|TradingView|Binance|Bybit|OKX|English|"
                         r"IANA|Europe/Berlin|Asia/Shanghai|Ctrl-D|make demo|USD[TⓈ]?-?M?)\b")
 KEPT_TOKENS = re.compile(
