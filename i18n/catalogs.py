@@ -14,9 +14,9 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
-from i18n.languages import PSEUDO
+from i18n.languages import DEFAULT, PSEUDO
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "hedgewatch"
@@ -66,6 +66,8 @@ def translations(lang: str) -> gettext.NullTranslations:
     if lang == PSEUDO:
         from i18n.pseudo import PseudoTranslations
         return PseudoTranslations()
+    if lang == DEFAULT:  # English is every msgid itself: nothing to read (core renders it)
+        return NullTranslations()
     main = load_catalog(LOCALE_DIR, lang, DOMAIN) or _compiled(Catalog(locale=None), DOMAIN)
     for part in sorted((LOCALE_DIR.parent / "parts").glob("*.po")):  # TEMPORARY while the
         with part.open("rb") as f:                                    # areas are translated
