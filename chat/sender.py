@@ -64,7 +64,7 @@ from chat.delivery_notes import delivery_notes
 from chat.delivery_options import DeliveryOptions, delivery_options
 from chat.delivery_state import Backoff, DrainPass, DrainReport, Outage
 from chat.telegram_send import send_html, send_html_photo
-from i18n import DEFAULT, current_language, use
+from i18n import current_language, use
 from settings.config import Config
 from storage import chats, delivery_backlog, outbox
 from storage.outbox import Delivery, StoredAlert
@@ -220,10 +220,11 @@ class Sender:
             return await self._attempt(d, chat_id, report, one_pass)
 
     def _language(self, chat_id: int | str) -> str:
-        """The chat's language (/lang, or its Telegram app's); a channel the bot has no row
-        for (the signal channel named by its @username) reads English."""
-        return chats.get_settings(self.db, chat_id).language if isinstance(chat_id, int) \
-            else DEFAULT
+        """The chat's language (/lang, or its Telegram app's); the signal channel's is
+        ``[telegram] signal_language`` (a channel can't send /lang)."""
+        if chat_id == self.config.telegram.signal_channel or not isinstance(chat_id, int):
+            return self.config.telegram.signal_language
+        return chats.get_settings(self.db, chat_id).language
 
     async def _attempt(self, d: Delivery, chat_id: int | str, report: DrainReport,
                        one_pass: DrainPass) -> tuple[int | str, int | None]:

@@ -11,8 +11,17 @@ import ipaddress
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
+from i18n import normalize
 from settings.durations import Duration
 
 
@@ -85,6 +94,8 @@ class TelegramConfig(Section):
     # the signal channel gets one pinned market-state message edited each cycle, and posts
     # only on cascade level changes, instead of every market-wide alert (chat.signal_board)
     signal_board: bool = False
+    # the signal channel's language (a channel can't send /lang): en or zh
+    signal_language: Literal["en", "zh_Hans"] = "en"
     max_retries: int = Field(default=3, ge=1, le=20)
     connect_timeout: DurationField = Duration.parse("5s")
     read_timeout: DurationField = Duration.parse("10s")
@@ -92,6 +103,13 @@ class TelegramConfig(Section):
     media_write_timeout: DurationField = Duration.parse("30s")
     pool_timeout: DurationField = Duration.parse("5s")
     connection_pool_size: int = Field(default=80, ge=8, le=1024)
+
+
+    @field_validator("signal_language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        """"zh", "zh-CN" or "中文" mean Simplified Chinese, as /lang takes them."""
+        return normalize(value) or value if isinstance(value, str) else value
 
 
 class StorageConfig(Section):

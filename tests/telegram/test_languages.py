@@ -93,17 +93,21 @@ async def test_one_alert_reaches_each_chat_in_its_language(tmp_path) -> None:
         chats.set_extra(db, 32, {chats.LANG: "zh_Hans"})
     alert = Alert("config", "config:x", "warning", L_("Alert"), (L_("SIMULATED"),),
                   L_("Details"), T0, 60_000, 3_600_000, owner_chat_id=None)
-    outbox.record_alerts(db, [alert], now_ms=T0)
+    outbox.record_alerts(db, [alert], now_ms=T0, signal_channel=-100777)
     record = outbox.load_alert(db, 1).record
     assert record["text"]["zh_Hans"]["title"] == "警报" and record["title"] == "Alert"
     async with FakeTelegram() as tg:
-        config = Config().with_overrides(telegram={"api_url": tg.base_url})
+        tg.chat(-100777, "channel")
+        config = Config().with_overrides(telegram={"api_url": tg.base_url,
+                                                   "signal_channel": -100777,
+                                                   "signal_language": "zh"})
         sender = Sender(db, make_bot(config, tg.token), config, per_chat_interval=0.01,
                         clock=SimClock(T0), seed=1)
         report = await sender.drain()
         await sender.bot.shutdown()
-    assert report.sent == 2
+    assert report.sent == 3
     by_chat = {m.chat_id: m for m in tg.sent}
+    assert by_chat[-100777].visible_text.startswith("⚠️ 警报")  # [telegram] signal_language
     english, chinese_msg = by_chat[31], by_chat[32]
     assert english.visible_text.startswith("⚠️ Alert") and "What to do: Details" in \
         english.visible_text and not chinese(english.visible_text)
