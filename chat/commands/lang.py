@@ -52,10 +52,12 @@ class Lang(Command):
             lines = [_("From now on I answer in {name}.").format(name=name) if request
                      else _("Language: {name}").format(name=name)]
             if chosen is None:
-                lines.append(_("Not chosen: I follow your Telegram app's language.")
-                             if ctx.is_private else
-                             _("Not chosen: this group reads English until an admin sends "
-                               "/lang zh."))
+                lines.append(
+                    _("Not chosen: I follow --lang, else your LANG setting.")
+                    if ctx.extra.get("front_end") != "telegram" else
+                    _("Not chosen: I follow your Telegram app's language.") if ctx.is_private
+                    else _("Not chosen: this group reads English until an admin sends "
+                           "/lang zh."))
             lines.append(_("Change it: /lang en · /lang zh · /lang auto"))
         buttons = [[(other, f"/lang {code.split('_')[0]}")
                     for code, other in LANGUAGES.items() if code != lang]]
