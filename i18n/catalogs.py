@@ -16,7 +16,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from i18n.languages import PSEUDO
+from i18n.languages import DEFAULT, PSEUDO
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "hedgewatch"
@@ -67,8 +67,9 @@ def translations(lang: str) -> gettext.NullTranslations:
         from i18n.pseudo import PseudoTranslations
         return PseudoTranslations()
     main = load_catalog(LOCALE_DIR, lang, DOMAIN) or _compiled(Catalog(locale=None), DOMAIN)
-    for part in sorted((LOCALE_DIR.parent / "parts").glob("*.po")):  # TEMPORARY while the
-        with part.open("rb") as f:                                    # areas are translated
+    parts = sorted((LOCALE_DIR.parent / "parts").glob("*.po")) if lang != DEFAULT else []
+    for part in parts:  # TEMPORARY while the areas are translated (Chinese: not for English)
+        with part.open("rb") as f:
             main.merge(_compiled(read_po(f, locale=lang, domain=DOMAIN), DOMAIN))
     for domain, localedir in plugin_domains().items():
         main.add(load_catalog(localedir, lang, domain) or _compiled(Catalog(), domain),
