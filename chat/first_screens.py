@@ -40,8 +40,9 @@ def width(text: str) -> int:
 
 
 def pad(text: str, columns: int, *, right: bool = False) -> str:
-    """``text`` padded to ``columns`` monospace columns (CJK-aware ``ljust``/``rjust``)."""
-    fill = " " * max(0, columns - width(text))
+    """``text`` padded to ``columns`` monospace columns (CJK-aware ``ljust``/``rjust``); a
+    right-aligned head keeps one space from the column before it."""
+    fill = " " * max(1 if right else 0, columns - width(text))
     return fill + text if right else text + fill
 
 

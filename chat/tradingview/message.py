@@ -82,7 +82,7 @@ def _title(r: Relay) -> Msg:
               name=name, details=at + tf)
 
 
-def _position_line(r: Relay, a: Assessment | None) -> Msg | None:
+def _position_line(r: Relay, a: Assessment | None) -> Msg | str | None:
     side = r.signal.implied_side
     if side is None:
         return L_("No side in the alert: add \"side\": \"long\" or \"short\" for risk numbers.")
@@ -93,9 +93,13 @@ def _position_line(r: Relay, a: Assessment | None) -> Msg | None:
     size = f"{pos['size']:.6g} {base}" if pos.get("size") is not None else base
     lev = f" {pos['leverage']:g}x" if pos.get("leverage") is not None else ""
     what = (f"{size}{lev}").strip()
-    position = L_("Long {position}", position=what) if side == "long" else \
-        L_("Short {position}", position=what) if side == "short" else \
-        L_("{side} {position}", side=side.capitalize(), position=what)
+    if not what:  # no symbol: the side alone
+        position = L_("Long") if side == "long" else L_("Short") if side == "short" \
+            else side.capitalize()
+    else:
+        position = L_("Long {position}", position=what) if side == "long" else \
+            L_("Short {position}", position=what) if side == "short" else \
+            L_("{side} {position}", side=side.capitalize(), position=what)
     sl, tp = r.signal.sl, r.signal.tp
     if sl and tp:
         return L_("{position} · SL {sl} · TP {tp}", position=position, sl=px(sl), tp=px(tp))
