@@ -101,8 +101,11 @@ def level_change_html(before: str, s: MarketState, tz: str = "UTC") -> str:
 class SignalBoard:
     """``await board.update(result)`` after each cycle."""
 
-    def __init__(self, bot: Bot, db: Database, channel: int | str) -> None:
-        self.bot, self.db, self.channel = bot, db, channel
+    def __init__(self, bot: Bot, db: Database, channel: int | str,
+                 language: str | None = None) -> None:
+        """``language``: the channel's (``[telegram] signal_language``; a channel can't
+        send /lang); None reads the channel's row, else English."""
+        self.bot, self.db, self.channel, self.language = bot, db, channel, language
         self._chat_id: int | None = channel if isinstance(channel, int) else None
 
     async def _resolve(self) -> int:
@@ -126,8 +129,7 @@ class SignalBoard:
         chats.ensure_chat(self.db, chat_id, "channel")
         settings = chats.get_settings(self.db, chat_id)
         board = dict(settings.extra.get(BOARD) or {})
-        # the channel's language when it has one (``/lang`` there), else English
-        with use(getattr(settings, "language", None)):
+        with use(self.language or getattr(settings, "language", None)):
             html = board_html(state, settings.timezone)
             before = board.get("level")
             change = level_change_html(before, state, settings.timezone) \

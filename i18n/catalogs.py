@@ -14,7 +14,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
 from i18n.languages import DEFAULT, PSEUDO
 
@@ -66,11 +66,14 @@ def translations(lang: str) -> gettext.NullTranslations:
     if lang == PSEUDO:
         from i18n.pseudo import PseudoTranslations
         return PseudoTranslations()
+    if lang == DEFAULT:  # English is every msgid itself: nothing to read (core renders it)
+        return NullTranslations()
     main = load_catalog(LOCALE_DIR, lang, DOMAIN) or _compiled(Catalog(locale=None), DOMAIN)
-    parts = sorted((LOCALE_DIR.parent / "parts").glob("*.po")) if lang != DEFAULT else []
-    for part in parts:  # TEMPORARY while the areas are translated (Chinese: not for English)
-        with part.open("rb") as f:
-            main.merge(_compiled(read_po(f, locale=lang, domain=DOMAIN), DOMAIN))
+    for part in sorted((LOCALE_DIR.parent / "parts").glob("*.po")):  # TEMPORARY while the
+        with part.open("rb") as f:                                    # areas are translated
+            catalog = read_po(f, domain=DOMAIN)
+        if str(catalog.locale) == lang:
+            main.merge(_compiled(catalog, DOMAIN))
     for domain, localedir in plugin_domains().items():
         main.add(load_catalog(localedir, lang, domain) or _compiled(Catalog(), domain),
                  merge=False)
