@@ -44,8 +44,9 @@ def alert_templates(passphrase: str, leverage: float) -> dict[str, str]:
                 "message": "{{strategy.order.comment}}"}
     indicator = {"passphrase": passphrase, "ticker": "{{ticker}}", "exchange": "{{exchange}}",
                  "close": "{{close}}", "interval": "{{interval}}", "side": "long",
-                 "leverage": leverage, "message": "my signal"}
-    return {"strategy": json.dumps(strategy), "indicator": json.dumps(indicator)}
+                 "leverage": leverage, "message": _("my signal")}  # relayed back as typed
+    return {"strategy": json.dumps(strategy, ensure_ascii=False),
+            "indicator": json.dumps(indicator, ensure_ascii=False)}  # UTF-8, as TV sends
 
 
 @dataclass(frozen=True)
