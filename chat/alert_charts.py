@@ -14,23 +14,28 @@ from typing import Any
 
 import numpy as np
 
+from chat.chart_fonts import font
 from chat.charts import DPI, corr_heatmaps, data_time
+from chat.first_screens import SIDE_WORDS, word
+from i18n import _
 
 
 def _matrix(rows: list[list[float | None]]) -> np.ndarray:
     return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
 
 
-def heatmap_png(spec: Mapping[str, Any]) -> bytes:
-    """Correlation now (fast window) next to the 30-day matrix."""
-    return corr_heatmaps(spec["labels"], [("now (fast)", _matrix(spec["fast"])),
-                                          ("30 days", _matrix(spec["slow"]))],
-                         title=spec.get("title", ""))
+def heatmap_png(spec: Mapping[str, Any], title: str | None = None) -> bytes:
+    """Correlation now (fast window) next to the 30-day matrix; ``title`` (the alert's
+    chart title in the reader's language) replaces the spec's English one."""
+    return corr_heatmaps(spec["labels"], [(_("now (fast)"), _matrix(spec["fast"])),
+                                          (_("30 days"), _matrix(spec["slow"]))],
+                         title=title or spec.get("title", ""))
 
 
-def gauge_png(spec: Mapping[str, Any]) -> bytes:
+def gauge_png(spec: Mapping[str, Any], title: str | None = None) -> bytes:
     """Distance to liquidation in σ of a day's moves, on a red-amber-green scale, with the
-    alert threshold and the 24h touch probability."""
+    alert threshold and the 24h touch probability (its title made from the numbers, in the
+    current language; ``title`` is ignored)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -51,15 +56,17 @@ def gauge_png(spec: Mapping[str, Any]) -> bytes:
                 transform=ax.transData)
     ax.set_xlim(0, top)
     ax.set_yticks([])
-    ax.set_xlabel("distance to liquidation, σ of 24h moves", fontsize=8)
+    ax.set_xlabel(_("distance to liquidation, σ of 24h moves"), fontproperties=font(8))
     prob = spec.get("touch_prob")
-    base = str(spec.get("symbol", "")).split("-")[0]
-    fig.suptitle(f"{base} {spec.get('side', '')}: liquidation "
-                 f"{price_text(spec.get('liquidation_price'))} vs price "
-                 f"{price_text(spec.get('price'))}"
-                 + (f" — {prob:.0%} touch chance in 24h" if prob is not None else "")
-                 + (f"\n{data_time(spec['time_ms'])}" if spec.get("time_ms") else ""),
-                 fontsize=9)
+    values = {"base": str(spec.get("symbol", "")).split("-")[0],
+              "side": word(SIDE_WORDS, spec.get("side", "")),
+              "liquidation": price_text(spec.get("liquidation_price")),
+              "price": price_text(spec.get("price")), "prob": prob}
+    head = (_("{base} {side}: liquidation {liquidation} vs price {price} — {prob:.0%} touch "
+              "chance in 24h") if prob is not None
+            else _("{base} {side}: liquidation {liquidation} vs price {price}")).format(**values)
+    fig.suptitle(head + (f"\n{data_time(spec['time_ms'])}" if spec.get("time_ms") else ""),
+                 fontproperties=font(9))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.08)
     return buf.getvalue()
@@ -75,8 +82,10 @@ def price_text(x: Any) -> str:
 CHARTS = {"heatmap": heatmap_png, "gauge": gauge_png}
 
 
-def chart_png(spec: Mapping[str, Any] | None) -> bytes | None:
-    """The PNG of a chart spec; None when there is no chart or its type is unknown."""
+def chart_png(spec: Mapping[str, Any] | None, title: str | None = None) -> bytes | None:
+    """The PNG of a chart spec, its words in the current language; ``title`` is the chart's
+    title in that language (``chat.alert_render.words(record)["chart_title"]``), the spec's
+    English one when None. None when there is no chart or its type is unknown."""
     if not spec or spec.get("type") not in CHARTS:
         return None
-    return CHARTS[spec["type"]](spec)
+    return CHARTS[spec["type"]](spec, title)

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from chat.alert_render import render_alert
 from chat.context import LOCAL_USER_ID
 from chat.printable import printable
+from i18n import _, current_language, use
 from storage import chats, outbox
 
 WIDTH = 44
@@ -21,8 +22,9 @@ WIDTH = 44
 def phone_text(text: str, chat_id: int | str, width: int = WIDTH) -> str:
     """A message framed like a chat bubble, addressed to ``chat_id``."""
     rule = "─" * width
-    who = "you (the local trader)" if chat_id == LOCAL_USER_ID else f"chat {chat_id}"
-    return f"┌{rule}\n│ to {who}\n├{rule}\n" + "\n".join(
+    to = (_("to you (the local trader)") if chat_id == LOCAL_USER_ID
+          else _("to chat {chat_id}").format(chat_id=chat_id))
+    return f"┌{rule}\n│ {to}\n├{rule}\n" + "\n".join(
         f"│ {line}" for line in printable(text).splitlines()) + f"\n└{rule}"
 
 
@@ -40,11 +42,17 @@ class ConsoleSender:
             now = int(self.clock() * 1000)
             if not outbox.mark_sending(self.db, d.id, now):
                 continue
-            tz = chats.get_settings(self.db, d.chat_id).timezone \
-                if isinstance(d.chat_id, int) else "UTC"  # /settings tz, as on Telegram
-            rendered = render_alert(outbox.load_alert(self.db, d.alert_id), now_ms=now, tz=tz)
-            extra = "\n[chart attached]" if rendered.has_chart else ""
-            print(phone_text(rendered.plain + extra, d.chat_id), file=self.out, flush=True)
+            settings = chats.get_settings(self.db, d.chat_id) \
+                if isinstance(d.chat_id, int) else None
+            tz = settings.timezone if settings else "UTC"  # /settings tz, as on Telegram
+            # the chat's language when it chose one, else the console's own
+            lang = getattr(settings, "language", None) or current_language()
+            with use(lang):
+                rendered = render_alert(outbox.load_alert(self.db, d.alert_id), now_ms=now,
+                                        tz=tz)
+                extra = "\n[" + _("chart attached") + "]" if rendered.has_chart else ""
+                text = phone_text(rendered.plain + extra, d.chat_id)
+            print(text, file=self.out, flush=True)
             outbox.mark_sent(self.db, d.id, None, now)
             n += 1
         return n

@@ -18,6 +18,7 @@ from chat.freshness import EXCHANGE_DOWN, NO_NEW_BARS, Freshness
 from chat.grammar import ArgumentError
 from core.alerts import AlertKinds
 from core.types import Instrument, MarketSnapshot
+from i18n import _
 from plugins.alert_rules.registry import load_alert_kinds
 from plugins.exchanges.errors import MarketError, UnknownSymbol
 from plugins.manager import PluginManager
@@ -170,9 +171,12 @@ class Services:
             symbol: str = self.market.resolve(text)
             return symbol
         except UnknownSymbol as e:
-            hint = f" Did you mean {', '.join(e.matches)}?" if e.matches else ""
-            raise ArgumentError(f"I don't know the symbol '{text}'.{hint} "
-                                f"e.g. {example}") from None
+            if e.matches:
+                raise ArgumentError(_("I don't know the symbol '{text}'. Did you mean "
+                                      "{matches}? e.g. {example}").format(
+                    text=text, matches=", ".join(e.matches), example=example)) from None
+            raise ArgumentError(_("I don't know the symbol '{text}'. e.g. {example}").format(
+                text=text, example=example)) from None
 
     async def snapshot(self, symbols: Sequence[str] | None = None) -> MarketSnapshot:
         """The warm snapshot (configured symbols) or one holding ``symbols``.

@@ -8,6 +8,7 @@ import datetime as dt
 
 from sqlite_utils import Database
 
+from i18n import _, ngettext
 from storage.delivery_backlog import Blocked, Missed, missed_expired, missed_folded
 from storage.outbox import Delivery, StoredAlert
 
@@ -22,24 +23,31 @@ def span(ms: int) -> str:
     """A length of time as a trader reads it: "45 min", "2 h 05 min"."""
     minutes = max(0, round(ms / 60_000))
     if minutes < 60:
-        return f"{minutes} min" if minutes else "under a minute"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        return ngettext("{n} min", "{n} min", minutes).format(n=minutes) if minutes \
+            else _("under a minute")
+    return _("{hours} h {minutes:02d} min").format(hours=minutes // 60, minutes=minutes % 60)
 
 
 def folded_note(missed: list[Missed]) -> str:
     """The line of a delivery that replaces ``missed`` (oldest first)."""
-    why = " while Telegram was unreachable" if any(m.attempts for m in missed) else ""
     named = "; ".join(f"{clock(m.created_at)} {m.title}" for m in missed[-LISTED:])
-    more = f" and {len(missed) - LISTED} more" if len(missed) > LISTED else ""
-    return (f"{len(missed) + 1} updates on this since {clock(missed[0].created_at)} UTC{why}; "
-            f"this is the latest. Earlier: {named}{more}.")
+    earlier = (_("{named} and {n} more").format(named=named, n=len(missed) - LISTED)
+               if len(missed) > LISTED else named)
+    values = {"count": len(missed) + 1, "since": clock(missed[0].created_at),
+              "earlier": earlier}
+    if any(m.attempts for m in missed):
+        return _("{count} updates on this since {since} UTC while Telegram was unreachable; "
+                 "this is the latest. Earlier: {earlier}.").format(**values)
+    return _("{count} updates on this since {since} UTC; this is the latest. "
+             "Earlier: {earlier}.").format(**values)
 
 
 def blocked_note(blocked: Blocked) -> str:
     """The line of the first delivery on a subject after the last one expired undelivered."""
-    return (f"Delivery was blocked for {span(blocked.until_ms - blocked.since_ms)} from "
-            f"{clock(blocked.since_ms)} UTC: the alert on this then (\u201c{blocked.title}"
-            f"\u201d) expired undelivered.")
+    return _("Delivery was blocked for {span} from {since} UTC: the alert on this then "
+             "(\u201c{title}\u201d) expired undelivered.").format(
+        span=span(blocked.until_ms - blocked.since_ms), since=clock(blocked.since_ms),
+        title=blocked.title)
 
 
 def delivery_notes(db: Database, delivery: Delivery, alert: StoredAlert) -> list[str]:

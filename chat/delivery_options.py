@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.alerts import SEVERITIES, severity_rank
+from i18n import N_, _
 from storage.chats import ChatSettings
 
 ALWAYS_RINGS = "critical"
 ASKED_FOR = ("rule",)  # kinds a user set up themselves: they ring outside quiet hours
-DEEP_LINK_LABEL = "Open in private chat"
+DEEP_LINK_LABEL = N_("Open in private chat")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def deep_link(bot_username: str | None, alert_id: int) -> tuple[tuple[str, str],
     """A channel's only button: the alert's details in the reader's private chat."""
     if not bot_username:
         return ()
-    return ((DEEP_LINK_LABEL, f"https://t.me/{bot_username}?start=alert_{alert_id}"),)
+    return ((_(DEEP_LINK_LABEL), f"https://t.me/{bot_username}?start=alert_{alert_id}"),)
 
 
 def delivery_options(s: ChatSettings, *, kind: str, severity: str, alert_id: int,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chat.commands.base import Reply
 from chat.printable import printable
+from i18n import _
 
 
 def render(reply: Reply) -> str:
@@ -14,7 +15,7 @@ def render(reply: Reply) -> str:
     control characters a user typed are shown as escapes, never sent to the terminal."""
     text = reply.as_text()
     if reply.more:
-        text += f"\n[More: {reply.more}]"
+        text += "\n[" + _("More: {command}").format(command=reply.more) + "]"
     for row in reply.buttons:
         text += "\n" + "  ".join(f"[{label}: {command}]" for label, command in row)
     return printable(text)

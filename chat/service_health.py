@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.freshness import NO_NEW_BARS, age_words
+from chat.freshness import NO_NEW_BARS, age_words, reason_words
+from i18n import _, ngettext
 from storage.heartbeat import Heartbeat
 
 OK, DEGRADED, UNHEALTHY = "ok", "degraded", "unhealthy"
@@ -61,38 +62,51 @@ def assess(beat: Heartbeat | None, now_ms: int, interval_ms: int, *,
            live_reason: str | None = None) -> Assessment:
     """Judge the last cycle's heartbeat at ``now_ms``. ``storage_problems`` are what the
     caller found wrong with the disk or the database right now; ``live_age_ms`` (with
-    ``live_reason``) is the age of data the caller fetched itself, which wins when newer."""
+    ``live_reason``) is the age of data the caller fetched itself, which wins when newer.
+    Causes and notes are in the current language (``/status`` shows them)."""
     j = _Judge()
     limit = 2 * interval_ms
-    j.causes += [f"storage: {p}" for p in storage_problems]
+    j.causes += [_("storage: {problem}").format(problem=p) for p in storage_problems]
     if beat is None:
-        return Assessment(UNHEALTHY, ("no cycle has completed yet", *j.causes))
+        return Assessment(UNHEALTHY, (_("no cycle has completed yet"), *j.causes))
     cycle_age = max(0, now_ms - beat.ts)
     detail = beat.detail
     if cycle_age > limit:
-        j.causes.insert(0, f"last cycle {age_words(cycle_age)} ago (limit {age_words(limit)})")
+        j.causes.insert(0, _("last cycle {age} ago (limit {limit})").format(
+            age=age_words(cycle_age), limit=age_words(limit)))
     data_age = data_age_now(detail, now_ms)
     fetch_error = detail.get("fetch_error")
     if live_age_ms is not None and live_age_ms >= 0 and (data_age is None
                                                           or live_age_ms < data_age):
         data_age, fetch_error = live_age_ms, live_reason if live_reason != NO_NEW_BARS else None
+    error = reason_words(str(fetch_error)) if fetch_error else ""
+    said_error = False  # a cause already names the exchange's error
     if data_age is None:
-        j.causes.append("no market data yet" + (f": exchange errors: {fetch_error}"
-                                                if fetch_error else ""))
+        said_error = bool(fetch_error)
+        j.causes.append(_("no market data yet: exchange errors: {error}").format(error=error)
+                        if fetch_error else _("no market data yet"))
     elif data_age > limit:
         newest = detail.get("newest_bar_ms")
-        why = (f"exchange errors: {fetch_error}" if fetch_error else
-               NO_NEW_BARS + (f" (newest bar closed {_utc(int(newest))})" if newest else ""))
-        j.causes.append(f"data {age_words(data_age)} old: {why}")
+        age = age_words(data_age)
+        said_error = bool(fetch_error)
+        j.causes.append(
+            _("data {age} old: exchange errors: {error}").format(age=age, error=error)
+            if fetch_error else
+            _("data {age} old: no new bars from the exchange (newest bar closed {when})")
+            .format(age=age, when=_utc(int(newest))) if newest else
+            _("data {age} old: no new bars from the exchange").format(age=age))
     if detail.get("storage_error"):
-        j.causes.append(f"storage: {detail['storage_error']}")
+        j.causes.append(_("storage: {problem}").format(problem=detail["storage_error"]))
     if detail.get("held_alerts"):
-        j.causes.append(f"{detail['held_alerts']} alert(s) kept in memory until they can be "
-                        "written")
+        held = int(detail["held_alerts"])
+        j.causes.append(ngettext("{n} alert(s) kept in memory until they can be written",
+                                 "{n} alert(s) kept in memory until they can be written",
+                                 held).format(n=held))
     if detail.get("missing"):
-        j.notes.append("no data for " + ", ".join(sorted(detail["missing"])))
-    if fetch_error and not any("exchange errors" in c for c in j.causes):
-        j.notes.append(f"last fetch: {fetch_error}")
+        j.notes.append(_("no data for {symbols}").format(
+            symbols=", ".join(sorted(detail["missing"]))))
+    if fetch_error and not said_error:
+        j.notes.append(_("last fetch: {error}").format(error=error))
     status = (UNHEALTHY if cycle_age > limit else DEGRADED if j.causes else OK)
     return Assessment(status, tuple(dict.fromkeys(j.causes)), tuple(j.notes), cycle_age,
                       data_age)

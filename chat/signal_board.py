@@ -22,10 +22,12 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from chat.alert_render import local_time
+from chat.first_screens import LEVEL_WORDS, word
 from chat.freshness import age_words
 from chat.telegram_html import TEXT_LIMIT, escape, truncate_caption
 from chat.telegram_send import send_html
 from core.cascade import LEVEL_ORDER
+from i18n import _, use
 from storage import chats
 
 log = logging.getLogger(__name__)
@@ -68,17 +70,18 @@ def _num(x: float) -> str:
 
 
 def board_html(s: MarketState, tz: str = "UTC") -> str:
-    """The pinned message (Telegram HTML, every value escaped)."""
-    regime = "correlation SPIKE" if s.spike else "normal"
-    lines = ["📊 <b>Market state</b>" + (" · SIMULATED" if s.simulated else ""),
-             f"Cascade: <b>{escape(s.level.upper())}</b> {s.score:.0f}/100",
-             f"Regime: {regime} (corr {_num(s.market_index)} 1d vs "
-             f"{_num(s.market_index_slow)} 30d)"]
+    """The pinned message (Telegram HTML, every value escaped), in the current language."""
+    corr = {"now": _num(s.market_index), "slow": _num(s.market_index_slow)}
+    lines = [_("📊 <b>Market state</b>") + (" · " + _("SIMULATED") if s.simulated else ""),
+             _("Cascade: <b>{level}</b> {score:.0f}/100").format(
+                 level=escape(word(LEVEL_WORDS, s.level).upper()), score=s.score),
+             _("Regime: correlation SPIKE (corr {now} 1d vs {slow} 30d)").format(**corr)
+             if s.spike else _("Regime: normal (corr {now} 1d vs {slow} 30d)").format(**corr)]
     if s.top_pairs:
-        lines.append("Top correlations (1d): " + " · ".join(
-            f"{escape(a)}/{escape(b)} {v:.2f}" for a, b, v in s.top_pairs))
-    lines.append(f"<i>Data: bar closing {escape(local_time(s.time_ms, tz))}, "
-                 f"{age_words(s.data_age_ms)} old · edited each cycle</i>")
+        lines.append(_("Top correlations (1d): {pairs}").format(pairs=" · ".join(
+            f"{escape(a)}/{escape(b)} {v:.2f}" for a, b, v in s.top_pairs)))
+    lines.append(_("<i>Data: bar closing {when}, {age} old · edited each cycle</i>").format(
+        when=escape(local_time(s.time_ms, tz)), age=age_words(s.data_age_ms)))
     return truncate_caption("\n".join(lines), TEXT_LIMIT)
 
 
@@ -86,16 +89,23 @@ def level_change_html(before: str, s: MarketState, tz: str = "UTC") -> str:
     up = LEVEL_ORDER.index(s.level) > LEVEL_ORDER.index(before) \
         if before in LEVEL_ORDER and s.level in LEVEL_ORDER else True
     arrow = "⬆️" if up else "⬇️"
-    return (f"{arrow} <b>Cascade level {escape(before)} → {escape(s.level.upper())}</b> "
-            f"({s.score:.0f}/100)\n<i>Data: bar closing {escape(local_time(s.time_ms, tz))}"
-            + (" · SIMULATED" if s.simulated else "") + "</i>")
+    head = _("<b>Cascade level {before} → {after}</b> ({score:.0f}/100)").format(
+        before=escape(word(LEVEL_WORDS, before)), after=escape(word(LEVEL_WORDS, s.level).upper()),
+        score=s.score)
+    when = escape(local_time(s.time_ms, tz))
+    foot = (_("Data: bar closing {when} · SIMULATED") if s.simulated
+            else _("Data: bar closing {when}")).format(when=when)
+    return f"{arrow} {head}\n<i>{foot}</i>"
 
 
 class SignalBoard:
     """``await board.update(result)`` after each cycle."""
 
-    def __init__(self, bot: Bot, db: Database, channel: int | str) -> None:
-        self.bot, self.db, self.channel = bot, db, channel
+    def __init__(self, bot: Bot, db: Database, channel: int | str,
+                 language: str | None = None) -> None:
+        """``language``: the channel's (``[telegram] signal_language``; a channel can't
+        send /lang); None reads the channel's row, else English."""
+        self.bot, self.db, self.channel, self.language = bot, db, channel, language
         self._chat_id: int | None = channel if isinstance(channel, int) else None
 
     async def _resolve(self) -> int:
@@ -119,11 +129,13 @@ class SignalBoard:
         chats.ensure_chat(self.db, chat_id, "channel")
         settings = chats.get_settings(self.db, chat_id)
         board = dict(settings.extra.get(BOARD) or {})
-        html = board_html(state, settings.timezone)
-        before = board.get("level")
-        if before is not None and before != state.level:
-            await send_html(self.bot, chat_id, level_change_html(before, state,
-                                                                 settings.timezone),
+        with use(self.language or getattr(settings, "language", None)):
+            html = board_html(state, settings.timezone)
+            before = board.get("level")
+            change = level_change_html(before, state, settings.timezone) \
+                if before is not None and before != state.level else None
+        if change is not None:
+            await send_html(self.bot, chat_id, change,
                             disable_notification=state.level not in RINGING_LEVELS)
         done = "unchanged"
         if board.get("message_id") is None:

@@ -25,9 +25,10 @@ from aiolimiter import AsyncLimiter
 from chat.context import Services
 from chat.grammar import ArgumentError
 from chat.tradingview.assess import assess_position
-from chat.tradingview.message import Relay, relay_alert
+from chat.tradingview.message import Relay, english, relay_alert
 from chat.tradingview.signal import Signal, SignalError, parse_body
 from chat.tradingview.tickers import exchange_spelling
+from i18n import L_
 from plugins.exchanges.errors import MarketError
 from storage import outbox, tv_routes
 from storage.trades import open_trade
@@ -129,16 +130,18 @@ class TradingViewIntake:
         spelling = exchange_spelling(signal.ticker)
         exchange = self.services.config.exchange.name
         if not spelling:
-            return replace(relay, warnings=("no ticker in the alert: relayed without numbers",))
+            return replace(relay, warnings=(
+                L_("no ticker in the alert: relayed without numbers"),))
         try:
             symbol = await asyncio.wait_for(self.services.resolve(spelling, "BTCUSDT.P"),
                                             self.config.enrich_timeout.seconds)
         except ArgumentError:
-            return replace(relay, warnings=(f"{exchange} has no {signal.ticker}: relayed "
-                                            "without numbers",))
+            return replace(relay, warnings=(L_(
+                "{exchange} has no {ticker}: relayed without numbers", exchange=exchange,
+                ticker=signal.ticker),))
         except (MarketError, TimeoutError) as e:
-            return replace(relay, warnings=(f"market unavailable ({_short(e)}): relayed "
-                                            "without numbers",))
+            return replace(relay, warnings=(L_(
+                "market unavailable ({error}): relayed without numbers", error=_short(e)),))
         relay = replace(relay, symbol=symbol)
         side = signal.implied_side
         if side not in ("long", "short"):
@@ -156,17 +159,17 @@ class TradingViewIntake:
             assessment = await asyncio.wait_for(asyncio.shield(task),
                                                 self.config.enrich_timeout.seconds)
         except TimeoutError:
-            return replace(relay, warnings=(
-                f"market data not ready within {self.config.enrich_timeout}: relayed "
-                "without numbers",))
+            return replace(relay, warnings=(L_(
+                "market data not ready within {timeout}: relayed without numbers",
+                timeout=str(self.config.enrich_timeout)),))
         except MarketError as e:
-            return replace(relay, warnings=(f"market unavailable ({_short(e)}): relayed "
-                                            "without numbers",))
+            return replace(relay, warnings=(L_(
+                "market unavailable ({error}): relayed without numbers", error=_short(e)),))
         except Exception as e:  # a bug in a command or strategy must not lose the signal
             log.error("tradingview: route %s: the numbers failed: %s", route.id, e,
                       exc_info=True)
-            return replace(relay, warnings=("the numbers failed (logged for the operator): "
-                                            "relayed without them",))
+            return replace(relay, warnings=(L_(
+                "the numbers failed (logged for the operator): relayed without them"),))
         return replace(relay, assessment=assessment)
 
     async def _record(self, relay: Relay, ip: str) -> Answer:
@@ -198,7 +201,7 @@ class TradingViewIntake:
         if not deliveries:
             detail = f"stored, but chat {route.chat_id} takes no alerts now (muted or inactive)"
         if relay.warnings:
-            detail += f" ({relay.warnings[0]})"
+            detail += f" ({english(relay.warnings[0])})"  # the log and TradingView: English
         self._log(Intake(now, route.id, ip, 200, verdict, detail, signal.ticker,
                          relay.symbol or "", signal.digest, alert_id),
                   hold_until_ms=now + slot_ms if held else None)

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from i18n import L_, Msg
+
 MESSAGE_MAX = 300  # characters of the free message relayed
 SIDES = {"long": "long", "buy": "long", "short": "short", "sell": "short",
          "flat": "flat", "close": "flat", "exit": "flat"}
@@ -41,7 +43,13 @@ class SignalError(ValueError):
 
 
 class _Unfilled(Exception):
-    """A placeholder TradingView left as it was (a strategy field in an indicator alert)."""
+    """A placeholder TradingView left as it was (a strategy field in an indicator alert):
+    a note on the relayed signal, in each reader's language."""
+
+    def __init__(self, name: str, value: str) -> None:
+        super().__init__(f"{name} was left {value[:40]!r} by TradingView: ignored")
+        self.note = L_("{name} was left {value} by TradingView: ignored", name=name,
+                       value=repr(value[:40]))
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ class Signal:
     sl: float | None = None
     tp: float | None = None
     passphrase: str | None = field(default=None, repr=False)
-    notes: tuple[str, ...] = ()  # fields left out, and why (unfilled placeholders)
+    notes: tuple[Msg, ...] = ()  # fields left out, and why (unfilled placeholders)
     digest: str = ""  # SHA-256 of the body without its passphrase: a retry has the same
     kind: str = "text"  # "json" or "text"
 
@@ -98,7 +106,7 @@ def _number(name: str, value: Any) -> float:
     if isinstance(value, str):
         text = value.strip().lower().removesuffix("x") if name == "leverage" else value.strip()
         if _PLACEHOLDER.search(text):
-            raise _Unfilled(f"{name} was left {value[:40]!r} by TradingView: ignored")
+            raise _Unfilled(name, value)
         try:
             if "_" in text:  # float() takes "1_000"; TradingView never sends it
                 raise ValueError(text)
@@ -121,14 +129,14 @@ def _text(name: str, value: Any, limit: int = 64) -> str:
     if not isinstance(value, str):
         raise SignalError(f"{name} must be text, not {type(value).__name__}")
     if name != "message" and _PLACEHOLDER.search(value):
-        raise _Unfilled(f"{name} was left {value[:40]!r} by TradingView: ignored")
+        raise _Unfilled(name, value)
     return " ".join(value.split())[:limit] if name != "message" else value.strip()[:limit]
 
 
 def _fields(pairs: dict[str, Any]) -> dict[str, Any]:
     """Known keys → typed fields; unknown keys are ignored (TradingView templates vary)."""
     out: dict[str, Any] = {}
-    notes: list[str] = []
+    notes: list[Msg] = []
     for key, value in pairs.items():
         name = KEYS.get(str(key).strip().lower())
         if name is None or value is None or value == "":
@@ -136,7 +144,7 @@ def _fields(pairs: dict[str, Any]) -> dict[str, Any]:
         try:
             _field(out, name, value)
         except _Unfilled as e:
-            notes.append(str(e))
+            notes.append(e.note)
     if "ticker" in out and ":" in out["ticker"] and not out.get("exchange"):
         out["exchange"], out["ticker"] = out["ticker"].split(":", 1)
     out["notes"] = tuple(notes)

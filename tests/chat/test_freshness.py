@@ -73,3 +73,17 @@ def test_an_alert_says_its_data_age_when_it_is_sent():
     alert = StoredAlert(1, "cascade", "warning", None, None, created, record)
     assert "4 min old" in render_alert(alert).plain
     assert "34 min old" in render_alert(alert, now_ms=created + 30 * 60_000).plain
+
+
+def test_ages_and_reasons_read_in_chinese_while_the_stored_reason_stays_english():
+    import i18n
+    from chat.freshness import EXCHANGE_DOWN, NO_NEW_BARS
+
+    reason = f"{EXCHANGE_DOWN} (timeout)"  # as Reply.data["data_behind"] keeps it
+    with i18n.use("zh_Hans"):
+        assert age_words(3 * 3_600_000 + 12 * 60_000) == "3 小时 12 分钟"
+        assert age_text(300_000) == "数据为 5 分钟前"
+        assert age_text(11_520_000, reason) == "⚠ 数据为 3 小时 12 分钟前 — 交易所无响应（timeout）"
+        assert age_text(-1, NO_NEW_BARS) == "⚠ 无行情数据 — 交易所没有新 K 线"
+    assert age_text(11_520_000, reason) == \
+        "⚠ data 3 h 12 min old — exchange not answering (timeout)"

@@ -66,3 +66,15 @@ async def test_a_level_change_is_its_own_post_and_a_restart_edits_the_same_board
     assert "Cascade: HIGH 61/100" in bot.tg.messages[-1].visible_text
     await restarted.update(with_level(result, "high", 63.0))
     assert len(sends(bot)) == 2  # the score moved, the level did not: an edit only
+
+
+def test_the_board_reads_in_the_channels_language():
+    import i18n
+    from chat.signal_board import MarketState, board_html, level_change_html
+
+    state = MarketState("high", 72, 0.6, 0.4, True, (("BTC", "ETH", 0.9),), 0, 60_000, False)
+    with i18n.use("zh_Hans"):
+        board, change = board_html(state), level_change_html("calm", state)
+    assert "<b>市场状态</b>" in board and "相关性骤升" in board and "1 分钟前" in board
+    assert "爆仓风险等级 平静 → 高" in change
+    assert "<b>Market state</b>" in board_html(state)

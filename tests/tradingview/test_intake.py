@@ -256,3 +256,18 @@ async def test_a_hundred_at_once_on_one_route_all_answered_and_the_newest_goes(m
         assert json.loads(newest)["title"] in sent[-1].visible_text
         assert "updates on this since" in sent[-1].visible_text
         assert delivery_counts(tv.db).get("pending", 0) == 0
+
+
+async def test_a_relayed_signal_reads_in_each_language_and_its_numbers_stay_english(tv):
+    route = tv.route()
+    resp = await tv.post(route, {"passphrase": "{PASS}", "ticker": "BINANCE:NOPEUSDT.P",
+                                 "action": "sell", "close": "1.5"})
+    assert resp.status_code == 200 and "has no" in resp.text  # TradingView reads English
+    payload = json.loads(tv.db.execute("select payload from alerts where kind = 'tradingview'"
+                                       ).fetchone()[0])
+    zh, en = payload["text"]["zh_Hans"], payload["text"]["en"]
+    assert zh["title"].startswith("TradingView：卖出 ") and en["title"].startswith(
+        "TradingView: SELL ")
+    assert zh["body"][0] == "空" and "没有" in zh["body"][-1]
+    assert zh["action"] == "请检查交易对：此信号转发时没有风险数据。"
+    assert "has no" in payload["numbers"]["warnings"][0]  # Details and --json: English

@@ -38,7 +38,7 @@ def test_a_strategy_field_tradingview_left_unfilled_is_noted_not_refused():
     s = parse_body(b'{"ticker": "BTCUSDT.P", "side": "long", '
                    b'"position_size": "{{strategy.position_size}}"}')
     assert s.position_size is None and s.implied_side == "long"
-    assert "position_size was left" in s.notes[0]
+    assert "position_size was left" in str(s.notes[0])
 
 
 def test_a_text_alert_is_read_word_by_word():
