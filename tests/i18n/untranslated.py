@@ -20,6 +20,7 @@ KEPT_NAMES = re.compile(r"\b(?:hedgewatch|Telegram|TradingView|Binance|Bybit|OKX
                         r"IANA|Europe/Berlin|Asia/Shanghai|Ctrl-D|make demo|USD[TⓈ]?-?M?)\b")
 KEPT_TOKENS = re.compile(
     r"https?://\S+|@\w+|"  # links, usernames
+    r"\"\w+\"\s*:|\{\{\w+\}\}|"  # JSON keys a user pastes, TradingView {{placeholders}}
     r"\b\w*\d\w*\b|"  # anything with a digit: 10x, 4h, 2026-03-01, v5
     r"\b\w+_\w+\b|"  # identifiers: min_variance, take_profit
     r"\b[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)*\b|"  # symbols and acronyms: BTC-USDT-SWAP, UTC
