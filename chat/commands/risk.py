@@ -102,8 +102,9 @@ def trades_short(reports: list[dict[str, Any]], warnings: list[str], age: str) -
     lines = []
     for r in shown:
         p = r["position"]
-        head = (f"#{r['trade_id']} {r['symbol'].split('-')[0]} {side_word(r['side'])} "
-                f"{p['leverage']:g}x")
+        head = _("#{id} {base} {side} {leverage:g}x").format(
+            id=r["trade_id"], base=r["symbol"].split("-")[0], side=side_word(r["side"]),
+            leverage=p["leverage"])
         if r["liquidation_price"] is None:
             lines.append(_("{trade}: no liquidation").format(trade=head))
             continue

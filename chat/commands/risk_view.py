@@ -98,7 +98,8 @@ def report_lines(r: dict[str, Any], pos: dict[str, Any]) -> list[str]:
                  if r["risk_model"] == "tail" and g24 is not None else
                  _("Chance to touch it: 1h {p1}, 4h {p4}, 24h {p24}").format(**p))
     safe = r["safe_leverage"]
-    lev = {"safe": _("n/a") if safe is None else f"{safe:.1f}x", "mmr": r["mmr"] * 100}
+    lev = {"safe": _("n/a") if safe is None else _("{leverage:.1f}x").format(leverage=safe),
+           "mmr": r["mmr"] * 100}
     lines.append(_("Safe leverage: {safe} · mmr {mmr:.2f} % (tier {tier})").format(
         tier=r["tier"], **lev) if r["tier"] else
         _("Safe leverage: {safe} · mmr {mmr:.2f} %").format(**lev))
