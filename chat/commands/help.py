@@ -15,54 +15,57 @@ from typing import Any
 from chat.alert_render import alert_details_lines
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext
+from i18n import N_, _
 from storage import chats
 from storage.outbox import find_alert
 
-DISCLAIMER = ("hedgewatch advises; it never places an order. "
-              "Leverage can lose more than you expect.")
-INTRO = ("hedgewatch watches your leveraged perps — liquidation distance, correlation, "
-         "cascade risk — and says how to hedge.")
-ALERTS_OFF = "Alerts are off until you /subscribe."
+DISCLAIMER = N_("hedgewatch advises; it never places an order. "
+                "Leverage can lose more than you expect.")
+INTRO = N_("hedgewatch watches your leveraged perps — liquidation distance, correlation, "
+           "cascade risk — and says how to hedge.")
+ALERTS_OFF = N_("Alerts are off until you /subscribe.")
 ALERT_PAYLOAD = "alert_"
 PAYLOAD = re.compile(ALERT_PAYLOAD + r"[0-9]{1,18}")
 
 # Commands by task, in the order a trader needs them; a plugin's command may name its own
-# ``task`` (one of these titles, or a new one); anything else is listed under "More".
+# ``task`` (one of these titles, or a new one); anything else is listed under "More". The
+# titles are English keys (``--json``), translated where shown.
 TASKS: dict[str, tuple[str, ...]] = {
-    "Risk & hedges": ("hedge", "risk", "whatif", "corr", "market", "hedged", "backtest"),
-    "Trades": ("open", "close", "positions", "log", "pnl", "daily", "weekly", "monthly",
+    N_("Risk & hedges"): ("hedge", "risk", "whatif", "corr", "market", "hedged", "backtest"),
+    N_("Trades"): ("open", "close", "positions", "log", "pnl", "daily", "weekly", "monthly",
                "performance", "stats", "export", "account", "sync"),
-    "Alerts": ("subscribe", "unsubscribe", "alert", "alerts", "threshold", "mute", "unmute"),
-    "Settings": ("settings", "status", "start", "help"),
+    N_("Alerts"): ("subscribe", "unsubscribe", "alert", "alerts", "threshold", "mute", "unmute"),
+    N_("Settings"): ("settings", "status", "start", "help"),
 }
-OTHER = "More"
+OTHER = N_("More")
 
 
 def start_buttons(private: bool, account: bool = False) -> list[list[tuple[str, str]]]:
     """The first steps: alerts, a trade (or an account, when ``account`` is offered to this
     user), a first answer."""
-    trade = [("📒 Log a trade", "/help open")]
+    trade = [(_("📒 Log a trade"), "/help open")]
     if account:
-        trade.append(("🔑 Connect an account", "/help account"))
+        trade.append((_("🔑 Connect an account"), "/help account"))
     if not private:  # a group logs no personal trades: offer the group's own steps
-        trade = [("📖 All commands", "/help")]
-    return [[("🔔 Subscribe to market alerts", "/subscribe")], trade,
-            [("Try /hedge btc", "/hedge btc")]]
+        trade = [(_("📖 All commands"), "/help")]
+    return [[(_("🔔 Subscribe to market alerts"), "/subscribe")], trade,
+            [(_("Try /hedge btc"), "/hedge btc")]]
 
 
 def start_lines(private: bool, subscribed: Sequence[str] = ()) -> list[str]:
     """The welcome, ≤ 8 lines (a private chat's /start and a group's first message); it says
     whether this chat gets alerts."""
-    alerts = ALERTS_OFF if not subscribed else (
-        f"Alerts are on here for {', '.join(subscribed)} (/settings to change).")
-    lines = [INTRO, alerts]
+    alerts = _(ALERTS_OFF) if not subscribed else _(
+        "Alerts are on here for {kinds} (/settings to change).").format(
+        kinds=", ".join(subscribed))
+    lines = [_(INTRO), alerts]
     if private:
-        lines.append("Log a trade: /open btc long 0.5 @60000 10x — then I watch its "
-                     "liquidation distance.")
+        lines.append(_("Log a trade: /open btc long 0.5 @60000 10x — then I watch its "
+                       "liquidation distance."))
     else:
-        lines.append("In a group only admins change alert settings; personal answers "
-                     "(trades, P&L) come in a private chat.")
-    lines += ["Try /hedge btc · all commands: /help", DISCLAIMER]
+        lines.append(_("In a group only admins change alert settings; personal answers "
+                       "(trades, P&L) come in a private chat."))
+    lines += [_("Try /hedge btc · all commands: /help"), _(DISCLAIMER)]
     return lines
 
 
@@ -94,18 +97,26 @@ def _visible(ctx: CommandContext) -> list[Command]:
     return [c for c in ctx.services.commands.values() if ctx.is_operator or not c.operator_only]
 
 
+def summary_line(c: Command) -> str:
+    """``  /name — summary`` in the reader's language, saying when it is private-only."""
+    if c.private_only:
+        return _("  /{name} — {summary} (private chat)").format(name=c.name,
+                                                                summary=_(c.summary))
+    return f"  /{c.name} — {_(c.summary)}"
+
+
 def _overview(ctx: CommandContext, full: bool) -> Reply:
     groups = grouped(_visible(ctx))
     lines: list[str] = []
     for task, cmds in groups.items():
         if full:
-            lines.append(f"{task}:")
-            lines += [f"  /{c.name} — {c.summary}" + (" (private chat)" if c.private_only
-                                                      else "") for c in cmds]
+            lines.append(_("{task}:").format(task=_(task)))
+            lines += [summary_line(c) for c in cmds]
         else:
-            lines.append(f"{task}: " + " ".join(f"/{c.name}" for c in cmds))
-    lines += ["/help <command>: usage and examples" + ("" if full else " · /help all"),
-              DISCLAIMER]
+            lines.append(_("{task}: {commands}").format(
+                task=_(task), commands=" ".join(f"/{c.name}" for c in cmds)))
+    lines += [_("/help <command>: usage and examples") if full else
+              _("/help <command>: usage and examples · /help all"), _(DISCLAIMER)]
     return Reply(data={"commands": [_describe(c) for cs in groups.values() for c in cs],
                        "tasks": {t: [c.name for c in cs] for t, cs in groups.items()},
                        "disclaimer": DISCLAIMER}, text=lines)
@@ -113,7 +124,7 @@ def _overview(ctx: CommandContext, full: bool) -> Reply:
 
 class Start(Command):
     name = "start"
-    summary = "what hedgewatch does, and the first steps"
+    summary = N_("what hedgewatch does, and the first steps")
     usage = "/start"
     examples = ("/start",)
 
@@ -123,7 +134,8 @@ class Start(Command):
         if not args:
             return None
         if len(args) > 1 or not PAYLOAD.fullmatch(args[0]):
-            raise ArgumentError(f"/start takes no arguments, e.g. {self.example}")
+            raise ArgumentError(_("/start takes no arguments, e.g. {example}").format(
+                example=self.example))
         return args[0]
 
     async def answer(self, request: str | None, ctx: CommandContext) -> Reply:
@@ -142,10 +154,10 @@ def _alert_details(alert_id: str, ctx: CommandContext) -> Reply:
     """An alert's stored details (a channel's "Open in private chat" deep link)."""
     found = find_alert(ctx.services.db, alert_id)
     if found is None:
-        return Reply.failure("That alert is no longer stored — /start shows what I can do.")
+        return Reply.failure(_("That alert is no longer stored — /start shows what I can do."))
     alert, owner = found
     if owner is not None and owner not in (ctx.user_id, ctx.chat_id):
-        return Reply.failure("That alert is about someone else's trade.")
+        return Reply.failure(_("That alert is about someone else's trade."))
     return Reply(data={"alert_id": alert.id, "kind": alert.kind},
                  text=alert_details_lines(
                      alert, chats.get_settings(ctx.services.db, ctx.chat_id).timezone))
@@ -153,13 +165,14 @@ def _alert_details(alert_id: str, ctx: CommandContext) -> Reply:
 
 class Help(Command):
     name = "help"
-    summary = "the commands by task, or one command's usage and examples"
-    usage = "/help [all | command]"
+    summary = N_("the commands by task, or one command's usage and examples")
+    usage = N_("/help [all | command]")
     examples = ("/help", "/help risk", "/help all")
 
     def parse(self, args: list[str]) -> str | None:
         if len(args) > 1:
-            raise ArgumentError(f"/help takes at most one command name, e.g. {self.examples[1]}")
+            raise ArgumentError(_("/help takes at most one command name, e.g. {example}")
+                                .format(example=self.examples[1]))
         return args[0].removeprefix("/").lower() if args else None
 
     async def answer(self, request: str | None, ctx: CommandContext) -> Reply:
@@ -167,14 +180,16 @@ class Help(Command):
             return _overview(ctx, full=request == "all")
         cmd = ctx.services.commands.get(request)
         if cmd is None or (cmd.operator_only and not ctx.is_operator):
-            raise ArgumentError(f"There is no /{request[:32]} — send /help for the list, "
-                                f"e.g. {self.examples[1]}")
-        lines = [f"/{cmd.name} — {cmd.summary}", f"usage: {cmd.usage}", "examples:"]
+            raise ArgumentError(_("There is no /{name} — send /help for the list, "
+                                  "e.g. {example}").format(name=request[:32],
+                                                           example=self.examples[1]))
+        lines = [f"/{cmd.name} — {_(cmd.summary)}", _("usage: {usage}").format(usage=_(cmd.usage)),
+                 _("examples:")]
         lines += [f"  {e}" for e in cmd.examples]
         extra = list(cmd.details(ctx))
         lines += extra
         if cmd.private_only:
-            lines.append("Only in a private chat: it shows or changes your own data.")
-        lines.append(DISCLAIMER)
+            lines.append(_("Only in a private chat: it shows or changes your own data."))
+        lines.append(_(DISCLAIMER))
         return Reply(data={"command": {**_describe(cmd), "details": extra},
                            "disclaimer": DISCLAIMER}, text=lines)

@@ -7,24 +7,26 @@ import asyncio
 from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
-from chat.commands.market_view import age_text, freshness_data, num
+from chat.commands.market_view import age_text, freshness_data, level_word, num
 from chat.context import CommandContext
 from chat.first_screens import market_short
 from core.cascade import FACTORS
 from core.evaluate import EngineResult, evaluate
+from i18n import N_, _
 from settings.engine import engine_params
 
 
 class Market(Command):
     name = "market"
-    summary = "is a cascade building? score, factors, correlation, funding"
-    usage = "/market [full]"
+    summary = N_("is a cascade building? score, factors, correlation, funding")
+    usage = N_("/market [full]")
     expandable = True
     examples = ("/market",)
 
     def parse(self, args: list[str]) -> None:
         if args:
-            raise ArgumentError(f"/market takes no arguments, e.g. {self.example}")
+            raise ArgumentError(_("/market takes no arguments, e.g. {example}").format(
+                example=self.example))
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
         s = ctx.services
@@ -54,27 +56,43 @@ def market_data(result: EngineResult, funding: Any) -> dict[str, Any]:
     }
 
 
+def correlation_line(d: dict[str, Any]) -> str:
+    """The market correlation now against its 30-day level, its z-score, a spike: whole
+    sentences for the usual cases, the z-score and the spike as tags after them."""
+    mi, ms, z = d["market_index"], d["market_index_slow"], d["market_z"]
+    if mi is not None and ms is not None:
+        line = _("Market correlation {now:.2f} now (1d) vs {slow:.2f} (30d)").format(
+            now=mi, slow=ms)
+    elif mi is not None:
+        line = _("Market correlation {now:.2f} now (1d)").format(now=mi)
+    elif ms is not None:
+        line = _("Market correlation n/a vs {slow:.2f} (30d)").format(slow=ms)
+    else:
+        line = _("Market correlation n/a")
+    if z is not None:
+        line += _(", z {z:+.1f}").format(z=z)
+    return line + (_(" — SPIKE") if d["market_spike"] else "")
+
+
 def market_lines(d: dict[str, Any]) -> list[str]:
     c = d["cascade"]
-    lines = [f"Cascade score {c['score']:.0f}/100: {c['level'].upper()}"
-             + (" [SIMULATED]" if d["simulated"] else "")]
+    head = (_("Cascade score {score:.0f}/100: {level} [SIMULATED]") if d["simulated"] else
+            _("Cascade score {score:.0f}/100: {level}"))
+    lines = [head.format(score=c["score"], level=level_word(c["level"]).upper())]
     for name, pts in sorted(c["contributions"].items(), key=lambda x: -x[1]):
-        lines.append(f"  {FACTORS[name].label}: {c['factors'][name]:.3g} → {pts:.0f} pts")
+        lines.append(_("  {factor}: {value:.3g} → {points:.0f} pts").format(
+            factor=_(FACTORS[name].label), value=c["factors"][name], points=pts))
     if c["missing"]:
-        lines.append(f"  not available: {', '.join(c['missing'])} "
-                     f"(confidence {c['confidence'] * 100:.0f} %)")
+        lines.append(_("  not available: {factors} (confidence {confidence:.0f} %)").format(
+            factors=", ".join(c["missing"]), confidence=c["confidence"] * 100))
     lines += [f"  {n}" for n in c.get("notes", ())]  # e.g. why the level is capped
-    mi, ms, z = d["market_index"], d["market_index_slow"], d["market_z"]
-    lines.append("Market correlation " + (f"{mi:.2f} now (1d)" if mi is not None else "n/a")
-                 + (f" vs {ms:.2f} (30d)" if ms is not None else "")
-                 + (f", z {z:+.1f}" if z is not None else "")
-                 + (" — SPIKE" if d["market_spike"] else ""))
+    lines.append(correlation_line(d))
     if d["vol_ratio"] is not None:
-        lines.append(f"Volatility {d['vol_ratio']:.2f}× its 30-day level")
+        lines.append(_("Volatility {ratio:.2f}× its 30-day level").format(ratio=d["vol_ratio"]))
     if d["funding_extremes"]:
-        lines.append("Funding extremes: " + ", ".join(
+        lines.append(_("Funding extremes: {rates}").format(rates=", ".join(
             f"{f['symbol'].split('-')[0]} {f['rate'] * 100:+.3f} %" for f in d["funding_extremes"]
-            if f["rate"] is not None))
+            if f["rate"] is not None)))
     lines.append(age_text(d["data_age_ms"], d.get("data_behind")))
     lines += [f"⚠ {w}" for w in d["warnings"]]
     return lines

@@ -15,12 +15,13 @@ from typing import Any
 
 from chat.charts import data_time
 from chat.commands.base import Command, Reply
-from chat.commands.market_view import age_text, finite_marks, freshness_data
+from chat.commands.market_view import age_text, finite_marks, freshness_data, side_word
 from chat.commands.trade_views import money, plain
 from chat.context import CommandContext
 from chat.first_screens import MAX_LINES
 from chat.trade_metrics import TradeGroup, equity_curve, group_trades
 from core.types import MarketSnapshot
+from i18n import N_, _, ngettext
 from plugins.exchanges.errors import MarketError
 from storage import trades as store
 from storage.trades import Trade
@@ -42,8 +43,8 @@ async def current_marks(ctx: CommandContext, trades: list[Trade]
         snap = await ctx.services.snapshot(symbols)
     except MarketError as e:
         log.warning("/pnl without marks: %s", e)
-        return {}, None, [f"no current prices: the market data source failed "
-                          f"({str(e)[:200]})"]
+        return {}, None, [_("no current prices: the market data source failed ({error})")
+                          .format(error=str(e)[:200])]
     return finite_marks(snap, symbols), snap, []
 
 
@@ -68,16 +69,21 @@ def trade_figures(g: TradeGroup, marks: dict[str, float]) -> dict[str, Any]:
 
 def trade_text(f: dict[str, Any]) -> str:
     legs = len(f["legs"])
-    head = (f"#{f['id']} {f['symbol']} {f['side']} {f['size']:g}"
-            + (f" + {legs} hedge leg{'s' if legs != 1 else ''}" if legs else "")
-            + (" (liquidated)" if f["close_reason"] == store.LIQUIDATED else ""))
-    parts = []
+    head = f"#{f['id']} {f['symbol']} {side_word(f['side'])} {f['size']:g}"
+    if legs:
+        head = ngettext("{trade} + {n} hedge leg", "{trade} + {n} hedge legs", legs).format(
+            trade=head, n=legs)
+    if f["close_reason"] == store.LIQUIDATED:
+        head = _("{trade} (liquidated)").format(trade=head)
+    parts = []  # labelled figures, " · " between them
     if f["status"] == "closed" or f["realised"]:
-        parts.append(f"realised {money(f['realised'])}")
+        parts.append(_("realised {amount}").format(amount=money(f["realised"])))
     if f["status"] == "open":
-        parts.append(f"unrealised {money(f['unrealised'])}")
-    parts += [f"funding {money(f['funding'])}", f"fees {plain(f['fees'])}"]
-    return f"{head}: {' · '.join(parts)} → net {money(f['net'])} USDT"
+        parts.append(_("unrealised {amount}").format(amount=money(f["unrealised"])))
+    parts += [_("funding {amount}").format(amount=money(f["funding"])),
+              _("fees {amount}").format(amount=plain(f["fees"]))]
+    return _("{trade}: {figures} → net {net} USDT").format(
+        trade=head, figures=" · ".join(parts), net=money(f["net"]))
 
 
 def pnl_short(lines: list[str], has_marks: bool) -> list[str] | None:
@@ -89,14 +95,14 @@ def pnl_short(lines: list[str], has_marks: bool) -> list[str] | None:
     warn = [x for x in middle if x.startswith("⚠")]
     body = [x for x in middle if not x.startswith("⚠")]
     keep = body[:max(0, MAX_LINES - 4 - len(warn) - len(tail))]
-    return [*lines[:3], *keep, f"… {len(body) - len(keep)} more line(s) — More", *warn,
-            *tail]
+    return [*lines[:3], *keep, _("… {n} more line(s) — More").format(n=len(body) - len(keep)),
+            *warn, *tail]
 
 
 class Pnl(Command):
     name = "pnl"
-    summary = "realised and unrealised P&L, fees and funding, per trade and in total"
-    usage = "/pnl [full]"
+    summary = N_("realised and unrealised P&L, fees and funding, per trade and in total")
+    usage = N_("/pnl [full]")
     expandable = True
     examples = ("/pnl",)
     private_only = True
@@ -125,37 +131,42 @@ class Pnl(Command):
             **(freshness_data(await ctx.services.freshness(snap)) if snap else
                {"data_age_ms": None, "data_behind": None}), "warnings": warnings}
         if not trades:
-            return Reply(data=data, text=["Your trade log is empty. Log a trade with "
-                                          "/open btc long 0.5 @60000 10x."])
-        lines = [f"Realised {money(realised)} USDT over {data['closed_trades']} closed "
-                 "trade(s) (after fees)",
-                 f"Unrealised {money(unreal)} USDT on {data['open_trades']} open trade(s)",
-                 f"Fees paid {plain(fees)} USDT · funding {money(funding)} USDT · "
-                 f"net {money(data['net'])} USDT"]
+            return Reply(data=data, text=[_("Your trade log is empty. Log a trade with "
+                                            "/open btc long 0.5 @60000 10x.")])
+        lines = [_("Realised {amount} USDT over {n} closed trade(s) (after fees)").format(
+                     amount=money(realised), n=data["closed_trades"]),
+                 _("Unrealised {amount} USDT on {n} open trade(s)").format(
+                     amount=money(unreal), n=data["open_trades"]),
+                 _("Fees paid {fees} USDT · funding {funding} USDT · net {net} USDT").format(
+                     fees=plain(fees), funding=money(funding), net=money(data["net"]))]
         open_f = [f for f in figures if f["status"] == "open"]
         closed_f = sorted((f for f in figures if f["status"] == "closed"),
                           key=lambda f: (f["closed_at"] or 0, f["id"]), reverse=True)
         if open_f:
-            lines += ["", "Open:", *(trade_text(f) for f in open_f)]
+            lines += ["", _("Open:"), *(trade_text(f) for f in open_f)]
         if closed_f:
             shown = closed_f[:SHOWN_CLOSED]
-            more = f" (latest {len(shown)} of {len(closed_f)}: /export has all)" \
-                if len(closed_f) > len(shown) else ""
-            lines += ["", f"Closed{more}:", *(trade_text(f) for f in shown)]
+            title = (_("Closed (latest {shown} of {total}: /export has all):").format(
+                shown=len(shown), total=len(closed_f)) if len(closed_f) > len(shown) else
+                _("Closed:"))
+            lines += ["", title, *(trade_text(f) for f in shown)]
         if unpriced:
-            lines.append("⚠ no current price for " + ", ".join(f"#{i}" for i in unpriced))
+            lines.append(_("⚠ no current price for {trades}").format(
+                trades=", ".join(f"#{i}" for i in unpriced)))
         lines += [f"⚠ {w}" for w in warnings]
         if snap is not None:
-            lines.append(f"Marks: {age_text(data['data_age_ms'], data['data_behind'])}"
-                         + (" (SIMULATED)" if getattr(snap, "simulated", False) else ""))
+            age = age_text(data["data_age_ms"], data["data_behind"])
+            lines.append(_("Marks: {age} (SIMULATED)").format(age=age)
+                         if getattr(snap, "simulated", False) else
+                         _("Marks: {age}").format(age=age))
         short = pnl_short(lines, snap is not None)
         curve = equity_curve(closed)
         if not ctx.extra.get("full") or not curve:  # the first screen stays text
             return Reply(data=data, text=lines, short=short, buttons=[
-                [("Equity curve", "/pnl full")]] if curve and short is None else [])
+                [(_("Equity curve"), "/pnl full")]] if curve and short is None else [])
         as_of = int(data["as_of"])  # the whole answer comes with the equity curve
-        title = (f"Realised {money(realised)} USDT, {len(curve)} close(s); with open "
-                 f"trades {money(data['net'])} · {data_time(as_of)}")
+        title = _("Realised {amount} USDT, {n} close(s); with open trades {net} · {time}").format(
+            amount=money(realised), n=len(curve), net=money(data["net"]), time=data_time(as_of))
 
         def chart() -> bytes:
             from chat.charts import equity_png

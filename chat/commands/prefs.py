@@ -9,16 +9,18 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chat.alert_render import SEVERITY_WORDS
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.delivery_prefs import hhmm, parse_quiet, ring_line, topic_line
 from chat.context import CommandContext
 from core.alerts import SEVERITIES, AlertKinds
+from i18n import N_, _
 from settings.durations import Duration
 from storage import chats
 from storage.chats import ChatSettings
 
 MAX_MUTE = Duration.parse("30d")
-ADMINS_ONLY = "Only this group's admins can change its alert settings."
+ADMINS_ONLY = N_("Only this group's admins can change its alert settings.")
 ALL = "all"
 
 
@@ -35,36 +37,54 @@ def resolve_kinds(words: tuple[str, ...], kinds: AlertKinds, example: str) -> tu
     an error listing the kinds."""
     for w in words:
         if w not in kinds.subscribable:
-            raise ArgumentError(f"I don't know the alert kind '{w[:32]}' — kinds are "
-                                f"{', '.join(kinds.subscribable)}, e.g. {example}")
+            raise ArgumentError(_("I don't know the alert kind '{kind}' — kinds are "
+                                  "{kinds}, e.g. {example}").format(
+                kind=w[:32], kinds=", ".join(kinds.subscribable), example=example))
     return tuple(kinds.ordered(words)) if words else kinds.subscribable
 
 
 def kinds_lines(kinds: AlertKinds) -> list[str]:
     """One line per alert kind with what it tells, for ``/help subscribe``."""
-    return [f"  {k.name} — {k.description}" + ("" if k.source == "built-in"
-                                                else f" (plugin {k.source})")
+    return [f"  {k.name} — {_(k.description)}" if k.source == "built-in" else
+            _("  {kind} — {description} (plugin {plugin})").format(
+                kind=k.name, description=_(k.description), plugin=k.source)
             for k in kinds.values() if k.name in kinds.subscribable]
+
+
+def severity_word(severity: str) -> str:
+    """info, warning, critical in the reader's language."""
+    return _(SEVERITY_WORDS[severity]) if severity in SEVERITY_WORDS else severity
 
 
 def _when(ms: int, tz: str) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def mute_text(s: ChatSettings, now_ms: int) -> str:
+    """Whether the chat is muted, until when, and (in private) whether critical alerts about
+    the user's own trades still come through."""
+    if not s.is_muted(now_ms) or s.muted_until is None:
+        return _("not muted")
+    until = _when(s.muted_until, s.timezone)
+    if s.type != "private":
+        return _("muted until {when}").format(when=until)
+    if s.mute_all:
+        return _("muted until {when} (everything, critical alerts about your trades "
+                 "included)").format(when=until)
+    return _("muted until {when} (critical alerts about your trades still come "
+             "through)").format(when=until)
+
+
 def settings_lines(s: ChatSettings, now_ms: int, kinds: AlertKinds) -> list[str]:
-    subs = ", ".join(k if k in kinds else f"{k} (its plugin is not loaded)"
-                     for k in s.subscriptions) or "none (send /subscribe)"
-    mute = "not muted"
-    if s.is_muted(now_ms) and s.muted_until is not None:
-        mute = f"muted until {_when(s.muted_until, s.timezone)}"
-        if s.type == "private":
-            mute += (" (everything, critical alerts about your trades included)" if s.mute_all
-                     else " (critical alerts about your trades still come through)")
-    lines = [f"Alerts: {subs}", f"Minimum severity: {s.min_severity}", f"Mute: {mute}",
-             f"Timezone: {s.timezone}", ring_line(s)]
+    subs = ", ".join(k if k in kinds else _("{kind} (its plugin is not loaded)").format(kind=k)
+                     for k in s.subscriptions) or _("none (send /subscribe)")
+    lines = [_("Alerts: {kinds}").format(kinds=subs),
+             _("Minimum severity: {severity}").format(severity=severity_word(s.min_severity)),
+             _("Mute: {mute}").format(mute=mute_text(s, now_ms)),
+             _("Timezone: {tz}").format(tz=s.timezone), ring_line(s)]
     if s.quiet is not None:
-        lines.append(f"Quiet hours: {hhmm(s.quiet[0])}-{hhmm(s.quiet[1])} {s.timezone} "
-                     "(only critical alerts ring)")
+        lines.append(_("Quiet hours: {start}-{end} {tz} (only critical alerts ring)").format(
+            start=hhmm(s.quiet[0]), end=hhmm(s.quiet[1]), tz=s.timezone))
     topics = topic_line(s)
     return lines + ([topics] if topics else [])
 
@@ -74,7 +94,7 @@ class _PrefCommand(Command):
 
     def check(self, ctx: CommandContext) -> None:
         if not ctx.may_change_settings:
-            raise ArgumentError(ADMINS_ONLY)
+            raise ArgumentError(_(ADMINS_ONLY))
 
     def reply(self, s: ChatSettings, ctx: CommandContext, first: str) -> Reply:
         now = ctx.services.now_ms()
@@ -85,7 +105,7 @@ class _PrefCommand(Command):
 class _KindsCommand(_PrefCommand):
     """/subscribe and /unsubscribe: the same arguments, the other direction."""
 
-    verb: str
+    done: str  # the first line of the answer, ``{kinds}`` the kinds named
 
     def parse(self, args: list[str]) -> tuple[str, ...]:
         return parse_kinds(args)
@@ -95,7 +115,7 @@ class _KindsCommand(_PrefCommand):
 
     def details(self, ctx: CommandContext) -> list[str]:
         """The kinds, with what each tells (for ``/help``)."""
-        return ["alert kinds:", *kinds_lines(ctx.services.alert_kinds)]
+        return [_("alert kinds:"), *kinds_lines(ctx.services.alert_kinds)]
 
     async def answer(self, request: tuple[str, ...], ctx: CommandContext) -> Reply:
         kinds = ctx.services.alert_kinds
@@ -107,7 +127,7 @@ class _KindsCommand(_PrefCommand):
                                     kinds.ordered(self.update(list(current), wanted)),
                                     chat_type=ctx.chat_type, now_ms=now)
         s = self.route(s, request, wanted, ctx)
-        return self.reply(s, ctx, f"{self.verb} " + ", ".join(wanted) + ".")
+        return self.reply(s, ctx, _(self.done).format(kinds=", ".join(wanted)))
 
     def route(self, s: ChatSettings, named: tuple[str, ...], kinds: tuple[str, ...],
               ctx: CommandContext) -> ChatSettings:
@@ -117,10 +137,10 @@ class _KindsCommand(_PrefCommand):
 
 class Subscribe(_KindsCommand):
     name = "subscribe"
-    summary = "receive alerts of some kinds (all when none named)"
-    usage = "/subscribe [kind …]  (kinds: /help subscribe)"
+    summary = N_("receive alerts of some kinds (all when none named)")
+    usage = N_("/subscribe [kind …]  (kinds: /help subscribe)")
     examples = ("/subscribe", "/subscribe liquidation cascade")
-    verb = "Subscribed to"
+    done = N_("Subscribed to {kinds}.")
 
     def update(self, current: list[str], kinds: tuple[str, ...]) -> list[str]:
         return [*current, *kinds]
@@ -148,10 +168,10 @@ class Subscribe(_KindsCommand):
 
 class Unsubscribe(_KindsCommand):
     name = "unsubscribe"
-    summary = "stop alerts of some kinds (all when none named)"
-    usage = "/unsubscribe [kind …]  (kinds: /help subscribe)"
+    summary = N_("stop alerts of some kinds (all when none named)")
+    usage = N_("/unsubscribe [kind …]  (kinds: /help subscribe)")
     examples = ("/unsubscribe", "/unsubscribe funding")
-    verb = "Unsubscribed from"
+    done = N_("Unsubscribed from {kinds}.")
 
     def update(self, current: list[str], kinds: tuple[str, ...]) -> list[str]:
         return [k for k in current if k not in kinds]
@@ -165,8 +185,8 @@ class MuteRequest:
 
 class Mute(_PrefCommand):
     name = "mute"
-    summary = "pause alerts for a while (critical ones about your trades still come)"
-    usage = "/mute <duration> | /mute all <duration>"
+    summary = N_("pause alerts for a while (critical ones about your trades still come)")
+    usage = N_("/mute <duration> | /mute all <duration>")
     examples = ("/mute 1h", "/mute 30m", "/mute all 8h")
 
     def parse(self, args: list[str]) -> MuteRequest:
@@ -174,15 +194,19 @@ class Mute(_PrefCommand):
         everything = len(words) < len(args)
         if len(words) != 1 or len(args) - len(words) > 1:
             if everything and not words:
-                raise ArgumentError(f"/mute all needs a duration too, e.g. {self.examples[2]}")
-            raise ArgumentError(f"/mute needs one duration, e.g. {self.example}")
+                raise ArgumentError(_("/mute all needs a duration too, e.g. {example}").format(
+                    example=self.examples[2]))
+            raise ArgumentError(_("/mute needs one duration, e.g. {example}").format(
+                example=self.example))
         try:
             d = Duration.parse(words[0])
         except ValueError:
-            raise ArgumentError(f"I didn't understand '{words[0][:32]}' — a duration is a "
-                                f"number and a unit (m, h, d), e.g. {self.example}") from None
+            raise ArgumentError(_("I didn't understand '{word}' — a duration is a number and a "
+                                  "unit (m, h, d), e.g. {example}").format(
+                word=words[0][:32], example=self.example)) from None
         if d > MAX_MUTE:
-            raise ArgumentError(f"At most {MAX_MUTE} at a time, e.g. {self.example}")
+            raise ArgumentError(_("At most {duration} at a time, e.g. {example}").format(
+                duration=MAX_MUTE, example=self.example))
         return MuteRequest(d, everything)
 
     async def answer(self, request: MuteRequest, ctx: CommandContext) -> Reply:
@@ -193,28 +217,30 @@ class Mute(_PrefCommand):
                                   chat_type=ctx.chat_type, now_ms=now,
                                   everything=request.everything)
         if ctx.chat_type != "private":  # alerts about a member's trades never come here
-            return self.reply(s, ctx, f"Muted for {d}; /unmute to resume.")
+            return self.reply(s, ctx, _("Muted for {duration}; /unmute to resume.").format(
+                duration=d))
         if request.everything:
-            return self.reply(s, ctx, f"Muted everything for {d}, critical liquidation alerts "
-                                      "about your own trades included: you will not hear "
-                                      "that a position is about to be liquidated. /unmute "
-                                      "to resume.")
-        return self.reply(s, ctx, f"Muted for {d}; /unmute to resume. Critical alerts about "
-                                  f"your own trades (liquidation) still come through; "
-                                  f"/mute all {d} silences those too.")
+            return self.reply(s, ctx, _("Muted everything for {duration}, critical liquidation "
+                                        "alerts about your own trades included: you will not "
+                                        "hear that a position is about to be liquidated. "
+                                        "/unmute to resume.").format(duration=d))
+        return self.reply(s, ctx, _("Muted for {duration}; /unmute to resume. Critical alerts "
+                                    "about your own trades (liquidation) still come through; "
+                                    "/mute all {duration} silences those too.").format(
+            duration=d))
 
 
 class Unmute(_PrefCommand):
     name = "unmute"
-    summary = "resume alerts now"
-    usage = "/unmute"
+    summary = N_("resume alerts now")
+    usage = N_("/unmute")
     examples = ("/unmute",)
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
         self.check(ctx)
         s = chats.set_muted_until(ctx.services.db, ctx.chat_id, None, chat_type=ctx.chat_type,
                                   now_ms=ctx.services.now_ms())
-        return self.reply(s, ctx, "Alerts resumed.")
+        return self.reply(s, ctx, _("Alerts resumed."))
 
 
 @dataclass(frozen=True)
@@ -225,17 +251,18 @@ class SettingsRequest:
 
 class Settings(_PrefCommand):
     name = "settings"
-    summary = "show this chat's alert settings, or set severity, ringing, quiet hours, timezone"
-    usage = ("/settings [severity info|warning|critical] [ring info|warning|critical] "
-             "[quiet HH:MM-HH:MM|off] [tz <Area/City>]")
+    summary = N_("show this chat's alert settings, or set severity, ringing, quiet hours, "
+                 "timezone")
+    usage = N_("/settings [severity info|warning|critical] [ring info|warning|critical] "
+               "[quiet HH:MM-HH:MM|off] [tz <Area/City>]")
     examples = ("/settings", "/settings severity warning", "/settings tz Europe/Berlin",
                 "/settings ring warning", "/settings quiet 23:00-07:00")
 
     def details(self, ctx: CommandContext) -> list[str]:
-        return ["severity: the least severe alert this chat receives at all",
-                "ring: the least severe alert that rings the phone; less severe ones arrive "
-                "silently (critical always rings; default: only critical)",
-                "quiet: hours (in the chat's timezone) when nothing but critical rings"]
+        return [_("severity: the least severe alert this chat receives at all"),
+                _("ring: the least severe alert that rings the phone; less severe ones arrive "
+                  "silently (critical always rings; default: only critical)"),
+                _("quiet: hours (in the chat's timezone) when nothing but critical rings")]
 
     def parse(self, args: list[str]) -> SettingsRequest:
         if not args:
@@ -243,9 +270,9 @@ class Settings(_PrefCommand):
         key = args[0].lower()
         key = {"timezone": "tz", "min_severity": "severity"}.get(key, key)
         if key not in ("severity", "tz", "ring", "quiet") or len(args) != 2:
-            raise ArgumentError("Use /settings, /settings severity warning, /settings ring "
-                                "warning, /settings quiet 23:00-07:00 or /settings tz "
-                                "Europe/Berlin")
+            raise ArgumentError(_("Use /settings, /settings severity warning, /settings ring "
+                                  "warning, /settings quiet 23:00-07:00 or /settings tz "
+                                  "Europe/Berlin"))
         value = args[1]
         if key == "quiet":
             parse_quiet(value)
@@ -253,38 +280,42 @@ class Settings(_PrefCommand):
         if key in ("severity", "ring"):
             value = value.lower()
             if value not in SEVERITIES:
-                raise ArgumentError(f"Severity is one of {', '.join(SEVERITIES)}, "
-                                    f"e.g. {self.examples[1]}")
+                raise ArgumentError(_("Severity is one of {severities}, e.g. {example}").format(
+                    severities=", ".join(SEVERITIES), example=self.examples[1]))
         else:
             try:
                 if ".." in value or value.startswith("/"):
                     raise ValueError(value)
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError, OSError):
-                raise ArgumentError(f"I don't know the timezone '{value[:40]}' — use an IANA "
-                                    f"name, e.g. {self.examples[2]}") from None
+                raise ArgumentError(_("I don't know the timezone '{tz}' — use an IANA name, "
+                                      "e.g. {example}").format(
+                    tz=value[:40], example=self.examples[2])) from None
         return SettingsRequest(key, value)
 
     async def answer(self, request: SettingsRequest, ctx: CommandContext) -> Reply:
         db, now = ctx.services.db, ctx.services.now_ms()
         if request.key is None:
-            return self.reply(chats.get_settings(db, ctx.chat_id), ctx, "Alert settings:")
+            return self.reply(chats.get_settings(db, ctx.chat_id), ctx, _("Alert settings:"))
         self.check(ctx)
         if request.key == "ring":
             s = chats.set_extra(db, ctx.chat_id, {chats.RING: request.value},
                                 chat_type=ctx.chat_type, now_ms=now)
-            return self.reply(s, ctx, f"Alerts from {request.value} up ring the phone; the "
-                                      "others arrive silently.")
+            return self.reply(s, ctx, _("Alerts from {severity} up ring the phone; the others "
+                                        "arrive silently.").format(
+                severity=severity_word(str(request.value))))
         if request.key == "quiet":
             quiet = parse_quiet(str(request.value))
             s = chats.set_extra(db, ctx.chat_id, {chats.QUIET: quiet},
                                 chat_type=ctx.chat_type, now_ms=now)
-            return self.reply(s, ctx, "Quiet hours off." if quiet is None else
-                              f"Quiet hours {request.value}: only critical alerts ring then.")
+            return self.reply(s, ctx, _("Quiet hours off.") if quiet is None else
+                              _("Quiet hours {hours}: only critical alerts ring then.").format(
+                                  hours=request.value))
         if request.key == "severity":
             s = chats.set_min_severity(db, ctx.chat_id, str(request.value),
                                        chat_type=ctx.chat_type, now_ms=now)
-            return self.reply(s, ctx, f"Minimum severity set to {request.value}.")
+            return self.reply(s, ctx, _("Minimum severity set to {severity}.").format(
+                severity=severity_word(str(request.value))))
         s = chats.set_timezone(db, ctx.chat_id, str(request.value), chat_type=ctx.chat_type,
                                now_ms=now)
-        return self.reply(s, ctx, f"Timezone set to {request.value}.")
+        return self.reply(s, ctx, _("Timezone set to {tz}.").format(tz=request.value))

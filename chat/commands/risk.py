@@ -17,12 +17,13 @@ from typing import Any
 from chat.commands.accounts import account_note, ago
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.book_model import entries, with_joint_cross
-from chat.commands.market_view import age_text, freshness_data
+from chat.commands.market_view import age_text, freshness_data, side_word
 from chat.commands.position_args import build_position
 from chat.commands.risk_view import price_text, report_for, report_lines
 from chat.context import CommandContext
 from chat.first_screens import MAX_LINES
 from chat.grammar import PositionArgs, parse_position, parse_trade_id
+from i18n import N_, _
 from storage.trades import list_trades
 
 __all__ = ["Risk", "RiskRequest", "report_for", "report_lines"]  # /account reads them here
@@ -56,14 +57,28 @@ def synced_lines(t: Any, ours: float | None, now_ms: int, approximate: str | Non
     n = synced_numbers(t, ours, approximate)
     if not n:
         return []
-    out = [f"⚠ {approximate}"] if approximate else []
+    out = [f"⚠ {_(approximate)}"] if approximate else []
     if n["exchange_liquidation_price"] is None:
         return out
     diff = n["liquidation_diff_pct"]
-    when = "" if t.synced_at is None else \
-        f" at the last sync, {ago(max(0, now_ms - t.synced_at))}"
-    return [f"{t.exchange}'s liquidation price {price_text(n['exchange_liquidation_price'])}{when}"
-            + ("" if diff is None else f" (ours differs by {diff:+.2f} %)"), *out]
+    v = {"exchange": t.exchange, "price": price_text(n["exchange_liquidation_price"]),
+         "diff": diff}
+    if t.synced_at is None:
+        line = (_("{exchange}'s liquidation price {price}") if diff is None else
+                _("{exchange}'s liquidation price {price} (ours differs by {diff:+.2f} %)"))
+    else:
+        v["ago"] = ago(max(0, now_ms - t.synced_at))
+        line = (_("{exchange}'s liquidation price {price} at the last sync, {ago}")
+                if diff is None else
+                _("{exchange}'s liquidation price {price} at the last sync, {ago} (ours "
+                  "differs by {diff:+.2f} %)"))
+    return [line.format(**v), *out]
+
+
+def trade_name(t: Any) -> str:
+    """``#5``, or ``#7 (hedge of #5)`` for a hedge leg."""
+    return f"#{t.id}" if t.parent_id is None else _("#{id} (hedge of #{parent})").format(
+        id=t.id, parent=t.parent_id)
 
 
 def percent(p: float) -> str:
@@ -87,30 +102,35 @@ def trades_short(reports: list[dict[str, Any]], warnings: list[str], age: str) -
     lines = []
     for r in shown:
         p = r["position"]
-        head = f"#{r['trade_id']} {r['symbol'].split('-')[0]} {r['side']} {p['leverage']:g}x"
+        head = _("#{id} {base} {side} {leverage:g}x").format(
+            id=r["trade_id"], base=r["symbol"].split("-")[0], side=side_word(r["side"]),
+            leverage=p["leverage"])
         if r["liquidation_price"] is None:
-            lines.append(f"{head}: no liquidation")
+            lines.append(_("{trade}: no liquidation").format(trade=head))
             continue
         liq = ("≈" if r.get("approximate") else "") + price_text(r["liquidation_price"])
         if r["distance_pct"] is not None and r["distance_pct"] <= 0:
-            lines.append(f"{head}: AT OR PAST liquidation {liq}")
+            lines.append(_("{trade}: AT OR PAST liquidation {price}").format(trade=head,
+                                                                             price=liq))
             continue
         p24 = r["touch_prob_24h"]
-        lines.append(f"{head}: liq {liq}, {r['distance_pct']:.1f} % away"
-                     + ("" if p24 is None else f", 24h {percent(p24)}"))
+        v = {"trade": head, "price": liq, "distance": r["distance_pct"]}
+        lines.append(_("{trade}: liq {price}, {distance:.1f} % away").format(**v) if p24 is None
+                     else _("{trade}: liq {price}, {distance:.1f} % away, 24h {prob}").format(
+                         prob=percent(p24), **v))
     if len(shown) < len(ordered):
-        lines.append(f"… {len(ordered) - len(shown)} more: tap More")
+        lines.append(_("… {n} more: tap More").format(n=len(ordered) - len(shown)))
     if warnings:
-        lines.append(f"⚠ {len(warnings)} warning(s): tap More")
+        lines.append(_("⚠ {n} warning(s): tap More").format(n=len(warnings)))
     return [*lines, age]
 
 
 class Risk(Command):
     name = "risk"
     expandable = True
-    summary = "liquidation price, distance and safe leverage of a position"
-    usage = ("/risk [<symbol> [long|short] [size|5ct|5000usdt] [@entry] [10x]] | "
-             "/risk <trade id>")
+    summary = N_("liquidation price, distance and safe leverage of a position")
+    usage = N_("/risk [<symbol> [long|short] [size|5ct|5000usdt] [@entry] [10x]] | "
+               "/risk <trade id>")
     examples = ("/risk btc long 0.5 @60000 10x", "/risk ETH short $5000 20x", "/risk",
                 "/risk 1")
 
@@ -122,14 +142,15 @@ class Risk(Command):
         return RiskRequest(parse_position(args, self.example))
 
     def add_cli_options(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--mmr", type=float, help="maintenance margin rate override")
-        parser.add_argument("--fee", type=float, help="taker fee override (fraction)")
+        parser.add_argument("--mmr", type=float, help=_("maintenance margin rate override"))
+        parser.add_argument("--fee", type=float, help=_("taker fee override (fraction)"))
 
     def apply_cli_options(self, request: RiskRequest, args: argparse.Namespace) -> RiskRequest:
         for flag in ("mmr", "fee"):
             v = getattr(args, flag, None)
             if v is not None and not (math.isfinite(v) and 0 <= v < 1):
-                raise ArgumentError(f"--{flag} is a fraction from 0 to 1, e.g. --{flag} 0.005")
+                raise ArgumentError(_("--{flag} is a fraction from 0 to 1, e.g. --{flag} 0.005")
+                                    .format(flag=flag))
         return replace(request, mmr=args.mmr, fee=args.fee)
 
     async def answer(self, request: RiskRequest, ctx: CommandContext) -> Reply:
@@ -139,8 +160,8 @@ class Risk(Command):
         s = ctx.services
         a = request.position
         if a.hedges:
-            raise ArgumentError("/risk takes one position; hedges go to /hedge, "
-                                f"e.g. {self.example}")
+            raise ArgumentError(_("/risk takes one position; hedges go to /hedge, "
+                                  "e.g. {example}").format(example=self.example))
         symbol = await s.resolve(a.symbol, self.example)
         snap = await s.snapshot([symbol])
         await s.load_tiers([symbol])
@@ -167,28 +188,29 @@ class Risk(Command):
         return Reply(data=data, text=[*report_lines(report, position),
                                       age_text(data["data_age_ms"], data["data_behind"])],
                      chart=chart if report["liquidation_price"] is not None else None,
-                     caption=f"{symbol.split('-')[0]} {pos.side} {pos.leverage:g}x: "
-                             "distance to liquidation")
+                     caption=_("{base} {side} {leverage:g}x: distance to liquidation").format(
+                         base=symbol.split("-")[0], side=side_word(pos.side),
+                         leverage=pos.leverage))
 
     async def _open_trades(self, request: RiskRequest, ctx: CommandContext) -> Reply:
         """Each open trade with the hedge legs it holds (all, or the one asked for): each
         position on its own margin — the cross ones on the account, jointly — and the
         trade's P&L with its legs together."""
         if not ctx.is_private:
-            raise ArgumentError("Your trades are private — ask /risk in a private chat, or give "
-                                f"a position, e.g. {self.example}")
+            raise ArgumentError(_("Your trades are private — ask /risk in a private chat, or "
+                                  "give a position, e.g. {example}").format(example=self.example))
         s = ctx.services
         book = sorted(list_trades(s.db, ctx.user_id, open_only=True), key=lambda t: t.id)
         trades = book
         if request.trade_id is not None:
             trades = [t for t in book if request.trade_id in (t.id, t.parent_id)]
             if not trades:
-                raise ArgumentError(f"There is no open trade #{request.trade_id} of yours — "
-                                    "see /positions.")
+                raise ArgumentError(_("There is no open trade #{id} of yours — see /positions.")
+                                    .format(id=request.trade_id))
         if not trades:
             return Reply(data={"reports": []}, text=[
-                "You have no open trades. Log one with /open btc long 0.5 @60000 10x, "
-                f"or ask about a position: {self.example}"])
+                _("You have no open trades. Log one with /open btc long 0.5 @60000 10x, "
+                  "or ask about a position: {example}").format(example=self.example)])
         # the cross account is every cross trade of yours, whichever trade was asked about
         shown = trades + [t for t in book if t.margin_mode == "cross" and t not in trades]
         snap = await s.snapshot(sorted({t.symbol for t in shown}))
@@ -211,10 +233,13 @@ class Risk(Command):
             priced = True
             first = len(reports)
             for t in (main, *legs):
-                role = f" (hedge of #{t.parent_id})" if t.parent_id is not None else ""
+                name = trade_name(t)
                 e = by_id.get(t.id)
                 if e is None:
-                    lines.append(f"#{t.id} {t.symbol}{role}: no price right now")
+                    lines.append(_("#{id} {symbol}: no price right now").format(
+                        id=t.id, symbol=t.symbol) if t.parent_id is None else
+                        _("#{id} {symbol} (hedge of #{parent}): no price right now").format(
+                            id=t.id, symbol=t.symbol, parent=t.parent_id))
                     priced = False
                     continue
                 r = e.report.to_dict()
@@ -228,18 +253,20 @@ class Risk(Command):
                 reports.append({"trade_id": t.id, **r, "position": position,
                                 "unrealised_pnl": t.unrealised_pnl(mark),
                                 **synced_numbers(t, r["liquidation_price"], approx)})
-                lines += [f"#{t.id}{role}" + (f" [{t.exchange}, synced]" if t.synced else ""),
+                lines += [_("{trade} [{exchange}, synced]").format(trade=name, exchange=t.exchange)
+                          if t.synced else name,
                           *report_lines(r, position),
                           *synced_lines(t, r["liquidation_price"], s.now_ms(), approx)]
             if legs and priced:
                 shared = main.margin_mode == "cross" and any(x.margin_mode == "cross"
                                                              for x in legs)
-                how = ("your cross trades share one account: its liquidation prices above "
-                       "count the legs moving with the main" if shared else
-                       f"the legs are on their own margin: they do not move #{main.id}'s "
-                       "liquidation price")
-                lines.append(f"#{main.id} with its hedge: unrealised {together:+,.2f} USDT "
-                             f"({how})")
+                v = {"id": main.id, "pnl": together}
+                lines.append(_("#{id} with its hedge: unrealised {pnl:+,.2f} USDT (your cross "
+                               "trades share one account: its liquidation prices above count "
+                               "the legs moving with the main)").format(**v) if shared else
+                             _("#{id} with its hedge: unrealised {pnl:+,.2f} USDT (the legs are "
+                               "on their own margin: they do not move #{id}'s liquidation "
+                               "price)").format(**v))
                 if reports[first]["trade_id"] == main.id:
                     reports[first].update(with_hedge_unrealised_pnl=together,
                                           legs=[x.id for x in legs])

@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from chat.commands.market_view import side_word
 from chat.context import Services
 from core.returns import log_returns
 from core.risk import MIN_RETURNS_FOR_VOL, RiskReport, risk_report
 from core.tail_risk import TailFit, fit_tails
 from core.types import MarketSnapshot, Position
 from core.volatility import ewma_vol
+from i18n import _
 from settings.engine import engine_params
 
 
@@ -53,13 +55,13 @@ def report_for(services: Services, snap: MarketSnapshot, pos: Position, *,
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{x:.{digits}f} %"
+    return _("n/a") if x is None else f"{x:.{digits}f} %"
 
 
 def _prob(p: float | None) -> str:
     """A probability as a percentage with the digits it needs (0.0012 % is not 0.00 %)."""
     if p is None:
-        return "n/a"
+        return _("n/a")
     pct = p * 100
     if pct == 0 or pct >= 1:
         return f"{pct:.1f} %" if pct < 99.95 or pct == 100 else "> 99.9 %"
@@ -73,27 +75,33 @@ def price_text(x: float | None) -> str:
 
 def _px(x: float | None) -> str:
     if x is None:
-        return "n/a"
+        return _("n/a")
     return f"{x:,.2f}" if x >= 1 else f"{x:.6g}"
 
 
 def report_lines(r: dict[str, Any], pos: dict[str, Any]) -> list[str]:
-    lines = [f"{r['symbol']} {r['side']} {pos['size']:g} @ {_px(pos['entry'])} "
-             f"{pos['leverage']:g}x — mark {_px(r['mark'])}"]
+    lines = [_("{symbol} {side} {size:g} @ {entry} {leverage:g}x — mark {mark}").format(
+        symbol=r["symbol"], side=side_word(r["side"]), size=pos["size"], entry=_px(pos["entry"]),
+        leverage=pos["leverage"], mark=_px(r["mark"]))]
     if r["liquidation_price"] is None:
-        lines.append("Liquidation: none (the margin covers the whole position)")
+        lines.append(_("Liquidation: none (the margin covers the whole position)"))
     else:
         sig = r["distance_sigma_24h"]
-        lines.append(f"Liquidation {_px(r['liquidation_price'])}: {_pct(r['distance_pct'])} "
-                     f"away" + (f", {sig:.1f}σ of 24h moves" if sig is not None else ""))
-    p = {h: r[f"touch_prob_{h}h"] for h in (1, 4, 24)}
+        liq = {"price": _px(r["liquidation_price"]), "distance": _pct(r["distance_pct"])}
+        lines.append(_("Liquidation {price}: {distance} away").format(**liq) if sig is None
+                     else _("Liquidation {price}: {distance} away, {sigma:.1f}σ of 24h moves")
+                     .format(sigma=sig, **liq))
+    p = {f"p{h}": _prob(r[f"touch_prob_{h}h"]) for h in (1, 4, 24)}
     g24 = r["touch_prob_24h_gaussian"]
-    lines.append("Chance to touch it: " + ", ".join(
-        f"{h}h {_prob(p[h])}" for h in (1, 4, 24))
-        + (f" (a Gaussian model would say 24h {_prob(g24)})"
-           if r["risk_model"] == "tail" and g24 is not None else ""))
+    lines.append(_("Chance to touch it: 1h {p1}, 4h {p4}, 24h {p24} (a Gaussian model would "
+                   "say 24h {gaussian})").format(gaussian=_prob(g24), **p)
+                 if r["risk_model"] == "tail" and g24 is not None else
+                 _("Chance to touch it: 1h {p1}, 4h {p4}, 24h {p24}").format(**p))
     safe = r["safe_leverage"]
-    lines.append(f"Safe leverage: {'n/a' if safe is None else f'{safe:.1f}x'}"
-                 f" · mmr {r['mmr'] * 100:.2f} %" + (f" (tier {r['tier']})" if r["tier"] else ""))
+    lev = {"safe": _("n/a") if safe is None else _("{leverage:.1f}x").format(leverage=safe),
+           "mmr": r["mmr"] * 100}
+    lines.append(_("Safe leverage: {safe} · mmr {mmr:.2f} % (tier {tier})").format(
+        tier=r["tier"], **lev) if r["tier"] else
+        _("Safe leverage: {safe} · mmr {mmr:.2f} %").format(**lev))
     lines += [f"⚠ {w}" for w in r["warnings"]]
     return lines

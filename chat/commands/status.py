@@ -11,10 +11,13 @@ from chat.context import CommandContext
 from chat.first_screens import status_short
 from chat.freshness import EXCHANGE_DOWN, age_words
 from chat.service_health import assess
+from i18n import N_, _
 from plugins.exchanges.errors import MarketError
 from storage.accounts import sync_counts
 from storage.heartbeat import last_beat
 from storage.writes import current_fault
+
+STATUS_WORDS = {"ok": N_("OK"), "degraded": N_("DEGRADED"), "unhealthy": N_("UNHEALTHY")}
 
 
 def pending_deliveries(db: Any) -> int:
@@ -24,8 +27,9 @@ def pending_deliveries(db: Any) -> int:
 
 class Status(Command):
     name = "status"
-    summary = "ok or degraded and why, last cycle, exchange, data age, storage, queued alerts"
-    usage = "/status [full]"
+    summary = N_("ok or degraded and why, last cycle, exchange, data age, storage, "
+                 "queued alerts")
+    usage = N_("/status [full]")
     expandable = True
     examples = ("/status",)
 
@@ -50,37 +54,39 @@ class Status(Command):
         verdict = assess(beat, now, s.config.schedule.interval.ms,
                          storage_problems=(fault.text(),) if fault else (),
                          live_age_ms=age, live_reason=behind)
-        lines = [f"Status: {verdict.status.upper()}"
-                 + (" — " + "; ".join(verdict.causes) if verdict.causes else "")]
+        word = _(STATUS_WORDS[verdict.status]) if verdict.status in STATUS_WORDS \
+            else verdict.status.upper()
+        lines = [_("Status: {status} — {causes}").format(
+            status=word, causes="; ".join(verdict.causes)) if verdict.causes else
+            _("Status: {status}").format(status=word)]
         cycle: dict[str, Any] | None = None
         if beat is None:
-            lines.append("Last cycle: none yet")
+            lines.append(_("Last cycle: none yet"))
         else:
             cycle = {"ts": beat.ts, "age_ms": now - beat.ts, "duration_ms": beat.duration_ms,
                      "status": beat.status}
-            lines.append(f"Last cycle: {age_words(now - beat.ts)} ago, {beat.status}, "
-                         f"took {beat.duration_ms:.0f} ms")
-        lat = "" if h.latency_p95_ms is None else f", p95 {h.latency_p95_ms:.0f} ms"
-        lines.append(f"Exchange {h.name}: {h.requests} requests, {h.errors} errors, "
-                     f"{h.retries} retries{lat}" + (f" — last error: {h.last_error}"
-                                                     if h.last_error else ""))
-        lines.append("Data: " + ("none" if age is None or age < 0 else
-                                 f"newest bar {age_words(age)} old, on the exchange's clock")
-                     + (f" — ⚠ {behind}" if behind else "")
-                     + (" (SIMULATED)" if snap is not None and snap.simulated else ""))
+            lines.append(_("Last cycle: {age} ago, {status}, took {ms:.0f} ms").format(
+                age=age_words(now - beat.ts), status=beat.status, ms=beat.duration_ms))
+        lines.append(exchange_line(h))
+        simulated = snap is not None and snap.simulated
+        lines.append(data_line(age, behind, simulated))
         if snap is not None and snap.missing:
-            lines.append("⚠ no data for " + ", ".join(sorted(snap.missing)))
-        lines.append("Storage: " + (fault.text() if fault else "ok"))
+            lines.append(_("⚠ no data for {symbols}").format(
+                symbols=", ".join(sorted(snap.missing))))
+        lines.append(_("Storage: {problem}").format(problem=fault.text()) if fault else
+                     _("Storage: ok"))
         queue = pending_deliveries(s.db)
-        lines.append(f"Outbox: {queue} alert(s) waiting to be sent")
+        lines.append(_("Outbox: {n} alert(s) waiting to be sent").format(n=queue))
         accounts = sync_counts(s.db)
         if accounts["connected"]:
             oldest = accounts["oldest_sync_ms"]
-            lines.append(f"Connected exchange accounts: {accounts['connected']}, "
-                         f"{accounts['failing']} not syncing"
-                         + ("" if oldest is None else
-                            f"; the oldest last sync {age_words(max(0, now - oldest))} ago"))
-        lines += [f"Note: {n}" for n in verdict.notes]
+            counts = {"connected": accounts["connected"], "failing": accounts["failing"]}
+            lines.append(
+                _("Connected exchange accounts: {connected}, {failing} not syncing").format(
+                    **counts) if oldest is None else
+                _("Connected exchange accounts: {connected}, {failing} not syncing; the oldest "
+                  "last sync {age} ago").format(age=age_words(max(0, now - oldest)), **counts))
+        lines += [_("Note: {note}").format(note=n) for n in verdict.notes]
         return Reply(data={"status": verdict.status, "causes": list(verdict.causes),
                            "cycle": cycle, "exchange": health, "data_age_ms": age,
                            "data_behind": behind,
@@ -92,3 +98,23 @@ class Status(Command):
                            "outbox_pending": queue, "accounts": accounts,
                            "simulated": bool(snap is not None and snap.simulated)},
                      text=lines, short=status_short({}, lines))
+
+
+def exchange_line(h: Any) -> str:
+    """The exchange's requests, errors and retries, its p95 latency and last error as tags."""
+    line = _("Exchange {name}: {requests} requests, {errors} errors, {retries} retries").format(
+        name=h.name, requests=h.requests, errors=h.errors, retries=h.retries)
+    if h.latency_p95_ms is not None:
+        line += _(", p95 {ms:.0f} ms").format(ms=h.latency_p95_ms)
+    if h.last_error:
+        line += _(" — last error: {error}").format(error=h.last_error)
+    return line
+
+
+def data_line(age: int | None, behind: str | None, simulated: bool) -> str:
+    """The newest bar's age now (or none), why it is behind, whether it is simulated."""
+    line = (_("Data: none") if age is None or age < 0 else
+            _("Data: newest bar {age} old, on the exchange's clock").format(age=age_words(age)))
+    if behind:
+        line += _(" — ⚠ {reason}").format(reason=behind)
+    return line + (_(" (SIMULATED)") if simulated else "")

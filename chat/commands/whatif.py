@@ -31,6 +31,7 @@ from core.risk import log_distance
 from core.shock import ShockResult, apply_shock, betas_on, cross_liquidation_prices
 from core.tail_risk import tail_touch_probability
 from core.types import MarketSnapshot, finite_or_none
+from i18n import N_, _
 from storage.trades import list_trades
 
 MARKET = "market"
@@ -50,31 +51,34 @@ def parse_move(token: str, example: str) -> float:
     try:
         pct = float(text)
     except ValueError:
-        raise ArgumentError(f"'{token[:20]}' is not a move in percent, e.g. {example}") from None
+        raise ArgumentError(_("'{move}' is not a move in percent, e.g. {example}").format(
+            move=token[:20], example=example)) from None
     if not math.isfinite(pct) or pct == 0 or pct <= -100 or pct > 1000:
-        raise ArgumentError(f"a move is a percentage above −100 % and up to +1000 %, not "
-                            f"{token[:20]}, e.g. {example}")
+        raise ArgumentError(_("a move is a percentage above −100 % and up to +1000 %, not "
+                              "{move}, e.g. {example}").format(move=token[:20], example=example))
     return pct / 100.0
 
 
 class WhatIf(Command):
     name = "whatif"
     expandable = True
-    summary = "your whole book if one asset (or the market) moves: P&L, liquidations, account"
-    usage = "/whatif <symbol|market> <±move%> [1h|4h|24h]"
+    summary = N_("your whole book if one asset (or the market) moves: P&L, liquidations, "
+                 "account")
+    usage = N_("/whatif <symbol|market> <±move%> [1h|4h|24h]")
     examples = ("/whatif btc -10%", "/whatif market -15%", "/whatif eth +20% 4h")
     private_only = True
 
     def parse(self, args: list[str]) -> WhatIfRequest:
         if len(args) not in (2, 3):
-            raise ArgumentError(f"/whatif takes an asset or 'market', a move and maybe a "
-                                f"horizon, e.g. {self.example}")
+            raise ArgumentError(_("/whatif takes an asset or 'market', a move and maybe a "
+                                  "horizon, e.g. {example}").format(example=self.example))
         hours = 24
         if len(args) == 3:
             h = args[2].lower()
             if h not in HORIZONS:
-                raise ArgumentError(f"the horizon is 1h, 4h or 24h, not '{args[2][:20]}', "
-                                    f"e.g. {self.examples[2]}")
+                raise ArgumentError(_("the horizon is 1h, 4h or 24h, not '{horizon}', "
+                                      "e.g. {example}").format(horizon=args[2][:20],
+                                                                example=self.examples[2]))
             hours = HORIZONS[h]
         return WhatIfRequest(args[0], parse_move(args[1], self.example), hours)
 
@@ -87,26 +91,27 @@ class WhatIf(Command):
 
     async def answer(self, request: WhatIfRequest, ctx: CommandContext) -> Reply:
         if not ctx.is_private:
-            raise ArgumentError("Your trades are private — ask /whatif in a private chat.")
+            raise ArgumentError(_("Your trades are private — ask /whatif in a private chat."))
         s = ctx.services
         trades = sorted(list_trades(s.db, ctx.user_id, open_only=True), key=lambda t: t.id)
         if not trades:
             return Reply(data={"positions": []}, text=[
-                "You have no open trades to shock. Log one with /open btc long 0.5 @60000 10x."])
+                _("You have no open trades to shock. Log one with /open btc long 0.5 @60000 "
+                  "10x.")])
         market = request.driver.lower() == MARKET
         driver = MARKET if market else await s.resolve(request.driver, self.example)
         symbols = sorted({t.symbol for t in trades} | ({driver} - {MARKET}))
         snap = await s.snapshot(symbols)
         await s.load_tiers(t.symbol for t in trades if t.symbol in snap.symbols)
         if not market and not priced_symbol(snap, driver):
-            raise ArgumentError(f"There is no price for {driver} right now: try another asset "
-                                "or 'market'.")
+            raise ArgumentError(_("There is no price for {symbol} right now: try another "
+                                  "asset or 'market'.").format(symbol=driver))
         state = await s.engine_market(snap)
         items = entries(s, snap, trades, state)
-        warnings = [f"#{t.id} {t.symbol}: no price right now, left out" for t in trades
-                    if not priced(snap, t)]
+        warnings = [_("#{id} {symbol}: no price right now, left out").format(
+            id=t.id, symbol=t.symbol) for t in trades if not priced(snap, t)]
         if not items:
-            raise ArgumentError("None of your trades has a price right now.")
+            raise ArgumentError(_("None of your trades has a price right now."))
         beta, notes = driver_betas(state, [e.column for e in items], driver)
         warnings += notes
         result = apply_shock(book_of(items, snap), beta, request.move)
@@ -133,8 +138,8 @@ def driver_betas(state: Any, columns: list[int], driver: str) -> tuple[np.ndarra
     notes = []
     if not np.isfinite(b[columns]).all():
         calm = betas_on(r, mkt, np.ones(r.shape[0], dtype=bool), min_bars)
-        notes.append("too few stress bars for some assets against the market: their β over "
-                     "the whole window")
+        notes.append(_("too few stress bars for some assets against the market: their β over "
+                       "the whole window"))
         b = np.where(np.isfinite(b), b, calm)
     return np.nan_to_num(b[columns], nan=0.0), notes
 
