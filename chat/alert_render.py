@@ -75,7 +75,8 @@ def alert_details_lines(alert: StoredAlert, tz: str = "UTC") -> list[str]:
     when (a deep link's answer; the Telegram "Details" button has its HTML twin)."""
     rec = alert.record
     w = words(rec)
-    head = " · ".join(x for x in (alert.kind, _(SEVERITY_WORDS.get(alert.severity, alert.severity)), alert.symbol) if x)
+    severity = _(SEVERITY_WORDS.get(alert.severity, alert.severity))
+    head = " · ".join(x for x in (alert.kind, severity, alert.symbol) if x)
     lines = [str(w["title"] or _("Alert")), head, *map(str, w["body"])]
     if w["action"]:
         lines.append(_("What to do: {action}").format(action=w["action"]))

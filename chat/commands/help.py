@@ -35,7 +35,7 @@ TASKS: dict[str, tuple[str, ...]] = {
     N_("Trades"): ("open", "close", "positions", "log", "pnl", "daily", "weekly", "monthly",
                "performance", "stats", "export", "account", "sync"),
     N_("Alerts"): ("subscribe", "unsubscribe", "alert", "alerts", "threshold", "mute", "unmute"),
-    N_("Settings"): ("settings", "status", "start", "help"),
+    N_("Settings"): ("settings", "lang", "status", "start", "help"),
 }
 OTHER = N_("More")
 
