@@ -118,7 +118,7 @@ def describe(problem: Problem, data: Mapping[str, Any], env: Mapping[str, str],
                                 for p in problem.key.split("."))) if problem.show_value else None
     if problem.show_value and value is None:
         value = _default(problem.key)
-    return f"{problem.key}{shown_value(value, known)}{where}: {problem.message}"
+    return _problem_line(problem.key, shown_value(value, known), where, problem.message)
 
 
 def _default(dotted: str) -> Any:
@@ -220,7 +220,7 @@ def _describe(err: Mapping[str, Any], loc: tuple[int | str, ...], data: dict[str
               origins: dict[tuple[str, str], str], known: list[str]) -> str:
     dotted = ".".join(str(p) for p in loc) or _("(top level)")
     if not loc:
-        return f"{dotted}: {err['msg']}"
+        return _problem_line(dotted, "", "", err["msg"])
     origin = origins.get((str(loc[0]), str(loc[1]))) if len(loc) >= 2 else None
     where = _(" (from {variable})").format(variable=origin) if origin else ""
     if err["type"] == "extra_forbidden":
@@ -240,7 +240,13 @@ def _describe(err: Mapping[str, Any], loc: tuple[int | str, ...], data: dict[str
     if value is not None and looks_secret(value, known):  # our validators quote the value
         it = _("it")
         msg = msg.replace(repr(value), it).replace(str(value), it)
-    return f"{dotted}{shown_value(value, known)}{where}: {msg}"
+    return _problem_line(dotted, shown_value(value, known), where, msg)
+
+
+def _problem_line(key: str, value: str, origin: str, problem: str) -> str:
+    """``key = value (from VARIABLE): what is wrong`` (value and origin may be empty)."""
+    return _("{key}{value}{origin}: {problem}").format(key=key, value=value, origin=origin,
+                                                       problem=problem)
 
 
 # pydantic's messages, in our words (bounds) or in its own English (the types): either way
