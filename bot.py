@@ -16,10 +16,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from i18n import DEFAULT, normalize, use
+from i18n import DEFAULT, _, normalize, use
 from i18n.languages import from_environment
 from plugins.manager import PluginError
 from runtime import Runtime, UsageError, build_runtime
+from runtime.cli_words import translate_argparse
 from settings import ConfigError, load_config
 from settings.logs import setup_logging
 from settings.secrets import Secrets
@@ -31,39 +32,49 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser(commands: Sequence[Any] = ()) -> argparse.ArgumentParser:
+    """The parser, its help in the current language (argparse's own words too)."""
+    translate_argparse()
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="config file (default: "
-                        "$HEDGEWATCH_CONFIG, else ./config.toml, else built-in defaults)")
-    common.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
-    common.add_argument("--lang", metavar="LANG", help="language of the answers: en or zh "
-                        "(default: $LC_ALL, $LC_MESSAGES or $LANG, else en)")
+    common.add_argument("--config", metavar="PATH", help=_(
+        "config file (default: $HEDGEWATCH_CONFIG, else ./config.toml, else built-in "
+        "defaults)"))
+    common.add_argument("-v", "--verbose", action="count", default=0,
+                        help=_("debug logging"))
+    common.add_argument("--lang", metavar="LANG", help=_(
+        "language of the answers: en or zh (default: $LC_ALL, $LC_MESSAGES or $LANG, else "
+        "en)"))
     parser = argparse.ArgumentParser(
         prog="bot.py", parents=[common],
-        description="hedgewatch: hedge and liquidation-risk alerts for leveraged crypto traders.",
-        epilog="hedgewatch advises; it never places an order.")
+        description=_("hedgewatch: hedge and liquidation-risk alerts for leveraged crypto "
+                      "traders."),
+        epilog=_("hedgewatch advises; it never places an order."))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser("run", parents=[common], help="the long-running bot (Telegram, or the "
-                   "console when TELEGRAM_BOT_TOKEN is unset)")
-    demo = sub.add_parser("demo", parents=[common], help="the whole pipeline on the simulated "
-                          "market, with the console as chat")
-    demo.add_argument("--db", metavar="PATH", help="SQLite file (default: a temporary one)")
-    demo.add_argument("--cycles", type=int, default=None, help="how many cycles to run "
-                      "(default 144: 36 simulated hours)")
-    demo.add_argument("--interval", type=float, default=None, help="seconds between cycles "
-                      "(default 0.15)")
-    console = sub.add_parser("console", parents=[common], help="an interactive console with "
-                             "the chat commands")
-    console.add_argument("--exchange", metavar="NAME", help="market source (okx, csv, sim, ...)")
-    console.add_argument("--data", metavar="DIR", help="folder of CSV files (sets "
-                         "exchange.data_dir)")
-    console.add_argument("--at", metavar="TIME", help="replay time: ISO 8601 (UTC) or Unix ms")
-    sub.add_parser("check-config", parents=[common], help="print the effective config "
-                   "(secrets masked) or list every problem")
-    plugins = sub.add_parser("plugins", parents=[common], help="list plugins and their hooks")
+    sub.add_parser("run", parents=[common], help=_(
+        "the long-running bot (Telegram, or the console when TELEGRAM_BOT_TOKEN is unset)"))
+    demo = sub.add_parser("demo", parents=[common], help=_(
+        "the whole pipeline on the simulated market, with the console as chat"))
+    demo.add_argument("--db", metavar="PATH",
+                      help=_("SQLite file (default: a temporary one)"))
+    demo.add_argument("--cycles", type=int, default=None, help=_(
+        "how many cycles to run (default 144: 36 simulated hours)"))
+    demo.add_argument("--interval", type=float, default=None, help=_(
+        "seconds between cycles (default 0.15)"))
+    console = sub.add_parser("console", parents=[common], help=_(
+        "an interactive console with the chat commands"))
+    console.add_argument("--exchange", metavar="NAME",
+                         help=_("market source (okx, csv, sim, ...)"))
+    console.add_argument("--data", metavar="DIR", help=_(
+        "folder of CSV files (sets exchange.data_dir)"))
+    console.add_argument("--at", metavar="TIME",
+                         help=_("replay time: ISO 8601 (UTC) or Unix ms"))
+    sub.add_parser("check-config", parents=[common], help=_(
+        "print the effective config (secrets masked) or list every problem"))
+    plugins = sub.add_parser("plugins", parents=[common],
+                             help=_("list plugins and their hooks"))
     plugins.add_argument("--json", action="store_true")
-    sub.add_parser("health", parents=[common], help="exit 0 when the last cycle and its newest "
-                   "bar are fresher than two intervals and the storage is writable; else 1 "
-                   "with the cause (Docker HEALTHCHECK)")
+    sub.add_parser("health", parents=[common], help=_(
+        "exit 0 when the last cycle and its newest bar are fresher than two intervals and "
+        "the storage is writable; else 1 with the cause (Docker HEALTHCHECK)"))
     for command in commands:
         command.add_cli_parser(sub, common)
     return parser
@@ -103,22 +114,22 @@ def _main(argv: list[str], pre: argparse.Namespace) -> int:
     try:
         rt = build_runtime(config, secrets)
     except PluginError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {error}").format(error=e), file=sys.stderr)
         return EXIT_USAGE
     rt = rt.with_args(build_parser(rt.commands).parse_args(argv))
     try:
         return dispatch(rt)
     except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {error}").format(error=e), file=sys.stderr)
         return EXIT_USAGE
     except StorageUnavailable as e:  # a read-only file, a full disk: say which, exit 1
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {error}").format(error=e), file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as e:  # the one place a runtime failure becomes an exit code
         log.debug("failed", exc_info=True)
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(_("error: {error}").format(error=f"{type(e).__name__}: {e}"), file=sys.stderr)
         return EXIT_FAILURE
 
 
@@ -152,7 +163,7 @@ def dispatch(rt: Runtime) -> int:
         return run_console(rt)
     command = rt.extensions.command_map.get(name)
     if command is None:
-        raise UsageError(f"unknown command {name!r}")
+        raise UsageError(_("unknown command {name!r}").format(name=name))
     from chat.cli import run_cli
 
     return run_cli(command, rt)
@@ -182,12 +193,15 @@ def show_plugins(rt: Runtime) -> int:
         for hook in info.hooks:
             print(f"    {hook}")
     for note in rt.plugins.notes:
-        print(f"note: {note}")
+        print(_("note: {note}").format(note=note))
     for f in failures:
-        when = "" if f["last_at"] is None else (
-            f" ({f['count']}×, last "
-            f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(f['last_at'] / 1000))} UTC)")
-        print(f"FAILED {f['plugin']} in {f['hook']}{when}: {f['error']}")
+        if f["last_at"] is None:
+            print(_("FAILED {plugin} in {hook}: {error}").format(
+                plugin=f["plugin"], hook=f["hook"], error=f["error"]))
+            continue
+        print(_("FAILED {plugin} in {hook} ({count}×, last {when} UTC): {error}").format(
+            plugin=f["plugin"], hook=f["hook"], count=f["count"], error=f["error"],
+            when=time.strftime("%Y-%m-%d %H:%M", time.gmtime(f["last_at"] / 1000))))
     return EXIT_OK
 
 
@@ -204,15 +218,16 @@ def health(rt: Runtime, now_ms: int | None = None) -> int:
 
     path = rt.config.storage.path
     if not os.path.exists(path):
-        print(f"unhealthy: no database at {path}", file=sys.stderr)
+        print(_("unhealthy: no database at {path}").format(path=path), file=sys.stderr)
         return EXIT_FAILURE
     problems = [p for p in (disk_problem(path),) if p]
     if not os.access(path, os.W_OK):
-        problems.append(f"the database file {path} is read-only")
+        problems.append(_("the database file {path} is read-only").format(path=path))
     try:
         beat = last_beat(open_database(path, migrate=False), "cycle")
     except sqlite3.Error as e:
-        print(f"unhealthy: storage: {describe_fault(e)}", file=sys.stderr)
+        print(_("unhealthy: storage: {fault}").format(fault=describe_fault(e)),
+              file=sys.stderr)
         return EXIT_FAILURE
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     verdict = assess(beat, now_ms, rt.config.schedule.interval.ms,
@@ -222,8 +237,10 @@ def health(rt: Runtime, now_ms: int | None = None) -> int:
         return EXIT_FAILURE
     from chat.freshness import age_words
 
-    print(f"healthy: last cycle {age_words(verdict.cycle_age_ms)} ago, newest bar "
-          f"{age_words(verdict.data_age_ms)} old" + "".join(f"; {n}" for n in verdict.notes))
+    notes = "".join(_("; {note}").format(note=n) for n in verdict.notes)
+    print(_("healthy: last cycle {cycle_age} ago, newest bar {bar_age} old{notes}").format(
+        cycle_age=age_words(verdict.cycle_age_ms), bar_age=age_words(verdict.data_age_ms),
+        notes=notes))
     return EXIT_OK
 
 

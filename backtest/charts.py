@@ -11,6 +11,16 @@ import numpy as np
 from backtest import metrics as M
 from backtest.engine import BacktestResult
 from backtest.report import stress_of
+from i18n import _
+
+
+def legend(simulated: bool) -> str:
+    """The key under the chart, in the current language."""
+    if simulated:
+        return _("shaded: stress windows (cascade level high or above, padded); x: account / "
+                 "main liquidated, v: hedge leg liquidated  — SIMULATED market")
+    return _("shaded: stress windows (cascade level high or above, padded); x: account / main "
+             "liquidated, v: hedge leg liquidated")
 
 
 def equity_chart(result: BacktestResult, title: str = "") -> bytes:
@@ -24,9 +34,7 @@ def equity_chart(result: BacktestResult, title: str = "") -> bytes:
     fig, axes = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True,
                              gridspec_kw={"height_ratios": [3, 1.6, 1.2]})
     draw_equity(result, axes, title)
-    fig.text(0.01, 0.005, "shaded: stress windows (cascade level high or above, padded); "
-             "x: account / main liquidated, v: hedge leg liquidated" +
-             ("  — SIMULATED market" if result.snap.simulated else ""), fontsize=7)
+    fig.text(0.01, 0.005, legend(result.snap.simulated), fontsize=7)
     fig.tight_layout(rect=(0, 0.02, 1, 1))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
@@ -46,7 +54,9 @@ def draw_equity(result: BacktestResult, axes: Any, title: str) -> None:
     ax_eq, ax_dd, ax_px = axes
     for name, run in result.runs.items():
         pnl = np.concatenate([[0.0], run.pnl]) / run.collateral * 100
-        line, = ax_eq.plot(when, pnl, lw=1.2, label=f"{name} ({run.collateral:,.0f} USDT)")
+        label = _("{strategy} ({collateral:,.0f} USDT)").format(strategy=name,
+                                                                collateral=run.collateral)
+        line, = ax_eq.plot(when, pnl, lw=1.2, label=label)
         ax_dd.plot(when, (pnl - np.maximum.accumulate(pnl)), lw=1.0, color=line.get_color())
         for x in run.liquidations:
             k = x.t - s + 1
@@ -56,16 +66,17 @@ def draw_equity(result: BacktestResult, axes: Any, title: str) -> None:
     ax_px.plot(when[1:], snap.close[s:result.stop, main], lw=0.8, color="0.3")
     if np.isfinite(result.main_liq_price):
         ax_px.axhline(result.main_liq_price, color="red", lw=0.8, ls="--",
-                      label=f"unhedged isolated liquidation {result.main_liq_price:.6g}")
+                      label=_("unhedged isolated liquidation {price:.6g}").format(
+                          price=result.main_liq_price))
         ax_px.legend(loc="best", fontsize=7)
     for a, b in M.windows(stress):
         for ax in axes:
             ax.axvspan(when[a], when[b + 1], color="orange", alpha=0.15, lw=0)
     ax_eq.axhline(0, color="0.5", lw=0.6)
-    ax_eq.set_ylabel("P&L, % of total collateral")
+    ax_eq.set_ylabel(_("P&L, % of total collateral"))
     ax_eq.legend(loc="best", fontsize=7, ncol=2)
-    ax_eq.set_title(title or "Backtest", fontsize=10)
-    ax_dd.set_ylabel("drawdown, points")
+    ax_eq.set_title(title or _("Backtest"), fontsize=10)
+    ax_dd.set_ylabel(_("drawdown, points"))
     ax_px.set_ylabel(snap.symbols[main].split("-")[0])
     ax_px.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
 

@@ -34,6 +34,7 @@ from backtest.records import Context, LiquidationEvent, Trade, holdings
 from backtest.views import ViewMaker
 from core.evaluate import EngineParams
 from core.types import FloatArray, IntArray, MarketSnapshot
+from i18n import _
 from plugins.manager import PluginManager
 from plugins.strategies.base import BarView, Strategy, TargetLeg
 
@@ -134,7 +135,8 @@ def run_books(ctx: Context, views: ViewMaker, strategies: Mapping[str, Strategy]
     start, stop, last = ctx.start, ctx.stop, ctx.stop - 1
     m = ctx.m
     if not all(m.snap.open[start, j] > 0 for j in (*m.main_cols, m.target)):
-        raise NoPriceAtStart(f"{m.book.label()} has no open price at the start bar")
+        raise NoPriceAtStart(_("{main} has no open price at the start bar").format(
+            main=m.book.label()))
     books = [Book(name, s, ctx) for name, s in strategies.items()]
     for b in books:
         b.reenter = start  # entered in the loop: after the start bar's funding time
@@ -195,7 +197,8 @@ def run_backtest(snap: MarketSnapshot, strategies: Mapping[str, Strategy], param
     m = prepared or prepare(snap, params.book, engine, params.costs, liq_low, liq_high)
     start, stop = params.start, params.stop if params.stop is not None else m.n_bars
     if not 0 <= start < stop <= m.n_bars:
-        raise NoPriceAtStart(f"start bar {start} is outside the data (0…{m.n_bars - 1})")
+        raise NoPriceAtStart(_("start bar {start} is outside the data (0…{last})").format(
+            start=start, last=m.n_bars - 1))
     views = views or ViewMaker.of(m, engine)
     books = run_books(new_context(m, params, start, stop, keep=True, pm=pm), views, strategies,
                       progress)

@@ -30,6 +30,7 @@ from core.evaluate import EngineParams
 from core.position_series import PositionSeries, position_series
 from core.returns import log_returns
 from core.types import BoolArray, FloatArray, Instrument, MarketSnapshot
+from i18n import _
 
 BOOK = "BOOK"
 
@@ -46,14 +47,15 @@ class MainBook:
            side: str = "long") -> MainBook:
         """Validated weights (equal when not given), normalised to sum to 1."""
         if not symbols:
-            raise ValueError("the main book needs at least one symbol")
+            raise ValueError(_("the main book needs at least one symbol"))
         if len(set(symbols)) != len(symbols):
-            raise ValueError("a symbol appears twice in the main book")
+            raise ValueError(_("a symbol appears twice in the main book"))
         w = weights or tuple(1.0 for _ in symbols)
         if len(w) != len(symbols):
-            raise ValueError(f"{len(symbols)} main symbols but {len(w)} weights")
+            raise ValueError(_("{symbols} main symbols but {weights} weights").format(
+                symbols=len(symbols), weights=len(w)))
         if not all(math.isfinite(x) and x > 0 for x in w):
-            raise ValueError("weights must be positive numbers")
+            raise ValueError(_("weights must be positive numbers"))
         total = float(sum(w))
         return cls(tuple((s, x / total) for s, x in zip(symbols, w, strict=True)), side)
 

@@ -14,6 +14,7 @@ from backtest import metrics as M
 from backtest.assumptions import model_assumptions, reentry_text
 from backtest.engine import BacktestResult, StrategyRun
 from backtest.prepared import BOOK, nothing_to_hedge
+from i18n import N_, _
 
 STRESS_PAD_BEFORE_MS = 4 * 3_600_000
 STRESS_PAD_AFTER_MS = 24 * 3_600_000
@@ -126,16 +127,29 @@ def summary(result: BacktestResult, extra_assumptions: Sequence[str] = ()) -> di
 
 
 def _pct(v: float | None, digits: int = 1) -> str:
-    return "n/a" if v is None else f"{v * 100:+.{digits}f}%"
+    return _("n/a") if v is None else f"{v * 100:+.{digits}f}%"
 
 
 def _num(v: float | None, fmt: str = ".2f") -> str:
-    return "n/a" if v is None else format(v, fmt)
+    return _("n/a") if v is None else format(v, fmt)
 
 
-COLUMNS = (("strategy", 14), ("collateral", 10), ("return", 9), ("max DD", 8),
-           ("worst 1h", 9), ("worst 1d", 9), ("liq", 4), ("Sharpe", 7), ("fees", 8),
-           ("funding", 8), ("slip", 8), ("hedge cost", 10), ("stress ret", 10))
+# column headings (translated in the terminal table and the chat's; English in the Markdown
+# reports, which are documentation)
+COLUMNS = ((N_("strategy"), 14), (N_("collateral"), 10), (N_("return"), 9), (N_("max DD"), 8),
+           (N_("worst 1h"), 9), (N_("worst 1d"), 9), (N_("liq"), 4), (N_("Sharpe"), 7),
+           (N_("fees"), 8), (N_("funding"), 8), (N_("slip"), 8), (N_("hedge cost"), 10),
+           (N_("stress ret"), 10))
+SIDE_WORDS = {"long": N_("long"), "short": N_("short")}
+MARGIN_WORDS = {"cross": N_("cross margin"), "isolated": N_("isolated margin")}
+
+
+def side_word(side: str) -> str:
+    return _(SIDE_WORDS[side]) if side in SIDE_WORDS else side
+
+
+def margin_words(margin: str) -> str:
+    return _(MARGIN_WORDS[margin]) if margin in MARGIN_WORDS else margin
 
 
 def table_rows(data: dict[str, Any]) -> list[list[str]]:
@@ -158,20 +172,26 @@ def main_label(main: Any) -> str:
 
 
 def headline(data: dict[str, Any]) -> str:
-    sim = " (SIMULATED market)" if data["simulated"] else ""
-    return (f"{data['side']} {main_label(data['main'])} {data['leverage']:g}x, "
-            f"{data['margin']} margin, {data['capital']:g} USDT, {data['start']} → "
-            f"{data['end']} ({data['bars']} bars, {data['source']}{sim})")
+    words = dict(side=side_word(data["side"]), main=main_label(data["main"]),
+                 leverage=data["leverage"], margin=margin_words(data["margin"]),
+                 capital=data["capital"], start=data["start"], end=data["end"],
+                 bars=data["bars"], source=data["source"])
+    if data["simulated"]:
+        return _("{side} {main} {leverage:g}x, {margin}, {capital:g} USDT, {start} → {end} "
+                 "({bars} bars, {source} (SIMULATED market))").format(**words)
+    return _("{side} {main} {leverage:g}x, {margin}, {capital:g} USDT, {start} → {end} "
+             "({bars} bars, {source})").format(**words)
 
 
 def table(data: dict[str, Any]) -> str:
     """A fixed-width terminal table; costs in USDT (positive = paid)."""
-    head = " ".join(f"{n:>{w}}" for n, w in COLUMNS)
+    head = " ".join(f"{_(n):>{w}}" for n, w in COLUMNS)
     lines = [headline(data), head]
     for r in table_rows(data):
         lines.append(" ".join(f"{v:>{w}}" for v, (_, w) in zip(r, COLUMNS, strict=True)))
-    lines.append(f"stress windows: {len(data['stress_windows'])} ({data['stress_bars']} bars); "
-                 "returns on each strategy's total collateral; costs in USDT, positive = paid")
+    lines.append(_("stress windows: {n} ({bars} bars); returns on each strategy's total "
+                   "collateral; costs in USDT, positive = paid").format(
+                       n=len(data["stress_windows"]), bars=data["stress_bars"]))
     lines += [f"⚠ {w}" for w in data.get("warnings", [])]
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from backtest.costs import CostParams
 from backtest.engine import MARGIN_MODES, BacktestParams
+from i18n import _, ngettext
 from settings.config import Config
 from settings.durations import Duration
 
@@ -54,15 +55,17 @@ class BacktestRequest:
 
     def __post_init__(self) -> None:
         if self.margin not in MARGIN_MODES:
-            raise BacktestUsageError(f"--margin must be cross or isolated, not {self.margin!r}")
+            raise BacktestUsageError(_("--margin must be cross or isolated, not {value!r}"
+                                       ).format(value=self.margin))
         if self.baseline not in BASELINES:
-            raise BacktestUsageError(f"--baseline must be none or matched, not "
-                                     f"{self.baseline!r}")
+            raise BacktestUsageError(_("--baseline must be none or matched, not {value!r}"
+                                       ).format(value=self.baseline))
         if self.fees is not None and not 0 <= self.fees < 0.1:
-            raise BacktestUsageError("--fees is a taker fee rate between 0 and 0.1, e.g. 0.0005")
+            raise BacktestUsageError(_("--fees is a taker fee rate between 0 and 0.1, e.g. "
+                                       "0.0005"))
         if not 0 <= self.slippage <= 100:
-            raise BacktestUsageError("--slippage is a scale of the slippage model: 0 (none), "
-                                     "1 (the model), up to 100")
+            raise BacktestUsageError(_("--slippage is a scale of the slippage model: 0 (none), "
+                                       "1 (the model), up to 100"))
         reentry_duration(self.reentry)
         if self.rolling is not None:
             duration(self.rolling, "--rolling")
@@ -81,7 +84,7 @@ def duration(text: str, flag: str) -> Duration:
     try:
         return Duration.parse(text)
     except ValueError as e:
-        raise BacktestUsageError(f"{flag}: {e}") from None
+        raise BacktestUsageError(_("{flag}: {error}").format(flag=flag, error=e)) from None
 
 
 def reentry_duration(text: str) -> Duration | None:
@@ -89,8 +92,8 @@ def reentry_duration(text: str) -> Duration | None:
     if text == "none":
         return None
     if not text.startswith("after:"):
-        raise BacktestUsageError(f"--reentry must be none or after:<duration> (e.g. after:1d), "
-                                 f"not {text!r}")
+        raise BacktestUsageError(_("--reentry must be none or after:<duration> (e.g. "
+                                   "after:1d), not {value!r}").format(value=text))
     return duration(text.removeprefix("after:"), "--reentry")
 
 
@@ -108,8 +111,9 @@ def _resolve(text: str, resolve: Callable[[str], str], symbols: Sequence[str]) -
     try:
         return resolve(text)
     except ValueError:  # plugins.exchanges.errors.UnknownSymbol
-        raise BacktestUsageError(f"{text} is not in the data ({', '.join(symbols)}); choose "
-                                 f"the main with --main") from None
+        raise BacktestUsageError(_("{symbol} is not in the data ({symbols}); choose the main "
+                                   "with --main").format(symbol=text, symbols=", ".join(symbols))
+                                 ) from None
 
 
 def params_of(request: BacktestRequest, symbols: Sequence[str], start: int, config: Config,
@@ -118,20 +122,23 @@ def params_of(request: BacktestRequest, symbols: Sequence[str], start: int, conf
     ``symbols`` (the snapshot's)."""
     mains = [_resolve(s, resolve, symbols) for s in request.main_symbols]
     if not mains:
-        raise BacktestUsageError("--main needs a symbol, e.g. --main BTC")
+        raise BacktestUsageError(_("--main needs a symbol, e.g. --main BTC"))
     for text, sym in zip(request.main_symbols, mains, strict=True):
         if sym not in symbols:
-            raise BacktestUsageError(f"{text} is not in the data ({', '.join(symbols)})")
+            raise BacktestUsageError(_("{symbol} is not in the data ({symbols})").format(
+                symbol=text, symbols=", ".join(symbols)))
     if request.weights is not None and len(request.weights) != len(mains):
-        raise BacktestUsageError(f"--weights gives {len(request.weights)} numbers for "
-                                 f"{len(mains)} main symbols")
+        raise BacktestUsageError(ngettext(
+            "--weights gives {numbers} numbers for {n} main symbol",
+            "--weights gives {numbers} numbers for {n} main symbols", len(mains)).format(
+                numbers=len(request.weights), n=len(mains)))
     if len(set(mains)) != len(mains):
-        raise BacktestUsageError("a symbol appears twice in --main")
+        raise BacktestUsageError(_("a symbol appears twice in --main"))
     weights: tuple[tuple[str, float], ...] = ()
     if len(mains) > 1 or request.weights is not None:
         w = request.weights or tuple(1.0 for _ in mains)
         if not all(x > 0 for x in w):
-            raise BacktestUsageError("--weights must be positive numbers")
+            raise BacktestUsageError(_("--weights must be positive numbers"))
         weights = tuple((s, x / sum(w)) for s, x in zip(mains, w, strict=True))
         if len(mains) == 1:
             weights = ()

@@ -35,6 +35,7 @@ from backtest.request import (
     params_of,
 )
 from core.types import MarketSnapshot
+from i18n import _
 from plugins.manager import PluginManager
 from settings.config import Config
 from settings.engine import engine_params
@@ -82,9 +83,9 @@ async def load_snapshot(market: Any, request: BacktestRequest, config: Config
     elif request.study:
         start_ms = end - MAX_STUDY_DAYS * DAY_MS
     else:
-        raise BacktestUsageError("give --days or --start")
+        raise BacktestUsageError(_("give --days or --start"))
     if start_ms >= end:
-        raise BacktestUsageError("the start must be before the end")
+        raise BacktestUsageError(_("the start must be before the end"))
     warm = config.engine.slow_window.bars(config.exchange.timeframe) + 1
     window = math.ceil((end - start_ms) / tf)
     snap = await market.snapshot(_symbols(market, request), bars=warm + window, at_ms=end)
@@ -92,10 +93,10 @@ async def load_snapshot(market: Any, request: BacktestRequest, config: Config
         has = np.flatnonzero(np.isfinite(snap.close).any(axis=1))
         snap = trim(snap, int(has[0]) if has.size else 0)
     if not snap.n_bars:
-        raise BacktestUsageError("no bars in the requested window")
+        raise BacktestUsageError(_("no bars in the requested window"))
     start = int(np.searchsorted(snap.times, start_ms))
     if start >= snap.n_bars - 1:
-        raise BacktestUsageError("the data end before the requested start")
+        raise BacktestUsageError(_("the data end before the requested start"))
     return snap, start
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from core.types import FloatArray
+from i18n import N_
 
 N_BOOT = 2000
 SEED = 20240101
@@ -118,8 +119,8 @@ def seed_claim(returns: Mapping[str, FloatArray], leverage: float, horizon_days:
     """Where the seed's numbers fall: static's −23 % among static's returns, +4 % among each
     dynamic strategy's, and their 27-point gap among the paired differences with static."""
     out: dict[str, Any] = {
-        "claim": "over about 90 days at 10x, a static hedge lost 23 % and a dynamic "
-                 "correlation hedge gained 4 %",
+        "claim": N_("over about 90 days at 10x, a static hedge lost 23 % and a dynamic "
+                    "correlation hedge gained 4 %"),  # English in the JSON; _() where shown
         "comparable": bool(abs(leverage - 10.0) < 1e-9 and 60 <= horizon_days <= 120),
         "strategies": {}}
     if "static" in returns:

@@ -17,8 +17,9 @@ from backtest import stats as S
 from backtest.assumptions import model_assumptions, reentry_text
 from backtest.engine import BacktestParams, BacktestResult
 from backtest.prepared import BOOK, Prepared, nothing_to_hedge
-from backtest.report import clean_json, iso, main_label, md_text
+from backtest.report import clean_json, iso, main_label, margin_words, md_text, side_word
 from backtest.study import Study
+from i18n import N_, _
 from settings.durations import format_duration
 
 NONE = "none@main"
@@ -124,11 +125,11 @@ def _points(v: float, digits: int) -> float:
 
 
 def _pct(v: float | None, digits: int = 0) -> str:
-    return "n/a" if v is None else f"{_points(v, digits):+.{digits}f}%"
+    return _("n/a") if v is None else f"{_points(v, digits):+.{digits}f}%"
 
 
 def _rate(v: float | None) -> str:
-    return "n/a" if v is None else f"{_points(v, 0):.0f}%"
+    return _("n/a") if v is None else f"{_points(v, 0):.0f}%"
 
 
 def _ci(lo: float | None, hi: float | None, digits: int = 0) -> str:
@@ -138,19 +139,26 @@ def _ci(lo: float | None, hi: float | None, digits: int = 0) -> str:
 
 
 def _rate_ci(ci: list[float] | None) -> str:
-    return "n/a" if not ci else f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}%"
+    return _("n/a") if not ci else f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}%"
 
 
 def headline(data: dict[str, Any]) -> str:
-    sim = " (SIMULATED market)" if data["simulated"] else ""
-    return (f"{data['side']} {main_label(data['main'])} {data['leverage']:g}x, "
-            f"{data['margin']} margin, {data['runs']} starts every {data['rolling']} × "
-            f"{data['horizon']}, {data['first_start']} → {data['last_start']}, re-entry "
-            f"{data['reentry']} ({data['source']}{sim})")
+    words = dict(side=side_word(data["side"]), main=main_label(data["main"]),
+                 leverage=data["leverage"], margin=margin_words(data["margin"]),
+                 runs=data["runs"], rolling=data["rolling"], horizon=data["horizon"],
+                 first=data["first_start"], last=data["last_start"], reentry=data["reentry"],
+                 source=data["source"])
+    if data["simulated"]:
+        return _("{side} {main} {leverage:g}x, {margin}, {runs} starts every {rolling} × "
+                 "{horizon}, {first} → {last}, re-entry {reentry} ({source} (SIMULATED "
+                 "market))").format(**words)
+    return _("{side} {main} {leverage:g}x, {margin}, {runs} starts every {rolling} × "
+             "{horizon}, {first} → {last}, re-entry {reentry} ({source})").format(**words)
 
 
-COLUMNS = ("account", "survival", "95% CI", "liq/90d", "return p50", "p5", "p95", "CVaR5",
-           "maxDD p50", "p95", "hedge cost", "collateral")
+COLUMNS = (N_("account"), N_("survival"), N_("95% CI"), N_("liq/90d"), N_("return p50"),
+           N_("p5"), N_("p95"), N_("CVaR5"), N_("maxDD p50"), N_("p95"), N_("hedge cost"),
+           N_("collateral"))
 
 
 def rows(data: dict[str, Any]) -> list[list[str]]:
@@ -164,22 +172,26 @@ def rows(data: dict[str, Any]) -> list[list[str]]:
 
     out = [row(k, d) for k, d in data["strategies"].items()]
     if data["baselines"]["none"]:
-        out.append(row(f"none {data['leverage']:g}x", data["baselines"]["none"]))
+        out.append(row(_("none {leverage:g}x").format(leverage=data["leverage"]),
+                       data["baselines"]["none"]))
     for k, d in data["baselines"]["matched"].items():
         if k != "none":
-            out.append(row(f"matched to {k} ({d['leverage']['median']:.1f}x)", d))
+            out.append(row(_("matched to {strategy} ({leverage:.1f}x)").format(
+                strategy=k, leverage=d["leverage"]["median"]), d))
     return out
 
 
 def table(data: dict[str, Any]) -> str:
     """A fixed-width terminal table of the distributions and the paired differences."""
     widths = [30, 9, 12, 8, 11, 7, 7, 7, 10, 6, 11, 11]
-    lines = [headline(data), " ".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths, strict=True))]
+    lines = [headline(data),
+             " ".join(f"{_(c):>{w}}" for c, w in zip(COLUMNS, widths, strict=True))]
     lines += [" ".join(f"{c:>{w}}" for c, w in zip(r, widths, strict=True)) for r in rows(data)]
-    lines += ["", "paired return differences, median [95% CI] (share of starts better):"]
+    lines += ["", _("paired return differences, median [95% CI] (share of starts better):")]
     for k, row in data["paired"].items():
-        parts = [f"vs {b} {_pct(p['median_diff'], 1)} {_ci(p['ci_low'], p['ci_high'], 1)} "
-                 f"({p['better']:.0%})" for b, p in row.items()]
+        parts = [_("vs {baseline} {median} {ci} ({better:.0%})").format(
+            baseline=b, median=_pct(p["median_diff"], 1), ci=_ci(p["ci_low"], p["ci_high"], 1),
+            better=p["better"]) for b, p in row.items()]
         lines.append(f"  {k}: " + "; ".join(parts))
     lines += ["", seed_caveat(data), *[f"  {x}" for x in seed_lines(data)]]
     lines += [f"⚠ {w}" for w in data.get("warnings", [])]
@@ -191,22 +203,25 @@ def seed_lines(data: dict[str, Any]) -> list[str]:
     sc = data["seed_claim"]
     out = []
     for k, row in sc["strategies"].items():
-        text = (f"{k}: {row['percentile']:.0%} of starts returned {_pct(row['claimed'])} or "
-                "less")
-        if "gap_percentile" in row:
-            text += (f"; its lead over static was {row['claimed_gap_over_static'] * 100:.0f} "
-                     f"points or less in {row['gap_percentile']:.0%} of starts (median lead "
-                     f"{_pct(row['median_gap_over_static'], 1)})")
-        out.append(text)
+        if "gap_percentile" not in row:
+            out.append(_("{strategy}: {share:.0%} of starts returned {claimed} or less").format(
+                strategy=k, share=row["percentile"], claimed=_pct(row["claimed"])))
+            continue
+        out.append(_("{strategy}: {share:.0%} of starts returned {claimed} or less; its lead "
+                     "over static was {gap:.0f} points or less in {gap_share:.0%} of starts "
+                     "(median lead {median})").format(
+            strategy=k, share=row["percentile"], claimed=_pct(row["claimed"]),
+            gap=row["claimed_gap_over_static"] * 100, gap_share=row["gap_percentile"],
+            median=_pct(row["median_gap_over_static"], 1)))
     return out
 
 
 def seed_caveat(data: dict[str, Any]) -> str:
     sc = data["seed_claim"]
     if sc["comparable"]:
-        return f"The seed's claim: {sc['claim']}."
-    return (f"The seed's claim: {sc['claim']} (this study's leverage or horizon differs, so "
-            "the comparison is loose).")
+        return _("The seed's claim: {claim}.").format(claim=_(sc["claim"]))
+    return _("The seed's claim: {claim} (this study's leverage or horizon differs, so the "
+             "comparison is loose).").format(claim=_(sc["claim"]))
 
 
 def markdown(data: dict[str, Any], title: str, charts: Sequence[tuple[str, str]] = (),

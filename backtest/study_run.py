@@ -25,6 +25,7 @@ from backtest.study import Study, run_study, start_grid
 from backtest.study_report import markdown, study_summary
 from backtest.views import ViewMaker
 from core.types import MarketSnapshot
+from i18n import _
 from plugins.manager import PluginManager
 from settings.config import Config
 from settings.engine import engine_params
@@ -70,9 +71,10 @@ def study_on_snapshot(snap: MarketSnapshot, start: int, request: BacktestRequest
     warm = config.engine.slow_window.bars(tf) + 1
     starts = start_grid(m, warm, horizon, step, lo=start)
     if not starts:
-        raise BacktestUsageError(
-            f"no start fits: the data hold {snap.n_bars} bars; a study needs the slow window "
-            f"({warm} bars) before a start and a whole horizon ({horizon} bars) after it")
+        raise BacktestUsageError(_(
+            "no start fits: the data hold {bars} bars; a study needs the slow window ({warm} "
+            "bars) before a start and a whole horizon ({horizon} bars) after it").format(
+                bars=snap.n_bars, warm=warm, horizon=horizon))
     update, close = tqdm_progress(len(starts), progress, unit="start")
     try:
         study = run_study(m, views, strategies, params, starts, horizon, step,

@@ -5,8 +5,9 @@ it through every function."""
 from __future__ import annotations
 
 import contextvars
+import functools
 import gettext as _gettext
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from i18n.languages import DEFAULT, LANGUAGES, PSEUDO
@@ -51,6 +52,12 @@ def dgettext(domain: str, message: str) -> str:
     """``message`` from a plugin's catalog (``i18n.catalogs.register_domain``)."""
     t = _translations()
     return t.dgettext(domain, message) if hasattr(t, "dgettext") else t.gettext(message)
+
+
+def domain_gettext(domain: str) -> Callable[[str], str]:
+    """A plugin's ``_``: ``_ = i18n.domain_gettext("my_plugin")``, then ``_("...")`` reads
+    the plugin's catalog (registered with ``hedgewatch_register_translations``)."""
+    return functools.partial(dgettext, domain)
 
 
 def dngettext(domain: str, singular: str, plural: str, n: int) -> str:

@@ -74,7 +74,36 @@ def translations(lang: str) -> gettext.NullTranslations:
             catalog = read_po(f, domain=DOMAIN)
         if str(catalog.locale) == lang:
             main.merge(_compiled(catalog, DOMAIN))
-    for domain, localedir in plugin_domains().items():
-        main.add(load_catalog(localedir, lang, domain) or _compiled(Catalog(), domain),
-                 merge=False)
+    plugins = {domain: load_catalog(localedir, lang, domain) or _compiled(Catalog(), domain)
+               for domain, localedir in plugin_domains().items()}
+    # Set directly rather than with ``main.add``, which would make each plugin's catalog
+    # fall back to hedgewatch's: a plugin's missing string reads as its own English.
+    main._domains.update(plugins)
+    if plugins:
+        main.add_fallback(PluginFallback(list(plugins.values())))
     return main
+
+
+class PluginFallback(gettext.NullTranslations):
+    """What hedgewatch's catalog has not, looked up in the plugins' catalogs: a plugin's
+    command summary or alert kind description is shown by hedgewatch with ``_()``.
+    hedgewatch's own translations always win; the first plugin that has one answers."""
+
+    def __init__(self, catalogs: list[Translations]) -> None:
+        super().__init__()
+        self.catalogs = catalogs
+
+    def gettext(self, message: str) -> str:
+        for catalog in self.catalogs:
+            text = catalog.gettext(message)
+            if text != message:
+                return text
+        return message
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        english = msgid1 if n == 1 else msgid2
+        for catalog in self.catalogs:
+            text = catalog.ngettext(msgid1, msgid2, n)
+            if text != english:
+                return text
+        return english

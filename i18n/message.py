@@ -8,7 +8,7 @@ parameters; ``str(msg)`` renders it in the current language. A parameter may its
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,23 @@ def L_(msgid: str, /, **params: Any) -> Msg:
 def LN_(singular: str, plural: str, n: int, /, **params: Any) -> Msg:
     """A plural sentence rendered later; ``{n}`` is the count."""
     return Msg(singular, params, plural=plural, n=n)
+
+
+def domain_lazy(domain: str) -> Callable[..., Msg]:
+    """A plugin's ``L_``: ``L_ = i18n.domain_lazy("my_plugin")``, then
+    ``L_("Cascade level {level}", level=...)`` is rendered later from the plugin's catalog."""
+    def lazy(msgid: str, /, **params: Any) -> Msg:
+        return Msg(msgid, params, domain=domain)
+
+    return lazy
+
+
+def domain_lazy_plural(domain: str) -> Callable[..., Msg]:
+    """A plugin's ``LN_``: ``LN_("{n} symbol", "{n} symbols", n)`` from its catalog."""
+    def lazy(singular: str, plural: str, n: int, /, **params: Any) -> Msg:
+        return Msg(singular, params, plural=plural, n=n, domain=domain)
+
+    return lazy
 
 
 def render(value: Any) -> Any:

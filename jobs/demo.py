@@ -19,12 +19,17 @@ from typing import Any
 
 from chat.console_sender import ConsoleSender
 from chat.context import LOCAL_USER_ID
+from i18n import N_, _, ngettext
 from jobs.cycle import CycleSummary, WatchCycle
 from jobs.scheduler import Jobs
 from runtime import Runtime
 from storage.chats import set_subscriptions
 from storage.trades import open_trade
 
+# words of the data shown in the console (the data itself stays English)
+SIDE_WORDS = {"long": N_("long"), "short": N_("short")}
+LEVEL_WORDS = {"calm": N_("calm"), "elevated": N_("elevated"), "high": N_("high"),
+               "cascade": N_("cascade")}
 DEFAULT_CYCLES = 144  # 36 simulated hours
 DEFAULT_INTERVAL_S = 0.15
 DEMO_TRADES = (  # symbol, side, notional in USDT, leverage, strategy
@@ -96,16 +101,29 @@ async def demo(rt: Runtime) -> int:
 
 
 def banner(market: Any, cycles: int, interval: float, path: Path) -> str:
-    return (f"hedgewatch demo — SIMULATED market, {len(market.symbols)} symbols, clock "
-            f"{_when(market.clock_ms)} UTC\n{cycles} cycles of one 15-minute bar each, one "
-            f"every {interval:g} s; database {path}\nA local trader holds: " + "; ".join(
-                f"{s.split('-')[0]} {side} {n:,.0f} USDT {lev:g}x ({st})"
-                for s, side, n, lev, st in DEMO_TRADES) + "\n")
+    positions = "; ".join(
+        _("{base} {side} {notional:,.0f} USDT {leverage:g}x ({strategy})").format(
+            base=s.split("-")[0], side=_(SIDE_WORDS.get(side, side)), notional=n,
+            leverage=lev, strategy=st)
+        for s, side, n, lev, st in DEMO_TRADES)
+    return "\n".join([
+        _("hedgewatch demo — SIMULATED market, {n} symbols, clock {clock} UTC").format(
+            n=len(market.symbols), clock=_when(market.clock_ms)),
+        ngettext("{n} cycle of one 15-minute bar each, one every {interval:g} s; database "
+                 "{path}", "{n} cycles of one 15-minute bar each, one every {interval:g} s; "
+                 "database {path}", cycles).format(n=cycles, interval=interval, path=path),
+        _("A local trader holds: {positions}").format(positions=positions),
+        ""])
+
+
+def _level(level: str | None) -> str:
+    return _(LEVEL_WORDS.get(level, level)) if level else _("n/a")
 
 
 def status_line(market: Any, s: CycleSummary) -> str:
-    return (f"[SIM {_when(market.clock_ms)}] cascade {s.cascade_level or 'n/a':<8} "
-            f"engine {s.stages_ms.get('engine', 0):5.0f} ms  alerts {sum(s.alerts.values())}")
+    return _("[SIM {clock}] cascade {level:<8} engine {engine_ms:5.0f} ms  alerts {alerts}"
+             ).format(clock=_when(market.clock_ms), level=_level(s.cascade_level),
+                      engine_ms=s.stages_ms.get("engine", 0), alerts=sum(s.alerts.values()))
 
 
 def closing_summary(summaries: list[CycleSummary], db: Any, elapsed: float) -> str:
@@ -116,15 +134,20 @@ def closing_summary(summaries: list[CycleSummary], db: Any, elapsed: float) -> s
     degraded = sum(1 for s in summaries if s.error)
     engine = sorted(s.stages_ms.get("engine", 0) for s in summaries)
     levels = Counter(s.cascade_level for s in summaries)
+    alerts = sum(kinds.values())
     return "\n".join([
-        "", "demo summary (SIMULATED)",
-        f"  cycles            {len(summaries)} ({degraded} degraded) in {elapsed:.1f} s",
-        "  cascade levels    " + ", ".join(f"{k} {v}" for k, v in levels.most_common()),
-        f"  alerts            {sum(kinds.values())}: " + (", ".join(
-            f"{k} {v}" for k, v in sorted(kinds.items())) or "none"),
-        f"  deliveries        {delivered} printed, "
-        f"{db['deliveries'].count} in the outbox",
-        f"  engine per cycle  median {engine[len(engine) // 2]:.0f} ms" if engine else "",
+        "", _("demo summary (SIMULATED)"),
+        _("  cycles            {n} ({degraded} degraded) in {seconds:.1f} s").format(
+            n=len(summaries), degraded=degraded, seconds=elapsed),
+        _("  cascade levels    {levels}").format(levels=", ".join(
+            f"{_level(k)} {v}" for k, v in levels.most_common())),
+        _("  alerts            {n}: {kinds}").format(n=alerts, kinds=", ".join(
+            f"{k} {v}" for k, v in sorted(kinds.items()))) if alerts
+        else _("  alerts            0: none"),
+        _("  deliveries        {printed} printed, {outbox} in the outbox").format(
+            printed=delivered, outbox=db["deliveries"].count),
+        _("  engine per cycle  median {ms:.0f} ms").format(ms=engine[len(engine) // 2])
+        if engine else "",
     ])
 
 

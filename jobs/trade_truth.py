@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,11 +32,13 @@ import numpy as np
 from core.alerts import Alert
 from core.liquidation import first_crossing
 from core.types import MarketSnapshot
+from i18n import L_, N_, Msg
 from storage import outbox
 from storage import trades as store
 from storage.rule_state import OpenTrade
 
 log = logging.getLogger(__name__)
+SIDE_WORDS = {"long": N_("long"), "short": N_("short")}
 MIN_FUNDING_INTERVAL_MS = 3_600_000  # the shortest funding interval an exchange uses (1 h)
 
 
@@ -60,34 +63,51 @@ def crossing_bar(trade: OpenTrade, liq_price: float, snap: MarketSnapshot) -> in
     return first_crossing(sign, liq_price, snap.low[:, j], snap.high[:, j], start)
 
 
+def _side(side: str) -> Msg:
+    return L_(SIDE_WORDS.get(side, side))
+
+
+def _listed(items: Sequence[Msg]) -> Msg:
+    """``a, b, c`` rendered in the reader's language (each item a whole phrase)."""
+    return functools.reduce(lambda a, b: L_("{first}, {second}", first=a, second=b), items)
+
+
 def liquidation_alert(done: Liquidated, *, data_age_ms: int, simulated: bool) -> Alert:
     """The one critical message for a trade the exchange has closed."""
     t = done.trade
     base = t.symbol.split("-")[0]
-    role = f" (hedge leg of #{t.parent_id})" if t.parent_id is not None else ""
-    body = [f"Trade #{t.id}{role}: {t.side} {t.size:g} {base} @ {t.entry:g}, {t.leverage:g}×"]
+    trade = dict(id=t.id, side=_side(t.side), size=t.size, base=base, entry=t.entry,
+                 leverage=t.leverage)
+    body: list[Msg] = [
+        L_("Trade #{id}: {side} {size:g} {base} @ {entry:g}, {leverage:g}×", **trade)
+        if t.parent_id is None else
+        L_("Trade #{id} (hedge leg of #{parent}): {side} {size:g} {base} @ {entry:g}, "
+           "{leverage:g}×", parent=t.parent_id, **trade)]
     if t.capped:
-        body += [f"The price reached its liquidation price {done.price:g}: the exchange "
-                 "closes an isolated position there.",
-                 f"Loss: {t.isolated_margin:,.2f} USDT margin + {t.fees:,.2f} USDT fees "
-                 f"= {-(t.realised_pnl or 0.0):,.2f} USDT (funding {t.funding:+,.2f})."]
+        body += [L_("The price reached its liquidation price {price:g}: the exchange closes "
+                    "an isolated position there.", price=done.price),
+                 L_("Loss: {margin:,.2f} USDT margin + {fees:,.2f} USDT fees = {loss:,.2f} "
+                    "USDT (funding {funding:+,.2f}).", margin=t.isolated_margin, fees=t.fees,
+                    loss=-(t.realised_pnl or 0.0), funding=t.funding)]
     else:
-        body += ["Your cross-margin trades' equity fell to their maintenance margin: the "
-                 "exchange closes every cross position then (an estimate from your logged "
-                 f"margins). Closed at {done.price:g}, realised "
-                 f"{t.realised_pnl or 0.0:+,.2f} USDT after {t.fees:,.2f} USDT fees."]
-    body.append("Checked on last-price candles; the exchange uses the mark price.")
+        body += [L_("Your cross-margin trades' equity fell to their maintenance margin: the "
+                    "exchange closes every cross position then (an estimate from your logged "
+                    "margins). Closed at {price:g}, realised {pnl:+,.2f} USDT after "
+                    "{fees:,.2f} USDT fees.", price=done.price, pnl=t.realised_pnl or 0.0,
+                    fees=t.fees)]
+    body.append(L_("Checked on last-price candles; the exchange uses the mark price."))
     if done.open_legs:
-        body.append("Its hedge legs are still open on the exchange: " + ", ".join(
-            f"#{leg.id} {leg.side} {leg.size:g} {leg.symbol.split('-')[0]}"
-            for leg in done.open_legs))
-    action = ("Nothing to add: it is closed in your log. If you had closed it before, "
-              "correct the exit with /log; close its legs with /close <id> @<price>."
+        body.append(L_("Its hedge legs are still open on the exchange: {legs}", legs=_listed([
+            L_("#{id} {side} {size:g} {base}", id=leg.id, side=_side(leg.side),
+               size=leg.size, base=leg.symbol.split("-")[0]) for leg in done.open_legs])))
+    action = (L_("Nothing to add: it is closed in your log. If you had closed it before, "
+                 "correct the exit with /log; close its legs with /close <id> @<price>.")
               if done.open_legs else
-              "Nothing to add: it is closed in your log (check your exchange account).")
+              L_("Nothing to add: it is closed in your log (check your exchange account)."))
     return Alert(
         kind="liquidation", dedup_key=f"liquidation:{t.id}:closed", severity="critical",
-        title=f"#{t.id} {base} {t.side} closed by liquidation at {done.price:g}",
+        title=L_("#{id} {base} {side} closed by liquidation at {price:g}", id=t.id, base=base,
+                 side=_side(t.side), price=done.price),
         body=tuple(body), action=action, time_ms=done.bar_close_ms, data_age_ms=data_age_ms,
         cooldown_ms=0, cooldown_key=f"liquidation:{t.id}:closed",
         payload={"trade_id": t.id, "symbol": t.symbol, "liquidation_price": done.price,

@@ -1,5 +1,5 @@
 """Everything the plugins contribute, loaded once: exchanges, strategies, commands, alert
-kinds and alert rules.
+kinds and alert rules, and the plugins' translations.
 
 Each register hook is called once, through pluggy, when the bot is put together
 (``runtime.build_runtime``); the cycle, the commands and the backtester then share these
@@ -58,7 +58,8 @@ def load_extensions(pm: PluginManager,
                     strategy_params: Mapping[str, Mapping[str, Any]] | None = None
                     ) -> Extensions:
     """Call every register hook once (exchanges: when first asked for) and validate what
-    comes back."""
+    comes back. The plugins' catalogs first, so what the others build can be translated."""
+    pm.load_translations()
     kinds = load_alert_kinds(pm)
     return Extensions(
         plugins=pm,

@@ -61,6 +61,18 @@ def hedgewatch_register_alert_kinds() -> list[Any]:
     """
 
 
+@hookspec
+def hedgewatch_register_translations() -> list[tuple[str, Any]]:
+    """Return ``(domain, localedir)`` pairs: the plugin's own gettext catalogs,
+    ``<localedir>/<lang>/LC_MESSAGES/<domain>.po`` (e.g. ``zh_Hans``), read with
+    ``_ = i18n.domain_gettext(domain)`` and ``L_ = i18n.domain_lazy(domain)``.
+
+    A string the catalog lacks reads as its English. The domain must be the plugin's own
+    (not ``hedgewatch``, not one another plugin took) and the folder must exist; a bad pair
+    is left out and reported.
+    """
+
+
 # --- notifications (called as things happen; return values are ignored) --------------------
 
 

@@ -20,19 +20,23 @@ import importlib
 import importlib.metadata
 import inspect
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
+from i18n import catalogs
 from plugins import hookspecs
 from plugins.isolation import IsolatedPlugin, guard
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "hedgewatch"
+_DOMAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 MARKER = "hedgewatch_impl"
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
@@ -196,6 +200,28 @@ class PluginManager:
                 seen[name] = c
         return list(seen.values())
 
+    def load_translations(self) -> dict[str, str]:
+        """Register every plugin's catalogs (``hedgewatch_register_translations``) with
+        ``i18n``; a malformed pair, a missing folder or a domain another plugin took is a
+        failure of its plugin and left out. Returns domain → plugin."""
+        hook = "hedgewatch_register_translations"
+        taken: dict[str, str] = {}
+        for c in self.contributions(hook):
+            problem = _translation_problem(c.item)
+            domain = c.item[0] if problem is None else None
+            if domain is not None and taken.get(domain, c.plugin) != c.plugin:
+                problem = f"domain {domain!r} is already {taken[domain]}'s"
+            if problem is None:
+                try:
+                    catalogs.register_domain(c.item[0], Path(c.item[1]))
+                except ValueError as e:
+                    problem = str(e)
+            if problem is not None:
+                self._failed(c.plugin, hook, f"{c.item!r}: {problem}")
+            else:
+                taken[c.item[0]] = c.plugin
+        return taken
+
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call a notification hook; a plugin that raises is logged and the rest still run."""
         getattr(self.pm.hook, hook_name)(**kwargs)
@@ -242,3 +268,17 @@ class PluginManager:
                 version = origin.split()[-1]
             out.append(PluginInfo(name, hooks, origin, version))
         return sorted(out, key=lambda p: (p.origin != "builtin", p.name))
+
+
+def _translation_problem(item: Any) -> str | None:
+    """What is wrong with one ``(domain, localedir)`` pair, or None."""
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        return "not a (domain, localedir) pair"
+    domain, localedir = item
+    if not isinstance(domain, str) or not _DOMAIN.match(domain):
+        return "the domain must be a name such as 'my_plugin'"
+    if not isinstance(localedir, (str, os.PathLike)):
+        return "the localedir must be a path"
+    if not Path(localedir).is_dir():
+        return f"no folder {os.fspath(localedir)} (are the .po files shipped as package data?)"
+    return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.evaluate import EngineParams
+from i18n import _
 from plugins.extensions import Extensions, load_extensions
 from plugins.manager import PluginFailure, PluginManager
 from settings.config import Config
@@ -84,8 +85,11 @@ class Runtime:
         name = name or self.config.exchange.name
         classes = self.extensions.exchanges
         if name not in classes:
-            raise UsageError(
-                f"unknown exchange {name!r}; available: {', '.join(sorted(classes)) or 'none'}")
+            if not classes:
+                raise UsageError(_("unknown exchange {name!r}; available: none").format(
+                    name=name))
+            raise UsageError(_("unknown exchange {name!r}; available: {names}").format(
+                name=name, names=", ".join(sorted(classes))))
         return classes[name](self.config.exchange, secrets=self.secrets, storage=storage)
 
     def accounts(self, db: Any, market: Any) -> Any:

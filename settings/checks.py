@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from i18n import _
 from settings.config import Config
 from settings.durations import Duration
 
@@ -78,57 +79,65 @@ def _durations(config: Config) -> Iterator[Problem]:
         d = _get(config, key)
         assert isinstance(d, Duration)
         if not lo <= d <= hi:
-            yield Problem(key, f"must be from {lo} to {hi}")
+            yield Problem(key, _("must be from {lo} to {hi}").format(lo=lo, hi=hi))
     tf = config.exchange.timeframe
     if _BOUNDS[0][1] <= tf <= _BOUNDS[0][2] and tf.seconds != round(tf.seconds):
-        yield Problem("exchange.timeframe", "must be a whole number of seconds, e.g. \"15m\"")
+        yield Problem("exchange.timeframe", _('must be a whole number of seconds, e.g. "15m"'))
     s = config.schedule
     if s.delay >= s.interval:
-        yield Problem("schedule.delay", f"must be shorter than schedule.interval ({s.interval})")
+        yield Problem("schedule.delay", _("must be shorter than schedule.interval ({interval})"
+                                          ).format(interval=s.interval))
     stale = config.alerts.stale_after * s.interval.seconds
     if stale > 7 * 86400:
-        yield Problem("alerts.stale_after", f"× schedule.interval ({s.interval}) is "
-                      f"{stale / 86400:,.0f} days; data that old must raise a data alert "
-                      "(at most 7 days)")
+        yield Problem("alerts.stale_after", _(
+            "× schedule.interval ({interval}) is {days:,.0f} days; data that old must raise a "
+            "data alert (at most 7 days)").format(interval=s.interval, days=stale / 86400))
     if not config.risk.horizons:
-        yield Problem("risk.horizons", "must list at least one horizon, e.g. [\"1h\", \"24h\"]")
+        yield Problem("risk.horizons", _('must list at least one horizon, e.g. ["1h", "24h"]'))
     for i, h in enumerate(config.risk.horizons):
         if not h <= _d("30d"):
-            yield Problem(f"risk.horizons.{i}", f"{h} is longer than 30d", show_value=False)
+            yield Problem(f"risk.horizons.{i}", _("{horizon} is longer than 30d").format(
+                horizon=h), show_value=False)
 
 
 def _sizes(config: Config) -> Iterator[Problem]:
     """Windows that would not fit in memory (checked for every command, before any fetch)."""
     e, tf = config.engine, config.exchange.timeframe
-    at = f"of exchange.timeframe = {str(tf)!r}"
     for key in ("fast_window", "slow_window", "min_regime_time"):
         bars = getattr(e, key).seconds / tf.seconds
         if bars > MAX_BARS:
-            yield Problem(f"engine.{key}", f"is {bars:,.0f} bars {at}; at most "
-                          f"{MAX_BARS:,} bars fit in a snapshot")
+            yield Problem(f"engine.{key}", _(
+                "is {bars:,.0f} bars of exchange.timeframe = {timeframe!r}; at most {most:,} "
+                "bars fit in a snapshot").format(bars=bars, timeframe=str(tf), most=MAX_BARS))
     total = (e.fast_window.seconds + e.slow_window.seconds) / tf.seconds
     if e.slow_window.seconds / tf.seconds <= MAX_BARS < total:
-        yield Problem("engine.slow_window", f"and fast_window together are {total:,.0f} bars "
-                      f"{at}; at most {MAX_BARS:,} fit in a snapshot")
+        yield Problem("engine.slow_window", _(
+            "and fast_window together are {bars:,.0f} bars of exchange.timeframe = "
+            "{timeframe!r}; at most {most:,} fit in a snapshot").format(
+                bars=total, timeframe=str(tf), most=MAX_BARS))
     if e.ewma_halflife > e.slow_window:
-        yield Problem("engine.ewma_halflife", f"is longer than slow_window ({e.slow_window})")
+        yield Problem("engine.ewma_halflife", _("is longer than slow_window ({window})").format(
+            window=e.slow_window))
 
 
 def window_problems(config: Config) -> list[Problem]:
     """Windows are whole numbers of bars of the timeframe, and long enough to compute on."""
     e, tf = config.engine, config.exchange.timeframe
-    at = f"of exchange.timeframe = {str(tf)!r}"
     out = []
     for key in ("fast_window", "slow_window", "min_regime_time"):
         bars = getattr(e, key).seconds / tf.seconds
         if abs(bars - round(bars)) > 1e-9:
-            out.append(Problem(f"engine.{key}", f"is {bars:.4g} bars {at}; make it a whole "
-                               f"number of bars (a multiple of {tf})"))
+            out.append(Problem(f"engine.{key}", _(
+                "is {bars:.4g} bars of exchange.timeframe = {timeframe!r}; make it a whole "
+                "number of bars (a multiple of {timeframe})").format(bars=bars, timeframe=str(tf))))
         elif key != "min_regime_time" and bars < MIN_WINDOW_BARS:
-            out.append(Problem(f"engine.{key}", f"is {bars:g} bar {at}; a correlation needs "
-                               f"at least {MIN_WINDOW_BARS} bars"))
+            out.append(Problem(f"engine.{key}", _(
+                "is {bars:g} bar of exchange.timeframe = {timeframe!r}; a correlation needs at "
+                "least {least} bars").format(bars=bars, timeframe=str(tf), least=MIN_WINDOW_BARS)))
     if e.ewma_halflife < tf:
-        out.append(Problem("engine.ewma_halflife", f"is shorter than one bar {at}"))
+        out.append(Problem("engine.ewma_halflife", _(
+            "is shorter than one bar of exchange.timeframe = {timeframe!r}").format(
+                timeframe=str(tf))))
     return out
 
 
@@ -136,8 +145,9 @@ def _thresholds(config: Config) -> Iterator[Problem]:
     e = config.engine
     gap = e.high_corr - e.low_corr
     if e.low_corr < e.high_corr and not e.hysteresis < gap / 2:
-        yield Problem("engine.hysteresis", f"must be less than half the gap between low_corr "
-                      f"and high_corr ({gap / 2:g}), or the regimes overlap")
+        yield Problem("engine.hysteresis", _(
+            "must be less than half the gap between low_corr and high_corr ({half:g}), or the "
+            "regimes overlap").format(half=gap / 2))
 
 
 def _url(key: str, url: str | None, *, https: bool = False) -> Iterator[Problem]:
@@ -147,16 +157,16 @@ def _url(key: str, url: str | None, *, https: bool = False) -> Iterator[Problem]
         u = urlparse(url)
         port = u.port
     except ValueError as e:
-        yield Problem(key, f"is not a URL ({e})")
+        yield Problem(key, _("is not a URL ({error})").format(error=e))
         return
     schemes = ("https",) if https else ("http", "https")
     if u.scheme not in schemes or not u.hostname:
-        yield Problem(key, f"must be a {' or '.join(schemes)} URL with a host, e.g. "
-                      + ("\"https://bot.example.com/telegram\"" if https
-                         else "\"http://127.0.0.1:8080\""))
+        yield Problem(key, _('must be a https URL with a host, e.g. '
+                             '"https://bot.example.com/telegram"') if https else
+                      _('must be a http or https URL with a host, e.g. "http://127.0.0.1:8080"'))
     elif https and port not in (None, *WEBHOOK_PORTS):
-        yield Problem(key, f"uses port {port}; Telegram only delivers webhooks to ports "
-                      f"{', '.join(map(str, WEBHOOK_PORTS))}")
+        yield Problem(key, _("uses port {port}; Telegram only delivers webhooks to ports "
+                             "{ports}").format(port=port, ports=", ".join(map(str, WEBHOOK_PORTS))))
 
 
 def _telegram(config: Config) -> Iterator[Problem]:
@@ -165,25 +175,26 @@ def _telegram(config: Config) -> Iterator[Problem]:
     yield from _url("telegram.api_url", t.api_url)
     yield from _url("telegram.webhook_url", t.webhook_url, https=True)
     if t.mode == "webhook" and not t.webhook_url:
-        yield Problem("telegram.webhook_url", "is needed in webhook mode (telegram.mode = "
-                      "\"webhook\"): the public https URL Telegram posts updates to",
-                      show_value=False)
+        yield Problem("telegram.webhook_url", _(
+            'is needed in webhook mode (telegram.mode = "webhook"): the public https URL '
+            'Telegram posts updates to'), show_value=False)
     try:
         ipaddress.ip_address(t.webhook_listen)
     except ValueError:
         if not _HOST.match(t.webhook_listen):
-            yield Problem("telegram.webhook_listen", "must be an IP address or a host name, "
-                          "e.g. \"0.0.0.0\"")
+            yield Problem("telegram.webhook_listen", _(
+                'must be an IP address or a host name, e.g. "0.0.0.0"'))
     for i, uid in enumerate(t.admins):
         if uid <= 0:
-            yield Problem(f"telegram.admins.{i}", "is not a user id (user ids are positive)")
+            yield Problem(f"telegram.admins.{i}", _("is not a user id (user ids are positive)"))
     for i, cid in enumerate(t.allowed_chats):
         if cid == 0:
-            yield Problem(f"telegram.allowed_chats.{i}", "is not a chat id")
+            yield Problem(f"telegram.allowed_chats.{i}", _("is not a chat id"))
     ch = t.signal_channel
     if (isinstance(ch, int) and ch == 0) or (isinstance(ch, str) and not _CHANNEL.match(ch)):
-        yield Problem("telegram.signal_channel", "must be a chat id or a public @username "
-                      "(5-32 characters), e.g. \"@hedgewatch_signals\"")
+        yield Problem("telegram.signal_channel", _(
+            'must be a chat id or a public @username (5-32 characters), e.g. '
+            '"@hedgewatch_signals"'))
 
 
 def _tradingview(config: Config) -> Iterator[Problem]:
@@ -192,10 +203,10 @@ def _tradingview(config: Config) -> Iterator[Problem]:
         ipaddress.ip_address(tv.listen)
     except ValueError:
         if not _HOST.match(tv.listen):
-            yield Problem("tradingview.listen", "must be an IP address or a host name, "
-                          "e.g. \"0.0.0.0\"")
+            yield Problem("tradingview.listen", _(
+                'must be an IP address or a host name, e.g. "0.0.0.0"'))
     if tv.enabled and config.telegram.mode == "polling" and tv.port == config.metrics.port:
-        yield Problem("tradingview.port", "is also [metrics] port: give the intake its own")
+        yield Problem("tradingview.port", _("is also [metrics] port: give the intake its own"))
 
 
 def _names(config: Config) -> Iterator[Problem]:
@@ -203,13 +214,13 @@ def _names(config: Config) -> Iterator[Problem]:
     if isinstance(ex.symbols, list):
         for i, sym in enumerate(ex.symbols):
             if not _SYMBOL.match(sym):
-                yield Problem(f"exchange.symbols.{i}", "is not a symbol, e.g. \"BTC\" or "
-                              "\"BTC-USDT-SWAP\"")
+                yield Problem(f"exchange.symbols.{i}", _(
+                    'is not a symbol, e.g. "BTC" or "BTC-USDT-SWAP"'))
     elif int(ex.symbols.partition(":")[2]) > 1000:
-        yield Problem("exchange.symbols", "asks for more than 1000 symbols")
+        yield Problem("exchange.symbols", _("asks for more than 1000 symbols"))
     for i, sym in enumerate(config.schedule.cascade_symbols):
         if not _SYMBOL.match(sym):
-            yield Problem(f"schedule.cascade_symbols.{i}", "is not a symbol, e.g. \"BTC\"")
+            yield Problem(f"schedule.cascade_symbols.{i}", _('is not a symbol, e.g. "BTC"'))
 
 
 def _paths(config: Config) -> Iterator[Problem]:
@@ -222,9 +233,10 @@ def _paths(config: Config) -> Iterator[Problem]:
             continue
         p = Path(path).expanduser()
         if not (p.is_dir() if is_dir else p.is_file()):
-            yield Problem(key, f"is not an existing {'folder' if is_dir else 'file'}")
+            yield Problem(key, _("is not an existing folder") if is_dir
+                          else _("is not an existing file"))
     db = config.storage.path
     if not db.strip():
-        yield Problem("storage.path", "must name the SQLite file, e.g. \"hedgewatch.db\"")
+        yield Problem("storage.path", _('must name the SQLite file, e.g. "hedgewatch.db"'))
     elif db != ":memory:" and not Path(db).expanduser().resolve().parent.is_dir():
-        yield Problem("storage.path", "is in a folder that does not exist")
+        yield Problem("storage.path", _("is in a folder that does not exist"))

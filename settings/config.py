@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from i18n import normalize
+from i18n import _, normalize
 from settings.durations import Duration
 
 
@@ -67,11 +67,11 @@ class ExchangeConfig(Section):
     @model_validator(mode="after")
     def _symbols_form(self) -> ExchangeConfig:
         if isinstance(self.symbols, str):
-            head, _, n = self.symbols.partition(":")
+            head, _sep, n = self.symbols.partition(":")
             if head != "top" or not n.isdecimal() or int(n) < 1:
-                raise ValueError('symbols must be a list or "top:N" (e.g. "top:30")')
+                raise ValueError(_('symbols must be a list or "top:N" (e.g. "top:30")'))
         elif not self.symbols:
-            raise ValueError("symbols must name at least one symbol")
+            raise ValueError(_("symbols must name at least one symbol"))
         return self
 
 
@@ -131,9 +131,9 @@ class EngineConfig(Section):
     @model_validator(mode="after")
     def _thresholds(self) -> EngineConfig:
         if not self.low_corr < self.high_corr:
-            raise ValueError("low_corr must be below high_corr")
+            raise ValueError(_("low_corr must be below high_corr"))
         if self.fast_window > self.slow_window:
-            raise ValueError("fast_window must not be longer than slow_window")
+            raise ValueError(_("fast_window must not be longer than slow_window"))
         return self
 
 
@@ -212,13 +212,14 @@ class TradingViewConfig(Section):
             try:
                 ipaddress.ip_network(ip, strict=False)
             except ValueError:
-                raise ValueError(f"allowed_ips: {ip!r} is not an IP address or network "
-                                 '(e.g. "52.89.214.238" or "10.0.0.0/8")') from None
+                raise ValueError(_('allowed_ips: {ip!r} is not an IP address or network '
+                                   '(e.g. "52.89.214.238" or "10.0.0.0/8")').format(ip=ip)
+                                 ) from None
         if self.public_url is not None:
             url = urlparse(self.public_url)
             if url.scheme not in ("http", "https") or not url.netloc:
-                raise ValueError(f"public_url {self.public_url!r} must be an http(s) URL, "
-                                 'e.g. "https://bot.example.com"')
+                raise ValueError(_('public_url {url!r} must be an http(s) URL, e.g. '
+                                   '"https://bot.example.com"').format(url=self.public_url))
         return self
 
 

@@ -10,6 +10,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from i18n import _
+
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_SECONDS = 3650 * 86400.0  # keeps every duration finite and its ms an ordinary int
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
@@ -26,18 +28,18 @@ class Duration:
     def parse(cls, text: str) -> Duration:
         """Parse "15m"-style text; raises ValueError with an example on anything else."""
         if not isinstance(text, str):
-            raise ValueError(f"expected a duration string like \"15m\", got {text!r}")
+            raise ValueError(_('expected a duration string like "15m", got {value!r}').format(
+                value=text))
         m = _PATTERN.match(text.lower())
         if not m:
-            raise ValueError(
-                f"{text!r} is not a duration; write a number and a unit "
-                f"(ms, s, m, h, d, w), e.g. \"15m\", \"1d\", \"30d\""
-            )
+            raise ValueError(_('{value!r} is not a duration; write a number and a unit '
+                               '(ms, s, m, h, d, w), e.g. "15m", "1d", "30d"').format(value=text))
         seconds = float(m.group(1)) * UNITS[m.group(2)]
         if seconds <= 0:
-            raise ValueError(f"{text!r} must be longer than zero")
+            raise ValueError(_("{value!r} must be longer than zero").format(value=text))
         if seconds > MAX_SECONDS:
-            raise ValueError(f"{text!r} is longer than any setting needs (at most 10 years)")
+            raise ValueError(_("{value!r} is longer than any setting needs (at most 10 years)"
+                               ).format(value=text))
         return cls(seconds, text.strip())
 
     @property

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from i18n import N_, _, ngettext
 from settings.checks import Problem, config_problems
 from settings.config import Config
 from settings.secrets import Secrets, looks_secret, secret_variable_for
@@ -34,7 +35,9 @@ class ConfigError(Exception):
         super().__init__(f"{source}: " + "; ".join(problems))
 
     def report(self) -> str:
-        lines = [f"{self.source} has {len(self.problems)} problem(s):"]
+        n = len(self.problems)
+        lines = [ngettext("{source} has {n} problem:", "{source} has {n} problems:", n).format(
+            source=self.source, n=n)]
         return "\n".join(lines + [f"  - {p}" for p in self.problems])
 
 
@@ -54,16 +57,17 @@ def load_config(
     env = os.environ if env is None else env
     file = find_config_path(path, env)
     data: dict[str, Any] = {}
-    source = str(file) if file else "built-in defaults"
+    source = str(file) if file else _("built-in defaults")
     if file is not None:
         if not file.is_file():
-            raise ConfigError([f"config file {file} does not exist"], source)
+            raise ConfigError([_("config file {path} does not exist").format(path=file)],
+                              source)
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
-            raise ConfigError([f"not valid TOML: {e}"], source) from None
+            raise ConfigError([_("not valid TOML: {error}").format(error=e)], source) from None
         except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError([f"cannot read it: {e}"], source) from None
+            raise ConfigError([_("cannot read it: {error}").format(error=e)], source) from None
     problems = _refuse_secrets(data)
     origins: dict[tuple[str, str], str] = {}
     problems += _apply_env(data, env, origins)
@@ -100,7 +104,7 @@ def shown_value(value: Any, known: list[str] | tuple[str, ...] = ()) -> str:
     if value is None or isinstance(value, dict):
         return ""
     if looks_secret(value, known):
-        return " (value hidden: it looks like a secret)"
+        return _(" (value hidden: it looks like a secret)")
     text = repr(value)
     return f" = {text if len(text) <= 80 else text[:77] + '...'}"
 
@@ -109,12 +113,12 @@ def describe(problem: Problem, data: Mapping[str, Any], env: Mapping[str, str],
              known: list[str] | tuple[str, ...] = ()) -> str:
     """One line for a problem of meaning: key, value (masked), origin, what is wrong."""
     origin = env_origin(problem.key, env)
-    where = f" (from {origin})" if origin else ""
+    where = _(" (from {variable})").format(variable=origin) if origin else ""
     value = _lookup(data, tuple(int(p) if p.isdecimal() else p
                                 for p in problem.key.split("."))) if problem.show_value else None
     if problem.show_value and value is None:
         value = _default(problem.key)
-    return f"{problem.key}{shown_value(value, known)}{where}: {problem.message}"
+    return _problem_line(problem.key, shown_value(value, known), where, problem.message)
 
 
 def _default(dotted: str) -> Any:
@@ -149,10 +153,9 @@ def _refuse_secrets(data: dict[str, Any]) -> list[str]:
             var = secret_variable_for(key, exchange) if not isinstance(value, dict) else None
             if var:
                 dotted = ".".join([*path, key])
-                problems.append(
-                    f"{dotted}: secrets are not read from the config file; remove it and set "
-                    f"the environment variable {var} instead"
-                )
+                problems.append(_(
+                    "{key}: secrets are not read from the config file; remove it and set the "
+                    "environment variable {variable} instead").format(key=dotted, variable=var))
                 del node[key]  # never carried further, never echoed
             else:
                 walk(value, [*path, key])
@@ -181,13 +184,15 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str],
                         if rest.startswith(s + "_")), None)
         if section is None:
             hint = _did_you_mean(rest.split("_")[0], list(sections))
-            problems.append(f"{var}: no config section matches{hint}")
+            problems.append(_("{variable}: no config section matches{hint}").format(
+                variable=var, hint=hint))
             continue
         key = rest[len(section) + 1:]
         model: type[BaseModel] = sections[section].annotation  # type: ignore[assignment]
         if key not in model.model_fields:
-            problems.append(f"{var}: [{section}] has no key {key!r}"
-                            f"{_did_you_mean(key, list(model.model_fields))}")
+            problems.append(_("{variable}: [{section}] has no key {key!r}{hint}").format(
+                variable=var, section=section, key=key,
+                hint=_did_you_mean(key, list(model.model_fields))))
             continue
         data.setdefault(section, {})
         if not isinstance(data[section], dict):
@@ -199,7 +204,7 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str],
 
 def _did_you_mean(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return _(" (did you mean {name!r}?)").format(name=close[0]) if close else ""
 
 
 def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
@@ -213,11 +218,11 @@ def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
 
 def _describe(err: Mapping[str, Any], loc: tuple[int | str, ...], data: dict[str, Any],
               origins: dict[tuple[str, str], str], known: list[str]) -> str:
-    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    dotted = ".".join(str(p) for p in loc) or _("(top level)")
     if not loc:
-        return f"{dotted}: {err['msg']}"
+        return _problem_line(dotted, "", "", err["msg"])
     origin = origins.get((str(loc[0]), str(loc[1]))) if len(loc) >= 2 else None
-    where = f" (from {origin})" if origin else ""
+    where = _(" (from {variable})").format(variable=origin) if origin else ""
     if err["type"] == "extra_forbidden":
         parent = Config
         for part in loc[:-1]:
@@ -225,20 +230,42 @@ def _describe(err: Mapping[str, Any], loc: tuple[int | str, ...], data: dict[str
             parent = field.annotation if field else None  # type: ignore[assignment]
         options = list(parent.model_fields) if isinstance(parent, type) and issubclass(
             parent, BaseModel) else []
-        return f"unknown key {dotted}{_did_you_mean(str(loc[-1]), options)}"
+        return _("unknown key {key}{hint}").format(
+            key=dotted, hint=_did_you_mean(str(loc[-1]), options))
     value = _lookup(data, loc)
-    msg = _BOUND_WORDS.get(err["type"], "").format(**err.get("ctx") or {}) or err["msg"]
-    if msg.startswith("Value error, "):
+    words = _PYDANTIC_WORDS.get(err["type"])
+    msg = _(words).format(**err.get("ctx") or {}) if words else err["msg"]
+    if msg.startswith("Value error, "):  # our validators' words, translated when raised
         msg = msg[len("Value error, "):]
     if value is not None and looks_secret(value, known):  # our validators quote the value
-        msg = msg.replace(repr(value), "it").replace(str(value), "it")
-    return f"{dotted}{shown_value(value, known)}{where}: {msg}"
+        it = _("it")
+        msg = msg.replace(repr(value), it).replace(str(value), it)
+    return _problem_line(dotted, shown_value(value, known), where, msg)
 
 
-_BOUND_WORDS = {
-    "finite_number": "must be a finite number (not nan or inf)",
-    "greater_than": "must be above {gt}",
-    "greater_than_equal": "must be at least {ge}",
-    "less_than": "must be below {lt}",
-    "less_than_equal": "must be at most {le}",
+def _problem_line(key: str, value: str, origin: str, problem: str) -> str:
+    """``key = value (from VARIABLE): what is wrong`` (value and origin may be empty)."""
+    return _("{key}{value}{origin}: {problem}").format(key=key, value=value, origin=origin,
+                                                       problem=problem)
+
+
+# pydantic's messages, in our words (bounds) or in its own English (the types): either way
+# translated; a type not listed here keeps pydantic's English
+_PYDANTIC_WORDS = {
+    "finite_number": N_("must be a finite number (not nan or inf)"),
+    "greater_than": N_("must be above {gt}"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "less_than": N_("must be below {lt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional "
+                         "part"),
+    "float_type": N_("Input should be a valid number"),
+    "string_type": N_("Input should be a valid string"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+    "literal_error": N_("Input should be {expected}"),
+    "missing": N_("Field required"),
 }

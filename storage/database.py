@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from i18n import _
 from storage.migrations import migrations
 from storage.writes import LOCKED, describe_fault, fault_kind, write
 
@@ -52,11 +53,12 @@ def disk_problem(path: str | Path) -> str | None:
         free = shutil.disk_usage(folder).free
         readonly = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError as e:
-        return f"cannot inspect the disk at {folder}: {e}"
+        return _("cannot inspect the disk at {folder}: {error}").format(folder=folder, error=e)
     if readonly:
-        return f"the disk holding {folder} is mounted read-only"
+        return _("the disk holding {folder} is mounted read-only").format(folder=folder)
     if free < MIN_FREE_BYTES:
-        return f"the disk holding {folder} is full ({free:,} bytes free)"
+        return _("the disk holding {folder} is full ({free:,} bytes free)").format(
+            folder=folder, free=free)
     return None
 
 
@@ -68,7 +70,8 @@ def open_for_writing(path: str | Path, *, busy_timeout_ms: int = 5000) -> Databa
     if where != ":memory:":
         problem = disk_problem(where)
         if problem is not None:
-            raise StorageUnavailable(f"cannot write the database {where}: {problem}")
+            raise StorageUnavailable(_("cannot write the database {path}: {problem}").format(
+                path=where, problem=problem))
     try:
         db = open_database(where, busy_timeout_ms=busy_timeout_ms)
         with write(db):
@@ -80,6 +83,6 @@ def open_for_writing(path: str | Path, *, busy_timeout_ms: int = 5000) -> Databa
             log.warning("database %s is locked at start (%s): starting anyway; writes are "
                         "retried and the scheduler repeats what fails", where, e)
             return open_database(where, busy_timeout_ms=busy_timeout_ms, migrate=False)
-        raise StorageUnavailable(f"cannot write the database {where}: "
-                                 f"{describe_fault(e)}") from e
+        raise StorageUnavailable(_("cannot write the database {path}: {problem}").format(
+            path=where, problem=describe_fault(e))) from e
     return db

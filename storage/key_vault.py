@@ -13,6 +13,7 @@ import json
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from i18n import _
 from settings.logs import mask_secrets
 from settings.secrets import ExchangeKeys
 from settings.show import GENERATE_KEY as GENERATE
@@ -28,12 +29,13 @@ class KeyVault:
     def __init__(self, secret: str) -> None:
         parts = [p.strip() for p in secret.split(",") if p.strip()]
         if not parts:
-            raise VaultError("the account encryption key is empty")
+            raise VaultError(_("the account encryption key is empty"))
         try:
             self._fernet = MultiFernet([Fernet(p.encode()) for p in parts])
         except (ValueError, TypeError):
-            raise VaultError("the account encryption key is not a Fernet key (32 url-safe "
-                             f"base64-encoded bytes); generate one with {GENERATE}") from None
+            raise VaultError(_("the account encryption key is not a Fernet key (32 url-safe "
+                               "base64-encoded bytes); generate one with {command}").format(
+                                   command=GENERATE)) from None
         mask_secrets(*parts)
 
     def __repr__(self) -> str:
@@ -49,8 +51,8 @@ class KeyVault:
         try:
             d = json.loads(self._fernet.decrypt(token.encode()))
         except (InvalidToken, ValueError):
-            raise VaultError("a stored exchange key cannot be decrypted with the account "
-                             "encryption key (was it changed?)") from None
+            raise VaultError(_("a stored exchange key cannot be decrypted with the account "
+                               "encryption key (was it changed?)")) from None
         keys = ExchangeKeys(d["key"], d["secret"], d.get("passphrase"))
         mask_secrets(keys.api_key, keys.secret, keys.passphrase or "")
         return keys

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from i18n import _
 from storage.chats import ensure_chat
 from storage.funding import FundingPayment as FundingPayment
 from storage.funding import add_funding as add_funding
@@ -146,7 +147,8 @@ def _finite_positive(**values: float) -> None:
     """Nothing non-finite or non-positive is ever stored as a size, price, rate or margin."""
     for name, v in values.items():
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise ValueError(f"{name} must be a finite number above 0, not {v!r}")
+            raise ValueError(_("{name} must be a finite number above 0, not {value!r}").format(
+                name=name, value=v))
 
 
 def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, side: str,
@@ -162,14 +164,16 @@ def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, 
     the user's trade already logged under that key is returned instead of a second one.
     """
     if side not in ("long", "short"):
-        raise ValueError(f"side must be long or short, not {side!r}")
+        raise ValueError(_("side must be long or short, not {side!r}").format(side=side))
     if margin_mode not in (ISOLATED, CROSS):
-        raise ValueError(f"margin mode must be isolated or cross, not {margin_mode!r}")
+        raise ValueError(_("margin mode must be isolated or cross, not {mode!r}").format(
+            mode=margin_mode))
     _finite_positive(size=size, entry=entry, leverage=leverage, notional=size * entry)
     if margin is not None:
         _finite_positive(margin=margin)
     if not (math.isfinite(fee_rate) and 0 <= fee_rate < 0.1):
-        raise ValueError(f"fee rate must be between 0 and 10 %, not {fee_rate!r}")
+        raise ValueError(_("fee rate must be between 0 and 10 %, not {rate!r}").format(
+            rate=fee_rate))
     with write(db):
         if client_key is not None:
             found = list(db["trades"].rows_where("user_id = ? and client_key = ?",
@@ -179,7 +183,8 @@ def open_trade(db: Database, *, user_id: int, chat_id: int | None, symbol: str, 
         if parent_id is not None:
             parent = get_trade(db, user_id, parent_id)
             if parent is None or not parent.is_open or parent.is_leg:
-                raise ValueError(f"there is no open trade #{parent_id} of yours to hedge")
+                raise ValueError(_("there is no open trade #{id} of yours to hedge").format(
+                    id=parent_id))
         if chat_id is not None:
             ensure_chat(db, chat_id, chat_type, now_ms=opened_at)
         table = db["trades"]
@@ -210,8 +215,8 @@ def close_trade(db: Database, user_id: int, trade_id: int, exit_price: float, cl
     ``closed``, ``liquidated`` or ``adl``."""
     _finite_positive(exit_price=exit_price)
     if reason not in CLOSE_REASONS:
-        raise ValueError(f"close reason must be one of {', '.join(CLOSE_REASONS)}, "
-                         f"not {reason!r}")
+        raise ValueError(_("close reason must be one of {reasons}, not {reason!r}").format(
+            reasons=", ".join(CLOSE_REASONS), reason=reason))
     with write(db):
         trade = get_trade(db, user_id, trade_id)
         if trade is None or not trade.is_open:

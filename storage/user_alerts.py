@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from i18n import _
 from storage.writes import write
 
 PRICE, MOVE, DISTANCE = "price", "move", "distance"
@@ -59,7 +60,7 @@ def add_rule(db: Database, user_id: int, kind: str, op: str, value: float, text:
         n = db.execute("select count(*) from user_alerts where user_id = ? and deleted_at "
                        "is null", [user_id]).fetchone()[0]
         if n >= MAX_PER_USER:
-            raise TooManyRules(f"you have {n} alerts, the most I keep per user")
+            raise TooManyRules(_("you have {n} alerts, the most I keep per user").format(n=n))
         cur = db.execute(
             "insert into user_alerts (user_id, chat_id, kind, symbol, trade_id, op, value, "
             "window_ms, text, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

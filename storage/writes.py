@@ -26,16 +26,18 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from i18n import N_, _, ngettext
+
 log = logging.getLogger(__name__)
 
 LOCKED, FULL, READ_ONLY, IO_ERROR, CANT_OPEN = ("locked", "disk full", "read-only",
                                                  "I/O error", "cannot open")
 # SQLite's primary result codes (the low byte of ``sqlite_errorcode``)
 _KINDS = {5: LOCKED, 6: LOCKED, 13: FULL, 8: READ_ONLY, 10: IO_ERROR, 14: CANT_OPEN}
-_WORDS = {LOCKED: "the database is locked by another writer",
-          FULL: "the disk is full", READ_ONLY: "the database file is read-only",
-          IO_ERROR: "the disk gives I/O errors",
-          CANT_OPEN: "the database file cannot be opened (is its folder writable?)"}
+_WORDS = {LOCKED: N_("the database is locked by another writer"),
+          FULL: N_("the disk is full"), READ_ONLY: N_("the database file is read-only"),
+          IO_ERROR: N_("the disk gives I/O errors"),
+          CANT_OPEN: N_("the database file cannot be opened (is its folder writable?)")}
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,8 @@ def fault_kind(exc: BaseException) -> str | None:
 def describe_fault(exc: BaseException) -> str:
     """One line for an operator: what is wrong with the storage, and SQLite's words."""
     kind = fault_kind(exc)
-    words = _WORDS.get(kind or "", "the database failed")
-    return f"{words} ({exc})"
+    words = _(_WORDS[kind]) if kind in _WORDS else _("the database failed")
+    return _("{fault} ({error})").format(fault=words, error=exc)
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,13 @@ class StorageFault:
     held_alerts: int = 0  # alerts kept in memory until a write succeeds again
 
     def text(self) -> str:
-        held = (f"; {self.held_alerts} alert(s) kept in memory until it recovers"
-                if self.held_alerts else "")
-        return f"{_WORDS[self.kind]}: {self.message}{held}"
+        fault = _(_WORDS[self.kind])
+        if not self.held_alerts:
+            return _("{fault}: {error}").format(fault=fault, error=self.message)
+        return ngettext("{fault}: {error}; {n} alert kept in memory until it recovers",
+                        "{fault}: {error}; {n} alerts kept in memory until it recovers",
+                        self.held_alerts).format(fault=fault, error=self.message,
+                                                 n=self.held_alerts)
 
 
 # id(connection) -> (connection, fault). The connection is kept so its id is not reused

@@ -52,7 +52,7 @@ def test_check_config_exits_2_listing_every_problem(tmp_path):
     cfg.write_text('[risk]\nleverage = "x"\n[telegram]\ntoken = "123:ABCDEFSECRET"\n')
     r = run("check-config", "--config", str(cfg))
     assert r.returncode == 2
-    assert "2 problem(s)" in r.stderr and "TELEGRAM_BOT_TOKEN" in r.stderr
+    assert "2 problems:" in r.stderr and "TELEGRAM_BOT_TOKEN" in r.stderr
     assert "ABCDEFSECRET" not in r.stderr + r.stdout
 
 

@@ -224,7 +224,7 @@ async def test_a_full_disk_at_run_time_keeps_alerts_in_memory_and_says_so(small_
     reply = await status()
     assert reply.data["status"] == "degraded"
     text = "\n".join(reply.text)
-    assert "Storage: the disk is full" in text and "2 alert(s) kept in memory" in text
+    assert "Storage: the disk is full" in text and "2 alerts kept in memory" in text
     health = run_bot("health", env={"HEDGEWATCH_STORAGE_PATH": str(db_path)})
     assert health.returncode == 1 and "full" in health.stderr, health.stderr
 

@@ -52,8 +52,10 @@ def test_every_hook_kind_has_a_complete_example():
 
 
 @pytest.mark.parametrize("n", range(len(EXAMPLES)))
-def test_each_plugin_example_registers_and_loads_cleanly(n):
+def test_each_plugin_example_registers_and_loads_cleanly(n, tmp_path):
     module = types.ModuleType(f"docs_example_{n}")
+    module.__file__ = str(tmp_path / f"docs_example_{n}.py")  # a package with its locales/
+    (tmp_path / "locales").mkdir()
     exec(compile(EXAMPLES[n], f"docs/plugins.md example {n}", "exec"), module.__dict__)
     pm = PluginManager(entry_points=False)
     pm.register(module, name=f"example-{n}")

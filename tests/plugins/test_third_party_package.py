@@ -136,7 +136,8 @@ def test_bot_plugins_lists_the_installed_package(site: Path, tmp_path: Path):
             break
         hooks.append(line.strip())
     assert hooks == ["hedgewatch_register_alert_kinds", "hedgewatch_register_alert_rules",
-                     "hedgewatch_register_commands", "hedgewatch_register_strategies"]
+                     "hedgewatch_register_commands", "hedgewatch_register_strategies",
+                     "hedgewatch_register_translations"]
     assert "FAILED" not in out.stdout
 
 

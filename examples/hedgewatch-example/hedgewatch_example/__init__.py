@@ -5,7 +5,9 @@
   group's bot that does not want long backtests in chat);
 - an alert kind, ``summary``, and the rule that raises it: one line per bar with the cascade
   level, for a channel that wants a heartbeat of the market;
-- a command, ``/summary``, answering the same line on demand.
+- a command, ``/summary``, answering the same line on demand;
+- its own translations (``locales/zh_Hans/LC_MESSAGES/hedgewatch_example.po``), registered
+  with ``hedgewatch_register_translations``: its strings read in the trader's language.
 
 Installed, it is found through the ``hedgewatch`` entry-point group (pyproject.toml).
 """
@@ -13,8 +15,10 @@ Installed, it is found through the ``hedgewatch`` entry-point group (pyproject.t
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
+from pathlib import Path
 from typing import Any
 
+import i18n
 from chat.commands.base import Command, Reply
 from core.alerts import AlertKind
 from plugins import hookimpl
@@ -22,18 +26,32 @@ from plugins.alert_rules.base import Alert, AlertRule, RuleContext
 from plugins.strategies.base import BarView, Decision, Strategy, beta_leg
 
 HIDDEN_COMMANDS = {"backtest"}
+DOMAIN = "hedgewatch_example"
+LOCALES = Path(__file__).resolve().parent / "locales"
+
+_ = i18n.domain_gettext(DOMAIN)  # translated now, from this plugin's catalog
+L_ = i18n.domain_lazy(DOMAIN)  # rendered later, in each reader's language (alerts)
+LN_ = i18n.domain_lazy_plural(DOMAIN)
+N_ = i18n.N_  # marked only: hedgewatch shows these with its _(), which finds them here too
+LEVELS = {"calm": N_("calm"), "elevated": N_("elevated"), "high": N_("high"),
+          "cascade": N_("cascade")}
+SIDES = {"long": N_("long"), "short": N_("short")}
 
 
 class HalfBeta(Strategy):
     name = "half_beta"
-    description = "Half the minimum-variance hedge: keeps half the exposure on purpose."
+    description = N_("Half the minimum-variance hedge: keeps half the exposure on purpose.")
     defaults: Mapping[str, float] = {"fraction": 0.5}
 
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
-        leg = beta_leg(bar, self.params["fraction"])
-        what = f"{leg.side} {leg.size:.6g} {leg.symbol}" if leg else "no hedge"
-        return Decision((leg,) if leg else (),
-                        f"{self.params['fraction']:g} × β {bar.beta_fast:.3f} → {what}")
+        leg, fraction = beta_leg(bar, self.params["fraction"]), self.params["fraction"]
+        if leg is None:
+            return Decision((), _("{fraction:g} × β {beta:.3f} → no hedge").format(
+                fraction=fraction, beta=bar.beta_fast))
+        side = _(SIDES.get(leg.side, leg.side))
+        return Decision((leg,), _("{fraction:g} × β {beta:.3f} → {side} {size:.6g} {symbol}")
+                        .format(fraction=fraction, beta=bar.beta_fast, side=side,
+                                size=leg.size, symbol=leg.symbol))
 
 
 class SummaryRule(AlertRule):
@@ -46,23 +64,28 @@ class SummaryRule(AlertRule):
         r = ctx.result
         assert r is not None  # rules run on fresh data only (not on_stale_data)
         level = r.cascade.level
-        return [self.alert(ctx, f"{ctx.time_ms}", "info",
-                           f"Market: cascade level {level} ({r.cascade.score:.0f}/100)",
-                           [f"{len(r.symbols)} symbols watched"], "Nothing to do.",
+        n = len(r.symbols)
+        title = L_("Market: cascade level {level} ({score:.0f}/100)",
+                   level=L_(LEVELS.get(level, level)), score=r.cascade.score)
+        return [self.alert(ctx, f"{ctx.time_ms}", "info", title,
+                           [LN_("{n} symbol watched", "{n} symbols watched", n)],
+                           L_("Nothing to do."),
                            cooldown_ms=0, payload={"level": level})]
 
 
 class Summary(Command):
     name = "summary"
-    summary = "the market in one line (example plugin)"
+    summary = N_("the market in one line (example plugin)")
     usage = "/summary"
     examples = ("/summary",)
 
     async def answer(self, request: None, ctx: Any) -> Reply:
         snap = await ctx.services.snapshot()
         state = await ctx.services.engine_market(snap)
-        line = (f"Market: cascade level {state.cascade.level}, "
-                f"{len(snap.symbols)} symbols, data {snap.data_age_ms // 60_000} min old")
+        level = state.cascade.level
+        line = _("Market: cascade level {level}, {n} symbols, data {minutes} min old").format(
+            level=_(LEVELS.get(level, level)), n=len(snap.symbols),
+            minutes=snap.data_age_ms // 60_000)
         return Reply(data={"level": state.cascade.level, "symbols": len(snap.symbols),
                            "data_age_ms": snap.data_age_ms}, text=[line])
 
@@ -88,7 +111,12 @@ def hide_commands() -> Generator[None, list[list[Any]], list[list[Any]]]:
 
 @hookimpl
 def hedgewatch_register_alert_kinds() -> list[AlertKind]:
-    return [AlertKind("summary", "one line per bar with the cascade level (example plugin)")]
+    return [AlertKind("summary", N_("one line per bar with the cascade level (example plugin)"))]
+
+
+@hookimpl
+def hedgewatch_register_translations() -> list[tuple[str, Path]]:
+    return [(DOMAIN, LOCALES)]
 
 
 @hookimpl
