@@ -99,7 +99,8 @@ async def serve(rt: Runtime, stop: asyncio.Event | None = None) -> int:
     if app is not None and config.telegram.signal_board and config.telegram.signal_channel:
         from chat.signal_board import SignalBoard
 
-        board = SignalBoard(app.bot, db, config.telegram.signal_channel)
+        board = SignalBoard(app.bot, db, config.telegram.signal_channel,
+                            language=config.telegram.signal_language)
 
     async def cycle_run() -> None:
         await cycle.run()

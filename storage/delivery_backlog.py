@@ -16,6 +16,7 @@ from itertools import groupby
 from sqlite_utils import Database
 
 from core.alerts import SEVERITIES
+from i18n import current_language
 from storage.outbox import EXPIRED, FLOOD_WAIT, FOLDED, PENDING, UNCONFIRMED, immediate
 
 
@@ -126,8 +127,16 @@ def expired_subjects(db: Database, since_ms: int) -> frozenset[str]:
     return frozenset(r[0] for r in rows)
 
 
+def _title(payload: str) -> str:
+    """The alert's title in the current language (as recorded once per language), else as
+    recorded (English)."""
+    record = json.loads(payload)
+    text = (record.get("text") or {}).get(current_language()) or {}
+    return str(text.get("title") or record.get("title", ""))
+
+
 def _missed(rows: Iterable[tuple[int, str, str, int]]) -> list[Missed]:
-    return [Missed(created, json.loads(payload).get("title", ""), severity, attempts)
+    return [Missed(created, _title(payload), severity, attempts)
             for created, payload, severity, attempts in rows]
 
 
@@ -155,4 +164,4 @@ def missed_expired(db: Database, chat_id: int | str, subject: str, alert_id: int
         "select min(a.created_at) from deliveries d join alerts a on a.id = d.alert_id "
         "where d.folded_into = ?", [row[0]]).fetchone()[0]
     since = min(row[3], earliest) if earliest is not None else row[3]
-    return Blocked(since, row[2], json.loads(row[4]).get("title", ""))
+    return Blocked(since, row[2], _title(row[4]))
