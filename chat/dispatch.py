@@ -37,7 +37,7 @@ def split_command(text: str, bot_name: str | None = None) -> tuple[str, list[str
     if not words:
         return None
     head = words[0].removeprefix("/")
-    name, _, target = head.partition("@")
+    name, _at, target = head.partition("@")
     if target and bot_name and target.lower() != bot_name.lower().removeprefix("@"):
         return None
     return name.lower(), words[1:]

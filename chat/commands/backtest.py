@@ -75,7 +75,7 @@ class BacktestCommand(Command):
         req = BacktestRequest(days=request.days, leverage=request.leverage, end_ms=s.at_ms,
                               margin=request.margin)
         try:
-            result, data, _ = await backtest(s.market, req, s.config)
+            result, data, _seconds = await backtest(s.market, req, s.config)
         except (BacktestUsageError, UnknownSymbol) as e:
             return Reply.usage(str(e))
 
