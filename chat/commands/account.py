@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from chat.commands.accounts import exchange_names
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.commands.market_view import age_text, freshness_data
 from chat.commands.risk import report_for, report_lines
@@ -53,12 +54,12 @@ def _no_account(market: Any) -> str:
     if name is None:
         return _("This market has no account to read: /account needs an exchange "
                  "({exchanges}) and its read-only API keys.").format(
-            exchanges=", ".join(EXCHANGES))
+            exchanges=exchange_names())
     name = str(name)
     if name not in EXCHANGES:
         return _("The {name} market has no account to read: /account needs an exchange "
                  "({exchanges}) and its read-only API keys.").format(
-            name=name, exchanges=", ".join(EXCHANGES))
+            name=name, exchanges=exchange_names())
     return _("No {name} API keys: set {variables} (a read-only key) in the bot's environment "
              "to see your positions here.").format(
         name=name, variables=", ".join(key_variables(name)))

@@ -30,6 +30,7 @@ NONE = N_("/{name}: you have no connected exchange account. Connect one with /co
           "(or binance, bybit) and a read-only key.")
 NONE_ON = N_("/{name}: you have no connected exchange account on {exchange}. Connect one "
              "with /connect okx (or binance, bybit) and a read-only key.")
+EXCHANGE_NAMES = {"okx": "OKX", "binance": "Binance", "bybit": "Bybit"}  # in sentences
 NEEDS = {"okx": N_("API key, secret and passphrase"), "binance": N_("API key and secret"),
          "bybit": N_("API key and secret")}
 
@@ -80,11 +81,21 @@ def account_note(db: Any, trade: Any) -> str | None:
     return None if account is None else APPROXIMATED.get(account.mode or "")
 
 
+def exchange_name(exchange: str) -> str:
+    """``okx`` → ``OKX``: an exchange named in a sentence (as typed in a command line)."""
+    return EXCHANGE_NAMES.get(exchange, exchange)
+
+
+def exchange_names() -> str:
+    """The exchanges whose accounts can be read, named: "OKX, Binance, Bybit"."""
+    return ", ".join(exchange_name(x) for x in EXCHANGES)
+
+
 def _exchange(word: str, example: str) -> str:
     name = word.lower()
     if name not in EXCHANGES:
         raise ArgumentError(_("I can connect {exchanges} accounts, e.g. {example}").format(
-            exchanges=", ".join(EXCHANGES), example=example))
+            exchanges=exchange_names(), example=example))
     return name
 
 
@@ -223,7 +234,8 @@ def _service(ctx: CommandContext, name: str) -> Any:
 
 def _no_account(name: str, exchange: str | None = None) -> ArgumentError:
     """The refusal of ``/name`` to a user with no connected account (on ``exchange``)."""
-    return ArgumentError(_(NONE_ON).format(name=name, exchange=exchange) if exchange
+    return ArgumentError(_(NONE_ON).format(name=name, exchange=exchange_name(exchange))
+                         if exchange
                          else _(NONE).format(name=name))
 
 

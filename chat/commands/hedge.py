@@ -37,6 +37,8 @@ class TradeRef:
 
 REGIMES = {"low": N_("low regime"), "normal": N_("normal regime"),  # core.regimes names
            "high": N_("high regime"), "unknown": N_("unknown regime")}
+CASCADE_LEVELS = {"calm": N_("calm"), "elevated": N_("elevated"),  # core.cascade.LEVEL_ORDER
+                  "high": N_("high"), "cascade": N_("cascade")}
 
 
 class Hedge(Command):
@@ -254,7 +256,9 @@ def hedge_lines(d: dict[str, Any], pos: Position) -> list[str]:
     lines += [f"  ({n})" for n in d["counterweight_notes"]]
     if "multi_leg" in d:
         lines += multi_leg_lines(d["multi_leg"])
+    level = d["cascade"]["level"]
     lines.append(_("Cascade level {level} · {age}").format(
-        level=d["cascade"]["level"], age=age_text(d["data_age_ms"], d.get("data_behind"))))
+        level=_(CASCADE_LEVELS[level]) if level in CASCADE_LEVELS else level,
+        age=age_text(d["data_age_ms"], d.get("data_behind"))))
     lines += [f"⚠ {w}" for w in d["warnings"]]
     return lines
