@@ -16,14 +16,16 @@ from typing import Any
 from chat.commands.base import Command, Reply, json_ready
 from chat.context import CommandContext
 from chat.grammar import ArgumentError
+from i18n import N_, _
 from plugins.exchanges.errors import MarketError
 
 log = logging.getLogger(__name__)
 
-PRIVATE_ONLY = "That's personal — ask me in a private chat, e.g. {example}"
-ADMINS_ONLY = "Only this group's admins can change its settings."
-OPERATOR_ONLY = ("/{name} is only for the operator running this bot (the console, or "
-                 "[telegram] admins in a private chat).")
+# refusals, translated where they are shown: _(PRIVATE_ONLY).format(example=...)
+PRIVATE_ONLY = N_("That's personal — ask me in a private chat, e.g. {example}")
+ADMINS_ONLY = N_("Only this group's admins can change its settings.")
+OPERATOR_ONLY = N_("/{name} is only for the operator running this bot (the console, or "
+                   "[telegram] admins in a private chat).")
 
 
 def split_command(text: str, bot_name: str | None = None) -> tuple[str, list[str]] | None:
@@ -35,7 +37,7 @@ def split_command(text: str, bot_name: str | None = None) -> tuple[str, list[str
     if not words:
         return None
     head = words[0].removeprefix("/")
-    name, _, target = head.partition("@")
+    name, _at, target = head.partition("@")
     if target and bot_name and target.lower() != bot_name.lower().removeprefix("@"):
         return None
     return name.lower(), words[1:]
@@ -44,13 +46,13 @@ def split_command(text: str, bot_name: str | None = None) -> tuple[str, list[str
 async def answer(command: Command, request: Any, ctx: CommandContext) -> Reply:
     """Answer a parsed request with the access checks applied; errors propagate."""
     if command.private_only and not ctx.is_private:
-        return Reply.usage(PRIVATE_ONLY.format(example=command.example))
+        return Reply.usage(_(PRIVATE_ONLY).format(example=command.example))
     if command.operator_only and not ctx.is_operator:
-        return Reply.usage(OPERATOR_ONLY.format(name=command.name))
+        return Reply.usage(_(OPERATOR_ONLY).format(name=command.name))
     reply = await command.answer(request, ctx)
     reply.data = json_ready(reply.data)
     if not (reply.text or reply.render):
-        reply.text = ["Done."]
+        reply.text = [_("Done.")]
     return reply
 
 
@@ -78,9 +80,12 @@ class Dispatcher:
 
     def unknown(self, name: str) -> Reply:
         close = difflib.get_close_matches(name, list(self.commands), n=1, cutoff=0.6)
-        hint = f" Did you mean /{close[0]}?" if close else ""
         shown = name if len(name) <= 32 else name[:32] + "…"
-        return Reply.usage(f"I don't know /{shown}.{hint} Send /help for the list.")
+        if close:
+            return Reply.usage(_("I don't know /{name}. Did you mean /{close}? Send /help for "
+                                 "the list.").format(name=shown, close=close[0]))
+        return Reply.usage(_("I don't know /{name}. Send /help for the list.").format(
+            name=shown))
 
     async def handle(self, text: str, ctx: CommandContext) -> Reply | None:
         """The reply to one line; None for a line addressed to another bot or empty."""
@@ -102,14 +107,16 @@ class Dispatcher:
             request = command.parse(list(words))
             return first_screen(command, words, await answer(command, request, ctx), full)
         except ArgumentError as e:
-            return Reply.usage(str(e) or f"Bad arguments; e.g. {command.example}")
+            return Reply.usage(str(e) or _("Bad arguments; e.g. {example}").format(
+                example=command.example))
         except MarketError as e:  # the exchange, not us: say so plainly, keep the details
             log.warning("/%s: market error: %s", command.name, e, exc_info=True)
-            return Reply.failure(f"I can't answer /{command.name} right now: the market data "
-                                 f"source failed ({str(e)[:200]}). Try again in a minute.")
+            return Reply.failure(_("I can't answer /{name} right now: the market data source "
+                                   "failed ({error}). Try again in a minute.").format(
+                name=command.name, error=str(e)[:200]))
         except Exception:
             shown = "(words not logged)" if command.holds_secrets else " ".join(args)[:200]
             log.error("answering /%s %s failed", command.name, shown, exc_info=not
                       command.holds_secrets)
-            return Reply.failure(
-                f"Something went wrong answering /{command.name}; it has been logged.")
+            return Reply.failure(_("Something went wrong answering /{name}; it has been "
+                                   "logged.").format(name=command.name))

@@ -14,7 +14,8 @@ hedges     ``with ETH SOL``                         none
 =========  ======================================  ==============================
 
 A wrong argument raises ``ArgumentError`` with one short message naming what was wrong and a
-correct example; never a traceback.
+correct example, in the reader's language (``i18n._`` at the time of the error); never a
+traceback.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from i18n import N_, _
+
 MAX_LEVERAGE = 200.0
 SIDE_WORDS = {"long": "long", "short": "short", "buy": "long", "sell": "short"}
+SIDE_LABELS = {"long": N_("long"), "short": N_("short")}  # a side as a reader reads it
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
 _SIZE = re.compile(rf"^(\$)?({_NUM})(ct|c|contracts?|usdt|usd|\$)?$", re.IGNORECASE)
 _ENTRY = re.compile(rf"^@({_NUM})$", re.IGNORECASE)
@@ -76,15 +80,18 @@ class PositionArgs:
 
 
 def number(text: str, what: str, example: str) -> float:
-    """A finite, positive number or ``ArgumentError``."""
+    """A finite, positive number or ``ArgumentError``. ``what`` names the value, marked
+    with ``N_`` by the caller ("a size"): it is translated here."""
     try:
         value = float(text)
     except ValueError:
-        raise ArgumentError(f"I didn't understand '{text}' — {what} is a number, "
-                            f"e.g. {example}") from None
+        raise ArgumentError(_("I didn't understand '{text}' — {what} is a number, "
+                              "e.g. {example}").format(text=text, what=_(what),
+                                                       example=example)) from None
     if not math.isfinite(value) or value <= 0:
-        raise ArgumentError(f"'{text}' is not a positive number — {what} must be above zero, "
-                            f"e.g. {example}")
+        raise ArgumentError(_("'{text}' is not a positive number — {what} must be above "
+                              "zero, e.g. {example}").format(text=text, what=_(what),
+                                                             example=example))
     return value
 
 
@@ -98,17 +105,18 @@ def parse_size(token: str, example: str) -> Size | None:
         "contracts" if unit else "base")
     if dollar and unit and unit not in ("usdt", "usd"):
         return None
-    return Size(number(value, "a size", example), kind, token)
+    return Size(number(value, N_("a size"), example), kind, token)
 
 
 def parse_leverage(token: str, example: str) -> float | None:
     m = _LEVERAGE.match(token)
     if not m:
         return None
-    lev = number(m.group(1), "leverage", example)
+    lev = number(m.group(1), N_("leverage"), example)
     if lev > MAX_LEVERAGE:
-        raise ArgumentError(f"leverage {token} is too high — at most {MAX_LEVERAGE:g}x, "
-                            f"e.g. {example}")
+        raise ArgumentError(_("leverage {token} is too high — at most {most:g}x, "
+                              "e.g. {example}").format(token=token, most=MAX_LEVERAGE,
+                                                       example=example))
     return lev
 
 
@@ -116,15 +124,23 @@ def _hint(token: str, example: str) -> str:
     """The one-line explanation for a token that matches no form."""
     low = token.lower()
     if low.startswith("@"):
-        what = "an entry price is @ followed by a number"
+        hint = _("I didn't understand '{token}' — an entry price is @ followed by a number, "
+                 "e.g. {example}")
     elif re.match(r"^[\d.]+x", low):
-        what = "leverage is a number followed by x"
+        hint = _("I didn't understand '{token}' — leverage is a number followed by x, "
+                 "e.g. {example}")
     elif low[:1].isdigit() or low.startswith(("$", ".")):
-        what = "a size is a number, optionally with ct (contracts) or usdt"
+        hint = _("I didn't understand '{token}' — a size is a number, optionally with ct "
+                 "(contracts) or usdt, e.g. {example}")
     else:
-        what = ("I expected long/short, a size (0.5, 5ct, 5000usdt), an entry (@60000) "
-                "or a leverage (10x)")
-    return f"I didn't understand '{token}' — {what}, e.g. {example}"
+        hint = _("I didn't understand '{token}' — I expected long/short, a size (0.5, 5ct, "
+                 "5000usdt), an entry (@60000) or a leverage (10x), e.g. {example}")
+    return hint.format(token=token, example=example)
+
+
+def side_word(side: str) -> str:
+    """``long``/``short`` in the reader's language (another value as it is)."""
+    return _(SIDE_LABELS[side]) if side in SIDE_LABELS else side
 
 
 def is_symbol(token: str) -> bool:
@@ -140,10 +156,12 @@ def parse_position(args: Sequence[str], example: str, *, keep_rest: bool = False
     starts ``rest`` (a trade note) instead of being an error.
     """
     if not args:
-        raise ArgumentError(f"Which market? Give a symbol first, e.g. {example}")
+        raise ArgumentError(_("Which market? Give a symbol first, e.g. {example}"
+                              ).format(example=example))
     symbol = args[0]
     if not is_symbol(symbol):
-        raise ArgumentError(f"'{symbol}' is not a symbol — start with one, e.g. {example}")
+        raise ArgumentError(_("'{symbol}' is not a symbol — start with one, e.g. {example}"
+                              ).format(symbol=symbol, example=example))
     found: dict[str, object] = {}
     hedges: list[str] = []
     rest: list[str] = []
@@ -155,12 +173,13 @@ def parse_position(args: Sequence[str], example: str, *, keep_rest: bool = False
         if low == "with":
             hedges = list(tokens[i + 1:])
             if not hedges:
-                raise ArgumentError(f"'with' needs hedge symbols after it, e.g. {example} "
-                                    "with ETH SOL")
+                raise ArgumentError(_("'with' needs hedge symbols after it, e.g. {example} "
+                                      "with ETH SOL").format(example=example))
             for h in hedges:
                 if not is_symbol(h):
-                    raise ArgumentError(f"'{h}' is not a symbol — after 'with' list hedge "
-                                        f"symbols, e.g. {example} with ETH SOL")
+                    raise ArgumentError(_("'{symbol}' is not a symbol — after 'with' list "
+                                          "hedge symbols, e.g. {example} with ETH SOL"
+                                          ).format(symbol=h, example=example))
             break
         kind, value = _classify(tok, example)
         if kind is None:
@@ -169,8 +188,8 @@ def parse_position(args: Sequence[str], example: str, *, keep_rest: bool = False
                 break
             raise ArgumentError(_hint(tok, example))
         if kind in found:
-            raise ArgumentError(f"Two {_NAMES[kind]}s ('{found[kind + '_text']}' and '{tok}') — "
-                                f"give one, e.g. {example}")
+            raise ArgumentError(_(_TWO[kind]).format(first=found[kind + "_text"], second=tok,
+                                                     example=example))
         found[kind] = value
         found[kind + "_text"] = tok
         i += 1
@@ -187,7 +206,12 @@ def parse_position(args: Sequence[str], example: str, *, keep_rest: bool = False
     )
 
 
-_NAMES = {"side": "side", "size": "size", "entry": "entry price", "leverage": "leverage"}
+_TWO = {  # whole sentences: "Two sizes" is not "two" + "size" + "s" in every language
+    "side": N_("Two sides ('{first}' and '{second}') — give one, e.g. {example}"),
+    "size": N_("Two sizes ('{first}' and '{second}') — give one, e.g. {example}"),
+    "entry": N_("Two entry prices ('{first}' and '{second}') — give one, e.g. {example}"),
+    "leverage": N_("Two leverages ('{first}' and '{second}') — give one, e.g. {example}"),
+}
 
 
 def _classify(tok: str, example: str) -> tuple[str | None, object]:
@@ -196,7 +220,7 @@ def _classify(tok: str, example: str) -> tuple[str | None, object]:
         return "side", SIDE_WORDS[low]
     m = _ENTRY.match(tok)
     if m:
-        return "entry", number(m.group(1), "an entry price", example)
+        return "entry", number(m.group(1), N_("an entry price"), example)
     lev = parse_leverage(tok, example)
     if lev is not None:
         return "leverage", lev
@@ -210,18 +234,20 @@ def parse_price(token: str, example: str) -> float:
     """``@60000`` or ``60000`` as a positive price."""
     m = _ENTRY.match(token)
     if m:
-        return number(m.group(1), "a price", example)
+        return number(m.group(1), N_("a price"), example)
     if token.startswith("@"):
-        raise ArgumentError(f"I didn't understand '{token}' — a price is @ followed by a "
-                            f"number, e.g. {example}")
-    return number(token, "a price", example)
+        raise ArgumentError(_("I didn't understand '{token}' — a price is @ followed by a "
+                              "number, e.g. {example}").format(token=token, example=example))
+    return number(token, N_("a price"), example)
 
 
 def parse_count(token: str, example: str, *, maximum: int = 1000) -> int:
     """A whole number from 1 to ``maximum``."""
     if not token.isdecimal() or not 1 <= int(token) <= maximum:
-        raise ArgumentError(f"I didn't understand '{token}' — give a whole number from 1 to "
-                            f"{maximum}, e.g. {example}")
+        raise ArgumentError(_("I didn't understand '{token}' — give a whole number from 1 "
+                              "to {maximum}, e.g. {example}").format(token=token,
+                                                                    maximum=maximum,
+                                                                    example=example))
     return int(token)
 
 
@@ -229,6 +255,6 @@ def parse_trade_id(token: str, example: str) -> int:
     """``12`` or ``#12``."""
     t = token.removeprefix("#")
     if not t.isdecimal() or len(t) > 12 or int(t) < 1:
-        raise ArgumentError(f"I didn't understand '{token}' — a trade id is a number like #12, "
-                            f"e.g. {example}")
+        raise ArgumentError(_("I didn't understand '{token}' — a trade id is a number like "
+                              "#12, e.g. {example}").format(token=token, example=example))
     return int(t)

@@ -15,18 +15,24 @@ from typing import Any
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext
 from chat.dispatch import split_command
+from chat.grammar import side_word
+from i18n import N_, _
 from plugins.exchanges.account_types import APPROXIMATED, EXCHANGES
 from plugins.exchanges.errors import AccountKeyError, MarketError
 from settings.logs import mask_key_words
 from settings.secrets import ExchangeKeys, looks_secret
 from storage import accounts as store
+from storage.trades import CLOSED, LIQUIDATED
 
-OFF = ("/{name} is off on this bot: its operator has not set ACCOUNT_ENCRYPTION_KEY, so "
-       "exchange accounts cannot be connected. You can still log trades with /open.")
-NONE = ("/{name}: you have no connected exchange account{on}. Connect one with /connect okx "
-        "(or binance, bybit) and a read-only key.")
-NEEDS = {"okx": "API key, secret and passphrase", "binance": "API key and secret",
-         "bybit": "API key and secret"}
+OFF = N_("/{name} is off on this bot: its operator has not set ACCOUNT_ENCRYPTION_KEY, so "
+         "exchange accounts cannot be connected. You can still log trades with /open.")
+NONE = N_("/{name}: you have no connected exchange account. Connect one with /connect okx "
+          "(or binance, bybit) and a read-only key.")
+NONE_ON = N_("/{name}: you have no connected exchange account on {exchange}. Connect one "
+             "with /connect okx (or binance, bybit) and a read-only key.")
+EXCHANGE_NAMES = {"okx": "OKX", "binance": "Binance", "bybit": "Bybit"}  # in sentences
+NEEDS = {"okx": N_("API key, secret and passphrase"), "binance": N_("API key and secret"),
+         "bybit": N_("API key and secret")}
 
 
 def holds_secret(text: str) -> bool:
@@ -60,8 +66,10 @@ def ago(ms: int) -> str:
     """How long ago, in words: "just now", "5 min ago", "2.5 h ago"."""
     minutes = ms / 60_000
     if minutes < 1:
-        return "just now"
-    return f"{minutes:.0f} min ago" if minutes < 120 else f"{minutes / 60:.1f} h ago"
+        return _("just now")
+    if minutes < 120:
+        return _("{minutes:.0f} min ago").format(minutes=minutes)
+    return _("{hours:.1f} h ago").format(hours=minutes / 60)
 
 
 def account_note(db: Any, trade: Any) -> str | None:
@@ -73,38 +81,52 @@ def account_note(db: Any, trade: Any) -> str | None:
     return None if account is None else APPROXIMATED.get(account.mode or "")
 
 
+def exchange_name(exchange: str) -> str:
+    """``okx`` → ``OKX``: an exchange named in a sentence (as typed in a command line)."""
+    return EXCHANGE_NAMES.get(exchange, exchange)
+
+
+def exchange_names() -> str:
+    """The exchanges whose accounts can be read, named: "OKX, Binance, Bybit"."""
+    return ", ".join(exchange_name(x) for x in EXCHANGES)
+
+
 def _exchange(word: str, example: str) -> str:
     name = word.lower()
     if name not in EXCHANGES:
-        raise ArgumentError(f"I can connect {', '.join(EXCHANGES)} accounts, e.g. {example}")
+        raise ArgumentError(_("I can connect {exchanges} accounts, e.g. {example}").format(
+            exchanges=exchange_names(), example=example))
     return name
 
 
 def key_request(exchange: str, telegram: bool = True) -> list[str]:
     """What to send, and how to make the key safe."""
-    parts = NEEDS[exchange]
     order = "KEY SECRET PASSPHRASE" if exchange == "okx" else "KEY SECRET"
-    kept = ("I delete that message at once" if telegram else
-            "I keep that line out of the console's history")
-    return [f"Send me your {exchange} read-only {parts} now, in one message: {order}",
-            f"{kept}, check the key and store it encrypted.",
-            f"Make the key on {exchange} with read permission only — no trading, no "
-            "withdrawals, no transfers: a key that can trade or withdraw is refused.",
-            "Changed your mind? Send /cancel."]
+    kept = (_("I delete that message at once, check the key and store it encrypted.")
+            if telegram else _("I keep that line out of the console's history, check the key "
+                               "and store it encrypted."))
+    return [_("Send me your {exchange} read-only {parts} now, in one message: {order}").format(
+                exchange=exchange, parts=_(NEEDS[exchange]), order=order),
+            kept,
+            _("Make the key on {exchange} with read permission only — no trading, no "
+              "withdrawals, no transfers: a key that can trade or withdraw is refused."
+              ).format(exchange=exchange),
+            _("Changed your mind? Send /cancel.")]
 
 
 class Connect(Command):
     name = "connect"
-    summary = "connect your exchange account with a read-only key (synced into your log)"
-    usage = "/connect <okx|binance|bybit> [KEY SECRET [PASSPHRASE]]"
+    summary = N_("connect your exchange account with a read-only key (synced into your log)")
+    usage = N_("/connect <okx|binance|bybit> [KEY SECRET [PASSPHRASE]]")
     examples = ("/connect okx", "/connect binance")
     private_only = True
     holds_secrets = True
 
     def parse(self, args: list[str]) -> tuple[str, ExchangeKeys | None]:
         if not args:
-            raise ArgumentError(f"Which exchange? /connect {' | '.join(EXCHANGES)}, "
-                                f"e.g. {self.example}")
+            raise ArgumentError(_("Which exchange? /connect {exchanges}, e.g. {example}"
+                                  ).format(exchanges=" | ".join(EXCHANGES),
+                                           example=self.example))
         exchange = _exchange(args[0], self.example)
         words = args[1:]
         if not words:
@@ -112,15 +134,14 @@ class Connect(Command):
         mask_key_words(words)  # from this moment on, never in a log line
         want = 3 if exchange == "okx" else 2
         if len(words) != want:
-            raise ArgumentError(f"{exchange} needs the {NEEDS[exchange]} ({want} words, in "
-                                f"that order); I got {len(words)} word(s). Nothing was stored.")
+            raise ArgumentError(_("{exchange} needs the {parts} ({want} words, in that "
+                                  "order); I got {got} word(s). Nothing was stored.").format(
+                exchange=exchange, parts=_(NEEDS[exchange]), want=want, got=len(words)))
         return exchange, ExchangeKeys(words[0], words[1], words[2] if want == 3 else None)
 
     async def answer(self, request: tuple[str, ExchangeKeys | None], ctx: CommandContext
                      ) -> Reply:
-        accounts = ctx.services.accounts
-        if accounts is None or not accounts.enabled:
-            raise ArgumentError(OFF.format(name=self.name))
+        accounts = _service(ctx, self.name)
         exchange, keys = request
         if keys is None:
             store.request_connect(ctx.services.db, ctx.user_id, exchange, accounts.now_ms())
@@ -130,36 +151,38 @@ class Connect(Command):
         store.cancel_connect(ctx.services.db, ctx.user_id)
         deleted = ctx.extra.get("key_message_deleted")
         note = [] if deleted is None else [
-            "I deleted your message with the key." if deleted else
-            "⚠ I could not delete your message with the key: delete it yourself."]
+            _("I deleted your message with the key.") if deleted else
+            _("⚠ I could not delete your message with the key: delete it yourself.")]
         try:
             rights, read = await accounts.check_key(exchange, keys)
         except AccountKeyError as e:
-            raise ArgumentError(f"Not connected: {e}. Check that you copied the "
-                                f"{NEEDS[exchange]}; nothing was stored. {' '.join(note)}"
-                                ) from None
+            raise ArgumentError(_("Not connected: {error}. Check that you copied the {parts}; "
+                                  "nothing was stored. {note}").format(
+                error=e, parts=_(NEEDS[exchange]), note=" ".join(note))) from None
         except MarketError as e:
-            raise ArgumentError(f"Not connected: I could not reach {exchange} to check the key "
-                                f"({str(e)[:120]}); nothing was stored. Try again in a minute."
-                                ) from None
+            raise ArgumentError(_("Not connected: I could not reach {exchange} to check the "
+                                  "key ({error}); nothing was stored. Try again in a minute."
+                                  ).format(exchange=exchange, error=str(e)[:120])) from None
         refusal = rights.refusal()
         if refusal is not None or read is None:
-            raise ArgumentError(f"Not connected: {refusal}. Nothing was stored. "
-                                f"{' '.join(note)}".strip())
+            raise ArgumentError(_("Not connected: {refusal}. Nothing was stored. {note}"
+                                  ).format(refusal=refusal, note=" ".join(note)).strip())
         account = accounts.connect(ctx.user_id, exchange, keys, rights)
         result = await accounts.sync.sync(account)
         opened = result.changes.opened
-        lines = [*note, f"Connected your {exchange} account ({read.state.balance.mode}) — read "
-                 f"only ({rights.detail}).",
-                 f"{len(opened)} open position(s) now in your trade log"
-                 + (": " + ", ".join(f"#{t.id} {t.symbol} {t.side} {t.size:g}" for t in opened)
-                    if opened else "") + ".",
-                 "Each cycle (and /sync) brings the exchange's opens, closes, liquidations, "
-                 "fees and funding into your log; /balance shows its money, /positions and "
-                 f"/risk the trades. The key is stored encrypted; /disconnect {exchange} "
-                 "deletes it."]
+        listed = ", ".join(f"#{t.id} {t.symbol} {side_word(t.side)} {t.size:g}" for t in opened)
+        lines = [*note, _("Connected your {exchange} account ({mode}) — read only ({rights})."
+                          ).format(exchange=exchange, mode=read.state.balance.mode,
+                                   rights=rights.detail),
+                 _("{n} open position(s) now in your trade log: {trades}.").format(
+                     n=len(opened), trades=listed) if opened else
+                 _("0 open position(s) now in your trade log."),
+                 _("Each cycle (and /sync) brings the exchange's opens, closes, liquidations, "
+                   "fees and funding into your log; /balance shows its money, /positions and "
+                   "/risk the trades. The key is stored encrypted; /disconnect {exchange} "
+                   "deletes it.").format(exchange=exchange)]
         if result.error:
-            lines.append(f"⚠ The first sync failed: {result.error}")
+            lines.append(_("⚠ The first sync failed: {error}").format(error=result.error))
         return Reply(data={"exchange": exchange, "connected": True, "rights": rights.detail,
                            "mode": read.state.balance.mode,
                            "trades": [t.id for t in opened], "error": result.error},
@@ -168,37 +191,69 @@ class Connect(Command):
 
 class Cancel(Command):
     name = "cancel"
-    summary = "stop waiting for the key a /connect asked for"
-    usage = "/cancel"
+    summary = N_("stop waiting for the key a /connect asked for")
+    usage = N_("/cancel")
     examples = ("/cancel",)
     private_only = True
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
         store.cancel_connect(ctx.services.db, ctx.user_id)
-        return Reply(data={"cancelled": True}, text=["OK — I am not waiting for a key."])
+        return Reply(data={"cancelled": True}, text=[_("OK — I am not waiting for a key.")])
 
 
 class Disconnect(Command):
     name = "disconnect"
-    summary = "delete your connected exchange account's key"
-    usage = "/disconnect [okx|binance|bybit]"
+    summary = N_("delete your connected exchange account's key")
+    usage = N_("/disconnect [okx|binance|bybit]")
     examples = ("/disconnect okx", "/disconnect")
     private_only = True
 
     def parse(self, args: list[str]) -> str | None:
         if len(args) > 1:
-            raise ArgumentError(f"/disconnect takes one exchange at most, e.g. {self.example}")
+            raise ArgumentError(_("/disconnect takes one exchange at most, e.g. {example}"
+                                  ).format(example=self.example))
         return _exchange(args[0], self.example) if args else None
 
     async def answer(self, request: str | None, ctx: CommandContext) -> Reply:
         gone = store.disconnect(ctx.services.db, ctx.user_id, request)
         if not gone:
-            raise ArgumentError(NONE.format(name=self.name,
-                                            on=f" on {request}" if request else ""))
+            raise _no_account(self.name, request)
         return Reply(data={"disconnected": gone}, text=[
-            f"Disconnected {', '.join(gone)}: the key is deleted.",
-            "The trades synced from it stay in your log, no longer synced: from now on they "
-            "are judged like the trades you log yourself (close them with /close)."])
+            _("Disconnected {exchanges}: the key is deleted.").format(exchanges=", ".join(gone)),
+            _("The trades synced from it stay in your log, no longer synced: from now on they "
+              "are judged like the trades you log yourself (close them with /close).")])
+
+
+def _service(ctx: CommandContext, name: str) -> Any:
+    """The accounts service, or the refusal of ``/name`` on a bot without one."""
+    accounts = ctx.services.accounts
+    if accounts is None or not accounts.enabled:
+        raise ArgumentError(_(OFF).format(name=name))
+    return accounts
+
+
+def _no_account(name: str, exchange: str | None = None) -> ArgumentError:
+    """The refusal of ``/name`` to a user with no connected account (on ``exchange``)."""
+    return ArgumentError(_(NONE_ON).format(name=name, exchange=exchange_name(exchange))
+                         if exchange
+                         else _(NONE).format(name=name))
+
+
+def _connected(ctx: CommandContext, name: str) -> tuple[Any, list[Any]]:
+    """The accounts service and the user's connected accounts, or ``/name``'s refusal: the
+    bot has no service, or the user no account (/sync, /balance)."""
+    accounts = _service(ctx, name)
+    mine = store.accounts_of(ctx.services.db, ctx.user_id)
+    if not mine:
+        raise _no_account(name)
+    return accounts, mine
+
+
+CLOSED_LINES = {  # a synced close, per reason (the stored word stays English in --json)
+    CLOSED: N_("#{id} {symbol} closed at {exit:g}, realised {pnl:+,.2f} USDT"),
+    LIQUIDATED: N_("#{id} {symbol} liquidated at {exit:g}, realised {pnl:+,.2f} USDT"),
+}
+CLOSED_OTHER = N_("#{id} {symbol} {reason} at {exit:g}, realised {pnl:+,.2f} USDT")
 
 
 def _sync_lines(r: Any, now_ms: int) -> tuple[list[str], dict[str, Any]]:
@@ -206,65 +261,60 @@ def _sync_lines(r: Any, now_ms: int) -> tuple[list[str], dict[str, Any]]:
     data: dict[str, Any] = {"exchange": a.exchange, "ok": r.ok, "error": r.error,
                             "mode": a.mode, "synced_at": a.synced_at}
     if not r.ok:
-        since = "" if a.synced_at is None else \
-            f" (last synced {ago(max(0, now_ms - a.synced_at))})"
-        return [f"{a.exchange}: not synced — {r.error}{since}"], data
+        line = _("{exchange}: not synced — {error}").format(exchange=a.exchange, error=r.error) \
+            if a.synced_at is None else \
+            _("{exchange}: not synced — {error} (last synced {ago})").format(
+                exchange=a.exchange, error=r.error, ago=ago(max(0, now_ms - a.synced_at)))
+        return [line], data
     c = r.changes
     closed = [{"id": t.id, "symbol": t.symbol, "reason": t.close_reason, "exit": t.exit_price,
                "realised_pnl": t.realised_pnl} for t in c.closed]
     data.update(opened=[t.id for t in c.opened], changed=[t.id for t in c.changed],
                 closed=closed, funding_payments=c.funding, warnings=list(c.warnings),
                 positions=len(r.state.positions) if r.state else 0)
-    parts = [f"{len(c.opened)} opened", f"{len(c.changed)} resized", f"{len(c.closed)} closed",
-             f"{c.funding} funding payment(s)"]
-    lines = [f"{a.exchange} ({a.mode}): synced — {', '.join(parts)}"]
-    lines += [f"  #{x['id']} {x['symbol']} {x['reason']} at {x['exit']:g}, realised "
-              f"{x['realised_pnl']:+,.2f} USDT" for x in closed]
+    lines = [_("{exchange} ({mode}): synced — {opened} opened, {resized} resized, {closed} "
+               "closed, {funding} funding payment(s)").format(
+        exchange=a.exchange, mode=a.mode, opened=len(c.opened), resized=len(c.changed),
+        closed=len(c.closed), funding=c.funding)]
+    lines += ["  " + _(CLOSED_LINES.get(x["reason"], CLOSED_OTHER)).format(
+        id=x["id"], symbol=x["symbol"], reason=x["reason"], exit=x["exit"],
+        pnl=x["realised_pnl"]) for x in closed]
     lines += [f"  ⚠ {w}" for w in c.warnings]
     return lines, data
 
 
 class Sync(Command):
     name = "sync"
-    summary = "bring your connected exchange accounts into your trade log now"
-    usage = "/sync"
+    summary = N_("bring your connected exchange accounts into your trade log now")
+    usage = N_("/sync")
     examples = ("/sync",)
     private_only = True
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
-        accounts = ctx.services.accounts
-        if accounts is None or not accounts.enabled:
-            raise ArgumentError(OFF.format(name=self.name))
-        if not store.accounts_of(ctx.services.db, ctx.user_id):
-            raise ArgumentError(NONE.format(name=self.name, on=""))
+        accounts, _mine = _connected(ctx, self.name)
         lines: list[str] = []
         out = []
         for r in await accounts.sync_user(ctx.user_id):
             more, data = _sync_lines(r, accounts.now_ms())
             lines += more
             out.append(data)
-        lines.append("/positions and /pnl show the log.")
+        lines.append(_("/positions and /pnl show the log."))
         return Reply(data={"accounts": out, "as_of": accounts.now_ms()}, text=lines)
 
 
 def _money(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:,.2f} USDT"
+    return _("n/a") if x is None else f"{x:,.2f} USDT"
 
 
 class Balance(Command):
     name = "balance"
-    summary = "each connected account's equity, margin used and free"
-    usage = "/balance"
+    summary = N_("each connected account's equity, margin used and free")
+    usage = N_("/balance")
     examples = ("/balance",)
     private_only = True
 
     async def answer(self, request: None, ctx: CommandContext) -> Reply:
-        accounts = ctx.services.accounts
-        if accounts is None or not accounts.enabled:
-            raise ArgumentError(OFF.format(name=self.name))
-        mine = store.accounts_of(ctx.services.db, ctx.user_id)
-        if not mine:
-            raise ArgumentError(NONE.format(name=self.name, on=""))
+        accounts, mine = _connected(ctx, self.name)
         lines: list[str] = []
         out: list[dict[str, Any]] = []
         for a in mine:
@@ -272,7 +322,8 @@ class Balance(Command):
                 read = await accounts.read(a)
             except MarketError as e:
                 out.append({"exchange": a.exchange, "error": str(e)[:200]})
-                lines.append(f"{a.exchange}: could not read it now ({str(e)[:120]})")
+                lines.append(_("{exchange}: could not read it now ({error})").format(
+                    exchange=a.exchange, error=str(e)[:120]))
                 continue
             b, s = read.state.balance, read.state
             row = {"exchange": a.exchange, "mode": b.mode, "equity": b.equity,
@@ -281,12 +332,17 @@ class Balance(Command):
                    "positions": len(s.positions), "approximate": b.approximate,
                    "as_of": s.server_time, "error": None}
             out.append(row)
-            lines += [f"{a.exchange} ({b.mode}): equity {_money(b.equity)}",
-                      f"  margin used {_money(b.initial)} · free {_money(b.available)}"
-                      + ("" if b.maintenance is None else
-                         f" · maintenance {_money(b.maintenance)}"),
-                      f"  {len(s.positions)} open position(s); read "
-                      f"{ago(max(0, accounts.now_ms() - s.server_time))}"]
+            margin = _("margin used {used} · free {free}").format(
+                used=_money(b.initial), free=_money(b.available)) if b.maintenance is None \
+                else _("margin used {used} · free {free} · maintenance {maintenance}").format(
+                    used=_money(b.initial), free=_money(b.available),
+                    maintenance=_money(b.maintenance))
+            lines += [_("{exchange} ({mode}): equity {equity}").format(
+                          exchange=a.exchange, mode=b.mode, equity=_money(b.equity)),
+                      f"  {margin}",
+                      "  " + _("{n} open position(s); read {ago}").format(
+                          n=len(s.positions),
+                          ago=ago(max(0, accounts.now_ms() - s.server_time)))]
             if b.approximate:
                 lines.append(f"  ⚠ {b.approximate}")
         return Reply(data={"accounts": out, "as_of": accounts.now_ms()}, text=lines)

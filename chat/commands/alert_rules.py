@@ -17,6 +17,7 @@ from typing import Any
 
 from chat.commands.base import ArgumentError, Command, Reply
 from chat.context import CommandContext
+from i18n import N_, _
 from plugins.alert_rules.user_rules import number, rearm_level, span_words
 from plugins.exchanges.errors import MarketError
 from settings.durations import Duration
@@ -47,41 +48,48 @@ class RuleRequest:
 def _number(m: re.Match[str], example: str) -> float:
     v = float(m["v"].replace(",", "").replace("_", "")) * (1000 if m["k"] else 1)
     if not math.isfinite(v) or v <= 0 or v >= 1e12:
-        raise ArgumentError(f"{m['v']} is not a level I can watch, e.g. {example}")
+        raise ArgumentError(_("{value} is not a level I can watch, e.g. {example}").format(
+            value=m["v"], example=example))
     return v
 
 
 class SetAlert(Command):
     name = "alert"
-    summary = "tell me when a price, a move or my trade's distance crosses a level"
-    usage = ("/alert <sym> < <price> | /alert <sym> move <pct>% <window> | "
-             "/alert trade <id> distance < <pct>%")
+    summary = N_("tell me when a price, a move or my trade's distance crosses a level")
+    usage = N_("/alert <sym> < <price> | /alert <sym> move <pct>% <window> | "
+               "/alert trade <id> distance < <pct>%")
     examples = ("/alert btc < 60000", "/alert eth move 5% 1h", "/alert trade 1 distance < 3%")
     private_only = True
 
     def parse(self, args: list[str]) -> RuleRequest:
         text = " ".join(args).lower().strip()
         if not text:
-            raise ArgumentError(f"Say what to watch, e.g. {' or '.join(self.examples)}")
+            raise ArgumentError(_("Say what to watch, e.g. {first} or {second} or {third}"
+                                  ).format(first=self.examples[0], second=self.examples[1],
+                                           third=self.examples[2]))
         if m := TRADE_RE.match(text):
             value = _number(m, self.examples[2])
             if value > 100:
-                raise ArgumentError(f"a distance is at most 100%, e.g. {self.examples[2]}")
+                raise ArgumentError(_("a distance is at most 100%, e.g. {example}").format(
+                    example=self.examples[2]))
             return RuleRequest(DISTANCE, "<", value, trade_id=int(m["id"]))
         if m := MOVE_RE.match(text):
             value = _number(m, self.examples[1])
             try:
                 window = Duration.parse(m["w"])
             except ValueError as e:
-                raise ArgumentError(f"{e}, e.g. {self.examples[1]}") from None
+                raise ArgumentError(_("{error}, e.g. {example}").format(
+                    error=e, example=self.examples[1])) from None
             if value > 100 or window > MAX_WINDOW:
-                raise ArgumentError("a move is at most 100% over at most 7d, e.g. "
-                                    f"{self.examples[1]}")
+                raise ArgumentError(_("a move is at most 100% over at most 7d, e.g. {example}"
+                                      ).format(example=self.examples[1]))
             return RuleRequest(MOVE, ">=", value, symbol=m["sym"], window=window)
         if m := PRICE_RE.match(text):
             op = {"below": "<", "above": ">"}.get(m["op"], m["op"])
             return RuleRequest(PRICE, op, _number(m, self.examples[0]), symbol=m["sym"])
-        raise ArgumentError(f"I can't read that alert. Try {' or '.join(self.examples)}")
+        raise ArgumentError(_("I can't read that alert. Try {first} or {second} or {third}"
+                              ).format(first=self.examples[0], second=self.examples[1],
+                                       third=self.examples[2]))
 
     async def answer(self, request: RuleRequest, ctx: CommandContext) -> Reply:
         s, uid = ctx.services, ctx.user_id
@@ -90,8 +98,9 @@ class SetAlert(Command):
         if request.kind == DISTANCE:
             t = trades.get_trade(s.db, uid, request.trade_id or 0)
             if t is None or t.closed_at is not None:
-                raise ArgumentError(f"You have no open trade #{request.trade_id} (see "
-                                    "/positions), e.g. /alert trade 5 distance < 3%")
+                raise ArgumentError(_("You have no open trade #{id} (see /positions), e.g. "
+                                      "/alert trade 5 distance < 3%").format(
+                    id=request.trade_id))
             text = f"trade #{request.trade_id} distance < {request.value:g}%"
         else:
             example = self.examples[0 if request.kind == PRICE else 1]
@@ -104,8 +113,9 @@ class SetAlert(Command):
                 window = request.window
                 assert window is not None
                 if window.ms % s.timeframe_ms:
-                    raise ArgumentError(f"the window must be whole {s.config.exchange.timeframe}"
-                                        f" bars, e.g. {example}")
+                    raise ArgumentError(_("the window must be whole {timeframe} bars, e.g. "
+                                          "{example}").format(
+                        timeframe=s.config.exchange.timeframe, example=example))
                 text = f"{base} move {request.value:g}% {span_words(window.ms)}"
         try:
             rule = user_alerts.add_rule(
@@ -113,16 +123,17 @@ class SetAlert(Command):
                 symbol=symbol, trade_id=request.trade_id, chat_id=ctx.chat_id,
                 window_ms=request.window.ms if request.window else None)
         except TooManyRules as e:
-            raise ArgumentError(f"{str(e).capitalize()}: delete one first (/alerts).") \
-                from None
-        lines = [f"Alert #{rule.id} set: {text}",
-                 "I tell you once when it is crossed, then again only after "
-                 f"{_rearm_words(rule)}."]
+            raise ArgumentError(_("{error}: delete one first (/alerts).").format(
+                error=str(e).capitalize())) from None
+        lines = [_("Alert #{id} set: {text}").format(id=rule.id, text=rule_text(rule)),
+                 _("I tell you once when it is crossed, then again only after {rearm}."
+                   ).format(rearm=_rearm_words(rule))]
         if price_line:
             lines.append(price_line)
-        lines.append("Your alerts: /alerts")
+        lines.append(_("Your alerts: /alerts"))
         return Reply(data={"rule": _rule_dict(rule, None)}, text=lines,
-                     buttons=[[(f"Delete #{rule.id}", f"/alerts delete {rule.id}")]])
+                     buttons=[[(_("Delete #{id}").format(id=rule.id),
+                                f"/alerts delete {rule.id}")]])
 
     async def _now_line(self, ctx: CommandContext, symbol: str, example: str) -> str:
         """The symbol's price now, with its data's age; it must be one the bot watches."""
@@ -130,24 +141,42 @@ class SetAlert(Command):
         try:
             snap = await s.snapshot()
         except MarketError as e:
-            return f"Price now unknown (the exchange did not answer: {str(e)[:80]})."
+            return _("Price now unknown (the exchange did not answer: {error}).").format(
+                error=str(e)[:80])
         if symbol not in snap.symbols:
             watched = ", ".join(x.split("-")[0] for x in snap.symbols[:12])
-            raise ArgumentError(f"I only watch {watched} (config [exchange] symbols), "
-                                f"e.g. {example}")
+            raise ArgumentError(_("I only watch {watched} (config [exchange] symbols), "
+                                  "e.g. {example}").format(watched=watched, example=example))
         j = snap.symbols.index(symbol)
         fresh = await s.freshness(snap)
-        return f"{symbol.split('-')[0]} {number(float(snap.close[-1, j]))} now ({fresh.text()})"
+        return _("{base} {price} now ({age})").format(
+            base=symbol.split("-")[0], price=number(float(snap.close[-1, j])), age=fresh.text())
 
 
 def _rearm_words(rule: UserAlert) -> str:
     level = rearm_level(rule)
     base = (rule.symbol or "").split("-")[0]
     if rule.kind == PRICE:
-        return f"{base} is back {'above' if rule.op == '<' else 'below'} {number(level)}"
+        back = _("{base} is back above {level}") if rule.op == "<" else \
+            _("{base} is back below {level}")
+        return back.format(base=base, level=number(level))
     if rule.kind == MOVE:
-        return f"the move is back under {level:.1f}%"
-    return f"the trade is back beyond {level:.1f}%"
+        return _("the move is back under {level:.1f}%").format(level=level)
+    return _("the trade is back beyond {level:.1f}%").format(level=level)
+
+
+def rule_text(rule: UserAlert) -> str:
+    """The rule as the reader reads it ("BTC < 60,000", "ETH move 5% 1h"); ``rule.text``
+    keeps the words it was stored with (English, for --json)."""
+    base = (rule.symbol or "").split("-")[0]
+    if rule.kind == PRICE:
+        return f"{base} {rule.op} {number(rule.value)}"
+    if rule.kind == MOVE:
+        return _("{base} move {pct:g}% {window}").format(
+            base=base, pct=rule.value, window=span_words(rule.window_ms or 0))
+    if rule.kind == DISTANCE:
+        return _("trade #{id} distance < {pct:g}%").format(id=rule.trade_id, pct=rule.value)
+    return rule.text
 
 
 def _rule_dict(rule: UserAlert, state: dict[str, Any] | None) -> dict[str, Any]:
@@ -161,8 +190,8 @@ def _rule_dict(rule: UserAlert, state: dict[str, Any] | None) -> dict[str, Any]:
 
 class ListAlerts(Command):
     name = "alerts"
-    summary = "list your alerts; /alerts delete <id> removes one"
-    usage = "/alerts [delete <id …> | delete all]"
+    summary = N_("list your alerts; /alerts delete <id> removes one")
+    usage = N_("/alerts [delete <id …> | delete all]")
     examples = ("/alerts", "/alerts delete all")
     private_only = True
 
@@ -171,13 +200,14 @@ class ListAlerts(Command):
         if not words:
             return None
         if words[0] not in ("delete", "del", "rm", "remove"):
-            raise ArgumentError(f"/alerts lists your alerts or deletes them, e.g. "
-                                f"{DELETE_EXAMPLE}")
+            raise ArgumentError(_("/alerts lists your alerts or deletes them, e.g. {example}"
+                                  ).format(example=DELETE_EXAMPLE))
         ids = words[1:]
         if ids == ["all"]:
             return "all"
         if not ids or not all(w.isdigit() and len(w) <= 12 for w in ids):
-            raise ArgumentError(f"Name the alerts to delete by number, e.g. {DELETE_EXAMPLE}")
+            raise ArgumentError(_("Name the alerts to delete by number, e.g. {example}"
+                                  ).format(example=DELETE_EXAMPLE))
         return [int(w) for w in ids]
 
     async def answer(self, request: list[int] | str | None, ctx: CommandContext) -> Reply:
@@ -186,9 +216,9 @@ class ListAlerts(Command):
             ids = None if isinstance(request, str) else list(request)  # str: "all"
             gone = user_alerts.delete_rules(s.db, uid, ids, now_ms=s.now_ms())
             if not gone and ids is not None:
-                raise ArgumentError("You have no such alert (see /alerts).")
-            head = f"Deleted {', '.join(f'#{i}' for i in gone)}." if gone else \
-                "Nothing to delete."
+                raise ArgumentError(_("You have no such alert (see /alerts)."))
+            head = _("Deleted {ids}.").format(ids=", ".join(f"#{i}" for i in gone)) if gone \
+                else _("Nothing to delete.")
         else:
             head = ""
         rules = user_alerts.user_rules(s.db, uid)
@@ -196,11 +226,11 @@ class ListAlerts(Command):
         states = {r.id: memory.get(RULE_STATE, str(r.id)) for r in rules}
         lines = [head] if head else []
         if not rules:
-            lines.append("You have no alerts. Set one: /alert btc < 60000")
+            lines.append(_("You have no alerts. Set one: /alert btc < 60000"))
         else:
-            lines.append(f"Your alerts ({len(rules)}):")
+            lines.append(_("Your alerts ({n}):").format(n=len(rules)))
             lines += [_line(r, states[r.id]) for r in rules]
-        buttons = [[(f"Delete #{r.id}", f"/alerts delete {r.id}")
+        buttons = [[(_("Delete #{id}").format(id=r.id), f"/alerts delete {r.id}")
                     for r in rules[i:i + 3]] for i in range(0, min(len(rules), 9), 3)]
         return Reply(data={"alerts": [_rule_dict(r, states[r.id]) for r in rules]},
                      text=lines, buttons=buttons)
@@ -208,5 +238,6 @@ class ListAlerts(Command):
 
 def _line(rule: UserAlert, state: dict[str, Any] | None) -> str:
     if state and not state.get("armed", True):
-        return f"#{rule.id} {rule.text} — fired; re-arms when {_rearm_words(rule)}"
-    return f"#{rule.id} {rule.text} — armed"
+        return _("#{id} {text} — fired; re-arms when {rearm}").format(
+            id=rule.id, text=rule_text(rule), rearm=_rearm_words(rule))
+    return _("#{id} {text} — armed").format(id=rule.id, text=rule_text(rule))

@@ -30,6 +30,7 @@ from chat.cli import with_exchange
 from chat.commands.base import ArgumentError, Command, Document, Reply
 from chat.context import CommandContext
 from chat.first_screens import backtest_short
+from i18n import N_, _
 from plugins.exchanges.errors import MarketError, UnknownSymbol
 
 MAX_DAYS = 1100
@@ -43,19 +44,23 @@ class ChatBacktest:
 
 
 def _number(text: str, what: str, lo: float, hi: float, example: str) -> float:
+    """``what`` is marked with ``N_`` ("days"): translated here."""
     try:
         v = float(text.rstrip("dx"))
     except ValueError:
-        raise ArgumentError(f"{what} must be a number, not {text!r}; e.g. {example}") from None
+        raise ArgumentError(_("{what} must be a number, not {text!r}; e.g. {example}").format(
+            what=_(what), text=text, example=example)) from None
     if not lo <= v <= hi:
-        raise ArgumentError(f"{what} must be between {lo:g} and {hi:g}; e.g. {example}")
+        raise ArgumentError(_("{what} must be between {lo:g} and {hi:g}; e.g. {example}").format(
+            what=_(what), lo=lo, hi=hi, example=example))
     return v
 
 
 class BacktestCommand(Command):
     name = "backtest"
-    summary = "backtest static vs dynamic hedging with fees, funding, slippage, liquidations"
-    usage = "/backtest [days] [leverage] [cross|isolated] [full]"
+    summary = N_("backtest static vs dynamic hedging with fees, funding, slippage, "
+                 "liquidations")
+    usage = N_("/backtest [days] [leverage] [cross|isolated] [full]")
     expandable = True
     examples = ("/backtest", "/backtest 90 10", "/backtest 30 5 isolated")
 
@@ -64,10 +69,11 @@ class BacktestCommand(Command):
         if args and args[-1].lower() in ("cross", "isolated"):
             margin = args.pop().lower()
         if len(args) > 2:
-            raise ArgumentError(f"/backtest takes at most two numbers and a margin mode, "
-                                f"e.g. {self.example}")
-        days = _number(args[0], "days", 1, MAX_DAYS, "/backtest 90") if args else 90.0
-        lev = _number(args[1], "leverage", 1, 125, "/backtest 90 10") if len(args) > 1 else 10.0
+            raise ArgumentError(_("/backtest takes at most two numbers and a margin mode, "
+                                  "e.g. {example}").format(example=self.example))
+        days = _number(args[0], N_("days"), 1, MAX_DAYS, "/backtest 90") if args else 90.0
+        lev = _number(args[1], N_("leverage"), 1, 125, "/backtest 90 10") \
+            if len(args) > 1 else 10.0
         return ChatBacktest(days, lev, margin)
 
     async def answer(self, request: ChatBacktest, ctx: CommandContext) -> Reply:
@@ -75,7 +81,7 @@ class BacktestCommand(Command):
         req = BacktestRequest(days=request.days, leverage=request.leverage, end_ms=s.at_ms,
                               margin=request.margin)
         try:
-            result, data, _ = await backtest(s.market, req, s.config)
+            result, data, _seconds = await backtest(s.market, req, s.config)
         except (BacktestUsageError, UnknownSymbol) as e:
             return Reply.usage(str(e))
 
@@ -94,56 +100,56 @@ class BacktestCommand(Command):
     # --- the one-shot CLI with real flags ---------------------------------------------------
 
     def add_cli_parser(self, sub: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p = sub.add_parser(self.name, parents=[common], help=self.summary,
-                           description="Backtest hedging strategies on a leveraged perpetual "
-                                       "position with fees, funding, slippage and "
-                                       "liquidations; decisions at a close trade at the next "
-                                       "open.")
+        p = sub.add_parser(self.name, parents=[common], help=_(self.summary),
+                           description=_("Backtest hedging strategies on a leveraged "
+                                         "perpetual position with fees, funding, slippage and "
+                                         "liquidations; decisions at a close trade at the "
+                                         "next open."))
         a = p.add_argument
-        a("--exchange", metavar="NAME", help="market source: csv, sim, okx, ...")
+        a("--exchange", metavar="NAME", help=_("market source: csv, sim, okx, ..."))
         a("--data", metavar="DIR",
-          help="folder of <SYMBOL>_<timeframe>.csv[.gz] files (csv), e.g. BTCUSDT_15m.csv.gz")
-        a("--timeframe", metavar="15m", help="bar size of the data (default [exchange] "
-                                             "timeframe, 15m)")
+          help=_("folder of <SYMBOL>_<timeframe>.csv[.gz] files (csv), e.g. BTCUSDT_15m.csv.gz"))
+        a("--timeframe", metavar="15m",
+          help=_("bar size of the data (default [exchange] timeframe, 15m)"))
         a("--funding", metavar="DIR|off",
-          help="folder of <SYMBOL>_funding.csv[.gz] files; off: no funding at all")
-        a("--tiers", metavar="FILE", help="tier table (OKX .csv or Binance .json[.gz])")
-        a("--mark", metavar="DIR", help="folder of <SYMBOL>_mark_1h.csv[.gz] mark candles")
-        a("--symbols", nargs="+", metavar="SYM", help="symbols to load (default: all/config)")
+          help=_("folder of <SYMBOL>_funding.csv[.gz] files; off: no funding at all"))
+        a("--tiers", metavar="FILE", help=_("tier table (OKX .csv or Binance .json[.gz])"))
+        a("--mark", metavar="DIR", help=_("folder of <SYMBOL>_mark_1h.csv[.gz] mark candles"))
+        a("--symbols", nargs="+", metavar="SYM", help=_("symbols to load (default: all/config)"))
         a("--main", default="BTC",
-          help="the main position's symbol, or a book: BTC,ETH,SOL (default BTC)")
+          help=_("the main position's symbol, or a book: BTC,ETH,SOL (default BTC)"))
         a("--weights", default=None, metavar="W,W,…",
-          help="weights of the book's symbols (default equal), e.g. 0.5,0.3,0.2")
+          help=_("weights of the book's symbols (default equal), e.g. 0.5,0.3,0.2"))
         a("--side", choices=("long", "short"), default="long")
         a("--margin", choices=("cross", "isolated"), default="cross",
-          help="cross: one account for main and hedges (default); isolated: each leg alone")
+          help=_("cross: one account for main and hedges (default); isolated: each leg alone"))
         a("--reentry", default="none", metavar="none|after:1d",
-          help="after a liquidation: stay out (default) or re-enter after a duration")
+          help=_("after a liquidation: stay out (default) or re-enter after a duration"))
         a("--rolling", default=None, metavar="7d",
-          help="a study: one start every this long over the data (all of it by default)")
-        a("--horizon", default="90d", metavar="90d", help="each start's length in a study")
+          help=_("a study: one start every this long over the data (all of it by default)"))
+        a("--horizon", default="90d", metavar="90d", help=_("each start's length in a study"))
         a("--baseline", choices=("none", "matched"), default="matched",
-          help="unhedged baselines in a study: the main leverage only, or also matched to "
-               "each strategy's collateral (default)")
-        a("--workers", type=int, default=None, help="processes for a study (default: cores)")
+          help=_("unhedged baselines in a study: the main leverage only, or also matched "
+                 "to each strategy's collateral (default)"))
+        a("--workers", type=int, default=None, help=_("processes for a study (default: cores)"))
         a("--fees", type=float, default=None, metavar="RATE",
-          help="taker fee rate, e.g. 0.0005 (default [risk] taker_fee); 0: none")
+          help=_("taker fee rate, e.g. 0.0005 (default [risk] taker_fee); 0: none"))
         a("--slippage", type=float, default=1.0, metavar="SCALE",
-          help="scale of the slippage model (default 1); 0: none")
+          help=_("scale of the slippage model (default 1); 0: none"))
 
-        a("--start", metavar="TIME", help="ISO 8601 (UTC) or Unix ms")
-        a("--end", metavar="TIME", help="ISO 8601 (UTC) or Unix ms (default: end of data)")
-        a("--days", type=float, default=None, help="window length (default 90)")
+        a("--start", metavar="TIME", help=_("ISO 8601 (UTC) or Unix ms"))
+        a("--end", metavar="TIME", help=_("ISO 8601 (UTC) or Unix ms (default: end of data)"))
+        a("--days", type=float, default=None, help=_("window length (default 90)"))
         a("--leverage", type=float, default=10.0)
-        a("--capital", type=float, default=2000.0, help="USDT (default 2000)")
+        a("--capital", type=float, default=2000.0, help=_("USDT (default 2000)"))
         a("--threshold", type=float, default=None,
-          help="rebalance threshold (default [strategies] rebalance_threshold)")
-        a("--strategies", default=None, help="comma-separated (default: the five built-ins)")
-        a("--json", action="store_true", help="print one JSON object")
-        a("--chart", metavar="PATH.png", help="write the equity/drawdown chart")
-        a("--report", metavar="PATH.md", help="write a Markdown report")
-        a("--title", default=None, help="title of the chart and report")
-        a("--no-progress", action="store_true", help="no progress bar on stderr")
+          help=_("rebalance threshold (default [strategies] rebalance_threshold)"))
+        a("--strategies", default=None, help=_("comma-separated (default: the five built-ins)"))
+        a("--json", action="store_true", help=_("print one JSON object"))
+        a("--chart", metavar="PATH.png", help=_("write the equity/drawdown chart"))
+        a("--report", metavar="PATH.md", help=_("write a Markdown report"))
+        a("--title", default=None, help=_("title of the chart and report"))
+        a("--no-progress", action="store_true", help=_("no progress bar on stderr"))
         return p
 
     def run_cli(self, rt: Any) -> int:
@@ -157,9 +163,9 @@ class BacktestCommand(Command):
             if start is not None and args.days is not None:
                 end = end if end is not None else start + int(args.days * 86_400_000)
             if args.leverage <= 0 or args.capital <= 0:
-                raise CliUsageError("--leverage and --capital must be positive")
+                raise CliUsageError(_("--leverage and --capital must be positive"))
             if args.workers is not None and args.workers < 1:
-                raise CliUsageError("--workers must be 1 or more")
+                raise CliUsageError(_("--workers must be 1 or more"))
             request = BacktestRequest(
                 main=args.main, side=args.side, days=days, start_ms=start, end_ms=end,
                 leverage=args.leverage, capital=args.capital,
@@ -190,22 +196,22 @@ class BacktestCommand(Command):
             print(str(e), file=sys.stderr)
             return 2
         except MarketError as e:
-            print(f"market data: {e}", file=sys.stderr)
+            print(_("market data: {error}").format(error=e), file=sys.stderr)
             return 1
         study = data.get("kind") == "study"
         line = study_report.headline(data) if study else headline(data)
-        title = args.title or f"hedgewatch backtest: {line}"
-        intro = ("Generated by " + md_code("python bot.py " + shlex.join(sys.argv[1:]))
-                 + " (hedgewatch backtest; see the assumptions below).")
+        title = args.title or _("hedgewatch backtest: {headline}").format(headline=line)
+        intro = _("Generated by {command} (hedgewatch backtest; see the assumptions below)."
+                  ).format(command=md_code("python bot.py " + shlex.join(sys.argv[1:])))
         written = write_outputs(result, data, chart=args.chart, report=args.report, title=title,
                                 intro=intro)
         if args.json:
             print(json.dumps(data, allow_nan=False))
         else:
             print(study_report.table(data) if study else table(data))
-            print(f"[compute {seconds:.2f} s]", file=sys.stderr)
+            print(_("[compute {seconds:.2f} s]").format(seconds=seconds), file=sys.stderr)
             for path in written:
-                print(f"[written {path}]")
+                print(_("[written {path}]").format(path=path))
         return 0
 
 
@@ -217,8 +223,8 @@ def _weights(text: str | None) -> tuple[float, ...] | None:
     try:
         return tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise CliUsageError(f"--weights must be numbers separated by commas, not {text!r}"
-                            ) from None
+        raise CliUsageError(_("--weights must be numbers separated by commas, not {text!r}"
+                              ).format(text=text)) from None
 
 
 def _with_exchange(rt: Any, args: argparse.Namespace, days: float | None) -> Any:

@@ -5,15 +5,19 @@ A command is parsed once into a request, answered by a coroutine that returns a 
 Adding a command is one class plus one registration::
 
     from plugins import hookimpl
-    from chat.commands.base import Command, Reply
+    from chat.commands.base import ArgumentError, Command, Reply
+    from i18n import N_, _
 
     class Ping(Command):
         name = "ping"
-        summary = "check that the bot answers"
-        usage = "/ping [word]"
+        summary = N_("check that the bot answers")
+        usage = N_("/ping [word]")
         examples = ("/ping", "/ping hello")
 
         def parse(self, args):                  # raise ArgumentError on bad input
+            if len(args) > 1:
+                raise ArgumentError(_("One word at most, e.g. {example}").format(
+                    example=self.example))
             return " ".join(args) or "pong"
 
         async def answer(self, request, ctx):   # ctx: chat.context.CommandContext
@@ -30,6 +34,14 @@ Rules for ``answer``: it must not block the event loop for long (the market and 
 are reached through ``ctx.services``); it may raise ``ArgumentError`` (shown as the short
 message, exit code 2 on the CLI); any other exception is logged with its traceback and the
 user gets one apologetic line. ``data`` must be JSON-ready; NaN/inf become ``null``.
+
+Languages (``i18n``): ``summary`` and ``usage`` are class attributes, read before anyone's
+language is known, so they are marked with ``N_`` and whoever shows them (``/help``, the
+command menus, usage errors, ``bot.py --help``) translates them with ``_()``. Everything
+built while parsing or answering is translated at once with ``_()`` (the caller has set the
+reader's language): ``ArgumentError`` messages, ``text`` lines, button labels, captions.
+``Reply.usage`` and ``Reply.failure`` take text already translated. ``examples`` are command
+lines and the keys and values of ``data`` are for ``--json``: neither is translated.
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from chat.grammar import ArgumentError
+from i18n import _
 
 if TYPE_CHECKING:
     from chat.context import CommandContext
@@ -90,10 +103,12 @@ class Reply:
 
     @classmethod
     def usage(cls, message: str) -> Reply:
+        """A bad argument; ``message`` is already in the reader's language."""
         return cls(data={"error": message}, text=[message], kind="usage")
 
     @classmethod
     def failure(cls, message: str) -> Reply:
+        """We could not answer; ``message`` is already in the reader's language."""
         return cls(data={"error": message}, text=[message], kind="failure")
 
     @property
@@ -126,9 +141,12 @@ class Command:
     """Base class of every chat command. Subclasses set the attributes and ``answer``.
 
     ``name``          the word after the slash (lower case, no spaces)
-    ``summary``       one line for ``/help`` and ``bot.py --help``
-    ``usage``         the grammar, e.g. ``/risk <symbol> [side] [size] [@entry] [lev]``
-    ``examples``      a few complete command lines
+    ``summary``       one line for ``/help`` and ``bot.py --help``; marked ``N_("...")``,
+                      shown through ``_()``
+    ``usage``         the grammar, e.g. ``/risk <symbol> [side] [size] [@entry] [lev]``;
+                      marked ``N_`` and shown through ``_()`` (its words are translated,
+                      the command and the literal keywords are kept)
+    ``examples``      a few complete command lines (never translated)
     ``private_only``  True when it shows or changes personal data (trade log): refused in groups
     ``admin_only``    True when in groups it changes the group's settings: admins only
     ``operator_only`` True when it shows what only the bot's operator may see (the exchange
@@ -155,7 +173,7 @@ class Command:
     @property
     def example(self) -> str:
         """The first example, quoted in error messages."""
-        return self.examples[0] if self.examples else self.usage
+        return self.examples[0] if self.examples else _(self.usage)
 
     def parse(self, args: list[str]) -> Any:
         """Turn the words after the command into a request; raise ``ArgumentError``.
@@ -163,7 +181,8 @@ class Command:
         Pure: no market, no database. The default takes no arguments.
         """
         if args:
-            raise ArgumentError(f"/{self.name} takes no arguments, e.g. {self.example}")
+            raise ArgumentError(_("/{name} takes no arguments, e.g. {example}").format(
+                name=self.name, example=self.example))
         return None
 
     async def answer(self, request: Any, ctx: CommandContext) -> Reply:
@@ -179,16 +198,23 @@ class Command:
 
     def add_cli_parser(self, sub: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
         """Add ``bot.py <name>`` with the words as positional args and the shared flags."""
-        p = sub.add_parser(self.name, parents=[common], help=self.summary,
-                           description=f"{self.summary}. Usage: {self.usage}",
-                           epilog="examples: " + "; ".join(self.examples))
-        example = self.examples[0].removeprefix("/" + self.name).strip() or "(none)"
-        p.add_argument("args", nargs="*", metavar="ARG",  # argparse %-formats a help text
-                       help="as in chat, e.g. " + example.replace("%", "%%"))
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.add_argument("--exchange", metavar="NAME", help="market source (okx, csv, sim, ...)")
-        p.add_argument("--data", metavar="DIR", help="folder of CSV files (sets exchange.data_dir)")
-        p.add_argument("--at", metavar="TIME", help="replay time: ISO 8601 (UTC) or Unix ms")
+        summary = _(self.summary)  # argparse %-formats help texts: a % is written %%
+        p = sub.add_parser(self.name, parents=[common], help=summary.replace("%", "%%"),
+                           description=_("{summary}. Usage: {usage}").format(
+                               summary=summary, usage=_(self.usage)),
+                           epilog=_("examples: {examples}").format(
+                               examples="; ".join(self.examples)))
+        example = self.examples[0].removeprefix("/" + self.name).strip() or _("(none)")
+        p.add_argument("args", nargs="*", metavar="ARG",
+                       help=_("as in chat, e.g. {example}").format(
+                           example=example.replace("%", "%%")))
+        p.add_argument("--json", action="store_true", help=_("print one JSON object"))
+        p.add_argument("--exchange", metavar="NAME",
+                       help=_("market source (okx, csv, sim, ...)"))
+        p.add_argument("--data", metavar="DIR",
+                       help=_("folder of CSV files (sets exchange.data_dir)"))
+        p.add_argument("--at", metavar="TIME",
+                       help=_("replay time: ISO 8601 (UTC) or Unix ms"))
         self.add_cli_options(p)
         return p
 

@@ -21,10 +21,11 @@ from chat.context import Services
 from core.risk import RiskReport
 from core.shock import Book, cross_liquidation_prices
 from core.types import FloatArray, MarketSnapshot, Position
+from i18n import N_, _
 from storage.trades import Trade
 
-JOINT_NOTE = ("cross margin: the account's liquidation when {base} moves against this "
-              "position and your other cross positions move with it by their stress betas")
+JOINT_NOTE = N_("cross margin: the account's liquidation when {base} moves against this "
+                "position and your other cross positions move with it by their stress betas")
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,10 @@ def co_movement(state: Any, columns: list[int], driver: int) -> tuple[FloatArray
         b = float(state.stress_beta[j, driver])
         if not math.isfinite(b):
             b = float(state.beta_fast[j, driver])
-            note = "its β over the last day" if math.isfinite(b) else "held still"
-            notes.append(f"too few stress bars for {symbols[j]} against {symbols[driver]}: "
-                         f"{note}")
+            note = _("too few stress bars for {symbol} against {driver}: its β over the last "
+                     "day") if math.isfinite(b) else \
+                _("too few stress bars for {symbol} against {driver}: held still")
+            notes.append(note.format(symbol=symbols[j], driver=symbols[driver]))
         out[k] = b if math.isfinite(b) else 0.0
     return out, notes
 
@@ -126,7 +128,7 @@ def with_joint_cross(services: Services, snap: MarketSnapshot, items: list[Entry
             px = 0.0 if e.position.sign > 0 else math.inf
         base = e.position.symbol.split("-")[0]
         rep = report_for(services, snap, e.position, mmr=mmr, fee=fee, liquidation_price=px,
-                         cross_note=JOINT_NOTE.format(base=base),
+                         cross_note=_(JOINT_NOTE).format(base=base),
                          tails=state.tails.select([e.column]))
         out[k] = Entry(e.trade, e.position, e.column, rep)
     return out, notes

@@ -20,6 +20,7 @@ from chat.context import CommandContext
 from chat.first_screens import corr_short
 from core.types import MarketSnapshot
 from core.views import CorrelationView, correlation_view, largest_changes
+from i18n import N_, _
 from settings.config import Config
 from settings.engine import engine_params
 
@@ -51,23 +52,27 @@ def _short(symbol: str) -> str:
 
 def _describe(c: dict[str, Any], mode: str, slow_label: str) -> str:
     a, b = (_short(s) for s in c["pair"])
-    verb = "rose" if c["change"] > 0 else "fell"
-    return (f"{a}/{b} {verb} to {c['now']:+.2f} ({mode}) from {c['base']:+.2f} ({slow_label}), "
-            f"{c['change']:+.2f}")
+    text = _("{a}/{b} rose to {now:+.2f} ({mode}) from {base:+.2f} ({slow}), {change:+.2f}") \
+        if c["change"] > 0 else \
+        _("{a}/{b} fell to {now:+.2f} ({mode}) from {base:+.2f} ({slow}), {change:+.2f}")
+    return text.format(a=a, b=b, now=c["now"], mode=mode, base=c["base"], slow=slow_label,
+                       change=c["change"])
 
 
 def _table(symbols: list[str], m: np.ndarray) -> str:
     names = [_short(s)[:5] for s in symbols]
     head = "      " + " ".join(f"{n:>5}" for n in names)
-    rows = [f"{n:<5} " + " ".join("  n/a" if not np.isfinite(v) else f"{v:5.2f}" for v in row)
+    na = f"{_('n/a'):>5}"
+    rows = [f"{n:<5} " + " ".join(na if not np.isfinite(v) else f"{v:5.2f}" for v in row)
             for n, row in zip(names, m, strict=True)]
     return "\n".join([head, *rows])
 
 
 class Corr(Command):
     name = "corr"
-    summary = "correlation now vs the 30-day baseline, as a heatmap, and the biggest changes"
-    usage = "/corr [symbols…] [fast|slow|ewma] [full]"
+    summary = N_("correlation now vs the 30-day baseline, as a heatmap, and the biggest "
+                 "changes")
+    usage = N_("/corr [symbols…] [fast|slow|ewma] [full]")
     expandable = True
     examples = ("/corr", "/corr btc eth sol", "/corr btc eth sol ewma")
 
@@ -80,13 +85,15 @@ class Corr(Command):
             elif a.replace("-", "").replace("/", "").replace(":", "").isalnum():
                 symbols.append(a)
             else:
-                raise ArgumentError(f"I didn't understand '{a}' — list symbols and optionally "
-                                    f"fast, slow or ewma, e.g. {self.examples[2]}")
+                raise ArgumentError(_("I didn't understand '{word}' — list symbols and "
+                                      "optionally fast, slow or ewma, e.g. {example}").format(
+                    word=a, example=self.examples[2]))
         if len(symbols) == 1:
-            raise ArgumentError(f"A correlation needs two symbols or more (or none for all), "
-                                f"e.g. {self.examples[1]}")
+            raise ArgumentError(_("A correlation needs two symbols or more (or none for all), "
+                                  "e.g. {example}").format(example=self.examples[1]))
         if len(symbols) > MAX_SYMBOLS:
-            raise ArgumentError(f"At most {MAX_SYMBOLS} symbols, e.g. {self.examples[1]}")
+            raise ArgumentError(_("At most {n} symbols, e.g. {example}").format(
+                n=MAX_SYMBOLS, example=self.examples[1]))
         return CorrRequest(tuple(symbols), mode)
 
     async def answer(self, request: CorrRequest, ctx: CommandContext) -> Reply:
@@ -95,18 +102,18 @@ class Corr(Command):
             resolved = [await s.resolve(t, self.examples[1]) for t in request.symbols]
             symbols = list(dict.fromkeys(resolved))
             if len(symbols) < 2:
-                raise ArgumentError(f"Those name one market; give two or more, "
-                                    f"e.g. {self.examples[1]}")
+                raise ArgumentError(_("Those name one market; give two or more, e.g. {example}"
+                                      ).format(example=self.examples[1]))
             snap = await s.snapshot(symbols)
         else:
             snap = await s.snapshot()
             symbols = list(snap.symbols)
         present = [x for x in symbols if x in snap.symbols]
-        warnings = [f"{x}: {snap.missing.get(x, 'no data')}" for x in symbols
+        warnings = [f"{x}: {snap.missing.get(x, _('no data'))}" for x in symbols
                     if x not in snap.symbols]
         if len(present) < 2:
             return Reply(data={"symbols": present, "warnings": warnings},
-                         text=["Not enough data for a correlation right now.", *warnings])
+                         text=[_("Not enough data for a correlation right now."), *warnings])
         view = corr_view(snap, present, s.config)
         m = {"fast": view.fast_corr, "slow": view.slow_corr, "ewma": view.ewma_corr}
         e = s.config.engine
@@ -117,11 +124,12 @@ class Corr(Command):
                 "as_of": snap.last_bar_close_ms, "mode": request.mode,
                 "windows": labels, "largest_changes": moved, "warnings": warnings,
                 "simulated": snap.simulated, **freshness_data(await s.freshness(snap))}
-        title = f"Correlation {labels[request.mode]}" + (
-            f" vs {labels['slow']}" if request.mode != "slow" else "")
-        lines = [title + (" (SIMULATED)" if snap.simulated else ""),
+        title = _("Correlation {window}").format(window=labels["slow"]) \
+            if request.mode == "slow" else _("Correlation {window} vs {slow}").format(
+                window=labels[request.mode], slow=labels["slow"])
+        lines = [_("{title} (SIMULATED)").format(title=title) if snap.simulated else title,
                  _table(present, m[request.mode])]
-        lines += ["Largest changes:" if moved else "No pair has enough data to compare."]
+        lines += [_("Largest changes:") if moved else _("No pair has enough data to compare.")]
         lines += [f"  {_describe(c, labels['fast'], labels['slow'])}" for c in moved]
         lines.append(age_text(data["data_age_ms"], data["data_behind"]))
         lines += [f"⚠ {w}" for w in warnings]

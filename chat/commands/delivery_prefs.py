@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+from chat.alert_render import SEVERITY_WORDS
 from chat.commands.base import ArgumentError
 from core.alerts import SEVERITIES
+from i18n import _
 from storage import chats
 from storage.chats import ChatSettings
 
@@ -20,12 +22,13 @@ def parse_quiet(value: str) -> list[int] | None:
         return None
     m = QUIET_HOURS.fullmatch(value)
     if m is None:
-        raise ArgumentError(f"Quiet hours are two times, e.g. /settings quiet 23:00-07:00 "
-                            f"(or /settings quiet off), not '{value[:20]}'")
+        raise ArgumentError(_("Quiet hours are two times, e.g. /settings quiet 23:00-07:00 "
+                              "(or /settings quiet off), not '{value}'").format(
+            value=value[:20]))
     h1, m1, h2, m2 = map(int, m.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59 or (h1, m1) == (h2, m2):
-        raise ArgumentError("Quiet hours run between two different times of day, "
-                            "e.g. /settings quiet 23:00-07:00")
+        raise ArgumentError(_("Quiet hours run between two different times of day, "
+                              "e.g. /settings quiet 23:00-07:00"))
     return [h1 * 60 + m1, h2 * 60 + m2]
 
 
@@ -35,9 +38,19 @@ def hhmm(minute: int) -> str:
 
 
 def ring_line(s: ChatSettings) -> str:
-    silent = SEVERITIES[:SEVERITIES.index(s.ring)]
-    which = "critical only" if s.ring == "critical" else f"{s.ring} and up"
-    return f"Rings: {which}" + (f" ({', '.join(silent)} arrive silently)" if silent else "")
+    silent = ", ".join(severity_word(x) for x in SEVERITIES[:SEVERITIES.index(s.ring)])
+    if s.ring == "critical":
+        line = _("Rings: critical only ({silent} arrive silently)") if silent else \
+            _("Rings: critical only")
+    else:
+        line = _("Rings: {ring} and up ({silent} arrive silently)") if silent else \
+            _("Rings: {ring} and up")
+    return line.format(ring=severity_word(s.ring), silent=silent)
+
+
+def severity_word(severity: str) -> str:
+    """info / warning / critical in the reader's language."""
+    return _(SEVERITY_WORDS[severity]) if severity in SEVERITY_WORDS else severity
 
 
 def topic_line(s: ChatSettings) -> str | None:
@@ -45,6 +58,6 @@ def topic_line(s: ChatSettings) -> str | None:
     main = s.extra.get(chats.THREAD)
     if main is None and not threads:
         return None
-    parts = ([f"topic {main}"] if main is not None else []) + [
-        f"{kind} → topic {t}" for kind, t in sorted(threads.items())]
-    return "Alerts go to: " + ", ".join(parts)
+    parts = ([_("topic {id}").format(id=main)] if main is not None else []) + [
+        _("{kind} → topic {id}").format(kind=kind, id=t) for kind, t in sorted(threads.items())]
+    return _("Alerts go to: {topics}").format(topics=", ".join(parts))

@@ -15,10 +15,11 @@ from chat.commands.position_args import build_position
 from chat.context import CommandContext
 from chat.dispatch import PRIVATE_ONLY
 from chat.first_screens import MAX_LINES, hedge_short
-from chat.grammar import PositionArgs, parse_position, parse_trade_id
+from chat.grammar import PositionArgs, parse_position, parse_trade_id, side_word
 from core.evaluate import EngineResult, evaluate
 from core.recommend import HeldHedge
 from core.types import Position
+from i18n import N_, _
 from plugins.alert_rules.trade_rules import hedged_command
 from plugins.manager import PluginManager
 from plugins.strategies.asking import ask
@@ -34,18 +35,26 @@ class TradeRef:
     trade_id: int
 
 
+REGIMES = {"low": N_("low regime"), "normal": N_("normal regime"),  # core.regimes names
+           "high": N_("high regime"), "unknown": N_("unknown regime")}
+CASCADE_LEVELS = {"calm": N_("calm"), "elevated": N_("elevated"),  # core.cascade.LEVEL_ORDER
+                  "high": N_("high"), "cascade": N_("cascade")}
+
+
 class Hedge(Command):
     name = "hedge"
-    summary = "how to hedge a position or one of your trades: every strategy, counterweights"
-    usage = ("/hedge <symbol> [long|short] [size] [@entry] [10x] [with <symbols>] [full] | "
-             "/hedge <trade id> [full]")
+    summary = N_("how to hedge a position or one of your trades: every strategy, "
+                 "counterweights")
+    usage = N_("/hedge <symbol> [long|short] [size] [@entry] [10x] [with <symbols>] [full] | "
+               "/hedge <trade id> [full]")
     expandable = True
     examples = ("/hedge btc 0.5 10x", "/hedge sol long 100 @180 10x", "/hedge eth with btc sol",
                 "/hedge 1")
 
     def parse(self, args: list[str]) -> PositionArgs | TradeRef:
         if not args:
-            raise ArgumentError(f"Which position? e.g. {self.example}")
+            raise ArgumentError(_("Which position? e.g. {example}").format(
+                example=self.example))
         if len(args) == 1 and args[0].removeprefix("#").isdecimal():
             return TradeRef(parse_trade_id(args[0], self.examples[3]))
         return parse_position(args, self.example)
@@ -59,12 +68,12 @@ class Hedge(Command):
         """The hedge of a logged trade: its own position and margin, the legs it holds, and
         "I put this on" for its strategy's legs."""
         if not ctx.is_private:
-            return Reply.usage(PRIVATE_ONLY.format(example=self.examples[3]))
+            return Reply.usage(_(PRIVATE_ONLY).format(example=self.examples[3]))
         s = ctx.services
         t = trades_store.get_trade(s.db, ctx.user_id, request.trade_id)
         if t is None or not t.is_open or t.is_leg:
-            raise ArgumentError(f"There is no open trade #{request.trade_id} of yours — "
-                                "see /positions.")
+            raise ArgumentError(_("There is no open trade #{id} of yours — see /positions."
+                                  ).format(id=request.trade_id))
         pos = Position(t.symbol, t.side, t.size, t.entry, t.leverage, t.margin_mode,
                        t.isolated_margin)
         legs = trades_store.legs_of(s.db, ctx.user_id, t.id)
@@ -79,9 +88,10 @@ class Hedge(Command):
         reply.data["trade_id"] = t.id
         reply.data["held"] = [{"id": x.id, "symbol": x.symbol, "side": x.side, "size": x.size,
                                "entry": x.entry} for x in legs]
-        held_line = "Held: " + (", ".join(
-            f"#{x.id} {x.side} {x.size:.6g} {x.symbol.split('-')[0]}" for x in legs)
-            or "no hedge logged") + f" · strategy {name}"
+        held = ", ".join(f"#{x.id} {side_word(x.side)} {x.size:.6g} {x.symbol.split('-')[0]}"
+                         for x in legs)
+        held_line = _("Held: {legs} · strategy {name}").format(legs=held, name=name) if held \
+            else _("Held: no hedge logged · strategy {name}").format(name=name)
         reply.text.insert(1, held_line)
         if reply.short is not None:
             reply.short.insert(1, held_line)
@@ -89,7 +99,8 @@ class Hedge(Command):
         reply.buttons = []
         if chosen is not None:
             target = [(leg["symbol"], leg["side"], leg["size"]) for leg in chosen["legs"]]
-            reply.buttons = [[(f"I put this on ({name})", hedged_command(t.id, target))]]
+            reply.buttons = [[(_("I put this on ({name})").format(name=name),
+                               hedged_command(t.id, target))]]
         return reply
 
     async def answer_position(self, request: PositionArgs, ctx: CommandContext, *,
@@ -100,8 +111,9 @@ class Hedge(Command):
         hedges, merged = unique_legs([await s.resolve(h, self.example)
                                       for h in request.hedges])
         if symbol in hedges:
-            raise ArgumentError(f"{symbol} cannot hedge itself; name other symbols after "
-                                f"'with', e.g. {self.examples[2]}")
+            raise ArgumentError(_("{symbol} cannot hedge itself; name other symbols after "
+                                  "'with', e.g. {example}").format(symbol=symbol,
+                                                                  example=self.examples[2]))
         snap = await s.snapshot()
         wanted = {symbol, *hedges}
         if not wanted <= set(snap.symbols):
@@ -124,8 +136,8 @@ class Hedge(Command):
         short = hedge_short(data)
         log_cmd = f"/open {symbol} {pos.side} {pos.size:.8g} @{pos.entry:.8g} {pos.leverage:g}x"
         return Reply(data=data, text=lines, short=short,
-                     buttons=[[("Log this trade", log_cmd),
-                               ("Alert me on rebalance", "/subscribe rebalance")]])
+                     buttons=[[(_("Log this trade"), log_cmd),
+                               (_("Alert me on rebalance"), "/subscribe rebalance")]])
 
 
 def counterweight_rows(result: EngineResult, funding: Mapping[str, float]
@@ -163,7 +175,8 @@ def hedge_data(result: EngineResult, strategies: Mapping[str, Any], hedges: list
     for strategy in strategies.values():
         answer = ask(strategy, bar, None, pm, where=f"/hedge {rec.symbol}")
         if answer.decision is None:
-            failed.append(answer.warning or f"strategy {answer.strategy} left out")
+            failed.append(answer.warning or _("strategy {name} left out").format(
+                name=answer.strategy))
             continue
         decided[answer.strategy] = {
             "legs": [{"symbol": x.symbol, "side": x.side, "size": x.size}
@@ -194,40 +207,58 @@ def hedge_data(result: EngineResult, strategies: Mapping[str, Any], hedges: list
     return data
 
 
+def _ratio(x: float | None, spec: str = ".2f") -> str:
+    return _("n/a") if x is None else format(x, spec)
+
+
+def counterweight_line(c: dict[str, Any]) -> str:
+    """"long 12 SOL (2,000 USDT): stress ρ -0.40, score 0.80, carry +1.20 USDT/day"."""
+    leg = " ".join(x for x in (side_word(c["side"]),
+                               "" if c["size"] is None else f"{c['size']:.4g}", c["symbol"]) if x)
+    if c["notional"] is not None:
+        leg += f" ({c['notional']:,.0f} USDT)"
+    if c["carry_usdt_per_day"] is None:
+        return _("{leg}: stress ρ {rho:.2f}, score {score:.2f}").format(
+            leg=leg, rho=c["stress_corr"], score=c["score"])
+    return _("{leg}: stress ρ {rho:.2f}, score {score:.2f}, carry {carry:+,.2f} USDT/day"
+             ).format(leg=leg, rho=c["stress_corr"], score=c["score"],
+                      carry=c["carry_usdt_per_day"])
+
+
 def hedge_lines(d: dict[str, Any], pos: Position) -> list[str]:
-    lines = [f"{pos.symbol} {pos.side} {pos.size:.6g} @ {pos.entry:,.6g} {pos.leverage:g}x"
-             + (" [SIMULATED]" if d["simulated"] else "")]
+    head = f"{pos.symbol} {side_word(pos.side)} {pos.size:.6g} @ {pos.entry:,.6g} " \
+           f"{pos.leverage:g}x"
+    lines = [_("{position} [SIMULATED]").format(position=head) if d["simulated"] else head]
     if d["hedge_symbol"] is None:
-        lines.append("No hedge instrument has enough common data yet.")
+        lines.append(_("No hedge instrument has enough common data yet."))
     else:
-        cf, cs = d["correlation_fast"], d["correlation_slow"]
-        lines.append(f"Hedge with {d['hedge_symbol']}: correlation "
-                     f"{'n/a' if cf is None else f'{cf:.2f}'} now (1d) vs "
-                     f"{'n/a' if cs is None else f'{cs:.2f}'} (30d), {d['regime']} regime")
+        regime = _(REGIMES[d["regime"]]) if d["regime"] in REGIMES else d["regime"]
+        lines.append(_("Hedge with {symbol}: correlation {fast} now (1d) vs {slow} (30d), "
+                       "{regime}").format(symbol=d["hedge_symbol"],
+                                          fast=_ratio(d["correlation_fast"]),
+                                          slow=_ratio(d["correlation_slow"]), regime=regime))
         for leg in d["legs"]:
             eff = leg["effectiveness"]
-            lines.append(f"  β hedge: {leg['text']} — removes "
-                         f"{'n/a' if eff is None else f'{eff * 100:.0f} %'} of the variance")
+            lines.append("  " + (_("β hedge: {leg} — removes n/a of the variance").format(
+                leg=leg["text"]) if eff is None else
+                _("β hedge: {leg} — removes {pct:.0f} % of the variance").format(
+                    leg=leg["text"], pct=eff * 100)))
         seed = d["seed_rule"]
         if seed["leg"]:
-            lines.append(f"  seed's rule (×{seed['multiplier']:g}): {seed['leg']['text']}")
-    lines.append("Strategies:")
+            lines.append("  " + _("seed's rule (×{multiplier:g}): {leg}").format(
+                multiplier=seed["multiplier"], leg=seed["leg"]["text"]))
+    lines.append(_("Strategies:"))
     for name, s in d["strategies"].items():
         lines.append(f"  {name}: {s['reason']}")
     if d["counterweights"]:
-        lines.append("Counterweights (legs that gained in past stress):")
-        for c in d["counterweights"]:
-            size = "" if c["size"] is None else f" {c['size']:.4g}"
-            carry = "" if c["carry_usdt_per_day"] is None else \
-                f", carry {c['carry_usdt_per_day']:+,.2f} USDT/day"
-            lines.append(f"  {c['side']}{size} {c['symbol']}"
-                         + (f" ({c['notional']:,.0f} USDT)" if c["notional"] is not None
-                            else "")
-                         + f": stress ρ {c['stress_corr']:.2f}, score {c['score']:.2f}{carry}")
+        lines.append(_("Counterweights (legs that gained in past stress):"))
+        lines += [f"  {counterweight_line(c)}" for c in d["counterweights"]]
     lines += [f"  ({n})" for n in d["counterweight_notes"]]
     if "multi_leg" in d:
         lines += multi_leg_lines(d["multi_leg"])
-    lines.append(f"Cascade level {d['cascade']['level']} · "
-                 f"{age_text(d['data_age_ms'], d.get('data_behind'))}")
+    level = d["cascade"]["level"]
+    lines.append(_("Cascade level {level} · {age}").format(
+        level=_(CASCADE_LEVELS[level]) if level in CASCADE_LEVELS else level,
+        age=age_text(d["data_age_ms"], d.get("data_behind"))))
     lines += [f"⚠ {w}" for w in d["warnings"]]
     return lines

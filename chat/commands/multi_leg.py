@@ -9,6 +9,7 @@ from typing import Any
 from chat.commands.market_view import num
 from core.evaluate import EngineResult
 from core.hedging import MAX_CONDITION, collinearity, multi_leg
+from i18n import _
 
 
 def short_name(symbol: str) -> str:
@@ -22,8 +23,8 @@ def unique_legs(hedges: list[str]) -> tuple[list[str], list[str]]:
     counts: dict[str, int] = {}
     for h in hedges:
         counts[h] = counts.get(h, 0) + 1
-    notes = [f"{h} was named {n} times after 'with'; it is used once."
-             for h, n in counts.items() if n > 1]
+    notes = [_("{symbol} was named {n} times after 'with'; it is used once.").format(
+        symbol=h, n=n) for h, n in counts.items() if n > 1]
     return list(counts), notes
 
 
@@ -39,11 +40,16 @@ def multi_leg_data(result: EngineResult, symbol: str, hedges: list[str]) -> dict
     if check.ill_posed:
         drop = hedges[check.drop] if check.drop is not None else hedges[-1]
         rest = " ".join(short_name(h) for h in hedges if h != drop)
-        cond = "no data to tell them apart" if num(check.condition) is None else \
-            f"condition {check.condition:,.3g}, above {MAX_CONDITION:,.0f}"
-        out["refused"] = (f"No sizes for several legs: {', '.join(hedges)} move almost as one "
-                          f"({cond}), so how to split the hedge between them would be noise. "
-                          f"Drop {drop}, e.g. /hedge {short_name(symbol)} with {rest}")
+        params = {"legs": ", ".join(hedges), "drop": drop,
+                  "example": f"/hedge {short_name(symbol)} with {rest}"}
+        out["refused"] = (_(
+            "No sizes for several legs: {legs} move almost as one (no data to tell them "
+            "apart), so how to split the hedge between them would be noise. Drop {drop}, "
+            "e.g. {example}").format(**params) if num(check.condition) is None else _(
+            "No sizes for several legs: {legs} move almost as one (condition "
+            "{condition:,.3g}, above {most:,.0f}), so how to split the hedge between them "
+            "would be noise. Drop {drop}, e.g. {example}").format(
+            condition=check.condition, most=MAX_CONDITION, **params))
         out["drop"] = drop
         return out
     fit = multi_leg(cov, target, idx)
@@ -61,6 +67,6 @@ def multi_leg_lines(m: dict[str, Any]) -> list[str]:
     legs = ", ".join(f"{x['symbol']} {x['notional']:,.0f} USDT" for x in m["legs"]
                      if x["notional"] is not None)
     if not legs or m["effectiveness"] is None:
-        return ["Together: not enough common data to size the legs yet."]
-    return [f"Together: {legs} (removes {m['effectiveness'] * 100:.0f} %, condition "
-            f"{m['condition']:.1f})"]
+        return [_("Together: not enough common data to size the legs yet.")]
+    return [_("Together: {legs} (removes {pct:.0f} %, condition {condition:.1f})").format(
+        legs=legs, pct=m["effectiveness"] * 100, condition=m["condition"])]

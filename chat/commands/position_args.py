@@ -10,6 +10,7 @@ from chat.commands.domains import check_position
 from chat.context import Services
 from chat.grammar import PositionArgs
 from core.types import MarketSnapshot, Position
+from i18n import _
 
 
 def build_position(s: Services, snap: MarketSnapshot, symbol: str, a: PositionArgs,
@@ -20,18 +21,21 @@ def build_position(s: Services, snap: MarketSnapshot, symbol: str, a: PositionAr
     exchange would not take are refused (``chat.commands.domains``)."""
     mark = snap.last_price(symbol)
     if not (mark > 0 and math.isfinite(mark)):
-        why = snap.missing.get(symbol, "no recent price")
-        return Reply(data={"symbol": symbol, "warnings": [f"no price: {why}"]},
-                     text=[f"No price for {symbol} right now ({why})."])
+        why = snap.missing.get(symbol)
+        return Reply(data={"symbol": symbol, "warnings": [f"no price: {why or 'no recent price'}"]},
+                     text=[_("No price for {symbol} right now ({why}).").format(
+                         symbol=symbol, why=why or _("no recent price"))])
     inst = s.instrument(snap, symbol)  # with the tiers load_tiers fetched, when it did
     entry = a.entry or mark
     size = a.size.base_units(inst.contract_value, entry) if a.size else inst.contract_value
     leverage = a.leverage or s.config.risk.leverage
     check_position(inst, size=size, size_text=str(a.size) if a.size else None, entry=entry,
                    entry_text=a.entry_text, leverage=leverage,
-                   leverage_text=a.leverage_text or f"{leverage:g}x ([risk] leverage)",
+                   leverage_text=a.leverage_text or _("{leverage:g}x ([risk] leverage)").format(
+                       leverage=leverage),
                    mark=mark, example=example)
     try:
         return Position(symbol, a.side, size, entry, leverage)
     except ValueError as e:
-        raise ArgumentError(f"That position doesn't work ({e}), e.g. {example}") from None
+        raise ArgumentError(_("That position doesn't work ({error}), e.g. {example}").format(
+            error=e, example=example)) from None
