@@ -21,7 +21,7 @@ SOURCES = ("bot.py", "i18n", "core", "settings", "storage", "plugins", "runtime"
            "chat", "jobs")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "L_": None,
             "LN_": (1, 2), "dgettext": (2,)}
-TAG = re.compile(r"</?[a-z]+[^>]*>")
+TAG = re.compile(r"</?(?:b|i|u|s|a|code|pre|blockquote|tg-spoiler|span)(?:\s[^>]*)?>")
 
 
 def extracted() -> set[str]:
