@@ -234,11 +234,19 @@ class CcxtMarket(FlowEndpoints, MarketSource):
     async def fetch_candle_page(self, symbol: str, page: Page, server_ms: int
                           ) -> tuple[np.ndarray, np.ndarray]:
         endpoint, params = self._candle_request(page, server_ms)
+        return await self._ohlcv_page(self.exchange.fetch_ohlcv, endpoint, params, symbol, page,
+                                      server_ms)
+
+    async def _ohlcv_page(self, fetch: Callable[..., Awaitable[Any]], endpoint: str,
+                          params: Mapping[str, Any], symbol: str, page: Page, server_ms: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """One page of closed bars from ``fetch`` (ccxt's ``fetch_ohlcv``, or
+        ``fetch_mark_ohlcv`` for mark prices) under ``endpoint``'s limiter, checked."""
         unified = self._unified(symbol)
         return await self._call(
             endpoint, symbol,
-            lambda: self.exchange.fetch_ohlcv(unified, self.timeframe, since=page.since_ms,
-                                              limit=page.count, params=dict(params)),
+            lambda: fetch(unified, self.timeframe, since=page.since_ms, limit=page.count,
+                          params=dict(params)),
             lambda rows: nonempty_tail(parse.candles(rows, self.timeframe_ms, server_ms), page))
 
     async def fetch_ohlcv(self, symbol: str, since_ms: int | None = None,

@@ -20,9 +20,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import numpy as np
 
 from core.types import StatSeries
-from plugins.exchanges import ccxt_parse as parse
 from plugins.exchanges.candle_sync import CandleSync, Page
-from plugins.exchanges.ccxt_candles import nonempty_tail
 from plugins.exchanges.ccxt_parse import finite
 from plugins.exchanges.errors import NotSupported
 from plugins.exchanges.retry import BadPayload
@@ -57,8 +55,6 @@ class FlowHost(Protocol):
     @property
     def exchange(self) -> Any: ...
     @property
-    def timeframe(self) -> str: ...
-    @property
     def timeframe_ms(self) -> int: ...
     @property
     def flow(self) -> frozenset[str]: ...
@@ -67,6 +63,9 @@ class FlowHost(Protocol):
 
     def _unified(self, symbol: str) -> str: ...
     def _mark_request(self, page: Page, server_ms: int) -> tuple[str, dict[str, Any]]: ...
+    async def _ohlcv_page(self, fetch: Callable[..., Awaitable[Any]], endpoint: str,
+                          params: Mapping[str, Any], symbol: str, page: Page, server_ms: int
+                          ) -> tuple[np.ndarray, np.ndarray]: ...
     async def _call(self, endpoint: str, symbol: str | None, fn: Callable[[], Awaitable[T]],
                     validate: Callable[[T], R]) -> R: ...
 
@@ -94,12 +93,8 @@ class FlowEndpoints:
                               ) -> tuple[np.ndarray, np.ndarray]:
         """One page of mark-price candles (closed bars only), for the basis."""
         endpoint, params = self._mark_request(page, server_ms)
-        unified = self._unified(symbol)
-        return await self._call(
-            endpoint, symbol,
-            lambda: self.exchange.fetch_mark_ohlcv(unified, self.timeframe, since=page.since_ms,
-                                                   limit=page.count, params=dict(params)),
-            lambda rows: nonempty_tail(parse.candles(rows, self.timeframe_ms, server_ms), page))
+        return await self._ohlcv_page(self.exchange.fetch_mark_ohlcv, endpoint, params, symbol,
+                                      page, server_ms)
 
     async def fetch_liquidation_window(self: FlowHost, symbol: str, until_ms: int,
                                        window_ms: int) -> Liquidations:
