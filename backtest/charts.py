@@ -34,10 +34,25 @@ def equity_chart(result: BacktestResult, title: str = "") -> bytes:
     fig, axes = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True,
                              gridspec_kw={"height_ratios": [3, 1.6, 1.2]})
     draw_equity(result, axes, title)
-    fig.text(0.01, 0.005, legend(result.snap.simulated), fontsize=7)
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    return captioned_png(fig, equity_caption(result), dpi=100)
+
+
+def equity_caption(result: BacktestResult) -> str:
+    """The key under an equity chart (shared by the study's example), in the current
+    language."""
+    return legend(result.snap.simulated)
+
+
+def captioned_png(fig: Any, caption: str, *, dpi: int, top: float = 1.0) -> bytes:
+    """PNG bytes of ``fig`` with ``caption`` in small print along its foot, laid out to fit
+    below ``top`` (less than 1 leaves room for a suptitle); the figure is closed, as pyplot
+    would otherwise keep every chart ever drawn alive."""
+    import matplotlib.pyplot as plt
+
+    fig.text(0.01, 0.005, caption, fontsize=7)
+    fig.tight_layout(rect=(0, 0.02, 1, top))
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()
 

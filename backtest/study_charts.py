@@ -3,11 +3,11 @@ account (one PNG), and one start's curves per strategy with stress windows shade
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 
+from backtest.charts import captioned_png, draw_equity, equity_caption
 from backtest.engine import BacktestResult
 from backtest.study import Study
 from backtest.study_report import NONE
@@ -69,13 +69,8 @@ def study_chart(study: Study, data: dict[str, Any], title: str) -> bytes:
     ax_r.set_title("returns per start (box 25–75 %, whiskers 5–95 %; red star: the seed's "
                    "claim)", fontsize=9)
     fig.suptitle(title, fontsize=10)
-    fig.text(0.01, 0.005, "grey: unhedged baselines" +
-             ("  — SIMULATED market" if data["simulated"] else ""), fontsize=7)
-    fig.tight_layout(rect=(0, 0.02, 1, 0.96))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
+    return captioned_png(fig, "grey: unhedged baselines" +
+                         ("  — SIMULATED market" if data["simulated"] else ""), dpi=90, top=0.96)
 
 
 def example_chart(result: BacktestResult, title: str) -> bytes:
@@ -86,16 +81,7 @@ def example_chart(result: BacktestResult, title: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from backtest.charts import draw_equity
-
     fig, axes = plt.subplots(3, 1, figsize=(11, 8), sharex=True,
                              gridspec_kw={"height_ratios": [3, 1.4, 1.1]})
     draw_equity(result, axes, title)
-    fig.text(0.01, 0.005, "shaded: stress windows (cascade level high or above, padded); "
-             "x: account / main liquidated, v: hedge leg liquidated" +
-             ("  — SIMULATED market" if result.snap.simulated else ""), fontsize=7)
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
+    return captioned_png(fig, equity_caption(result), dpi=90)

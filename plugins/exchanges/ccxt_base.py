@@ -6,8 +6,9 @@ limiters (``ratelimits``) and retries (``retry``) rather than ccxt's single thro
 and endpoints run in parallel, and every answer is validated (``ccxt_parse``) before use.
 The parts live beside it: ``ccxt_client`` (settings), ``ccxt_universe`` (which symbols),
 ``ccxt_positions``, ``ccxt_candles``, ``ccxt_refresh`` (one cycle's per-symbol work, and the
-one-minute watch's) and ``ccxt_flow`` (liquidations, taker flow, open-interest history and
-mark prices: the cascade score's flow inputs, where ``flow`` says the exchange has them).
+one-minute watch's) and ``ccxt_flow`` (``FlowEndpoints``, inherited: liquidations, taker flow,
+open-interest history and mark prices, the cascade score's flow inputs, where ``flow`` says the
+exchange has them).
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import ccxt.async_support as ccxt
 import numpy as np
 
 from core.types import Instrument, MarketSnapshot, StatSeries, Tier
-from plugins.exchanges import ccxt_flow
 from plugins.exchanges import ccxt_parse as parse
 from plugins.exchanges import ccxt_universe as universe
 from plugins.exchanges.candle_sync import CandleSync, Page
 from plugins.exchanges.ccxt_candles import last_bars, nonempty_tail
 from plugins.exchanges.ccxt_client import ccxt_config
+from plugins.exchanges.ccxt_flow import FlowEndpoints
 from plugins.exchanges.ccxt_positions import (
     account_positions,
     positions_need_keys,
@@ -41,7 +42,7 @@ from plugins.exchanges.ccxt_refresh import (
     refresh_watch,
     stat_series,
 )
-from plugins.exchanges.errors import KeyRejected, NotSupported, UnknownSymbol, unknown_reason
+from plugins.exchanges.errors import KeyRejected, UnknownSymbol, unknown_reason
 from plugins.exchanges.grid import build_snapshot
 from plugins.exchanges.health import HealthTracker
 from plugins.exchanges.ratelimits import EndpointLimit, EndpointLimiters
@@ -66,7 +67,7 @@ T = TypeVar("T")
 HISTORY_DAYS_MS = 86_400_000
 
 
-class CcxtMarket(MarketSource):
+class CcxtMarket(FlowEndpoints, MarketSource):
     """A ccxt exchange as a ``MarketSource``. Subclasses set the class attributes.
 
     ``storage`` is a sqlite-utils Database (an in-memory one when None) holding the candle
@@ -80,9 +81,6 @@ class CcxtMarket(MarketSource):
     book_levels: ClassVar[int] = 400
     oi_needs_price: ClassVar[bool] = False  # open interest is given in coins, not USDT
     ccxt_options: ClassVar[Mapping[str, Any]] = {}
-    flow: ClassVar[frozenset[str]] = frozenset()  # liquidations, taker, oi_history, mark
-    taker_symbols: ClassVar[int] = 8  # taker flow for this many symbols a cycle (slow endpoint)
-    mark_page: ClassVar[int] = 100  # mark-price candles per request
 
     def __init__(self, config: ExchangeConfig, *, secrets: Secrets | None = None,
                  storage: Any = None, backoff_s: float = 0.5, concurrency: int = 16,
@@ -236,11 +234,19 @@ class CcxtMarket(MarketSource):
     async def fetch_candle_page(self, symbol: str, page: Page, server_ms: int
                           ) -> tuple[np.ndarray, np.ndarray]:
         endpoint, params = self._candle_request(page, server_ms)
+        return await self._ohlcv_page(self.exchange.fetch_ohlcv, endpoint, params, symbol, page,
+                                      server_ms)
+
+    async def _ohlcv_page(self, fetch: Callable[..., Awaitable[Any]], endpoint: str,
+                          params: Mapping[str, Any], symbol: str, page: Page, server_ms: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """One page of closed bars from ``fetch`` (ccxt's ``fetch_ohlcv``, or
+        ``fetch_mark_ohlcv`` for mark prices) under ``endpoint``'s limiter, checked."""
         unified = self._unified(symbol)
         return await self._call(
             endpoint, symbol,
-            lambda: self.exchange.fetch_ohlcv(unified, self.timeframe, since=page.since_ms,
-                                              limit=page.count, params=dict(params)),
+            lambda: fetch(unified, self.timeframe, since=page.since_ms, limit=page.count,
+                          params=dict(params)),
             lambda rows: nonempty_tail(parse.candles(rows, self.timeframe_ms, server_ms), page))
 
     async def fetch_ohlcv(self, symbol: str, since_ms: int | None = None,
@@ -303,38 +309,6 @@ class CcxtMarket(MarketSource):
         return await self._call("books", symbol,
                                 lambda: self.exchange.fetch_order_book(unified, self.book_levels),
                                 lambda b: parse.depth(b, inst.contract_value, now))
-
-    async def fetch_open_interest_history(self, symbol: str, since_ms: int, until_ms: int
-                                          ) -> StatSeries:
-        """5-minute open interest (USDT) from ``since_ms`` to ``until_ms`` (one page)."""
-        unified = self._unified(symbol)
-        return await self._call(
-            "open-interest-history", symbol,
-            lambda: self.exchange.fetch_open_interest_history(unified, "5m", since_ms, 100),
-            lambda rows: ccxt_flow.open_interest_history(rows, until_ms))
-
-    def _mark_request(self, page: Page, server_ms: int) -> tuple[str, dict[str, Any]]:
-        return "mark-price-candles", {}
-
-    async def fetch_mark_page(self, symbol: str, page: Page, server_ms: int
-                              ) -> tuple[np.ndarray, np.ndarray]:
-        """One page of mark-price candles (closed bars only), for the basis."""
-        endpoint, params = self._mark_request(page, server_ms)
-        unified = self._unified(symbol)
-        return await self._call(
-            endpoint, symbol,
-            lambda: self.exchange.fetch_mark_ohlcv(unified, self.timeframe, since=page.since_ms,
-                                                   limit=page.count, params=dict(params)),
-            lambda rows: nonempty_tail(parse.candles(rows, self.timeframe_ms, server_ms), page))
-
-    async def fetch_liquidation_window(self, symbol: str, until_ms: int, window_ms: int
-                                       ) -> ccxt_flow.Liquidations:
-        """USDT liquidated in ``(until − window, until]`` (exchanges in ``flow`` only)."""
-        raise NotSupported(f"{self.name}: no public liquidation feed over REST")
-
-    async def fetch_taker(self, symbol: str, until_ms: int) -> float | None:
-        """Share of taker volume that sold in the bar before ``until_ms``."""
-        raise NotSupported(f"{self.name}: no taker-volume statistics")
 
     async def fetch_tiers(self, symbol: str, client: Any = None) -> tuple[Tier, ...]:
         """Maintenance-margin tiers, fetched once per instance and kept on the Instrument.
@@ -427,19 +401,14 @@ class CcxtMarket(MarketSource):
         def series(kind: str) -> dict[str, StatSeries]:
             return {s: stat_series(self.db, self.name, s, kind, since, until) for s in universe}
 
-        basis = {}
-        if "mark" in self.flow:
-            for s, c in per_symbol.items():
-                m = self.mark_cache.read(s, start, end)
-                basis[s] = ccxt_flow.basis_series(c.times, c.close, m.times, m.close,
-                                                  self.timeframe_ms)
         return build_snapshot(
             per_symbol, source=self.name, timeframe_ms=self.timeframe_ms, bars=bars,
             server_time_ms=server, end_ms=end,
             instruments={s: self.instruments[s] for s in syms},
             funding=series(stats.FUNDING), open_interest=series(stats.OPEN_INTEREST),
             depth={s: depth_series(self.db, self.name, s, since, until) for s in universe},
-            liquidations=series(stats.LIQUIDATIONS), taker=series(stats.TAKER), basis=basis,
+            liquidations=series(stats.LIQUIDATIONS), taker=series(stats.TAKER),
+            basis=self.stored_basis(per_symbol, start, end),
             missing=missing, as_of_ms=as_of_ms,
         )
 

@@ -1,28 +1,36 @@
 """The cascade score's flow inputs from an exchange's public endpoints: liquidation orders,
 taker buy/sell volume, open-interest history and mark-price candles (for the basis).
 
-ccxt has open-interest history and mark-price candles as unified calls; OKX's liquidation
-orders (``GET /api/v5/public/liquidation-orders``) are not in its API list, so they go
-through ccxt's generic ``request`` (its HTTP session, URL and error mapping); taker volume
-is ccxt's implicit ``publicGetRubikStatTakerVolumeContract``. Each answer is validated here:
-clean numbers or ``BadPayload`` — except that "nothing happened" (no liquidation orders,
-no open-interest rows) is an answer, not an error.
+``FlowEndpoints`` is the part of ``CcxtMarket`` that asks for them (an exchange's class
+names in ``flow`` which it has, and overrides what differs: ``OkxMarket``); the functions
+below it read the answers. ccxt has open-interest history and mark-price candles as unified
+calls; OKX's liquidation orders (``GET /api/v5/public/liquidation-orders``) are not in its
+API list, so they go through ccxt's generic ``request`` (its HTTP session, URL and error
+mapping); taker volume is ccxt's implicit ``publicGetRubikStatTakerVolumeContract``. Each
+answer is validated here: clean numbers or ``BadPayload`` — except that "nothing happened"
+(no liquidation orders, no open-interest rows) is an answer, not an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
 from core.types import StatSeries
+from plugins.exchanges.candle_sync import CandleSync, Page
 from plugins.exchanges.ccxt_parse import finite
+from plugins.exchanges.errors import NotSupported
 from plugins.exchanges.retry import BadPayload
+from plugins.exchanges.source import Candles
 
 TAKER_PERIOD_MS = 300_000  # OKX's finest taker-volume period (5m)
 LIQUIDATION_PAGES = 5  # 100 orders a page: up to 500 in one window before we stop paging
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,76 @@ class Liquidations:
     @property
     def total(self) -> float:
         return self.long_usdt + self.short_usdt
+
+
+class FlowHost(Protocol):
+    """What ``FlowEndpoints`` uses of the market it is part of (``CcxtMarket`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def exchange(self) -> Any: ...
+    @property
+    def timeframe_ms(self) -> int: ...
+    @property
+    def flow(self) -> frozenset[str]: ...
+    @property
+    def mark_cache(self) -> CandleSync: ...
+
+    def _unified(self, symbol: str) -> str: ...
+    def _mark_request(self, page: Page, server_ms: int) -> tuple[str, dict[str, Any]]: ...
+    async def _ohlcv_page(self, fetch: Callable[..., Awaitable[Any]], endpoint: str,
+                          params: Mapping[str, Any], symbol: str, page: Page, server_ms: int
+                          ) -> tuple[np.ndarray, np.ndarray]: ...
+    async def _call(self, endpoint: str, symbol: str | None, fn: Callable[[], Awaitable[T]],
+                    validate: Callable[[T], R]) -> R: ...
+
+
+class FlowEndpoints:
+    """The flow requests of a ccxt market, each through its limiter, retries and check."""
+
+    flow: ClassVar[frozenset[str]] = frozenset()  # liquidations, taker, oi_history, mark
+    taker_symbols: ClassVar[int] = 8  # taker flow for this many symbols a cycle (slow endpoint)
+    mark_page: ClassVar[int] = 100  # mark-price candles per request
+
+    async def fetch_open_interest_history(self: FlowHost, symbol: str, since_ms: int,
+                                          until_ms: int) -> StatSeries:
+        """5-minute open interest (USDT) from ``since_ms`` to ``until_ms`` (one page)."""
+        unified = self._unified(symbol)
+        return await self._call(
+            "open-interest-history", symbol,
+            lambda: self.exchange.fetch_open_interest_history(unified, "5m", since_ms, 100),
+            lambda rows: open_interest_history(rows, until_ms))
+
+    def _mark_request(self, page: Page, server_ms: int) -> tuple[str, dict[str, Any]]:
+        return "mark-price-candles", {}
+
+    async def fetch_mark_page(self: FlowHost, symbol: str, page: Page, server_ms: int
+                              ) -> tuple[np.ndarray, np.ndarray]:
+        """One page of mark-price candles (closed bars only), for the basis."""
+        endpoint, params = self._mark_request(page, server_ms)
+        return await self._ohlcv_page(self.exchange.fetch_mark_ohlcv, endpoint, params, symbol,
+                                      page, server_ms)
+
+    async def fetch_liquidation_window(self: FlowHost, symbol: str, until_ms: int,
+                                       window_ms: int) -> Liquidations:
+        """USDT liquidated in ``(until − window, until]`` (exchanges in ``flow`` only)."""
+        raise NotSupported(f"{self.name}: no public liquidation feed over REST")
+
+    async def fetch_taker(self: FlowHost, symbol: str, until_ms: int) -> float | None:
+        """Share of taker volume that sold in the bar before ``until_ms``."""
+        raise NotSupported(f"{self.name}: no taker-volume statistics")
+
+    def stored_basis(self: FlowHost, per_symbol: Mapping[str, Candles], start: int, end: int
+                     ) -> dict[str, StatSeries]:
+        """Each symbol's basis to mark over the stored bars of ``[start, end)``: none unless
+        ``flow`` has mark prices."""
+        basis = {}
+        if "mark" in self.flow:
+            for s, c in per_symbol.items():
+                m = self.mark_cache.read(s, start, end)
+                basis[s] = basis_series(c.times, c.close, m.times, m.close, self.timeframe_ms)
+        return basis
 
 
 def liquidation_orders(resp: Any, contract_value: float, since_ms: int, until_ms: int

@@ -9,32 +9,12 @@ import pytest
 
 from plugins.exchanges.ccxt_market import OkxMarket
 from plugins.exchanges.errors import NotSupported, UnknownSymbol
-from settings.config import ExchangeConfig
 from settings.secrets import ExchangeKeys, Secrets
-from storage.database import open_database
+from tests.fakes.okx_config import BASES, config
 from tests.fakes.okx_market import default_bases
 from tests.fakes.okx_server import FakeOkx
 
 TF = 900_000
-BASES = ["BTC", "ETH", "SOL", "XRP"]
-
-
-def config(okx: FakeOkx, **kw) -> ExchangeConfig:
-    return ExchangeConfig.model_validate(
-        {"api_url": okx.url, "symbols": BASES, "timeout": "2s", "max_retries": 2, **kw})
-
-
-@pytest.fixture
-async def okx():
-    async with FakeOkx(bases=default_bases(8)) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def market(okx, tmp_path):
-    m = OkxMarket(config(okx), storage=open_database(tmp_path / "hw.db"), backoff_s=0.01)
-    yield m
-    await m.close()
 
 
 async def test_instruments_carry_contract_value_tick_and_leverage(market):

@@ -11,15 +11,12 @@ import numpy as np
 import pytest
 
 from plugins.exchanges.ccxt_market import OkxMarket
-from settings.config import ExchangeConfig
 from storage import market_stats as stats
-from storage.database import open_database
+from tests.fakes.okx_config import BASES
 from tests.fakes.okx_flow_routes import FLOW_LIMITS
-from tests.fakes.okx_market import default_bases
 from tests.fakes.okx_server import FakeOkx
 
 TF = 900_000
-BASES = ["BTC", "ETH", "SOL", "XRP"]
 BTC = "BTC-USDT-SWAP"
 ENDPOINTS = {  # the plugin's limiter name → the fake's path
     "liquidation-orders": "/api/v5/public/liquidation-orders",
@@ -28,24 +25,6 @@ ENDPOINTS = {  # the plugin's limiter name → the fake's path
     "mark-price-candles": "/api/v5/market/mark-price-candles",
     "history-mark-price-candles": "/api/v5/market/history-mark-price-candles",
 }
-
-
-def config(okx: FakeOkx, **kw) -> ExchangeConfig:
-    return ExchangeConfig.model_validate(
-        {"api_url": okx.url, "symbols": BASES, "timeout": "2s", "max_retries": 2, **kw})
-
-
-@pytest.fixture
-async def okx():
-    async with FakeOkx(bases=default_bases(8)) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def market(okx, tmp_path):
-    m = OkxMarket(config(okx), storage=open_database(tmp_path / "hw.db"), backoff_s=0.01)
-    yield m
-    await m.close()
 
 
 def expected_liquidations(okx: FakeOkx, base: str, until: int, window: int) -> float:
