@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import numpy as np
 
@@ -12,6 +14,7 @@ from backtest import metrics as M
 from backtest.engine import BacktestResult
 from backtest.report import stress_of
 from i18n import _
+from i18n.chart_fonts import family
 
 
 def legend(simulated: bool) -> str:
@@ -23,6 +26,22 @@ def legend(simulated: bool) -> str:
              "liquidated, v: hedge leg liquidated")
 
 
+P = ParamSpec("P")
+
+
+def chart_fonts(draw: Callable[P, bytes]) -> Callable[P, bytes]:
+    """Draw with DejaVu Sans for Latin text and Noto Sans CJK SC for Chinese
+    (``i18n.chart_fonts``): a chart drawn for a Chinese reader has glyphs, not boxes."""
+    @functools.wraps(draw)
+    def drawn(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        import matplotlib
+
+        with matplotlib.rc_context({"font.family": family()}):
+            return draw(*args, **kwargs)
+    return drawn
+
+
+@chart_fonts
 def equity_chart(result: BacktestResult, title: str = "") -> bytes:
     """PNG bytes: P&L on total collateral (top), drawdown (middle), the main's close (bottom),
     stress windows shaded."""

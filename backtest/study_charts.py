@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from backtest.charts import captioned_png, draw_equity, equity_caption
+from backtest.charts import captioned_png, chart_fonts, draw_equity, equity_caption
 from backtest.engine import BacktestResult
 from backtest.study import Study
 from backtest.study_report import NONE
@@ -27,6 +27,7 @@ def _labels(study: Study, leverage: float) -> list[tuple[str, str]]:
     return out
 
 
+@chart_fonts
 def study_chart(study: Study, data: dict[str, Any], title: str) -> bytes:
     """PNG bytes: survival bars with 95 % intervals (left), returns per start (right)."""
     import matplotlib
@@ -73,6 +74,7 @@ def study_chart(study: Study, data: dict[str, Any], title: str) -> bytes:
                          ("  — SIMULATED market" if data["simulated"] else ""), dpi=90, top=0.96)
 
 
+@chart_fonts
 def example_chart(result: BacktestResult, title: str) -> bytes:
     """PNG bytes: one start's P&L, drawdown and main price per strategy (see
     ``backtest.charts.draw_equity``)."""

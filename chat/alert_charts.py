@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from chat.chart_fonts import font
 from chat.charts import DPI, corr_heatmaps, data_time
 from chat.first_screens import SIDE_WORDS, word
 from i18n import _
+from i18n.chart_fonts import font
 
 
 def _matrix(rows: list[list[float | None]]) -> np.ndarray:

@@ -3,7 +3,7 @@
 Made for a phone: drawn at ``DPI`` (150) and cropped to what is drawn (``bbox_inches``
 "tight"), at most ``MAX_PX`` (Telegram shrinks photos past 1,280 px a side), titled with
 rounded values and the data's time. Titles, labels and legends are in the current language,
-drawn with ``chat.chart_fonts`` (Chinese glyphs from Noto Sans CJK SC).
+drawn with ``i18n.chart_fonts`` (Chinese glyphs from Noto Sans CJK SC).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from chat.chart_fonts import font
 from i18n import _
+from i18n.chart_fonts import font
 
 DPI = 150
 MAX_PX = 1280

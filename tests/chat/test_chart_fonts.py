@@ -14,8 +14,8 @@ from matplotlib.font_manager import FontProperties, findfont
 
 import i18n
 from chat.alert_charts import gauge_png
-from chat.chart_fonts import CJK, CJK_FILE, LATIN, cjk_font_path, family, font
 from chat.charts import equity_png
+from i18n.chart_fonts import CJK, CJK_FILE, LATIN, cjk_font_path, family, font
 
 T0 = 1_772_323_200_000
 WORDS = "强平价"
