@@ -114,7 +114,9 @@ class CaseArrays:
     touched: dict[int, np.ndarray]
     fhs: dict[int, FloatArray]
     gauss: dict[int, FloatArray]
-    raw: dict[int, FloatArray] = field(default_factory=dict)  # before the calibration map
+    # the simulation's own probability at each horizon alone (no map, no floor of the
+    # shorter horizons): what the recalibration map is fitted on
+    raw: dict[int, FloatArray] = field(default_factory=dict)
 
     def before_map(self) -> dict[int, FloatArray]:
         """What the tail model reported before its recalibration map: the simulation's own

@@ -242,7 +242,8 @@ def _block_rows(fit: TailFit, rows: IntArray, sign: FloatArray, hi: int) -> IntA
 
 def tail_touch_probability(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLike,
                            distance: npt.ArrayLike, hours: float) -> FloatArray:
-    """Probability of touching an adverse log ``distance`` within ``hours``, per position.
+    """Probability of touching an adverse log ``distance`` within ``hours``, per position:
+    the simulation's, through the horizon's recalibration map (``TailParams.calibration``).
 
     ``rows`` is each position's symbol row in the fit, ``sign`` +1 long / −1 short. A
     distance ≤ 0 gives 1, +inf gives 0; NaN where the symbol's fit is not ``ok``. Never
