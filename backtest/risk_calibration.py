@@ -8,16 +8,14 @@ formula, tier-1 mmr and taker fee) is either touched by a later bar's low (long)
 have had then — the ``window`` bars before the open, nothing after: the calibrated tail model
 (``core.tail_risk``) and the Gaussian first passage on the engine's EWMA σ (``core.touch``).
 
-Cases overlap — a 24 h window opened every 4 h shares most of its bars with the next, and
-every symbol falls in the same crash — so they are far from independent. The interval of a
-probability bin therefore uses an effective sample size: the cluster-robust variance of the
-realised rate with clusters of ``cluster_days`` calendar days (all symbols and datasets
-together, so OKX and Binance BTC on the same day count once), against the binomial one.
+The tail model predicts twice: as the bot reports it (through the recalibration map of
+``core.tail_calibration``) and as the simulation gives it (``raw``, what the map is fitted
+on). The scores and the reliability table are in ``backtest.risk_scores``.
 """
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +27,13 @@ import numpy as np
 from core.liquidation import DEFAULT_FEE, DEFAULT_MMR, isolated_liquidation_price
 from core.returns import log_returns
 from core.risk import leverage_for_distance, log_distance
+from core.tail_calibration import UNCALIBRATED
 from core.tail_risk import (
     HORIZONS_H,
     TailFit,
     TailParams,
     fit_tails,
+    raw_touch_probability,
     tail_required_distance,
     tail_touch_probability,
 )
@@ -44,7 +44,6 @@ from plugins.exchanges.csv_files import discover_ohlcv, load_candles
 from plugins.exchanges.grid import build_snapshot
 
 HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 DATASETS: tuple[tuple[str, str, str], ...] = (
     ("OKX 2022 (9 perps)", "okx_swap_15m_2022", "15m"),
     ("OKX BTC 2023–2026", "okx_swap_15m_2023_2026", "15m"),
@@ -52,7 +51,6 @@ DATASETS: tuple[tuple[str, str, str], ...] = (
     ("Binance 2024–2026 (5 perps)", "binance_usdm_15m", "15m"),
     ("OKX mark price 1h 2022–2026 (9 perps)", "okx_swap_mark_1h", "mark_1h"),
 )
-EDGES = (0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9, 1.0)
 GAUSS_HALFLIFE_H = 6.0  # the engine's [engine] ewma_halflife default
 WINDOW_DAYS = 30  # what the live bot holds: the slow window (30 days of bars) and one more
 
@@ -94,6 +92,7 @@ class Cases:
     touched: dict[int, list[bool]] = field(default_factory=dict)
     fhs: dict[int, list[float]] = field(default_factory=dict)
     gauss: dict[int, list[float]] = field(default_factory=dict)
+    raw: dict[int, list[float]] = field(default_factory=dict)
 
     def arrays(self) -> CaseArrays:
         return CaseArrays(
@@ -101,7 +100,8 @@ class Cases:
             np.array(self.sign), np.array(self.leverage),
             {h: np.array(v, dtype=bool) for h, v in self.touched.items()},
             {h: np.array(v) for h, v in self.fhs.items()},
-            {h: np.array(v) for h, v in self.gauss.items()})
+            {h: np.array(v) for h, v in self.gauss.items()},
+            {h: np.array(v) for h, v in self.raw.items()})
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,6 +114,19 @@ class CaseArrays:
     touched: dict[int, np.ndarray]
     fhs: dict[int, FloatArray]
     gauss: dict[int, FloatArray]
+    # the simulation's own probability at each horizon alone (no map, no floor of the
+    # shorter horizons): what the recalibration map is fitted on
+    raw: dict[int, FloatArray] = field(default_factory=dict)
+
+    def before_map(self) -> dict[int, FloatArray]:
+        """What the tail model reported before its recalibration map: the simulation's own
+        probability, never below a shorter horizon's."""
+        out: dict[int, FloatArray] = {}
+        floor: FloatArray | None = None
+        for h in sorted(self.raw):
+            floor = self.raw[h] if floor is None else np.fmax(floor, self.raw[h])
+            out[h] = floor
+        return out
 
     def held_out(self) -> np.ndarray:
         """The second half of each dataset's span of case times (the evaluation half)."""
@@ -136,6 +149,8 @@ class SafeCases:
     fhs_touched: np.ndarray
     gauss_leverage: FloatArray
     gauss_touched: np.ndarray
+    raw_leverage: FloatArray  # the tail model before its recalibration map
+    raw_touched: np.ndarray
 
 
 def _distance(sign: FloatArray, leverage: FloatArray) -> FloatArray:
@@ -169,9 +184,10 @@ def walk_forward(datasets: Sequence[Dataset], *, every_h: float = 4.0, per_side:
     """
     rng = np.random.default_rng(seed)
     cases = Cases(touched={h: [] for h in HORIZONS_H}, fhs={h: [] for h in HORIZONS_H},
-                  gauss={h: [] for h in HORIZONS_H})
+                  gauss={h: [] for h in HORIZONS_H}, raw={h: [] for h in HORIZONS_H})
     extra = [Cases(fhs={h: [] for h in HORIZONS_H}) for _ in extra_params]
-    safe: dict[str, list[Any]] = {k: [] for k in ("ds", "t", "fl", "ft", "gl", "gt")}
+    safe: dict[str, list[Any]] = {k: [] for k in ("ds", "t", "fl", "ft", "gl", "gt", "rl",
+                                                  "rt")}
     horizon_bars = max(HORIZONS_H)
     for ds in datasets:
         snap = ds.snap
@@ -200,7 +216,8 @@ def walk_forward(datasets: Sequence[Dataset], *, every_h: float = 4.0, per_side:
                          safe_horizon_h, target_prob)
     sc = SafeCases(np.array(safe["ds"]), np.array(safe["t"], np.int64), np.array(safe["fl"]),
                    np.array(safe["ft"], dtype=bool), np.array(safe["gl"]),
-                   np.array(safe["gt"], dtype=bool))
+                   np.array(safe["gt"], dtype=bool), np.array(safe["rl"]),
+                   np.array(safe["rt"], dtype=bool))
     return cases, sc, extra
 
 
@@ -221,6 +238,7 @@ def _cases_at(cases: Cases, extra: list[Cases], fits: list[TailFit], fit: TailFi
         cases.touched[h] += _touched(snap, j, t, sign, d, hb[h]).tolist()
         cases.fhs[h] += tail_touch_probability(fit, rows, sign, d, h).tolist()
         cases.gauss[h] += touch_probability(d, sigma_g, hb[h]).tolist()
+        cases.raw[h] += raw_touch_probability(fit, rows, sign, d, h).tolist()
         for ex, f in zip(extra, fits, strict=True):
             ex.fhs[h] += tail_touch_probability(f, rows, sign, d, h).tolist()
 
@@ -230,82 +248,15 @@ def _safe_at(safe: dict[str, list[Any]], fit: TailFit, name: str, j: int, t: int
              target: float) -> None:
     sign = np.array([1.0, -1.0])
     d_fhs = tail_required_distance(fit, [j, j], sign, target, hours)
-    d_g = required_log_distance(target, sigma_g * math.sqrt(bars))
-    for d_req, lev_key, hit_key in ((d_fhs, "fl", "ft"), (np.broadcast_to(d_g, (2,)),
-                                                          "gl", "gt")):
+    raw = dataclasses.replace(fit, params=dataclasses.replace(fit.params,
+                                                              calibration=UNCALIBRATED))
+    d_raw = tail_required_distance(raw, [j, j], sign, target, hours)
+    d_g = np.broadcast_to(required_log_distance(target, sigma_g * math.sqrt(bars)), (2,))
+    for d_req, lev_key, hit_key in ((d_fhs, "fl", "ft"), (d_g, "gl", "gt"),
+                                    (d_raw, "rl", "rt")):
         lev = leverage_for_distance(d_req, sign, DEFAULT_MMR, DEFAULT_FEE, 100.0)
         hit = _touched(snap, j, t, sign, _distance(sign, lev), bars)
         safe[lev_key] += lev.tolist()
         safe[hit_key] += hit.tolist()
     safe["ds"] += [name, name]
     safe["t"] += [int(snap.times[t])] * 2
-
-
-# --------------------------------------------------------------------------- scores
-
-
-def brier(p: FloatArray, y: np.ndarray) -> float:
-    return float(np.mean((p - y) ** 2))
-
-
-def log_loss(p: FloatArray, y: np.ndarray, eps: float = 1e-6) -> float:
-    q = np.clip(p, eps, 1 - eps)
-    return float(-np.mean(np.where(y, np.log(q), np.log(1 - q))))
-
-
-@dataclass(frozen=True)
-class Bin:
-    lo: float
-    hi: float
-    n: int
-    n_eff: float
-    predicted: float
-    realised: float
-    ci_lo: float  # the 95 % interval of the prediction with n_eff cases
-    ci_hi: float
-    tested: bool  # enough cases: n_eff·p and n_eff·(1 − p) both at least 5
-    inside: bool
-
-
-def wilson(p: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    """The 95 % Wilson score interval of a proportion ``p`` over ``n`` trials."""
-    if n <= 0:
-        return 0.0, 1.0
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def reliability(p: FloatArray, y: np.ndarray, time_ms: IntArray, *,
-                edges: Sequence[float] = EDGES, cluster_days: float = 3.0) -> list[Bin]:
-    """Bins of predicted probability: the realised rate against the 95 % interval of the
-    mean prediction, with the effective sample size of the clustered cases (module
-    docstring). A bin is tested when n_eff·p̄ and n_eff·(1 − p̄) are both at least 5."""
-    ok = np.isfinite(p)
-    p, y, t = p[ok], y[ok].astype(np.float64), time_ms[ok]
-    cluster = (t // int(cluster_days * DAY_MS)).astype(np.int64)
-    out = []
-    for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
-        last = i == len(edges) - 2
-        m = (p >= lo) & ((p <= hi) if last else (p < hi))
-        n = int(m.sum())
-        if n == 0:
-            continue
-        pb, yb = float(p[m].mean()), float(y[m].mean())
-        _, inv = np.unique(cluster[m], return_inverse=True)
-        sums = np.bincount(inv, weights=y[m] - yb)
-        v_cluster = float(np.sum(sums ** 2)) / n ** 2
-        v_binom = yb * (1 - yb) / n
-        deff = max(1.0, v_cluster / v_binom) if v_binom > 0 else 1.0
-        n_eff = n / deff
-        lo_ci, hi_ci = wilson(pb, n_eff)
-        tested = n_eff * pb >= 5 and n_eff * (1 - pb) >= 5
-        out.append(Bin(lo, hi, n, n_eff, pb, yb, lo_ci, hi_ci, tested,
-                       lo_ci <= yb <= hi_ci))
-    return out
-
-
-def passes(bins: Sequence[Bin]) -> bool:
-    """Every tested bin's realised rate inside its interval."""
-    return all(b.inside for b in bins if b.tested)

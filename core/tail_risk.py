@@ -24,6 +24,9 @@ does on real data):
    ``blend_slope`` per e-fold of hours).
 5. **Tail.** Beyond the ``tail_fraction`` largest simulated excursions a Pareto tail fitted to
    them (Hill) carries the probability on, so a far barrier gets a small number, not zero.
+6. **Map.** The simulated probability goes through the horizon's monotone recalibration map
+   (``core.tail_calibration``, fitted on the first half of the real data); the inverse goes
+   back through it, so "distance for a target" stays the inverse of "chance at a distance".
 
 Everything is fitted on the arrays given — the caller passes only bars up to the moment
 asked about — and is deterministic. Touch probabilities and the inverse (the distance a
@@ -39,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.returns import as_2d
+from core.tail_calibration import REAL_MARKETS, TouchCalibration
 from core.tail_filter import block_summaries, standardise
 from core.types import BoolArray, FloatArray, IntArray
 from core.types import as_floats as _f
@@ -52,7 +56,9 @@ _ROW_SPAN = 200.0  # key offset between rows of the flattened sorted log-excursi
 @dataclass(frozen=True)
 class TailParams:
     """The model's settings; the defaults were chosen on the first half of every dataset
-    (``scripts/calibrate_risk.py --tune``) and checked on the second."""
+    (``scripts/calibrate_risk.py --tune``, the map ``--fit-map``) and checked on the second.
+    ``calibration`` is the real-market recalibration map; ``UNCALIBRATED`` reports the
+    simulation as it comes (synthetic data, and the cases the map is fitted on)."""
 
     halflife_h: float = 6.0
     block_h: float = 6.0
@@ -62,6 +68,7 @@ class TailParams:
     tail_fraction: float = 0.02
     min_history_h: float = 240.0  # ten days of bars: with less the fit is not attempted
     seed: int = 20221108
+    calibration: TouchCalibration = REAL_MARKETS
 
     def blend(self, hours: float) -> float:
         """The weight w(h) of σ_now against the window's typical σ at horizon ``hours``."""
@@ -235,7 +242,8 @@ def _block_rows(fit: TailFit, rows: IntArray, sign: FloatArray, hi: int) -> IntA
 
 def tail_touch_probability(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLike,
                            distance: npt.ArrayLike, hours: float) -> FloatArray:
-    """Probability of touching an adverse log ``distance`` within ``hours``, per position.
+    """Probability of touching an adverse log ``distance`` within ``hours``, per position:
+    the simulation's, through the horizon's recalibration map (``TailParams.calibration``).
 
     ``rows`` is each position's symbol row in the fit, ``sign`` +1 long / −1 short. A
     distance ≤ 0 gives 1, +inf gives 0; NaN where the symbol's fit is not ``ok``. Never
@@ -251,19 +259,21 @@ def tail_touch_probabilities(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayL
                              distance: npt.ArrayLike, hours: tuple[int, ...]
                              ) -> dict[int, FloatArray]:
     """``tail_touch_probability`` at several fitted horizons at once (hours → array): one
-    lookup per horizon, each at least the one before (``hours`` ascending)."""
+    lookup and map per horizon, each at least the one before (``hours`` ascending)."""
     out: dict[int, FloatArray] = {}
     p: FloatArray | None = None
     for h in sorted(hours, key=fit.horizon):
-        q = _touch_at(fit, rows, sign, distance, h)
+        q = fit.params.calibration.at(h).apply(raw_touch_probability(fit, rows, sign,
+                                                                     distance, h))
         p = q if p is None else np.fmax(p, q)
         out[h] = p
     return out
 
 
-def _touch_at(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLike, distance: npt.ArrayLike,
-              hours: float) -> FloatArray:
-    """``tail_touch_probability`` at one horizon alone."""
+def raw_touch_probability(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLike,
+                          distance: npt.ArrayLike, hours: float) -> FloatArray:
+    """The simulation's own touch probability at one horizon alone, before the calibration
+    map and the floor of the shorter horizons: what the map is fitted on."""
     r, sg, d = np.broadcast_arrays(np.asarray(rows, dtype=np.int64), _f(sign), _f(distance))
     hi = fit.horizon(hours)
     m = fit.params.paths
@@ -304,9 +314,11 @@ def tail_required_distance(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLik
 
 def _distance_at(fit: TailFit, rows: npt.ArrayLike, sign: npt.ArrayLike, target_prob: float,
                  hours: float) -> FloatArray:
-    """``tail_required_distance`` at one horizon alone."""
+    """``tail_required_distance`` at one horizon alone: the distance the simulated
+    probability that the map turns into ``target_prob`` needs."""
     r, sg = np.broadcast_arrays(np.asarray(rows, dtype=np.int64), _f(sign))
     hi = fit.horizon(hours)
+    target_prob = fit.params.calibration.at(hours).invert(target_prob)
     m = fit.params.paths
     k_tail = max(10, round(fit.params.tail_fraction * m))
     side = np.where(sg > 0, _LONG, _SHORT)

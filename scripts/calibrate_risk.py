@@ -8,13 +8,13 @@ realised touch rate at the safe leverage, and one reliability diagram per horizo
 (``docs/risk-calibration-<h>h.png``). Method: ``backtest/risk_calibration.py``.
 
     .venv/bin/python scripts/calibrate_risk.py [--data ../shared/data] [--every-hours 4]
-    .venv/bin/python scripts/calibrate_risk.py --tune   # the settings grid, first halves only
+    .venv/bin/python scripts/calibrate_risk.py --tune     # the settings grid, first halves only
+    .venv/bin/python scripts/calibrate_risk.py --fit-map  # the recalibration map, first halves
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -28,17 +28,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from backtest.risk_calibration import (  # noqa: E402
-    Bin,
     CaseArrays,
     Dataset,
     SafeCases,
-    brier,
     load_datasets,
-    log_loss,
-    passes,
-    reliability,
     walk_forward,
 )
+from backtest.risk_scores import Bin, brier, log_loss, reliability  # noqa: E402
+from backtest.touch_map_fit import FormScore, choose_maps, first_halves  # noqa: E402
+from core.tail_calibration import UNCALIBRATED, TouchCalibration  # noqa: E402
 from core.tail_risk import HORIZONS_H, TailParams  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -50,10 +48,10 @@ def _pct(x: float, digits: int = 2) -> str:
     return f"{x * 100:.{digits}f} %"
 
 
-def bin_table(fhs: Sequence[Bin], gauss: Sequence[Bin]) -> list[str]:
+def bin_table(models: Sequence[tuple[str, Sequence[Bin]]]) -> list[str]:
     rows = ["| model | bin | cases | effective | predicted | realised | 95 % interval | |",
             "|---|---|---:|---:|---:|---:|---|---|"]
-    for name, bins in (("tail model", fhs), ("Gaussian", gauss)):
+    for name, bins in models:
         for b in bins:
             verdict = ("ok" if b.inside else "**outside**") if b.tested else "too few"
             rows.append(f"| {name} | {b.lo:g}–{b.hi:g} | {b.n:,} | {b.n_eff:,.0f} | "
@@ -62,7 +60,8 @@ def bin_table(fhs: Sequence[Bin], gauss: Sequence[Bin]) -> list[str]:
     return rows
 
 
-def chart(path: Path, hours: int, fhs: Sequence[Bin], gauss: Sequence[Bin]) -> None:
+def chart(path: Path, hours: int, fhs: Sequence[Bin], gauss: Sequence[Bin],
+          raw: Sequence[Bin]) -> None:
     """Reliability diagram of the held-out half: realised against predicted, log-log, with
     the 95 % interval each bin's prediction allows."""
     import matplotlib
@@ -73,13 +72,15 @@ def chart(path: Path, hours: int, fhs: Sequence[Bin], gauss: Sequence[Bin]) -> N
     fig, ax = plt.subplots(figsize=(5.5, 5.0), dpi=110)
     lo = 1e-4
     ax.plot([lo, 1], [lo, 1], color="0.6", lw=1, label="perfect")
-    for bins, colour, mark, label in ((fhs, "tab:blue", "o", "tail model (FHS)"),
-                                      (gauss, "tab:orange", "s", "Gaussian (today's)")):
+    for bins, colour, mark, label in ((fhs, "tab:blue", "o", "tail model, as reported"),
+                                      (raw, "tab:green", "x", "tail model before the map"),
+                                      (gauss, "tab:orange", "s", "Gaussian (the old model)")):
         x = np.array([max(b.predicted, lo) for b in bins])
         y = np.array([max(b.realised, lo) for b in bins])
         err = np.array([[max(b.predicted - b.ci_lo, 0) for b in bins],
                         [max(b.ci_hi - b.predicted, 0) for b in bins]])
-        ax.errorbar(x, x, yerr=err, fmt="none", ecolor=colour, alpha=0.35, lw=4)
+        if bins is not raw:  # the bands of the model before the map would hide the others
+            ax.errorbar(x, x, yerr=err, fmt="none", ecolor=colour, alpha=0.35, lw=4)
         ax.plot(x, y, mark, color=colour, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -97,14 +98,16 @@ def chart(path: Path, hours: int, fhs: Sequence[Bin], gauss: Sequence[Bin]) -> N
 
 
 def scores_table(c: CaseArrays, held: np.ndarray) -> list[str]:
-    rows = ["| horizon | cases | part | Brier: tail model | Brier: Gaussian | "
-            "log loss: tail model | log loss: Gaussian |", "|---|---:|---|---:|---:|---:|---:|"]
+    rows = ["| horizon | cases | part | Brier: tail model (before the map) | Brier: Gaussian | "
+            "log loss: tail model (before the map) | log loss: Gaussian |",
+            "|---|---:|---|---:|---:|---:|---:|"]
     for h in HORIZONS_H:
-        y = c.touched[h]
+        y, raw = c.touched[h], c.before_map()[h]
         for part, m in (("all", np.ones_like(held)), ("first half", ~held),
                         ("held-out half", held)):
-            rows.append(f"| {h} h | {int(m.sum()):,} | {part} | {brier(c.fhs[h][m], y[m]):.5f} | "
-                        f"{brier(c.gauss[h][m], y[m]):.5f} | {log_loss(c.fhs[h][m], y[m]):.4f} | "
+            rows.append(f"| {h} h | {int(m.sum()):,} | {part} | {brier(c.fhs[h][m], y[m]):.5f} "
+                        f"({brier(raw[m], y[m]):.5f}) | {brier(c.gauss[h][m], y[m]):.5f} | "
+                        f"{log_loss(c.fhs[h][m], y[m]):.4f} ({log_loss(raw[m], y[m]):.4f}) | "
                         f"{log_loss(c.gauss[h][m], y[m]):.4f} |")
     return rows
 
@@ -124,20 +127,32 @@ def dataset_table(c: CaseArrays, hours: int) -> list[str]:
 
 def safe_table(s: SafeCases, held: np.ndarray) -> list[str]:
     rows = ["| part | positions | tail model: median leverage | tail model: touched | "
-            "Gaussian: median leverage | Gaussian: touched |", "|---|---:|---:|---:|---:|---:|"]
-    for part, m in (("all", np.ones_like(held)), ("first half", ~held),
-                    ("held-out half", held)):
+            "before the map: touched | Gaussian: median leverage | Gaussian: touched |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    parts = [("all", np.ones_like(held)), ("first half", ~held), ("held-out half", held)]
+    parts += [(ds, s.dataset == ds) for ds in dict.fromkeys(s.dataset.tolist())]
+    for part, m in parts:
         rows.append(f"| {part} | {int(m.sum()):,} | {np.median(s.fhs_leverage[m]):.1f}× | "
                     f"{_pct(float(s.fhs_touched[m].mean()))} | "
-                    f"{np.median(s.gauss_leverage[m]):.1f}× | "
-                    f"{_pct(float(s.gauss_touched[m].mean()))} |")
-    for ds in dict.fromkeys(s.dataset.tolist()):
-        m = s.dataset == ds
-        rows.append(f"| {ds} | {int(m.sum()):,} | {np.median(s.fhs_leverage[m]):.1f}× | "
-                    f"{_pct(float(s.fhs_touched[m].mean()))} | "
+                    f"{_pct(float(s.raw_touched[m].mean()))} | "
                     f"{np.median(s.gauss_leverage[m]):.1f}× | "
                     f"{_pct(float(s.gauss_touched[m].mean()))} |")
     return rows
+
+
+def map_lines(cal: TouchCalibration) -> list[str]:
+    """The recalibration map the report's numbers went through."""
+    rows = ["| horizon | c | a | b | 1 % becomes | 10 % becomes | 50 % becomes |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for h in HORIZONS_H:
+        m = cal.at(h)
+        q = m.apply(np.array([0.01, 0.1, 0.5]))
+        rows.append(f"| {h} h | {m.c:+.5f} | {m.a:.5f} | {m.b:.5f} | {_pct(float(q[0]))} | "
+                    f"{_pct(float(q[1]))} | {_pct(float(q[2]))} |")
+    return [f"Fitted on {cal.fitted_on} (`scripts/calibrate_risk.py --fit-map`); the held-out "
+            "half played no part in it. logit q = c + a·ln p − b·ln(1 − p), p the "
+            "simulation's probability (c = 0, a = b = 1: no change; "
+            "[risk-model.md](risk-model.md)).", "", *rows]
 
 
 def held_safe(s: SafeCases) -> np.ndarray:
@@ -160,25 +175,36 @@ def report(c: CaseArrays, s: SafeCases, every_h: float, seconds: float) -> list[
              "price, tier-1 mmr 0.4 %, taker fee 0.05 %); each model predicts from the 30 days "
              "of bars the live bot would have held at that moment, nothing later. A position "
              "counts as touched when a later bar's low (long) or high (short) reaches its "
-             "liquidation price. The settings were chosen on the first half of each dataset; "
-             "the second half is held out.", "",
+             "liquidation price. The settings and the recalibration map were chosen on the "
+             "first half of each dataset; the second half is held out. \"Tail model\" is what "
+             "the bot reports (through the map); \"before the map\" is the simulation's own "
+             "probability.", "",
              f"{c.time_ms.size:,} cases ({seconds:.0f} s). Intervals use an effective sample "
              "size: the cluster-robust variance of each bin's realised rate with 3-day "
              "calendar clusters over all symbols and datasets (cases overlap in time and "
              "crash together) against the binomial variance; a bin is tested when it expects "
              "at least 5 touches and 5 misses at that size.", "", "## Scores", "",
              *scores_table(c, held), ""]
+    lines += ["## The recalibration map", "", *map_lines(TailParams().calibration), ""]
     for h in HORIZONS_H:
         y = c.touched[h]
         fb = reliability(c.fhs[h][held], y[held], c.time_ms[held])
+        rb = reliability(c.before_map()[h][held], y[held], c.time_ms[held])
         gb = reliability(c.gauss[h][held], y[held], c.time_ms[held])
-        chart(DOCS / f"risk-calibration-{h}h.png", h, fb, gb)
-        verdict = ("every tested bin inside its interval" if passes(fb) else
-                   "not every tested bin is inside its interval (marked **outside**)")
-        lines += [f"## {h} h, held-out half", "", f"Tail model: {verdict}. Gaussian: "
-                  + ("every tested bin inside." if passes(gb) else "bins outside, as expected."),
-                  "", f"![reliability {h} h](risk-calibration-{h}h.png)", "",
-                  *bin_table(fb, gb), ""]
+        chart(DOCS / f"risk-calibration-{h}h.png", h, fb, gb, rb)
+
+        def verdict(bins: Sequence[Bin]) -> str:
+            out = [f"{b.lo:g}–{b.hi:g}" for b in bins if b.tested and not b.inside]
+            return ("every tested bin inside its interval" if not out else
+                    f"{len(out)} of {sum(b.tested for b in bins)} tested bins outside "
+                    f"their intervals ({', '.join(out)})")
+
+        lines += [f"## {h} h, held-out half", "",
+                  f"Tail model as reported: {verdict(fb)}. Before the map: {verdict(rb)}. "
+                  f"Gaussian: {verdict(gb)}.", "",
+                  f"![reliability {h} h](risk-calibration-{h}h.png)", "",
+                  *bin_table([("tail model", fb), ("before the map", rb), ("Gaussian", gb)]),
+                  ""]
     lines += ["## 24 h by dataset (all cases)", "", *dataset_table(c, 24), "",
               f"## Safe leverage at a {_pct(TARGET, 0)} 24 h target", "",
               "The highest leverage each model calls safe for a new position at the close, "
@@ -190,14 +216,11 @@ def report(c: CaseArrays, s: SafeCases, every_h: float, seconds: float) -> list[
 
 
 def tune(datasets: list[Dataset], every_h: float) -> None:
-    """Log loss and calibration of a grid of settings on the first half of each dataset."""
-    grid = [TailParams(halflife_h=hl, blend_1h=b1, blend_slope=sl)
+    """Log loss and calibration of a grid of settings on the first half of each dataset
+    (the simulation's own probabilities: the map is fitted after, by ``--fit-map``)."""
+    grid = [TailParams(halflife_h=hl, blend_1h=b1, blend_slope=sl, calibration=UNCALIBRATED)
             for hl in (4.0, 5.0, 6.0) for b1, sl in ((0.75, 0.06), (0.8, 0.09), (0.7, 0.04))]
-    first_half = []
-    for ds in datasets:
-        t = ds.snap.times
-        first_half.append(dataclasses.replace(ds, snap=ds.snap.upto(len(t) // 2)))
-    base, _, extra = walk_forward(first_half, every_h=every_h, extra_params=grid)
+    base, _, extra = walk_forward(first_halves(datasets), every_h=every_h, extra_params=grid)
     c = base.arrays()
     for p, ex in zip(grid, extra, strict=True):
         e = ex.arrays()
@@ -209,11 +232,51 @@ def tune(datasets: list[Dataset], every_h: float) -> None:
                   f"/{sum(b.tested for b in bins)}")
 
 
+def fit_map(datasets: list[Dataset], every_h: float) -> None:
+    """The recalibration map from the first half of each dataset (``backtest.touch_map_fit``):
+    every form's score inside the first half, and the chosen maps as code for
+    ``core/tail_calibration.py``."""
+    first = first_halves(datasets)
+    cases, _, _ = walk_forward(first, every_h=every_h,
+                               params=TailParams(calibration=UNCALIBRATED))
+    c = cases.arrays()
+    spans = []
+    for ds in first:
+        m = c.dataset == ds.name
+        if m.any():
+            spans.append(f"{ds.name}: {_day(int(c.time_ms[m].min()))} – "
+                         f"{_day(int(ds.snap.times[-1]))}")
+    period = (f"the first half of every dataset ({len(c.time_ms):,} cases, a case every "
+              f"{every_h:g} h; bars up to {max(_day(int(d.snap.times[-1])) for d in first)})")
+    cal, scores = choose_maps(c, fitted_on=period)
+    print("Cases and bars per dataset:", *spans, sep="\n  ")
+    print(*form_lines(scores), sep="\n")
+    print("\nREAL_MARKETS = TouchCalibration(\n    maps=(")
+    for h, m in cal.maps:
+        print(f"        ({h}, TouchMap(c={m.c:.6g}, a={m.a:.6g}, b={m.b:.6g})),")
+    print(f"    ),\n    fitted_on=\"{period}\",\n)")
+
+
+def form_lines(scores: Sequence[FormScore]) -> list[str]:
+    rows = ["| horizon | form | fitted on the earlier part: c, a, b | log loss, later part | |",
+            "|---|---|---|---:|---|"]
+    for s in scores:
+        rows.append(f"| {s.hours} h | {s.form} | {s.fitted.c:+.4f}, {s.fitted.a:.4f}, "
+                    f"{s.fitted.b:.4f} | {s.log_loss:.6f} | {'chosen' if s.chosen else ''} |")
+    return rows
+
+
+def _day(ms: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ms / 1000))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--every-hours", type=float, default=4.0)
     ap.add_argument("--tune", action="store_true", help="score the settings grid instead")
+    ap.add_argument("--fit-map", action="store_true",
+                    help="fit the recalibration map on the first halves instead")
     ap.add_argument("--save", type=Path, help="also write the cases to this .npz file")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
@@ -224,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.tune:
         tune(datasets, args.every_hours)
         return 0
+    if args.fit_map:
+        fit_map(datasets, args.every_hours)
+        return 0
     cases, safe, _ = walk_forward(datasets, every_h=args.every_hours, target_prob=TARGET)
     c = cases.arrays()
     if args.save is not None:
@@ -232,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                             leverage=c.leverage,
                             **{f"touched_{h}": c.touched[h] for h in HORIZONS_H},
                             **{f"fhs_{h}": c.fhs[h] for h in HORIZONS_H},
-                            **{f"gauss_{h}": c.gauss[h] for h in HORIZONS_H})
+                            **{f"gauss_{h}": c.gauss[h] for h in HORIZONS_H},
+                            **{f"raw_{h}": c.raw[h] for h in HORIZONS_H})
     text = report(c, safe, args.every_hours, time.perf_counter() - t0)
     (DOCS / "risk-calibration.md").write_text("\n".join(text) + "\n")
     print("\n".join(text))

@@ -7,16 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backtest.risk_calibration import (
-    CaseArrays,
-    SafeCases,
-    brier,
-    load_datasets,
-    log_loss,
-    passes,
-    reliability,
-    walk_forward,
-)
+from backtest.risk_calibration import CaseArrays, SafeCases, load_datasets, walk_forward
+from backtest.risk_scores import brier, log_loss, passes, reliability
 from tests.conftest import SHARED_DATA
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -44,10 +36,11 @@ def held_out() -> tuple[CaseArrays, SafeCases]:
 
     all_cases = CaseArrays(cat("dataset", cases), cat("symbol", cases), cat("time_ms", cases),
                            cat("sign", cases), cat("leverage", cases), per_h("touched"),
-                           per_h("fhs"), per_h("gauss"))
+                           per_h("fhs"), per_h("gauss"), per_h("raw"))
     all_safe = SafeCases(*(cat(f, safe) for f in ("dataset", "time_ms", "fhs_leverage",
                                                   "fhs_touched", "gauss_leverage",
-                                                  "gauss_touched")))
+                                                  "gauss_touched", "raw_leverage",
+                                                  "raw_touched")))
     return all_cases, all_safe
 
 
@@ -77,7 +70,9 @@ def test_the_tail_model_never_understates_and_scores_better_than_the_gaussian(he
 
 @pytest.mark.xfail(reason="24 h, held out, a case a day: one bin of ten (0.1–0.2) realised "
                           "12.8 % against 14.6 % predicted, below its interval 13.0–16.3 % "
-                          "(on the safe side); see docs/risk-calibration.md", strict=False)
+                          "(on the safe side). The recalibration map, fitted on the first "
+                          "halves only, leaves 24 h as simulated: there no fitted map beat "
+                          "the identity on later cases (docs/risk-model.md)", strict=False)
 def test_every_tested_24h_bin_is_inside_its_interval(held_out):
     c, _ = held_out
     assert passes(reliability(c.fhs[24], c.touched[24], c.time_ms))
