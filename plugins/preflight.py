@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from i18n import _
 from plugins.config_checks import plugin_problems
 from plugins.exchanges.errors import UnknownSymbol
 from plugins.manager import PluginManager
@@ -43,12 +44,13 @@ def _secrets(config: Config, secrets: Secrets) -> list[str]:
         try:
             KeyVault(secrets.account_key)
         except VaultError as e:
-            out.append(f"{ACCOUNT_KEY}: {e}")
+            out.append(f"{ACCOUNT_KEY}: {e}")  # the vault's words (storage.key_vault)
     if config.telegram.mode != "webhook":
         return out
     if not secrets.webhook_secret or not _WEBHOOK_SECRET.fullmatch(secrets.webhook_secret):
-        out.append(f"{WEBHOOK_SECRET}: webhook mode (telegram.mode = \"webhook\") needs it set "
-                   "to 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        out.append(_("{variable}: webhook mode (telegram.mode = \"webhook\") needs it set to "
+                     "1-256 characters of A-Z, a-z, 0-9, _ and -").format(
+            variable=WEBHOOK_SECRET))
     return out
 
 
@@ -59,9 +61,10 @@ async def symbol_problems(config: Config, market: Any, known: tuple[str, ...] = 
     try:
         await market.load_instruments()
     except Exception as e:  # unreachable, or a folder it can't read: the cycle will say more
-        return [], [f"could not load {config.exchange.name}'s market list to check the symbols "
-                    f"({type(e).__name__}: {str(e)[:200]}); an unknown one will be reported to "
-                    "the operator ([telegram] admins) when the exchange answers"]
+        return [], [_("could not load {exchange}'s market list to check the symbols "
+                      "({error}); an unknown one will be reported to the operator ([telegram] "
+                      "admins) when the exchange answers").format(
+            exchange=config.exchange.name, error=f"{type(e).__name__}: {str(e)[:200]}")]
     out = []
     lists = [("schedule.cascade_symbols", config.schedule.cascade_symbols)]
     if isinstance(config.exchange.symbols, list):
@@ -71,11 +74,14 @@ async def symbol_problems(config: Config, market: Any, known: tuple[str, ...] = 
             try:
                 market.resolve(name)
             except UnknownSymbol as e:
-                hint = f" (did you mean {', '.join(e.matches)}?)" if e.matches else ""
-                shown = "(value hidden: it looks like a secret)" if looks_secret(
+                shown = _("(value hidden: it looks like a secret)") if looks_secret(
                     name, known) else repr(name)
-                out.append(Problem(f"{key}.{i}", f"{config.exchange.name} has no symbol "
-                                   f"{shown}{hint}", show_value=False))
+                words = {"exchange": config.exchange.name, "symbol": shown,
+                         "matches": ", ".join(e.matches)}
+                out.append(Problem(f"{key}.{i}", _(
+                    "{exchange} has no symbol {symbol} (did you mean {matches}?)").format(
+                    **words) if e.matches else _("{exchange} has no symbol {symbol}").format(
+                    **words), show_value=False))
     return out, []
 
 
@@ -92,8 +98,9 @@ async def preflight(config: Config, pm: PluginManager, secrets: Secrets,
     try:
         source = market()
     except Exception as e:  # a source that refuses this [exchange] section outright
-        result.problems.append(f"exchange.name = {config.exchange.name!r}: it can't start "
-                               f"with this [exchange] section ({str(e)[:200]})")
+        result.problems.append(_("exchange.name = {name!r}: it can't start with this "
+                                 "[exchange] section ({error})").format(
+            name=config.exchange.name, error=str(e)[:200]))
         return result
     try:
         problems, result.warnings = await symbol_problems(config, source, tuple(known))
@@ -109,7 +116,7 @@ def check(rt: Any, env: Mapping[str, str], err: TextIO | None = None) -> bool:
     err = err or sys.stderr
     result = asyncio.run(preflight(rt.config, rt.plugins, rt.secrets, env, rt.market))
     for w in result.warnings:
-        print(f"warning: {w}", file=err)
+        print(_("warning: {warning}").format(warning=w), file=err)
     if result.problems:
         where = find_config_path(getattr(rt.args, "config", None), env)
         print(ConfigError(result.problems, str(where or "config")).report(), file=err)
