@@ -67,8 +67,10 @@ def translations(lang: str) -> gettext.NullTranslations:
         from i18n.pseudo import PseudoTranslations
         return PseudoTranslations()
     main = load_catalog(LOCALE_DIR, lang, DOMAIN) or _compiled(Catalog(locale=None), DOMAIN)
-    for part in sorted((LOCALE_DIR.parent / "parts").glob("*.po")):  # TEMPORARY while the
-        with part.open("rb") as f:                                    # areas are translated
+    parts = sorted((LOCALE_DIR.parent / "parts").glob("*.po")) \
+        if (LOCALE_DIR / lang).is_dir() else []  # the parts are Chinese: not for English
+    for part in parts:  # TEMPORARY while the areas are translated
+        with part.open("rb") as f:
             main.merge(_compiled(read_po(f, locale=lang, domain=DOMAIN), DOMAIN))
     for domain, localedir in plugin_domains().items():
         main.add(load_catalog(localedir, lang, domain) or _compiled(Catalog(), domain),
