@@ -275,7 +275,7 @@ class Book:
         if self._keep:
             self.decisions.append((t, legs, traded))
         if traded:
-            self.pending, self.reason = legs, d.reason
+            self.pending, self.reason = legs, str(d.reason)  # the reader's language
 
     # --- after the loop ------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ profit on the hedge" on the same bar). ``advise`` decides, in this order:
    (another instrument or side).
 4. Otherwise ``hold``.
 
-Pure: numbers in, one ``Advice`` out.
+Pure: numbers in, one ``Advice`` out. Its ``reason`` is an ``i18n.L_`` message, rendered in
+each reader's language where it is shown.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from i18n import L_, Msg
 
 HOLD, ADD_HEDGE, REDUCE_HEDGE, SWITCH_HEDGE = "hold", "add_hedge", "reduce_hedge", "switch_hedge"
 TAKE_PROFIT, ADD_MARGIN, REDUCE_SIZE = "take_profit", "add_margin", "reduce_size"
@@ -43,7 +46,7 @@ class Advice:
     to; ``distance`` the liquidation distance (fraction) the margin or size gives."""
 
     action: str
-    reason: str
+    reason: str | Msg
     legs: tuple[Leg, ...] = ()
     margin: float | None = None
     size: float | None = None
@@ -119,14 +122,21 @@ def _hedge_action(held: Sequence[Leg], target: Sequence[Leg],
     return ADD_HEDGE if target_n > held_n else REDUCE_HEDGE
 
 
-def _legs(legs: Sequence[Leg]) -> str:
-    return ", ".join(f"{side} {size:.6g} {sym.split('-')[0]}" for sym, side, size in legs) \
-        or "no hedge"
+def legs_text(legs: Sequence[Leg]) -> Msg:
+    """"short 0.5 ETH, long 0.1 SOL" (or "no hedge") in the reader's language."""
+    if not legs:
+        return L_("no hedge")
+    parts = [L_("{side} {size:.6g} {base}", side=L_(side), size=size, base=sym.split("-")[0])
+             for sym, side, size in legs]
+    out = parts[-1]
+    for part in reversed(parts[:-1]):
+        out = L_("{first}, {rest}", first=part, rest=out)
+    return out
 
 
 def advise(*, side: str, size: float, entry: float, price: float, margin: float, mmr: float,
-           fee: float, danger: bool, danger_why: str, safe_distance: float,
-           held: Sequence[Leg], target: Sequence[Leg] | None, target_reason: str,
+           fee: float, danger: bool, danger_why: str | Msg, safe_distance: float,
+           held: Sequence[Leg], target: Sequence[Leg] | None, target_reason: str | Msg,
            take_profit: Sequence[tuple[Leg, float]], prices: Mapping[str, float],
            rebalance_threshold: float, model_distance: float = math.nan) -> Advice:
     """The one action for a trade at this bar (see the module docstring for the order).
@@ -146,31 +156,37 @@ def advise(*, side: str, size: float, entry: float, price: float, margin: float,
             liq = liquidation_price(side, size, entry, need, mmr, fee)
             dist = abs(price - liq) / price
             freed = sum(p for _, p in take_profit)
-            also = (f" (closing the hedge in profit frees {freed:,.2f} USDT towards it)"
-                    if freed > 0 else "")
-            return Advice(ADD_MARGIN,
-                          f"{danger_why}; adding {add:,.2f} USDT of margin puts the liquidation "
-                          f"price {dist:.0%} away{also}", margin=add, distance=dist)
+            reason = L_("{why}; adding {add:,.2f} USDT of margin puts the liquidation price "
+                        "{distance:.0%} away (closing the hedge in profit frees {freed:,.2f} "
+                        "USDT towards it)", why=danger_why, add=add, distance=dist,
+                        freed=freed) if freed > 0 else \
+                L_("{why}; adding {add:,.2f} USDT of margin puts the liquidation price "
+                   "{distance:.0%} away", why=danger_why, add=add, distance=dist)
+            return Advice(ADD_MARGIN, reason, margin=add, distance=dist)
         smaller = size_for_distance(side, margin, entry, price, safe_distance, mmr, fee)
         if math.isfinite(smaller) and 0 < smaller < size:
             return Advice(REDUCE_SIZE,
-                          f"{danger_why}; at {smaller:.6g} (from {size:.6g}) the same margin puts "
-                          f"the liquidation price {safe_distance:.0%} away", size=smaller,
-                          distance=safe_distance)
-        return Advice(REDUCE_SIZE, f"{danger_why}; more margin does not lower it here: cut or "
-                                   "close the position", size=0.0)
+                          L_("{why}; at {smaller:.6g} (from {size:.6g}) the same margin puts "
+                             "the liquidation price {distance:.0%} away", why=danger_why,
+                             smaller=smaller, size=size, distance=safe_distance),
+                          size=smaller, distance=safe_distance)
+        return Advice(REDUCE_SIZE, L_("{why}; more margin does not lower it here: cut or "
+                                      "close the position", why=danger_why), size=0.0)
     if take_profit:
         legs = tuple(leg for leg, _ in take_profit)
         pnl = sum(p for _, p in take_profit)
-        return Advice(TAKE_PROFIT, f"the hedge is up {pnl:,.2f} USDT in a cascade: take the "
-                                   f"profit ({_legs(legs)}) and tighten the main's stop",
+        return Advice(TAKE_PROFIT, L_("the hedge is up {pnl:,.2f} USDT in a cascade: take the "
+                                      "profit ({legs}) and tighten the main's stop", pnl=pnl,
+                                      legs=legs_text(legs)),
                       legs=legs)
     if target is not None and notional > 0:
         gap = hedge_gap(held, target, prices)
         if math.isfinite(gap) and gap > rebalance_threshold * notional:
             action = _hedge_action(held, target, prices)
-            return Advice(action, f"held {_legs(held)}, target {_legs(target)}: "
-                                  f"{gap:,.0f} USDT apart ({gap / notional:.0%} of the position, "
-                                  f"threshold {rebalance_threshold:.0%}); {target_reason}",
+            return Advice(action, L_("held {held}, target {target}: {gap:,.0f} USDT apart "
+                                     "({share:.0%} of the position, threshold "
+                                     "{threshold:.0%}); {why}", held=legs_text(held),
+                                     target=legs_text(target), gap=gap, share=gap / notional,
+                                     threshold=rebalance_threshold, why=target_reason),
                           legs=tuple(target))
-    return Advice(HOLD, "nothing to change")
+    return Advice(HOLD, L_("nothing to change"))

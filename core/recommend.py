@@ -15,6 +15,7 @@ from core.rolling import rolling_pair_series
 from core.seed_rule import seed_multiplier
 from core.types import FloatArray, Instrument, Position
 from core.types import finite_or_none as _num
+from i18n import L_, Msg
 
 
 def leg_dict(leg: HedgeLeg | None) -> dict[str, Any] | None:
@@ -39,7 +40,7 @@ class HedgeRecommendation:
     leg: HedgeLeg | None  # the β (fast window) hedge
     seed_multiplier: float
     seed_leg: HedgeLeg | None  # the β hedge after the seed's shrink/grow rule
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str | Msg, ...] = field(default=())  # rendered where shown
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,7 +49,7 @@ class HedgeRecommendation:
             "effectiveness": _num(self.effectiveness), "correlation_fast": _num(self.corr_fast),
             "correlation_slow": _num(self.corr_slow), "regime": self.regime,
             "leg": leg_dict(self.leg), "seed_multiplier": _num(self.seed_multiplier),
-            "seed_leg": leg_dict(self.seed_leg), "warnings": list(self.warnings),
+            "seed_leg": leg_dict(self.seed_leg), "warnings": [str(w) for w in self.warnings],
         }
 
 
@@ -132,7 +133,7 @@ def recommend(position: Position, plan: HedgePlan, *, symbols: Sequence[str],
     if plan.hedge is None:
         return HedgeRecommendation(position.symbol, None, np.nan, np.nan, np.nan, np.nan,
                                    np.nan, "unknown", None, np.nan, None,
-                                   ("no hedge instrument with enough common data",))
+                                   (L_("no hedge instrument with enough common data"),))
     hs = symbols[plan.hedge]
     b, mult = plan.beta_fast, plan.seed_multiplier
     price_x = prices[plan.target]
@@ -142,11 +143,12 @@ def recommend(position: Position, plan: HedgePlan, *, symbols: Sequence[str],
     leg = size_leg(inst, hedge_notional, prices[plan.hedge], b)
     seed_leg = size_leg(inst, hedge_notional * mult, prices[plan.hedge], b * mult) \
         if np.isfinite(mult) else None
-    warnings = []
+    warnings: list[str | Msg] = []
     if leg is None:
-        warnings.append(f"not enough data to size a hedge in {hs}")
+        warnings.append(L_("not enough data to size a hedge in {symbol}", symbol=hs))
     elif abs(b) < 1e-12:
-        warnings.append(f"{hs} does not move with {position.symbol}: no hedge")
+        warnings.append(L_("{hedge} does not move with {symbol}: no hedge", hedge=hs,
+                           symbol=position.symbol))
     return HedgeRecommendation(position.symbol, hs, b, plan.beta_ewma, plan.rho_fast ** 2,
                                plan.rho_fast, plan.corr_slow, REGIME_NAMES[plan.regime_code],
                                leg, mult, seed_leg, tuple(warnings))
@@ -171,10 +173,11 @@ class TakeProfitSignal:
     pnl: float  # USDT
     pnl_pct: float  # of the leg's entry notional, percent
     level: str
-    message: str
+    message: str | Msg  # rendered in the reader's language where shown
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """JSON-ready; the message in the language of the moment (English in the cycle)."""
+        return {**self.__dict__, "message": str(self.message)}
 
 
 def take_profit_signals(held: Sequence[HeldHedge], prices: Mapping[str, float], level: str,
@@ -194,6 +197,7 @@ def take_profit_signals(held: Sequence[HeldHedge], prices: Mapping[str, float], 
             pct = 100 * pnl / (h.size * h.entry)
             out.append(TakeProfitSignal(
                 h.position_index, h.symbol, h.side, pnl, pct, level,
-                f"Cascade level {level}: your {h.side} {h.symbol} hedge is up {pnl:,.2f} USDT "
-                f"({pct:.1f}%). Take profit on the hedge and tighten the main position."))
+                L_("Cascade level {level}: your {side} {symbol} hedge is up {pnl:,.2f} USDT "
+                   "({pct:.1f}%). Take profit on the hedge and tighten the main position.",
+                   level=L_(level), side=L_(h.side), symbol=h.symbol, pnl=pnl, pct=pct)))
     return out

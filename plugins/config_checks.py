@@ -18,9 +18,10 @@ from settings.config import Config
 from settings.durations import Duration
 
 
-def did_you_mean(word: str, options: Iterable[str]) -> str:
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The option ``word`` was most likely meant to be, or None."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return _(" (did you mean {name!r}?)").format(name=close[0]) if close else ""
+    return close[0] if close else None
 
 
 def plugin_problems(config: Config, pm: PluginManager) -> list[Problem]:
@@ -34,16 +35,19 @@ def _exchange(config: Config, pm: PluginManager) -> list[Problem]:
     source = classes.get(ex.name)
     if source is None:
         names = sorted(n for n in classes if n)
+        close = closest(ex.name, names)
         return [Problem("exchange.name", _(
-            "no exchange plugin is called that{hint}; available: {names}").format(
-                hint=did_you_mean(ex.name, names), names=", ".join(names)))]
+            "no exchange plugin is called that (did you mean {option!r}?); available: "
+            "{names}").format(option=close, names=", ".join(names)) if close else _(
+            "no exchange plugin is called that; available: {names}").format(
+            names=", ".join(names)))]
     out: list[Problem] = []
     offered = source.timeframes()
     seconds = {Duration.parse(tf).seconds for tf in offered or ()}
     if offered is not None and ex.timeframe.seconds not in seconds:
         out.append(Problem("exchange.timeframe", _(
             "{exchange} has no {timeframe} candles; choose one of {offered}").format(
-                exchange=ex.name, timeframe=ex.timeframe, offered=", ".join(offered))))
+            exchange=ex.name, timeframe=ex.timeframe, offered=", ".join(offered))))
     out += source.config_problems(ex)
     if not any(p.key == "exchange.timeframe" for p in out):
         out += window_problems(config)
@@ -53,7 +57,7 @@ def _exchange(config: Config, pm: PluginManager) -> list[Problem]:
         if limit is not None and window > limit:
             out.append(Problem(f"engine.{key}", _(
                 "is longer than the {limit} of history {exchange} can give").format(
-                    limit=limit, exchange=ex.name)))
+                limit=limit, exchange=ex.name)))
     return out
 
 
@@ -63,14 +67,20 @@ def _strategies(config: Config, pm: PluginManager) -> list[Problem]:
     names = sorted(n for n in classes if n)
     out = []
     if st.default not in classes:
+        close = closest(st.default, names)
         out.append(Problem("strategies.default", _(
-            "no strategy is called that{hint}; available: {names}").format(
-                hint=did_you_mean(st.default, names), names=", ".join(names))))
+            "no strategy is called that (did you mean {option!r}?); available: {names}"
+        ).format(option=close, names=", ".join(names)) if close else _(
+            "no strategy is called that; available: {names}").format(names=", ".join(names))))
     for name, params in st.params.items():
         key = f"strategies.params.{name}"
         if name not in classes:
-            out.append(Problem(key, _("names no strategy{hint}; available: {names}").format(
-                hint=did_you_mean(name, names), names=", ".join(names)), show_value=False))
+            close = closest(name, names)
+            out.append(Problem(key, _(
+                "names no strategy (did you mean {option!r}?); available: {names}").format(
+                option=close, names=", ".join(names)) if close else _(
+                "names no strategy; available: {names}").format(names=", ".join(names)),
+                show_value=False))
             continue
         try:
             classes[name](params)
@@ -88,6 +98,7 @@ def known_plugins(pm: PluginManager) -> set[str]:
 def _disabled(config: Config, pm: PluginManager) -> list[Problem]:
     known = known_plugins(pm)
     return [Problem(f"plugins.disabled.{i}", _(
-        "no plugin is called that{hint} (see: python bot.py plugins)").format(
-            hint=did_you_mean(name, known)))
+        "no plugin is called that (did you mean {option!r}?) (see: python bot.py plugins)"
+    ).format(option=close) if (close := closest(name, known)) else _(
+        "no plugin is called that (see: python bot.py plugins)"))
             for i, name in enumerate(config.plugins.disabled) if name not in known]

@@ -44,12 +44,13 @@ def _secrets(config: Config, secrets: Secrets) -> list[str]:
         try:
             KeyVault(secrets.account_key)
         except VaultError as e:
-            out.append(_("{variable}: {problem}").format(variable=ACCOUNT_KEY, problem=e))
+            out.append(f"{ACCOUNT_KEY}: {e}")  # the vault's words (storage.key_vault)
     if config.telegram.mode != "webhook":
         return out
     if not secrets.webhook_secret or not _WEBHOOK_SECRET.fullmatch(secrets.webhook_secret):
-        out.append(_('{variable}: webhook mode (telegram.mode = "webhook") needs it set to '
-                     "1-256 characters of A-Z, a-z, 0-9, _ and -").format(variable=WEBHOOK_SECRET))
+        out.append(_("{variable}: webhook mode (telegram.mode = \"webhook\") needs it set to "
+                     "1-256 characters of A-Z, a-z, 0-9, _ and -").format(
+            variable=WEBHOOK_SECRET))
     return out
 
 
@@ -60,11 +61,10 @@ async def symbol_problems(config: Config, market: Any, known: tuple[str, ...] = 
     try:
         await market.load_instruments()
     except Exception as e:  # unreachable, or a folder it can't read: the cycle will say more
-        return [], [_("could not load {exchange}'s market list to check the symbols ({error}); "
-                      "an unknown one will be reported to the operator ([telegram] admins) "
-                      "when the exchange answers").format(
-                          exchange=config.exchange.name,
-                          error=f"{type(e).__name__}: {str(e)[:200]}")]
+        return [], [_("could not load {exchange}'s market list to check the symbols "
+                      "({error}); an unknown one will be reported to the operator ([telegram] "
+                      "admins) when the exchange answers").format(
+            exchange=config.exchange.name, error=f"{type(e).__name__}: {str(e)[:200]}")]
     out = []
     lists = [("schedule.cascade_symbols", config.schedule.cascade_symbols)]
     if isinstance(config.exchange.symbols, list):
@@ -74,13 +74,14 @@ async def symbol_problems(config: Config, market: Any, known: tuple[str, ...] = 
             try:
                 market.resolve(name)
             except UnknownSymbol as e:
-                hint = _(" (did you mean {names}?)").format(names=", ".join(e.matches)) \
-                    if e.matches else ""
                 shown = _("(value hidden: it looks like a secret)") if looks_secret(
                     name, known) else repr(name)
-                problem = _("{exchange} has no symbol {symbol}{hint}").format(
-                    exchange=config.exchange.name, symbol=shown, hint=hint)
-                out.append(Problem(f"{key}.{i}", problem, show_value=False))
+                words = {"exchange": config.exchange.name, "symbol": shown,
+                         "matches": ", ".join(e.matches)}
+                out.append(Problem(f"{key}.{i}", _(
+                    "{exchange} has no symbol {symbol} (did you mean {matches}?)").format(
+                    **words) if e.matches else _("{exchange} has no symbol {symbol}").format(
+                    **words), show_value=False))
     return out, []
 
 
@@ -99,7 +100,7 @@ async def preflight(config: Config, pm: PluginManager, secrets: Secrets,
     except Exception as e:  # a source that refuses this [exchange] section outright
         result.problems.append(_("exchange.name = {name!r}: it can't start with this "
                                  "[exchange] section ({error})").format(
-                                     name=config.exchange.name, error=str(e)[:200]))
+            name=config.exchange.name, error=str(e)[:200]))
         return result
     try:
         problems, result.warnings = await symbol_problems(config, source, tuple(known))
@@ -118,6 +119,6 @@ def check(rt: Any, env: Mapping[str, str], err: TextIO | None = None) -> bool:
         print(_("warning: {warning}").format(warning=w), file=err)
     if result.problems:
         where = find_config_path(getattr(rt.args, "config", None), env)
-        print(ConfigError(result.problems, str(where or _("config"))).report(), file=err)
+        print(ConfigError(result.problems, str(where or "config")).report(), file=err)
         return False
     return True

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from i18n import N_, _
 from plugins.exchanges.account_liquidation import LiquidationCheck
 from plugins.exchanges.account_types import (
     ADL,
@@ -46,6 +47,9 @@ from storage.trades import CLOSED, LIQUIDATED, Trade, get_trade
 
 EPS = 1e-9
 REASONS = {TRADE: CLOSED, LIQUIDATION: LIQUIDATED, ADL: ADL_REASON}
+
+# the fills that close a position without the trader (the warnings read them to the trader)
+FILL_KINDS = {LIQUIDATION: N_("liquidation"), ADL: N_("adl")}
 
 
 @dataclass
@@ -135,9 +139,10 @@ class Reconciler:
         held = {self.local(p.symbol) for p in state.positions}
         for symbol, t in list(self.trades.items()):
             if symbol not in held:
-                self.out.warnings.append(
-                    f"#{t.id} {t.symbol}: {self.account.exchange} no longer holds it and no "
-                    "fill closed it (older than the exchange keeps): closed at its entry")
+                self.out.warnings.append(_(
+                    "#{trade_id} {symbol}: {exchange} no longer holds it and no fill closed it "
+                    "(older than the exchange keeps): closed at its entry").format(
+                    trade_id=t.id, symbol=t.symbol, exchange=self.account.exchange))
                 self._close(t, t.entry, 0.0, self.now_ms, CLOSED)
         return self.out
 
@@ -184,7 +189,9 @@ class Reconciler:
     def _open(self, symbol: str, side: str, run: Run, hint: ExchangePosition | None,
               kind: str) -> Trade | None:
         if kind != TRADE:
-            self.out.warnings.append(f"a {kind} fill in {symbol} found no position in the log")
+            self.out.warnings.append(_("a {kind} fill in {symbol} found no position in the "
+                                       "log").format(kind=_(FILL_KINDS.get(kind, kind)),
+                                                     symbol=symbol))
             return None
         same = hint is not None and hint.side == side
         t = synced.open_synced(
@@ -226,8 +233,9 @@ class Reconciler:
         symbol = self.local(p.symbol)
         t = self.trades.get(symbol)
         if t is not None and t.side != p.side:
-            self.out.warnings.append(f"#{t.id} {symbol}: the exchange holds a {p.side} now; "
-                                     "closed at its entry (no fill explained the flip)")
+            self.out.warnings.append(_("#{trade_id} {symbol}: the exchange holds a {side} now; "
+                                       "closed at its entry (no fill explained the flip)"
+                                       ).format(trade_id=t.id, symbol=symbol, side=_(p.side)))
             self._close(t, t.entry, 0.0, self.now_ms, CLOSED)
             t = None
         if t is None:
@@ -242,13 +250,15 @@ class Reconciler:
                 self.out.funding += add_funding(self.db, t.id, self.now_ms, rate, p.mark,
                                                 p.funding)
             if not first:
-                self.out.warnings.append(f"#{t.id} {symbol}: a position no fill explained "
-                                         "(fills older than the exchange keeps)")
+                self.out.warnings.append(_("#{trade_id} {symbol}: a position no fill "
+                                           "explained (fills older than the exchange keeps)"
+                                           ).format(trade_id=t.id, symbol=symbol))
             self.out.opened.append(t)
             self.trades[symbol] = t
         elif abs(t.size - p.size) > 1e-6 * p.size:
-            self.out.warnings.append(f"#{t.id} {symbol}: size {t.size:g} corrected to the "
-                                     f"exchange's {p.size:g}")
+            self.out.warnings.append(_("#{trade_id} {symbol}: size {size:g} corrected to the "
+                                       "exchange's {exchange_size:g}").format(
+                trade_id=t.id, symbol=symbol, size=t.size, exchange_size=p.size))
         synced.set_synced(
             self.db, t.id, entry=p.entry, size=p.size, leverage=p.leverage,
             margin_mode=p.margin_mode,

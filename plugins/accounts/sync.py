@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from i18n import _
 from plugins.accounts.alerts import closed_alert, failing_alert, recovered_alert
 from plugins.accounts.reconcile import Changes, Reconciler
 from plugins.exchanges.account_access import AccountAccess
@@ -74,7 +75,7 @@ class AccountSync:
     async def sync(self, account: Account) -> SyncResult:
         now_ms = int(self.clock() * 1000)
         if self.vault is None:
-            return SyncResult(account, error="ACCOUNT_ENCRYPTION_KEY is not set")
+            return SyncResult(account, error=_("ACCOUNT_ENCRYPTION_KEY is not set"))
         try:
             keys = store.load_keys(self.db, self.vault, account.id)
         except VaultError as e:

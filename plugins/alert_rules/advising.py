@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from core.advice import Advice, Leg, advise
 from core.evaluate import EngineResult
 from core.types import finite_or_none
+from i18n import L_, Msg
 from plugins.alert_rules.base import TradeInfo
 from plugins.strategies.base import Decision
 from settings.config import Config
@@ -22,19 +23,20 @@ from settings.config import Config
 
 def danger_reason(prob: float | None, sigma: float | None, config: Config,
                   distance: float | None = None, own: Mapping[str, float] | None = None
-                  ) -> str | None:
+                  ) -> Msg | None:
     """Why the trade is in liquidation danger, or None when it is not. ``own`` holds the
     owner's ``/threshold liquidation`` values: ``prob`` replaces the config's touch
     probability, ``distance`` (%) adds a distance to the liquidation price."""
     cfg, own = config.risk, own or {}
     limit = own.get("prob", cfg.liquidation_alert_prob)
     if prob is not None and prob > limit:
-        return f"a {prob:.0%} chance to touch the liquidation price within 24 h"
+        return L_("a {prob:.0%} chance to touch the liquidation price within 24 h", prob=prob)
     near = own.get("distance")
     if near is not None and distance is not None and distance < near:
-        return f"the liquidation price is {distance:.1f}% away (your threshold {near:g}%)"
+        return L_("the liquidation price is {distance:.1f}% away (your threshold {near:g}%)",
+                  distance=distance, near=near)
     if sigma is not None and sigma < cfg.liquidation_alert_sigma:
-        return f"the liquidation price is {sigma:.1f}σ of a day's moves away"
+        return L_("the liquidation price is {sigma:.1f}σ of a day's moves away", sigma=sigma)
     return None
 
 

@@ -12,7 +12,7 @@ goes through ``ctx.memory`` (read now, written with the cycle's alerts in one tr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -20,6 +20,7 @@ from core.advice import Advice, Leg
 from core.alerts import SEVERITIES, Alert, AlertKind, severity_rank
 from core.evaluate import EngineResult
 from core.types import MarketSnapshot, finite_or_none
+from i18n import Msg
 from plugins.strategies.base import Decision
 from settings.config import Config
 from storage.rule_state import OpenTrade, RuleMemory
@@ -111,9 +112,12 @@ class AlertRule:
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
         raise NotImplementedError
 
-    def alert(self, ctx: RuleContext, key: str, severity: str, title: str,
-              body: list[str] | tuple[str, ...], action: str, **extra: Any) -> Alert:
-        """An alert of this rule's kind stamped with the cycle's time, age and cooldown."""
+    def alert(self, ctx: RuleContext, key: str, severity: str, title: str | Msg,
+              body: Sequence[str | Msg], action: str | Msg,
+              **extra: Any) -> Alert:
+        """An alert of this rule's kind stamped with the cycle's time, age and cooldown.
+        ``title``, ``body`` lines and ``action`` are ``i18n.L_`` messages: the alert is
+        rendered in each reader's language when recorded."""
         extra.setdefault("cooldown_ms", ctx.cooldown_ms)
         return Alert(kind=self.kind, dedup_key=f"{self.kind}:{key}", severity=severity,
                      title=title, body=tuple(body), action=action, time_ms=ctx.time_ms,

@@ -22,19 +22,22 @@ from core.cascade import (
     level_cap,
     level_of,
 )
+from i18n import L_, N_, Msg
 from plugins.alert_rules import episodes
 from plugins.alert_rules.base import Alert, AlertRule, RuleContext, finite
 from plugins.alert_rules.cascade_history import history_line
 from plugins.alert_rules.market_rules import heatmap_spec
+from plugins.alert_rules.words import LEVELS_UPPER, english, factor_label, listing, word
 
 LEVEL_SEVERITY = {"elevated": "info", "high": "warning", "cascade": "critical"}
 CASCADE_STATE = "cascade"  # the cycle's and the cascade watch's shared episode
 SLOW_INPUTS = "slow_inputs"  # the cycle's latest candle, funding and basis inputs
 FAST = ("depth_drop", "oi_drop", "liq_ratio", "taker_sell")  # what the watch samples
-ACTIONS = {"elevated": "Check your liquidation distance and that every position has a hedge.",
-           "high": "Reduce leverage or add margin; keep an offsetting hedge on.",
-           "cascade": "Liquidation cascade under way: cut leverage now, take profit on hedges "
-                      "that are up."}
+ACTIONS = {"elevated": N_("Check your liquidation distance and that every position has a "
+                          "hedge."),
+           "high": N_("Reduce leverage or add margin; keep an offsetting hedge on."),
+           "cascade": N_("Liquidation cascade under way: cut leverage now, take profit on "
+                         "hedges that are up.")}
 
 
 def _threshold(level: str) -> float:
@@ -42,15 +45,21 @@ def _threshold(level: str) -> float:
     return next(cut for cut, name in LEVELS if name == level)
 
 
-def cap_line(c: CascadeReading) -> str | None:
+def cap_line(c: CascadeReading) -> Msg | None:
     """Why the level is lower than the score says, naming what is missing."""
     if not c.capped:
         return None
-    labels = ", ".join(FACTORS[k].label for k in c.missing if k in FACTORS)
+    labels = [factor_label(k, FACTORS[k].label) for k in c.missing if k in FACTORS]
     need = next((floor for floor, name in CONFIDENCE_GATES if name == c.uncapped), 0.0)
-    return (f"Level capped at {c.level.upper()} (the score alone says {c.uncapped}): only "
-            f"{c.confidence:.0%} of the inputs are known, {c.uncapped} needs {need:.0%}"
-            + (f"; missing: {labels}." if labels else "."))
+    words = {"level": word(LEVELS_UPPER.get(c.level, c.level.upper())),
+             "uncapped": word(c.uncapped or c.level), "confidence": c.confidence, "need": need}
+    if labels:
+        return L_("Level capped at {level} (the score alone says {uncapped}): only "
+                  "{confidence:.0%} of the inputs are known, {uncapped} needs {need:.0%}; "
+                  "missing: {missing}.", missing=listing(labels), **words)
+    return L_("Level capped at {level} (the score alone says {uncapped}): only "
+              "{confidence:.0%} of the inputs are known, {uncapped} needs {need:.0%}.",
+              **words)
 
 
 class CascadeRule(AlertRule):
@@ -99,9 +108,12 @@ class CascadeRule(AlertRule):
         assert r is not None
         was = s.previous.state
         top = sorted(c.contributions.items(), key=lambda kv: -kv[1])[:4]
-        body = [f"Cascade score {c.score:.0f}/100 ({c.level}, was {was}), confidence "
-                f"{c.confidence:.0%}"]
-        body += [f"• {FACTORS[k].label}: {c.factors[k]:.3g} (+{pts:.0f})"
+        body: list[str | Msg] = [L_(
+            "Cascade score {score:.0f}/100 ({level}, was {previous}), confidence "
+            "{confidence:.0%}", score=c.score, level=word(c.level), previous=word(was),
+            confidence=c.confidence)]
+        body += [L_("• {label}: {value:.3g} (+{points:.0f})",
+                    label=factor_label(k, FACTORS[k].label), value=c.factors[k], points=pts)
                  for k, pts in top if pts >= 0.5]
         numbers: dict[str, Any] = {
             "score": round(c.score, 2), "level": c.level, "previous": was,
@@ -113,28 +125,34 @@ class CascadeRule(AlertRule):
         if s.event == episodes.CLEAR:
             started = s.previous.started_ms or 0
             under = _threshold(was) - cfg.cascade_margin
-            body.append(f"Under {under:.0f} for "
-                        f"{episodes.span(ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms))}"
-                        f"; the episode peaked at {s.previous.peak or was}"
-                        + (f" and began {episodes.span(ctx.time_ms - started)} ago."
-                           if started else "."))
+            below = episodes.span(ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms))
+            peak = word(s.previous.peak or was)
+            body.append(L_("Under {under:.0f} for {span}; the episode peaked at {peak} and "
+                           "began {began} ago.", under=under, span=below, peak=peak,
+                           began=episodes.span(ctx.time_ms - started)) if started else
+                        L_("Under {under:.0f} for {span}; the episode peaked at {peak}.",
+                           under=under, span=below, peak=peak))
             numbers.update(episode_started_ms=started, peak=s.previous.peak)
-            return self.alert(ctx, f"calm:{started}", "info", "Cascade risk has eased",
-                              body, "Back to calm: review hedges and take-profits set for "
-                              "the stress.", payload=numbers, cooldown_ms=0)
+            return self.alert(ctx, f"calm:{started}", "info", L_("Cascade risk has eased"),
+                              body, L_("Back to calm: review hedges and take-profits set for "
+                                       "the stress."), payload=numbers, cooldown_ms=0)
         level = s.episode.state
         capped = cap_line(c)
         if capped:
             body.append(capped)
         history = history_line(level)
         body.append(history)
-        numbers["history"] = history
-        chart = heatmap_spec(r, f"Cascade {level}: correlation now vs 30 days") \
+        numbers["history"] = english(history)
+        chart = heatmap_spec(r, L_("Cascade {level}: correlation now vs 30 days",
+                                   level=word(level))) \
             if LEVEL_ORDER.index(level) >= 2 else None
-        title = f"Cascade level {level.upper()} ({c.score:.0f}/100" + (
-            ", capped: few inputs)" if capped else ")")
+        upper = word(LEVELS_UPPER.get(level, level.upper()))
+        title = L_("Cascade level {level} ({score:.0f}/100, capped: few inputs)", level=upper,
+                   score=c.score) if capped else \
+            L_("Cascade level {level} ({score:.0f}/100)", level=upper, score=c.score)
         return self.alert(ctx, f"{level}:{s.episode.entered_ms}", LEVEL_SEVERITY[level], title,
-                          body, ACTIONS[level], payload=numbers, chart=chart, cooldown_ms=0)
+                          body, L_(ACTIONS[level]), payload=numbers, chart=chart,
+                          cooldown_ms=0)
 
 
 class CascadeWatchRule(CascadeRule):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 
+from i18n import L_, Msg
 from plugins.alert_rules.base import Alert, AlertRule, RuleContext
-from plugins.exchanges.errors import UNKNOWN_SYMBOL
+from plugins.alert_rules.words import listing
+from plugins.exchanges.errors import UNKNOWN_SYMBOL, unknown_matches
 
 log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
@@ -39,11 +41,23 @@ class UnknownSymbolRule(AlertRule):
         exchange = ctx.config.exchange.name
         return [self.alert(
             ctx, f"unknown:{sym}:{admin}:{day}", "warning",
-            f"Unknown symbol {sym!r} in [exchange] symbols",
-            [f"{exchange}: {why}.", f"{sym} is left out of every cycle and alert until the "
-             "config is fixed."],
-            "Fix [exchange] symbols in the config (python bot.py check-config lists every "
-            "problem), then restart the bot.",
+            L_("Unknown symbol {symbol!r} in [exchange] symbols", symbol=sym),
+            [_why(exchange, why),
+             L_("{symbol} is left out of every cycle and alert until the config is fixed.",
+                symbol=sym)],
+            L_("Fix [exchange] symbols in the config (python bot.py check-config lists every "
+               "problem), then restart the bot."),
             owner_chat_id=admin, cooldown_key=f"config:unknown:{sym}:{admin}",
             cooldown_ms=DAY_MS, payload={"symbol": sym, "exchange": exchange, "reason": why})
             for sym, why in unknown for admin in admins]
+
+
+def _why(exchange: str, reason: str) -> Msg:
+    """The exchange's "unknown symbol" reason as a sentence (``errors.unknown_reason``)."""
+    matches = unknown_matches(reason)
+    if matches:
+        return L_("{exchange}: unknown symbol on {exchange} (did you mean {matches}?).",
+                  exchange=exchange, matches=listing(matches))
+    if reason == f"{UNKNOWN_SYMBOL} on {exchange}":
+        return L_("{exchange}: unknown symbol on {exchange}.", exchange=exchange)
+    return L_("{exchange}: {reason}.", exchange=exchange, reason=reason)

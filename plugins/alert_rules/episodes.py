@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from i18n import L_, Msg
 from storage.rule_state import RuleMemory
 
 ENTER, EASE, CLEAR = "enter", "ease", "clear"
@@ -112,7 +113,8 @@ def save(memory: RuleMemory, rule: str, s: Step, now_ms: int) -> None:
         memory.set(rule, KEY, s.episode.to_json(), now_ms=now_ms)
 
 
-def span(ms: float) -> str:
-    """A length of time for a message: "40 min", "2.5 h"."""
+def span(ms: float) -> Msg:
+    """A length of time for a message: "40 min", "2.5 h" (in the reader's language)."""
     minutes = max(0.0, ms) / 60_000
-    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+    return L_("{minutes:.0f} min", minutes=minutes) if minutes < 120 else \
+        L_("{hours:.1f} h", hours=minutes / 60)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import math
 
+from i18n import L_, Msg
 from plugins.alert_rules.base import Alert, AlertRule, RuleContext, TradeInfo, finite
+from plugins.alert_rules.words import word
 
 _SIGN = {"long": 1.0, "short": -1.0}
 RECOVER_MARGIN = 0.10  # ρ² must be this far above the threshold before a breakdown is over
@@ -75,28 +77,38 @@ class HedgeBreakdownRule(AlertRule):
                 beta: float, weak: bool, flipped: bool, threshold: float) -> Alert:
         m, g = main.trade, leg.trade
         window = ctx.config.engine.fast_window
-        why = []
-        body = [f"Trade #{m.trade_id}: {m.side} {m.size:g} {_base(m.symbol)}; hedge leg "
-                f"#{g.trade_id}: {g.side} {g.size:g} {_base(g.symbol)}"]
+        names = {"trade_id": m.trade_id, "side": word(m.side), "base": _base(m.symbol),
+                 "leg_id": g.trade_id, "leg_side": word(g.side), "leg_base": _base(g.symbol)}
+        body: list[str | Msg] = [L_(
+            "Trade #{trade_id}: {side} {size:g} {base}; hedge leg #{leg_id}: {leg_side} "
+            "{leg_size:g} {leg_base}", size=m.size, leg_size=g.size, **names)]
         if weak:
-            why.append("its correlation fell")
-            body.append(f"ρ² of {_base(g.symbol)} with {_base(m.symbol)} over the last "
-                        f"{window}: {r2:.2f}, under {threshold:.2f} — the leg now explains "
-                        f"{r2:.0%} of the trade's moves; the rest is its own risk")
+            body.append(L_("ρ² of {leg_base} with {base} over the last {window}: {r2:.2f}, under "
+                           "{threshold:.2f} — the leg now explains {r2:.0%} of the trade's "
+                           "moves; the rest is its own risk", window=str(window), r2=r2,
+                           threshold=threshold, **names))
         if flipped:
-            why.append("its stress beta flipped")
-            body.append(f"Stress β of {_base(g.symbol)} on {_base(m.symbol)}: {beta:+.2f} — "
-                        f"in a sell-off the {g.side} leg would lose with your {m.side}, "
-                        "not offset it")
+            body.append(L_("Stress β of {leg_base} on {base}: {beta:+.2f} — in a sell-off the "
+                           "{leg_side} leg would lose with your {side}, not offset it",
+                           beta=beta, **names))
         elif math.isfinite(beta):
-            body.append(f"Stress β of {_base(g.symbol)} on {_base(m.symbol)}: {beta:+.2f}")
-        action = (f"Close #{g.trade_id} (/close {g.trade_id}) or replace it: /hedge "
-                  f"{m.trade_id} finds the hedge that works now. Until then #{m.trade_id} "
-                  "is as exposed as if unhedged.")
+            body.append(L_("Stress β of {leg_base} on {base}: {beta:+.2f}", beta=beta,
+                           **names))
+        action = L_("Close #{leg_id} (/close {leg_id}) or replace it: /hedge {trade_id} finds "
+                    "the hedge that works now. Until then #{trade_id} is as exposed as if "
+                    "unhedged.", **names)
+        if weak and flipped:
+            title = L_("Hedge #{leg_id} {leg_base} {leg_side} no longer hedges #{trade_id} "
+                       "{base} {side}: its correlation fell and its stress beta flipped",
+                       **names)
+        elif weak:
+            title = L_("Hedge #{leg_id} {leg_base} {leg_side} no longer hedges #{trade_id} "
+                       "{base} {side}: its correlation fell", **names)
+        else:
+            title = L_("Hedge #{leg_id} {leg_base} {leg_side} no longer hedges #{trade_id} "
+                       "{base} {side}: its stress beta flipped", **names)
         return self.alert(
-            ctx, f"{g.trade_id}:{ctx.time_ms}", "warning",
-            f"Hedge #{g.trade_id} {_base(g.symbol)} {g.side} no longer hedges "
-            f"#{m.trade_id} {_base(m.symbol)} {m.side}: " + " and ".join(why),
+            ctx, f"{g.trade_id}:{ctx.time_ms}", "warning", title,
             body, action,
             payload={"trade_id": m.trade_id, "leg_id": g.trade_id, "symbol": m.symbol,
                      "leg_symbol": g.symbol, "r2_fast": finite(r2), "threshold_r2": threshold,

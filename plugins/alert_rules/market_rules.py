@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from core.evaluate import EngineResult
+from i18n import L_, LN_, Msg
 from plugins.alert_rules import episodes
 from plugins.alert_rules.base import Alert, AlertRule, RuleContext, finite
+from plugins.alert_rules.words import listing
 
 
-def heatmap_spec(result: EngineResult, title: str) -> dict[str, Any]:
+def heatmap_spec(result: EngineResult, title: str | Msg) -> dict[str, Any]:
     """The numbers behind a fast-vs-slow correlation heatmap (rendered only when sent)."""
     labels = [s.split("-")[0] for s in result.symbols]
 
@@ -59,24 +61,29 @@ class RegimeRule(AlertRule):
         numbers = {"market_index": finite(v.market_index),
                    "market_index_30d": finite(v.market_index_slow),
                    "corr_z": finite(z), "vol_ratio_median": finite(np.nanmedian(v.vol_ratio))}
-        body = [f"Market correlation index {v.market_index:.2f} "
-                f"(30-day {v.market_index_slow:.2f}, z {z:.1f})",
-                f"Volatility vs 30 days: ×{numbers['vol_ratio_median'] or float('nan'):.2f}"]
+        body: list[str | Msg] = [
+            L_("Market correlation index {index:.2f} (30-day {index_30d:.2f}, z {z:.1f})",
+               index=v.market_index, index_30d=v.market_index_slow, z=z),
+            L_("Volatility vs 30 days: ×{ratio:.2f}",
+               ratio=numbers["vol_ratio_median"] or float("nan"))]
         if s.event == episodes.ENTER:
             return [self.alert(
-                ctx, f"on:{s.episode.entered_ms}", "warning", "Correlation spike: everything "
-                "moves together", body, "Diversifying hedges stop working now: prefer an "
-                "offsetting short hedge and check your liquidation distance.",
+                ctx, f"on:{s.episode.entered_ms}", "warning",
+                L_("Correlation spike: everything moves together"), body,
+                L_("Diversifying hedges stop working now: prefer an offsetting short hedge "
+                   "and check your liquidation distance."),
                 payload=numbers, cooldown_ms=0,
-                chart=heatmap_spec(r, "Correlation now (fast) vs 30 days"))]
+                chart=heatmap_spec(r, L_("Correlation now (fast) vs 30 days")))]
         started = s.previous.started_ms or 0
-        body.append(f"z under {ctx.config.engine.regime_z - cfg.regime_margin:.1f} for "
-                    f"{episodes.span(ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms))}"
-                    + (f"; the spike began {episodes.span(ctx.time_ms - started)} ago."
-                       if started else "."))
+        limit = ctx.config.engine.regime_z - cfg.regime_margin
+        under = episodes.span(ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms))
+        body.append(L_("z under {limit:.1f} for {span}; the spike began {began} ago.",
+                       limit=limit, span=under, began=episodes.span(ctx.time_ms - started))
+                    if started else
+                    L_("z under {limit:.1f} for {span}.", limit=limit, span=under))
         return [self.alert(
-            ctx, f"off:{started}", "info", "Correlations back to baseline", body,
-            "The spike is over: hedges sized in the spike may now be too large.",
+            ctx, f"off:{started}", "info", L_("Correlations back to baseline"), body,
+            L_("The spike is over: hedges sized in the spike may now be too large."),
             payload={**numbers, "episode_started_ms": started}, cooldown_ms=0)]
 
 
@@ -98,16 +105,20 @@ class FundingRule(AlertRule):
         latest = max(t for _, t, _ in hot)
         top = hot[0][2]
         sev = "critical" if abs(top) >= 3 * self.threshold else "warning"
-        body = [f"{s.split('-')[0]} {rate:+.4%} per 8h ({rate * 3 * 365:+.0%} a year): "
-                f"{'longs pay shorts' if rate > 0 else 'shorts pay longs'}"
-                for s, _, rate in hot[:8]]
+        body: list[str | Msg] = [
+            L_("{base} {rate:+.4%} per 8h ({annual:+.0%} a year): longs pay shorts", base=base,
+               rate=rate, annual=rate * 3 * 365) if rate > 0 else
+            L_("{base} {rate:+.4%} per 8h ({annual:+.0%} a year): shorts pay longs", base=base,
+               rate=rate, annual=rate * 3 * 365)
+            for base, rate in ((s.split("-")[0], rate) for s, _, rate in hot[:8])]
         if len(hot) > 8:
-            body.append(f"and {len(hot) - 8} more")
-        body.append(f"Threshold {self.threshold:.2%} per 8h.")
-        names = ", ".join(s.split("-")[0] for s, _, _ in hot[:3])
+            body.append(LN_("and {n} more", "and {n} more", len(hot) - 8))
+        body.append(L_("Threshold {threshold:.2%} per 8h.", threshold=self.threshold))
+        names = listing(s.split("-")[0] for s, _, _ in hot[:3])
         return [self.alert(
-            ctx, f"{latest}", sev, f"Extreme funding: {names} ({top:+.3%} per 8h)", body,
-            "Crowded side: expect a squeeze; a hedge on the paying side costs carry.",
+            ctx, f"{latest}", sev, L_("Extreme funding: {names} ({top:+.3%} per 8h)",
+                                      names=names, top=top), body,
+            L_("Crowded side: expect a squeeze; a hedge on the paying side costs carry."),
             symbol=hot[0][0], cooldown_key="funding",
             payload={"extremes": [{"symbol": s, "rate": rate, "funding_time_ms": t}
                                   for s, t, rate in hot], "threshold": self.threshold})]
@@ -143,33 +154,43 @@ class DataRule(AlertRule):
         episodes.save(ctx.memory, self.name, s, ctx.now_ms)
         numbers = {"status": raw, "held": s.episode.state, "previous": ep.state,
                    "data_age_ms": age, "stale_after_ms": limit, "error": ctx.exchange_error}
-        age_text = f"{age / 60_000:.0f} min" if age >= 0 else "no data"
+        age_text = L_("{minutes:.0f} min", minutes=age / 60_000) if age >= 0 else None
+        limit_min = limit / 60_000
         if s.event == episodes.ENTER and s.episode.state == "down":
             return [self.alert(
-                ctx, f"down:{s.episode.entered_ms}", "critical", "Exchange unreachable",
-                [f"Could not fetch market data: {ctx.exchange_error or 'no result'}",
-                 f"Latest data: {age_text} old."],
-                "No alerts can be computed: watch your positions on the exchange yourself.",
+                ctx, f"down:{s.episode.entered_ms}", "critical", L_("Exchange unreachable"),
+                [L_("Could not fetch market data: {error}",
+                    error=ctx.exchange_error or L_("no result")),
+                 L_("Latest data: {age} old.", age=age_text) if age_text is not None else
+                 L_("Latest data: none.")],
+                L_("No alerts can be computed: watch your positions on the exchange yourself."),
                 payload=numbers, cooldown_ms=0)]
         if s.event == episodes.ENTER:
             return [self.alert(
-                ctx, f"stale:{s.episode.entered_ms}", "warning", "Market data is stale",
-                [f"The latest closed bar is {age_text} old (limit "
-                 f"{limit / 60_000:.0f} min on the exchange's clock)."],
-                "Other alerts are paused until fresh data arrives.", payload=numbers,
+                ctx, f"stale:{s.episode.entered_ms}", "warning", L_("Market data is stale"),
+                [L_("The latest closed bar is {age} old (limit {limit:.0f} min on the "
+                    "exchange's clock).", age=age_text, limit=limit_min)
+                 if age_text is not None else
+                 L_("No closed bar has arrived (limit {limit:.0f} min on the exchange's "
+                    "clock).", limit=limit_min)],
+                L_("Other alerts are paused until fresh data arrives."), payload=numbers,
                 cooldown_ms=0)]
         if s.event == episodes.CLEAR:
             started = s.previous.started_ms or 0
-            fresh = ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms)
-            what = ("The exchange was unreachable" if s.previous.peak == "down"
-                    else "The data was stale")
+            fresh = episodes.span(ctx.now_ms - (s.previous.leaving_ms or ctx.now_ms))
+            began = episodes.span(ctx.now_ms - started)
+            down = s.previous.peak == "down"
             return [self.alert(
-                ctx, f"recovered:{started}", "info", "Market data recovered",
-                [f"Fresh data for {episodes.span(fresh)} (latest bar {age_text} old); "
-                 f"other alerts run again.",
-                 what + (f"; the outage began {episodes.span(ctx.now_ms - started)} ago."
-                         if started else ".")],
-                "Check what happened while data was missing.",
+                ctx, f"recovered:{started}", "info", L_("Market data recovered"),
+                [L_("Fresh data for {span} (latest bar {age} old); other alerts run again.",
+                    span=fresh, age=age_text) if age_text is not None else
+                 L_("Fresh data for {span}; other alerts run again.", span=fresh),
+                 (L_("The exchange was unreachable; the outage began {began} ago.",
+                     began=began) if started else L_("The exchange was unreachable."))
+                 if down else
+                 (L_("The data was stale; the outage began {began} ago.", began=began)
+                  if started else L_("The data was stale."))],
+                L_("Check what happened while data was missing."),
                 payload={**numbers, "episode_started_ms": started, "peak": s.previous.peak},
                 cooldown_ms=0)]
         return []

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.advice import DANGER, HEDGE, TAKE_PROFIT, Advice, Leg, hedge_gap
+from core.advice import DANGER, HEDGE, TAKE_PROFIT, Advice, Leg, hedge_gap, legs_text
+from core.recommend import TakeProfitSignal
+from i18n import DEFAULT, L_, N_, Msg, use
 from plugins.alert_rules.base import (
     Alert,
     AlertRule,
@@ -18,38 +20,64 @@ from plugins.alert_rules.base import (
     finite,
     severity_rank,
 )
+from plugins.alert_rules.words import english, word
+
+HEDGE_TITLES = {"add_hedge": N_("Add to the hedge of #{trade_id} {base} ({strategy})"),
+                "reduce_hedge": N_("Reduce the hedge of #{trade_id} {base} ({strategy})"),
+                "switch_hedge": N_("Switch the hedge of #{trade_id} {base} ({strategy})")}
 
 
-def _pct(p: float | None) -> str:
-    return "n/a" if p is None else f"{p:.0%}"
+def _pct(p: float | None) -> str | Msg:
+    return L_("n/a") if p is None else f"{p:.0%}"
 
 
-def _since(told: dict, now_ms: int, why: str) -> str:
+def _since(told: dict, now_ms: int, why: str) -> Msg:
     hours = (now_ms - int(told.get("at", now_ms))) / 3_600_000
-    ago = f"{hours:.0f}h ago" if hours >= 1 else f"{hours * 60:.0f} min ago"
-    what = {"reminder": "Still at risk", "worse": "Worse", "escalated": "Worse"}.get(why, "")
-    return f"{what} since the last warning {ago} ({_pct(told.get('prob'))} then)."
+    ago = L_("{hours:.0f}h ago", hours=hours) if hours >= 1 else \
+        L_("{minutes:.0f} min ago", minutes=hours * 60)
+    was = _pct(told.get("prob"))
+    if why == "reminder":
+        return L_("Still at risk since the last warning {ago} ({prob} then).", ago=ago, prob=was)
+    if why in ("worse", "escalated"):
+        return L_("Worse since the last warning {ago} ({prob} then).", ago=ago, prob=was)
+    return L_("Since the last warning {ago} ({prob} then).", ago=ago, prob=was)
 
 
-def _trade_line(ti: TradeInfo) -> str:
+def _trade_line(ti: TradeInfo) -> Msg:
     t = ti.trade
-    role = f" (hedge leg of #{t.parent_id})" if t.parent_id is not None else ""
-    return (f"Trade #{t.trade_id}{role}: {t.side} {t.size:g} {t.symbol.split('-')[0]} @ "
-            f"{t.entry:g}, {t.leverage:g}×")
+    values = {"trade_id": t.trade_id, "side": word(t.side), "size": t.size,
+              "base": t.symbol.split("-")[0], "entry": t.entry, "leverage": t.leverage}
+    if t.parent_id is not None:
+        return L_("Trade #{trade_id} (hedge leg of #{parent_id}): {side} {size:g} {base} @ "
+                  "{entry:g}, {leverage:g}×", parent_id=t.parent_id, **values)
+    return L_("Trade #{trade_id}: {side} {size:g} {base} @ {entry:g}, {leverage:g}×", **values)
 
 
-def danger_action(advice: Advice, ti: TradeInfo) -> str:
+def _distance_line(price: float, liq: float, dist: float, sigma: float | None) -> Msg:
+    if sigma is not None:
+        return L_("Price {price:g}, liquidation {liquidation:g}: {distance:.1f}% away "
+                  "({sigma:.1f}σ of a day's moves)", price=price, liquidation=liq,
+                  distance=dist, sigma=sigma)
+    return L_("Price {price:g}, liquidation {liquidation:g}: {distance:.1f}% away",
+              price=price, liquidation=liq, distance=dist)
+
+
+def danger_action(advice: Advice, ti: TradeInfo) -> Msg:
     """What to do about liquidation danger, with the exact amount."""
     if advice.margin is not None:
-        how = (f"Add {advice.margin:,.2f} USDT of margin to #{ti.trade_id}: its liquidation "
-               f"price moves {advice.distance:.0%} away.")
+        how = L_("Add {margin:,.2f} USDT of margin to #{trade_id}: its liquidation price moves "
+                 "{distance:.0%} away.", margin=advice.margin, trade_id=ti.trade_id,
+                 distance=advice.distance)
     elif advice.size:
-        how = (f"Cut #{ti.trade_id} to {advice.size:.6g} {ti.trade.symbol.split('-')[0]}: with "
-               f"the same margin its liquidation price is {advice.distance:.0%} away.")
+        how = L_("Cut #{trade_id} to {size:.6g} {base}: with the same margin its liquidation "
+                 "price is {distance:.0%} away.", trade_id=ti.trade_id, size=advice.size,
+                 base=ti.trade.symbol.split("-")[0], distance=advice.distance)
     else:
-        how = f"Close or cut #{ti.trade_id}: no margin top-up puts it at a safe distance."
+        how = L_("Close or cut #{trade_id}: no margin top-up puts it at a safe distance.",
+                 trade_id=ti.trade_id)
     if ti.trade.parent_id is None:
-        how += f" A hedge on its own margin does not move it; to see one: {hedge_command(ti)}"
+        return L_("{advice} A hedge on its own margin does not move it; to see one: {command}",
+                  advice=how, command=hedge_command(ti))
     return how
 
 
@@ -133,24 +161,30 @@ class LiquidationRule(AlertRule):
                        "hedge_command": hedge_command(ti), "action": advice.action,
                        "add_margin": finite(advice.margin) if advice.margin else None,
                        "reduce_to": advice.size, "safe_distance": advice.distance}
-            body = [_trade_line(ti),
-                    f"Price {price:g}, liquidation {liq:g}: {dist:.1f}% away"
-                    + (f" ({sigma:.1f}σ of a day's moves)" if sigma is not None else ""),
-                    f"Chance to touch it within 24h: {_pct(prob)}"]
+            body: list[str | Msg] = [
+                _trade_line(ti), _distance_line(price, liq, dist, sigma),
+                L_("Chance to touch it within 24h: {prob}", prob=_pct(prob))]
             if told is not None and why != "undelivered":  # never seen: no "since" to tell
                 body.append(_since(told, ctx.now_ms, why))
             action = danger_action(advice, ti)
             near = ctx.thresholds.get(ti.owner_chat_id, {}).get("distance")
             mine = near is not None and dist < near
             if mine:  # the owner's /threshold, not the probability, made it an alert
-                body.append(f"Inside your /threshold of {near:g}% from liquidation")
+                body.append(L_("Inside your /threshold of {near:g}% from liquidation",
+                               near=near))
                 numbers["threshold_distance_pct"] = near
-            title = f"Liquidation risk on #{ti.trade_id} {pos.symbol.split('-')[0]} " \
-                    f"{pos.side}: " + (f"{dist:.1f}% away" if mine else f"{_pct(prob)} in 24h")
+            head = {"trade_id": ti.trade_id, "base": pos.symbol.split("-")[0],
+                    "side": word(pos.side),
+                    "risk": L_("{distance:.1f}% away", distance=dist) if mine else
+                    L_("{prob} in 24h", prob=_pct(prob))}
             if why in ("escalated", "worse"):
-                title += f" (was {_pct(told.get('prob') if told else None)})"
+                title = L_("Liquidation risk on #{trade_id} {base} {side}: {risk} (was {was})",
+                           was=_pct(told.get("prob") if told else None), **head)
             elif why == "reminder":
-                title += " (still)"
+                title = L_("Liquidation risk on #{trade_id} {base} {side}: {risk} (still)",
+                           **head)
+            else:
+                title = L_("Liquidation risk on #{trade_id} {base} {side}: {risk}", **head)
             alert = self.alert(
                 ctx, f"{ti.trade_id}:{bucket}:{ctx.time_ms}", bucket, title, body, action,
                 payload=numbers, symbol=pos.symbol, trade_id=ti.trade_id,
@@ -190,13 +224,13 @@ class LiquidationRule(AlertRule):
         t = ti.trade
         alert = self.alert(
             ctx, f"{ti.trade_id}:eased:{ctx.time_ms}", "info",
-            f"Liquidation risk on #{ti.trade_id} {t.symbol.split('-')[0]} {t.side} has eased: "
-            f"{_pct(prob)} in 24h",
-            [_trade_line(ti),
-             f"Price {price:g}, liquidation {liq:g}: {dist:.1f}% away"
-             + (f" ({sigma:.1f}σ of a day's moves)" if sigma is not None else ""),
-             f"Chance to touch it within 24h: {_pct(prob)} (was {_pct(told.get('prob'))})"],
-            "No action needed now; the position is still leveraged, so keep its stop.",
+            L_("Liquidation risk on #{trade_id} {base} {side} has eased: {prob} in 24h",
+               trade_id=ti.trade_id, base=t.symbol.split("-")[0], side=word(t.side),
+               prob=_pct(prob)),
+            [_trade_line(ti), _distance_line(price, liq, dist, sigma),
+             L_("Chance to touch it within 24h: {prob} (was {was})", prob=_pct(prob),
+                was=_pct(told.get("prob")))],
+            L_("No action needed now; the position is still leveraged, so keep its stop."),
             payload={"trade_id": ti.trade_id, "symbol": t.symbol, "price": finite(price),
                      "liquidation_price": finite(liq), "distance_pct": finite(dist),
                      "distance_sigma_24h": sigma, "touch_prob_24h": prob, "why": "eased",
@@ -213,23 +247,21 @@ class LiquidationRule(AlertRule):
         "add margin" would be wrong advice for a position the exchange has already closed."""
         return self.alert(
             ctx, f"{ti.trade_id}:past", "critical",
-            f"#{ti.trade_id} {symbol.split('-')[0]} {side} is past its liquidation price",
-            [_trade_line(ti), f"Price {price:g} is {-dist:.1f}% beyond the liquidation price "
-                              f"{liq:g}."],
-            "The exchange has most likely liquidated it: check your account; the next sync "
-            "closes it in your log with the exchange's numbers." if ti.trade.synced else
-            f"The exchange has most likely liquidated it: check your account, then log the "
-            f"exit with /close {ti.trade_id} @<price> so your P&L stays right.",
+            L_("#{trade_id} {base} {side} is past its liquidation price", trade_id=ti.trade_id,
+               base=symbol.split("-")[0], side=word(side)),
+            [_trade_line(ti), L_("Price {price:g} is {beyond:.1f}% beyond the liquidation "
+                                 "price {liquidation:g}.", price=price, beyond=-dist,
+                                 liquidation=liq)],
+            L_("The exchange has most likely liquidated it: check your account; the next sync "
+               "closes it in your log with the exchange's numbers.") if ti.trade.synced else
+            L_("The exchange has most likely liquidated it: check your account, then log the "
+               "exit with /close {trade_id} @<price> so your P&L stays right.",
+               trade_id=ti.trade_id),
             payload={"trade_id": ti.trade_id, "symbol": symbol, "price": finite(price),
                      "liquidation_price": finite(liq), "distance_pct": finite(dist),
                      "past": True},
             symbol=symbol, trade_id=ti.trade_id, owner_chat_id=ti.owner_chat_id,
             cooldown_key=f"liquidation:{ti.trade_id}:past")
-
-
-def _legs_text(legs: Sequence[Leg]) -> str:
-    return ", ".join(f"{side} {size:.6g} {sym.split('-')[0]}" for sym, side, size in legs) or \
-        "no hedge"
 
 
 def hedged_command(trade_id: int, legs: Sequence[Leg]) -> str:
@@ -271,27 +303,31 @@ class RebalanceRule(AlertRule):
                 continue  # the trader was told this target already
             held = ctx.held.get(ti.trade_id, ())
             gap = hedge_gap(held, target, prices)
-            verb = {"add_hedge": "Add to the hedge", "reduce_hedge": "Reduce the hedge",
-                    "switch_hedge": "Switch the hedge"}[advice.action]
+            reason = english(decision.reason)
             alert = self.alert(
                 ctx, f"{ti.trade_id}:{r.time_ms}", "warning" if r.cascade.rank >= 2 else "info",
-                f"{verb} of #{ti.trade_id} {pos.symbol.split('-')[0]} ({ti.strategy})",
-                [_trade_line(ti), f"Held: {_legs_text(held)}"
-                 + ("" if held else " (none logged)"), f"Target: {_legs_text(target)}",
-                 f"Change {gap:,.0f} USDT = {gap / notional:.0%} of the position "
-                 f"(threshold {threshold:.0%})", f"Why: {decision.reason}"],
-                f"Hold this hedge: {_legs_text(target)}; press \"I put this on\" when done.",
+                L_(HEDGE_TITLES[advice.action], trade_id=ti.trade_id,
+                   base=pos.symbol.split("-")[0], strategy=ti.strategy),
+                [_trade_line(ti),
+                 L_("Held: {legs}", legs=legs_text(held)) if held else
+                 L_("Held: {legs} (none logged)", legs=legs_text(held)),
+                 L_("Target: {legs}", legs=legs_text(target)),
+                 L_("Change {gap:,.0f} USDT = {share:.0%} of the position (threshold "
+                    "{threshold:.0%})", gap=gap, share=gap / notional, threshold=threshold),
+                 L_("Why: {reason}", reason=decision.reason)],
+                L_("Hold this hedge: {legs}; press \"{button}\" when done.",
+                   legs=legs_text(target), button=L_("I put this on")),
                 payload={"trade_id": ti.trade_id, "strategy": ti.strategy,
                          "action": advice.action, "held": [list(x) for x in held],
                          "target": [list(x) for x in target],
                          "previous": [list(x) for x in told] if told else None,
                          "gap_usdt": finite(gap), "gap_fraction": finite(gap / notional),
-                         "threshold": threshold, "reason": decision.reason,
+                         "threshold": threshold, "reason": reason,
                          "hedged_command": hedged_command(ti.trade_id, target)},
                 symbol=pos.symbol, trade_id=ti.trade_id, owner_chat_id=ti.owner_chat_id,
                 cooldown_key=f"rebalance:{ti.trade_id}")
             # stored only if the alert is: the trader's last-told advice stays the reference
-            ctx.memory.recommend(ti.trade_id, ti.strategy, list(target), decision.reason,
+            ctx.memory.recommend(ti.trade_id, ti.strategy, list(target), reason,
                                  now_ms=ctx.now_ms, data_time=r.time_ms,
                                  only_if=alert.dedup_key)
             out.append(alert)
@@ -320,10 +356,17 @@ class TakeProfitRule(AlertRule):
             out.append(self.alert(
                 ctx, f"{ti.trade_id}:{sig.symbol}:{r.time_ms}",
                 "critical" if sig.level == "cascade" else "warning",
-                f"Take profit on the {sig.symbol.split('-')[0]} hedge of #{ti.trade_id}",
+                L_("Take profit on the {base} hedge of #{trade_id}",
+                   base=sig.symbol.split("-")[0], trade_id=ti.trade_id),
                 [_trade_line(ti), sig.message],
-                "Close (part of) the hedge and tighten the main position's stop.",
-                payload={"trade_id": ti.trade_id, **sig.to_dict()}, symbol=sig.symbol,
+                L_("Close (part of) the hedge and tighten the main position's stop."),
+                payload={"trade_id": ti.trade_id, **_english_signal(sig)}, symbol=sig.symbol,
                 trade_id=ti.trade_id, owner_chat_id=ti.owner_chat_id,
                 cooldown_key=f"take_profit:{ti.trade_id}:{sig.symbol}"))
         return out
+
+
+def _english_signal(sig: TakeProfitSignal) -> dict[str, object]:
+    """The signal's numbers for the alert's payload, its message in English."""
+    with use(DEFAULT):
+        return sig.to_dict()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from i18n import L_, Msg
 from plugins.alert_rules.base import Alert, AlertRule, RuleContext
 from storage.user_alerts import DISTANCE, MOVE, PRICE, UserAlert, live_rules
 
@@ -127,27 +128,37 @@ class UserRulesRule(AlertRule):
     def _fired(self, ctx: RuleContext, rule: UserAlert, value: float, fired: int) -> Alert:
         base = (rule.symbol or "").split("-")[0]
         again = rearm_level(rule)
+        title: Msg
+        back: Msg
         if rule.kind == PRICE:
-            side = "below" if rule.op == "<" else "above"
-            title = f"{base} {side} {number(rule.value)}: now {number(value)}"
-            back = f"{base} is back {'above' if rule.op == '<' else 'below'} {number(again)}"
+            prices = {"base": base, "level": number(rule.value), "now": number(value),
+                      "again": number(again)}
+            if rule.op == "<":
+                title = L_("{base} below {level}: now {now}", **prices)
+                back = L_("{base} is back above {again}", **prices)
+            else:
+                title = L_("{base} above {level}: now {now}", **prices)
+                back = L_("{base} is back below {again}", **prices)
         elif rule.kind == MOVE:
             window = span_words(rule.window_ms or 0)
-            title = f"{base} moved {value:+.1f}% in {window}"
-            back = f"the {window} move is under {again:.1f}%"
+            title = L_("{base} moved {move:+.1f}% in {window}", base=base, move=value,
+                       window=window)
+            back = L_("the {window} move is under {again:.1f}%", window=window, again=again)
         else:
-            title = f"Trade #{rule.trade_id} is {value:.1f}% from liquidation"
-            back = f"it is more than {again:.1f}% away"
+            title = L_("Trade #{trade_id} is {distance:.1f}% from liquidation",
+                       trade_id=rule.trade_id, distance=value)
+            back = L_("it is more than {again:.1f}% away", again=again)
         numbers = {"rule_id": rule.id, "rule": rule.text, "kind": rule.kind,
                    "value": value, "level": rule.value, "rearm_at": again, "fired": fired,
                    "symbol": rule.symbol, "trade_id": rule.trade_id,
                    "delete_command": f"/alerts delete {rule.id}"}
-        action = (f"Your alert #{rule.id} ({rule.text}) fires again only after {back}. "
-                  f"Delete it with /alerts delete {rule.id}.")
+        action = L_("Your alert #{rule_id} ({rule}) fires again only after {back}. Delete it "
+                    "with /alerts delete {rule_id}.", rule_id=rule.id, rule=rule.text, back=back)
         if rule.kind == DISTANCE:
-            action = (f"Add margin or cut trade #{rule.trade_id} (/risk {rule.trade_id}). "
-                      + action)
+            action = L_("Add margin or cut trade #{trade_id} (/risk {trade_id}). {then}",
+                        trade_id=rule.trade_id, then=action)
         return self.alert(ctx, f"{rule.id}:{fired}", SEVERITY[rule.kind], title,
-                          [f"Your alert #{rule.id}: {rule.text}"], action,
+                          [L_("Your alert #{rule_id}: {rule}", rule_id=rule.id,
+                              rule=rule.text)], action,
                           payload=numbers, symbol=rule.symbol, owner_chat_id=rule.user_id,
                           cooldown_ms=0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from i18n import N_
 from plugins.exchanges.account_reader import AccountReader, need, number
 from plugins.exchanges.account_types import (
     ADL,
@@ -34,8 +35,8 @@ from plugins.exchanges.retry import BadPayload
 TRADING = ("enableFutures", "enableSpotAndMarginTrading", "enableMargin",
            "enableVanillaOptions", "enablePortfolioMarginTrading")
 MOVING = ("enableWithdrawals", "enableInternalTransfer")
-MULTI_ASSETS = ("Binance multi-assets mode counts other assets as collateral; our cross "
-                "liquidation price uses the USDT wallet only: an approximation")
+MULTI_ASSETS = N_("Binance multi-assets mode counts other assets as collateral; our cross "
+                  "liquidation price uses the USDT wallet only: an approximation")
 
 
 def _rows(resp: Any) -> list[Mapping[str, Any]]:

@@ -27,9 +27,10 @@ from core.liquidation import (
     liquidation,
 )
 from core.types import Instrument, Position, Tier
+from i18n import N_, gettext
 from plugins.exchanges.account_types import AccountBalance, ExchangePosition
 
-NO_TIERS = "no maintenance tiers for {symbol}: the default rate {mmr:g} is assumed"
+NO_TIERS = N_("no maintenance tiers for {symbol}: the default rate {mmr:g} is assumed")
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,14 @@ def _rate(inst: Instrument, size: float, price: float) -> tuple[float, float, st
     """(mmr, maintenance amount, note) of a position of ``size`` at ``price``."""
     t = _tier(inst, size, price)
     if t is None:
-        return DEFAULT_MMR, 0.0, NO_TIERS.format(symbol=inst.symbol, mmr=DEFAULT_MMR)
+        return DEFAULT_MMR, 0.0, gettext(NO_TIERS).format(symbol=inst.symbol, mmr=DEFAULT_MMR)
     return t.mmr, t.maintenance_amount, None
+
+
+def _note(bal: AccountBalance) -> str | None:
+    """Why the account's mode makes our price an estimate, in the reader's language (the
+    notes are marked where they are defined: ``account_types.APPROXIMATED``, ...)."""
+    return gettext(bal.approximate) if bal.approximate else None
 
 
 def _price(x: float) -> float | None:
@@ -80,7 +87,7 @@ def _okx(p: ExchangePosition, bal: AccountBalance, all_: Sequence[ExchangePositi
     if p.margin_mode == "isolated":
         liq = liquidation(Position(p.symbol, p.side, p.size, p.entry, p.leverage, "isolated",
                                    p.margin), i)
-        note = None if i.tiers else NO_TIERS.format(symbol=p.symbol, mmr=liq.mmr)
+        note = None if i.tiers else gettext(NO_TIERS).format(symbol=p.symbol, mmr=liq.mmr)
         return LiquidationCheck(p, _price(liq.price), p.liquidation_price, liq.mmr,
                                 "OKX isolated formula", note)
     cross = [q for q in all_ if q.margin_mode == "cross"]
@@ -102,11 +109,11 @@ def _account(p: ExchangePosition, bal: AccountBalance, maintenance: float, k: fl
              method: str, rate: tuple[float, float, str | None]) -> LiquidationCheck:
     if bal.cross_equity is None:
         return LiquidationCheck(p, None, p.liquidation_price, rate[0], method,
-                                "the exchange did not give the account's equity")
+                                gettext("the exchange did not give the account's equity"))
     px = float(account_liquidation_price(bal.cross_equity, maintenance, p.mark, p.size,
                                          p.sign, k))
     return LiquidationCheck(p, _price(px), p.liquidation_price, rate[0], method,
-                            bal.approximate or rate[2])
+                            _note(bal) or rate[2])
 
 
 def _binance(p: ExchangePosition, bal: AccountBalance, all_: Sequence[ExchangePosition],
@@ -114,7 +121,7 @@ def _binance(p: ExchangePosition, bal: AccountBalance, all_: Sequence[ExchangePo
     i = inst[p.symbol]
     tiers = sorted(i.tiers, key=lambda t: t.max_size) or [Tier(1, 0, float("inf"),
                                                                   DEFAULT_MMR, 125)]
-    note = None if i.tiers else NO_TIERS.format(symbol=p.symbol, mmr=DEFAULT_MMR)
+    note = None if i.tiers else gettext(NO_TIERS).format(symbol=p.symbol, mmr=DEFAULT_MMR)
     if p.margin_mode == "isolated":
         margin = p.margin if p.margin is not None else p.size * p.entry / p.leverage
         method = "Binance isolated formula (bracket at the liquidation price)"
@@ -127,11 +134,11 @@ def _binance(p: ExchangePosition, bal: AccountBalance, all_: Sequence[ExchangePo
         margin = (bal.wallet or 0.0) - tmm + sum(q.unrealised for q in others)
         method = "Binance cross formula (crossWalletBalance − TMM1 + UPNL1)"
         if bal.wallet is None:
-            note = "the exchange did not give the cross wallet balance"
+            note = gettext("the exchange did not give the cross wallet balance")
     px = float(binance_liquidation_price(p.entry, p.size, p.sign, margin, tiers))
     t = choose_tier(i, p.size, px if px > 0 else p.mark) if i.tiers else None
     return LiquidationCheck(p, _price(px), p.liquidation_price,
-                            t.mmr if t else DEFAULT_MMR, method, bal.approximate or note)
+                            t.mmr if t else DEFAULT_MMR, method, _note(bal) or note)
 
 
 def _bybit(p: ExchangePosition, bal: AccountBalance, all_: Sequence[ExchangePosition],

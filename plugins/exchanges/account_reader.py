@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import ccxt.async_support as ccxt
 
 from core.types import Instrument
+from i18n import _
 from plugins.exchanges.account_types import AccountState, KeyRights
 from plugins.exchanges.ccxt_base import CcxtMarket
 from plugins.exchanges.ccxt_parse import finite
@@ -77,8 +78,8 @@ class AccountReader(abc.ABC):
         try:
             return await self.market.request(endpoint, lambda: fn(dict(params or {})))
         except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as e:
-            raise AccountKeyError(f"{self.exchange} refused the key: "
-                                  f"{masked(str(e), self.keys)[:160]}") from None
+            raise AccountKeyError(_("{exchange} refused the key: {error}").format(
+                exchange=self.exchange, error=masked(str(e), self.keys)[:160])) from None
 
     def instrument(self, symbol: str) -> Instrument:
         return self.market.instruments[symbol]

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from i18n import N_, _
+
 TRADE, LIQUIDATION, ADL = "trade", "liquidation", "adl"
 EXCHANGES = ("okx", "binance", "bybit")  # where an account can be read (``account_access``)
 # account modes whose maintenance margin comes from the exchange's risk scenarios: our
-# liquidation price there extrapolates it linearly (by the modes' names in ``AccountBalance``)
+# liquidation price there extrapolates it linearly (by the modes' names in ``AccountBalance``);
+# English, marked: translated (``_``) where shown
 APPROXIMATED = {
-    "portfolio margin": (
+    "portfolio margin": N_(
         "OKX portfolio margin sets the maintenance margin from stress scenarios; our "
         "liquidation price extrapolates it linearly from the account's mmr: an approximation"),
-    "unified portfolio margin": (
+    "unified portfolio margin": N_(
         "Bybit portfolio margin sets the maintenance margin from its risk scenarios; our "
         "liquidation price extrapolates totalMaintenanceMargin linearly: an approximation"),
 }
@@ -36,13 +39,18 @@ class KeyRights:
 
     def refusal(self) -> str | None:
         """Why this key is not accepted, or None when it only reads."""
-        if self.trade or self.withdraw:
-            what = " and ".join(w for w, on in (("trade", self.trade),
-                                                 ("withdraw", self.withdraw)) if on)
-            return (f"this key can {what} ({self.detail}). hedgewatch only reads: create a "
-                    "read-only key (no trading, no withdrawals) and send that one")
-        if not self.read:
-            return f"this key cannot read the account ({self.detail})"
+        if self.trade and self.withdraw:
+            can = _("this key can trade and withdraw ({detail}).")
+        elif self.trade:
+            can = _("this key can trade ({detail}).")
+        elif self.withdraw:
+            can = _("this key can withdraw ({detail}).")
+        else:
+            return _("this key cannot read the account ({detail})").format(detail=self.detail) \
+                if not self.read else None
+        return _("{refused} hedgewatch only reads: create a read-only key (no trading, no "
+                 "withdrawals) and send that one").format(refused=can.format(
+                     detail=self.detail))
         return None
 
 

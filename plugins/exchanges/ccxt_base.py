@@ -25,6 +25,7 @@ import ccxt.async_support as ccxt
 import numpy as np
 
 from core.types import Instrument, MarketSnapshot, StatSeries, Tier
+from i18n import gettext
 from plugins.exchanges import ccxt_parse as parse
 from plugins.exchanges import ccxt_universe as universe
 from plugins.exchanges.candle_sync import CandleSync, Page
@@ -172,7 +173,8 @@ class CcxtMarket(FlowEndpoints, MarketSource):
             self.key_rejected = describe(exc)
             for attr in ("apiKey", "secret", "password"):
                 setattr(self.exchange, attr, "")
-        return KeyRejected(f"{self.name} rejected the API key ({self.key_rejected})")
+        return KeyRejected(gettext("{exchange} rejected the API key ({error})").format(
+            exchange=self.name, error=self.key_rejected))
 
     async def load_instruments(self) -> Mapping[str, Instrument]:
         if self._instruments_loaded:
@@ -329,7 +331,8 @@ class CcxtMarket(FlowEndpoints, MarketSource):
         if not self.keys:
             raise positions_need_keys(self.name)
         if self.key_rejected is not None:
-            raise KeyRejected(f"{self.name} rejected the API key ({self.key_rejected})")
+            raise KeyRejected(gettext("{exchange} rejected the API key ({error})").format(
+                exchange=self.name, error=self.key_rejected))
         await self.load_instruments()
         can_trade = await self._key_can_trade()
         rows = await self._call("positions", None, self.exchange.fetch_positions)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.types import Instrument, Position
+from i18n import _
 from plugins.exchanges import ccxt_parse as parse
 from plugins.exchanges.errors import NotSupported
 from plugins.exchanges.source import AccountPositions
@@ -18,8 +19,9 @@ from settings.secrets import key_variables
 
 def positions_need_keys(source: str) -> NotSupported:
     """The error for reading positions without keys, naming the variables to set."""
-    return NotSupported(f"{source}: reading positions needs read-only API keys "
-                        f"({' / '.join(key_variables(source))})")
+    return NotSupported(_("{source}: reading positions needs read-only API keys "
+                          "({variables})").format(source=source,
+                                                  variables=" / ".join(key_variables(source))))
 
 
 def usdt_equity(balance: Mapping[str, Any] | None) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from i18n import _
+
 
 class MarketError(Exception):
     """Base class: a market source could not answer."""
@@ -13,8 +15,12 @@ class UnknownSymbol(MarketError, ValueError):
     def __init__(self, text: str, matches: list[str]):
         self.text = text
         self.matches = matches
-        hint = f" Did you mean {', '.join(matches)}?" if matches else ""
-        super().__init__(f"Unknown symbol {text!r}.{hint}")
+        if matches:
+            message = _("Unknown symbol {text!r}. Did you mean {matches}?").format(
+                text=text, matches=", ".join(matches))
+        else:
+            message = _("Unknown symbol {text!r}.").format(text=text)
+        super().__init__(message)
 
 
 UNKNOWN_SYMBOL = "unknown symbol"
@@ -23,9 +29,20 @@ not list (``alert_rules.config_rules`` tells the operator)."""
 
 
 def unknown_reason(error: UnknownSymbol, exchange: str) -> str:
-    """The ``missing`` reason for ``error``: "unknown symbol on okx (did you mean ...?)"."""
-    hint = f" (did you mean {', '.join(error.matches)}?)" if error.matches else ""
+    """The ``missing`` reason for ``error``: "unknown symbol on okx (did you mean ...?)".
+    English on purpose: it is a stored key (``UNKNOWN_SYMBOL``); ``unknown_matches`` reads
+    the suggestions back for a sentence in the reader's language."""
+    hint = f"{_HINT}{', '.join(error.matches)}?)" if error.matches else ""
     return f"{UNKNOWN_SYMBOL} on {exchange}{hint}"
+
+
+_HINT = " (did you mean "
+
+
+def unknown_matches(reason: str) -> list[str]:
+    """The symbols an ``unknown_reason`` suggests (empty when none)."""
+    _, sep, tail = reason.partition(_HINT)
+    return [m for m in tail.removesuffix("?)").split(", ") if m] if sep else []
 
 
 class SourceUnavailable(MarketError):

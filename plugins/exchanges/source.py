@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.types import FloatArray, Instrument, IntArray, MarketSnapshot, Position, StatSeries, Tier
+from i18n import _
 from plugins.exchanges.errors import NotSupported
 from plugins.exchanges.symbols import SymbolResolver
 from settings.checks import Problem
@@ -180,7 +181,8 @@ class MarketSource(abc.ABC):
         raise NotSupported(f"{self.name} has no liquidation feed")
 
     async def fetch_positions(self) -> AccountPositions:
-        raise NotSupported(f"{self.name}: reading positions needs read-only API keys")
+        raise NotSupported(_("{source}: reading positions needs read-only API keys").format(
+            source=self.name))
 
     @abc.abstractmethod
     async def snapshot(self, symbols: Sequence[str] | None = None, *, bars: int,

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from i18n import Msg, _
 from plugins.manager import PluginManager
 from plugins.strategies.base import BarView, Decision, Strategy, TargetLeg
 
@@ -48,7 +49,7 @@ def validate(decision: Any, bar: BarView) -> Decision:
     """``decision`` if it is a valid answer at ``bar``; ``InvalidDecision`` says what is not."""
     if not isinstance(decision, Decision):
         raise InvalidDecision(f"returned {type(decision).__name__}, expected a Decision")
-    if not isinstance(decision.reason, str):
+    if not isinstance(decision.reason, (str, Msg)):
         raise InvalidDecision("its reason is not text")
     state = decision.state
     if type(state) is not dict and not isinstance(state, Mapping):  # dict: skip the ABC check
@@ -94,4 +95,5 @@ def ask(strategy: Strategy, bar: BarView, state: Mapping[str, Any] | None,
         else:
             log.error("strategy %s (plugin %s) failed%s: %s", name, plugin, context, what,
                       exc_info=e)
-        return Answer(name, None, f"strategy {name} left out: {what[:200]}")
+        return Answer(name, None, _("strategy {name} left out: {error}").format(
+            name=name, error=what[:200]))

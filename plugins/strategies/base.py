@@ -8,7 +8,8 @@ When ``decide`` runs: once per bar per position, after the engine has computed e
 to and including bar t. What it gets: the ``BarView`` (engine results up to t, never later),
 its own ``state`` from bar t−1 (None on the position's first bar) and its parameters (set at
 construction from ``[strategies.params.<name>]``). What it returns: a ``Decision`` — target
-hedge legs (symbol, side, size in base units), a short reason with the numbers, and the state
+hedge legs (symbol, side, size in base units), a short reason with the numbers (an
+``i18n.L_`` message, so each reader gets it in their language), and the state
 to hand back next bar.
 
 What it must not do: I/O, reading the clock, randomness without a seed from its parameters,
@@ -30,6 +31,7 @@ from typing import Any, ClassVar
 
 from core.counterweights import Counterweight
 from core.types import Instrument, Position
+from i18n import Msg
 
 INTERFACE_VERSION = 1
 
@@ -48,8 +50,11 @@ class TargetLeg:
 
 @dataclass(frozen=True)
 class Decision:
+    """``reason`` is text a trader reads (``/hedge``, the rebalance alert): an ``i18n.L_``
+    message, rendered in each reader's language (plain text is accepted, shown as is)."""
+
     legs: tuple[TargetLeg, ...]
-    reason: str
+    reason: str | Msg
     state: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from i18n import L_, N_, Msg
 from plugins import hookimpl
+from plugins.alert_rules.words import listing, word
 from plugins.strategies.base import (
     BarView,
     Decision,
@@ -16,38 +18,41 @@ from plugins.strategies.base import (
 )
 
 
-def _describe(leg: TargetLeg | None) -> str:
-    return f"{leg.side} {leg.size:.6g} {leg.symbol}" if leg else "no hedge"
+def _describe(leg: TargetLeg | None) -> Msg:
+    return L_("{side} {size:.6g} {symbol}", side=word(leg.side), size=leg.size,
+              symbol=leg.symbol) if leg else L_("no hedge")
 
 
 class NoHedge(Strategy):
     name = "none"
-    description = "No hedge: the baseline every hedge is measured against."
+    description = N_("No hedge: the baseline every hedge is measured against.")
 
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
-        return Decision((), "no hedge by design")
+        return Decision((), L_("no hedge by design"))
 
 
 class StaticHedge(Strategy):
     name = "static"
-    description = "A β hedge set once at the position's open and never rebalanced."
+    description = N_("A β hedge set once at the position's open and never rebalanced.")
 
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
         if state and "legs" in state:
             legs = tuple(TargetLeg(*leg) for leg in state["legs"])
-            return Decision(legs, f"holding the hedge set at the open "
-                                  f"(β {state['beta']:.3f})", state)
+            return Decision(legs, L_("holding the hedge set at the open (β {beta:.3f})",
+                                     beta=state["beta"]), state)
         leg = beta_leg(bar)
         legs = (leg,) if leg else ()
         new = {"legs": [(x.symbol, x.side, x.size) for x in legs], "beta": bar.beta_fast}
-        return Decision(legs, f"set at the open, β {bar.beta_fast:.3f} to "
-                              f"{bar.hedge_symbol} → {_describe(leg)}", new)
+        return Decision(legs, L_("set at the open, β {beta:.3f} to {symbol} → {leg}",
+                                 beta=bar.beta_fast, symbol=bar.hedge_symbol,
+                                 leg=_describe(leg)), new)
 
 
 class MinVariance(Strategy):
     name = "min_variance"
-    description = ("The minimum-variance β hedge, re-estimated every bar on the fast window; "
-                   "the instrument changes only when another is better by switch_margin in ρ².")
+    description = N_("The minimum-variance β hedge, re-estimated every bar on the fast window; "
+                     "the instrument changes only when another is better by switch_margin in "
+                     "ρ².")
     defaults: ClassVar[Mapping[str, float]] = {"switch_margin": 0.1}
 
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
@@ -55,14 +60,15 @@ class MinVariance(Strategy):
         leg = beta_leg(bar, symbol=hs)
         beta, rho = bar.pair(hs) if hs else (float("nan"), float("nan"))
         return Decision((leg,) if leg else (),
-                        f"β {beta:.3f} to {hs} (ρ² {rho * rho:.2f}) → {_describe(leg)}",
+                        L_("β {beta:.3f} to {symbol} (ρ² {r2:.2f}) → {leg}", beta=beta,
+                           symbol=hs, r2=rho * rho, leg=_describe(leg)),
                         {"hedge": hs} if hs else {})
 
 
 class SeedRegime(Strategy):
     name = "seed_regime"
-    description = ("The seed's rule: the β hedge shrunk when correlation is above high_corr, "
-                   "grown below low_corr (see core/seed_rule.py for what it assumes).")
+    description = N_("The seed's rule: the β hedge shrunk when correlation is above high_corr, "
+                     "grown below low_corr (see core/seed_rule.py for what it assumes).")
     defaults: ClassVar[Mapping[str, float]] = {"shrink": 0.5, "grow": 1.25,
                                                "switch_margin": 0.1}
 
@@ -77,33 +83,37 @@ class SeedRegime(Strategy):
         factor = {"high": self.params["shrink"], "low": self.params["grow"]}.get(regime, 1.0)
         leg = beta_leg(bar, factor, symbol=hs)
         return Decision((leg,) if leg else (),
-                        f"correlation {rho:.2f} to {hs} ({regime} regime) → β "
-                        f"{beta:.3f} × {factor:g} → {_describe(leg)}",
+                        L_("correlation {rho:.2f} to {symbol} ({regime} regime) → β "
+                           "{beta:.3f} × {factor:g} → {leg}", rho=rho, symbol=hs,
+                           regime=word(regime), beta=beta, factor=factor,
+                           leg=_describe(leg)),
                         {"hedge": hs} if hs else {})
 
 
 class CounterweightHedge(Strategy):
     name = "counterweight"
-    description = ("The engine's top counterweight legs (those that gain in a cascade), "
-                   "re-chosen when the cascade level changes.")
+    description = N_("The engine's top counterweight legs (those that gain in a cascade), "
+                     "re-chosen when the cascade level changes.")
     defaults: ClassVar[Mapping[str, float]] = {"legs": 1, "weight": 1.0}
 
     def decide(self, bar: BarView, state: Mapping[str, Any] | None) -> Decision:
         if state and state.get("level") == bar.cascade_level and "legs" in state:
             legs = tuple(TargetLeg(*leg) for leg in state["legs"])
-            return Decision(legs, f"level still {bar.cascade_level}, "
-                                  "holding the legs chosen at the last change", state)
+            return Decision(legs, L_("level still {level}, holding the legs chosen at the "
+                                     "last change", level=word(bar.cascade_level)), state)
         chosen = []
         for cw in bar.counterweights()[: int(self.params["legs"])]:
             price = bar.prices.get(cw.symbol, float("nan"))
             if cw.stress_beta == cw.stress_beta and price == price and price > 0:
                 size = cw.stress_beta * bar.notional() * self.params["weight"] / price
                 chosen.append(TargetLeg(cw.symbol, cw.side, size))
-        why = ", ".join(f"{leg.side} {leg.symbol} (score {cw.score:.2f}, stress ρ "
-                        f"{cw.stress_corr:.2f})" for leg, cw in
-                        zip(chosen, bar.counterweights(), strict=False)) or "none available"
-        return Decision(tuple(chosen), f"at cascade level {bar.cascade_level}: "
-                                       f"{why}",
+        why = listing(L_("{side} {symbol} (score {score:.2f}, stress ρ {stress:.2f})",
+                         side=word(leg.side), symbol=leg.symbol, score=cw.score,
+                         stress=cw.stress_corr)
+                      for leg, cw in zip(chosen, bar.counterweights(), strict=False)) \
+            or L_("none available")
+        return Decision(tuple(chosen), L_("at cascade level {level}: {why}",
+                                          level=word(bar.cascade_level), why=why),
                         {"level": bar.cascade_level,
                          "legs": [(x.symbol, x.side, x.size) for x in chosen]})
 

@@ -69,7 +69,7 @@ async def test_the_watch_raises_the_level_between_cycles_from_depth_and_liquidat
     assert a.payload["score"] == pytest.approx(75.0)
     assert a.payload["level"] == "cascade" and a.severity == "critical"
     assert a.payload["source"] == "cascade_watch" and not a.payload["capped"]
-    body = "\n".join(a.body)
+    body = "\n".join(map(str, a.body))
     assert FACTORS["depth_drop"].label in body and FACTORS["liq_ratio"].label in body
     # the next cycle sees the same books: the level is not announced a second time
     assert await clock.run("cascade", {**CALM_CANDLES, **FLOOD}, BAR_MS) == []
@@ -87,7 +87,7 @@ async def test_the_watch_keeps_the_cycles_hysteresis(clock):
     eased = []
     for k in range(1, 8):
         eased += await clock.run("cascade", {**CALM_CANDLES, **QUIET_FLOW}, k * BAR_MS)
-    assert [a.title for a in eased] == ["Cascade risk has eased"]
+    assert [str(a.title) for a in eased] == ["Cascade risk has eased"]
 
 
 async def test_the_watch_is_silent_without_a_recent_cycle_reading(clock, config):
@@ -104,8 +104,8 @@ async def test_a_capped_level_says_why_and_names_what_is_missing(clock):
     a = got[0]
     assert a.payload["uncapped_level"] == "cascade" and a.payload["level"] == "high"
     assert a.payload["capped"] and a.payload["confidence"] < 0.5
-    assert "capped" in a.title and a.severity == "warning"
-    line = next(x for x in a.body if x.startswith("Level capped"))
+    assert "capped" in str(a.title) and a.severity == "warning"
+    line = next(x for x in map(str, a.body) if x.startswith("Level capped"))
     assert "the score alone says cascade" in line and "cascade needs 50%" in line
     assert FACTORS["corr_z"].label in line and FACTORS["depth_drop"].label in line
     assert FACTORS["vol_ratio"].label not in line.split("missing:")[1]
@@ -117,5 +117,5 @@ async def test_every_raise_says_what_its_level_has_meant(clock):
     got = await clock.run("cascade", {**CALM_CANDLES, **FLOOD}, 0)
     assert [a.payload["level"] for a in got] == ["cascade"]
     line = got[0].payload["history"]
-    assert line in got[0].body
+    assert line in list(map(str, got[0].body))
     assert f"in {p:.0%} of {h['alerts']} alerts" in line and "≥ 5% fall within 4 h" in line

@@ -66,9 +66,10 @@ async def test_a_correlation_breakdown_is_told_once_with_numbers_and_what_to_do(
     assert a.severity == "warning" and a.trade_id == 1 and a.owner_chat_id == OWNER
     assert a.payload["leg_id"] == 2 and a.payload["weak"] and not a.payload["flipped"]
     assert a.payload["r2_fast"] == pytest.approx(0.09)
-    assert a.title == "Hedge #2 ETH short no longer hedges #1 BTC long: its correlation fell"
-    assert any("ρ² of ETH with BTC over the last 1d: 0.09, under 0.25" in x for x in a.body)
-    assert "/close 2" in a.action and "/hedge 1" in a.action
+    assert str(a.title) == "Hedge #2 ETH short no longer hedges #1 BTC long: its correlation fell"
+    assert any("ρ² of ETH with BTC over the last 1d: 0.09, under 0.25" in x
+               for x in map(str, a.body))
+    assert "/close 2" in str(a.action) and "/hedge 1" in str(a.action)
     assert await go(1, rho=0.2) == []  # still broken: said once
     assert await go(2, rho=0.55) == []  # ρ² 0.30: not yet clearly hedging again
     assert await go(3, rho=0.3) == []  # … so this is the same breakdown
@@ -83,7 +84,7 @@ async def test_a_stress_beta_flip_is_a_breakdown_even_with_high_correlation(feed
     go = feed[0]
     (a,) = await go(0, beta=-0.8)  # a short leg whose asset falls when BTC rises in stress
     assert a.payload["flipped"] and not a.payload["weak"]
-    assert a.title.endswith("its stress beta flipped")
+    assert str(a.title).endswith("its stress beta flipped")
     assert any("Stress β of ETH on BTC: -0.80 — in a sell-off the short leg would lose with "
-               "your long" in x for x in a.body)
+               "your long" in x for x in map(str, a.body))
     assert await go(1, beta=-0.8) == []

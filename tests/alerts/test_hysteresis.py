@@ -129,7 +129,7 @@ async def test_a_cascade_score_dancing_around_a_level_raises_once_and_eases_once
     eased = rp.alerts[-1]
     assert eased.severity == "info" and eased.payload["peak"] == "high"
     assert eased.payload["episode_started_ms"] == rp.alerts[0].time_ms
-    assert "peaked at high" in " ".join(eased.body)
+    assert "peaked at high" in " ".join(map(str, eased.body))
     # a second episode: its own raise and its own end
     await rp.read(score=55)
     for _ in range(5):
@@ -237,7 +237,7 @@ async def test_data_age_dancing_around_the_stale_limit_gives_one_stale_and_one_r
     await rp.read(age_ms=2 * MIN)
     assert rp.keys("data") == ["stale", "recovered"]
     rec = rp.alerts[-1]
-    assert rec.severity == "info" and "Fresh data for 30 min" in rec.body[0]
+    assert rec.severity == "info" and "Fresh data for 30 min" in str(rec.body[0])
 
 
 async def test_a_second_outage_gets_its_own_recovery(db, config, walk, pm):
@@ -272,7 +272,7 @@ async def test_stale_then_unreachable_in_one_outage_is_raised_for_each_then_one_
         await rp.read(age_ms=MIN)
     assert rp.keys("data") == ["stale", "down", "recovered"]
     assert rp.alerts[-1].payload["peak"] == "down"
-    assert "unreachable" in " ".join(rp.alerts[-1].body)
+    assert "unreachable" in " ".join(map(str, rp.alerts[-1].body))
 
 
 async def test_an_older_versions_memory_is_taken_over(db, config, walk, pm):

@@ -48,14 +48,15 @@ async def test_a_danger_is_told_once_then_on_escalation_worsening_reminder_and_e
     assert config.alerts.reminder.ms == 4 * HOUR and config.risk.liquidation_alert_prob == 0.05
     first = await feed(0, 0.10, 2.5)
     assert [(a.severity, a.payload["why"]) for a in first] == [("warning", "new")]
-    assert first[0].title.endswith("10% in 24h")
+    assert str(first[0].title).endswith("10% in 24h")
     # a little worse an hour later, and past the old 2h cooldown: nothing new to say
     assert await feed(1, 0.12, 2.4) == []
     assert await feed(2.5, 0.13, 2.3) == []
     # twice the probability it was told at: worth waking for
     worse = await feed(3, 0.20, 2.2)
     assert [a.payload["why"] for a in worse] == ["worse"]
-    assert "(was 10%)" in worse[0].title and worse[0].payload["previous_touch_prob_24h"] == 0.10
+    assert "(was 10%)" in str(worse[0].title)
+    assert worse[0].payload["previous_touch_prob_24h"] == 0.10
     # warning → critical is told at once, even 15 minutes later
     up = await feed(3.25, 0.55, 0.9)
     assert [(a.severity, a.payload["why"]) for a in up] == [("critical", "escalated")]
@@ -63,12 +64,13 @@ async def test_a_danger_is_told_once_then_on_escalation_worsening_reminder_and_e
     # still in danger four hours after the last telling: a reminder
     assert await feed(7, 0.45, 1.1) == []
     still = await feed(7.25, 0.45, 1.1)
-    assert [a.payload["why"] for a in still] == ["reminder"] and "(still)" in still[0].title
-    assert any("Still at risk since the last warning 4h ago" in line for line in still[0].body)
+    assert [a.payload["why"] for a in still] == ["reminder"] and "(still)" in str(still[0].title)
+    assert any("Still at risk since the last warning 4h ago" in line
+               for line in map(str, still[0].body))
     # clearly safe: told once, then quiet; a new danger later is news again
     eased = await feed(8, 0.01, 3.0)
     assert [(a.severity, a.payload["why"]) for a in eased] == [("info", "eased")]
-    assert "has eased" in eased[0].title and "add margin" not in eased[0].action.lower()
+    assert "has eased" in str(eased[0].title) and "add margin" not in str(eased[0].action).lower()
     assert await feed(9, 0.01, 3.0) == []
     assert [a.payload["why"] for a in await feed(9.25, 0.08, 2.5)] == ["new"]
 
@@ -88,7 +90,7 @@ async def test_no_volatility_is_neither_danger_nor_easing(feed):
 async def test_the_hedge_advice_runs_as_written_and_is_a_button(feed, db, trader):
     alert = (await feed(0, 0.10, 2.5))[0]
     command = alert.payload["hedge_command"]
-    assert command in alert.action
+    assert command in str(alert.action)
     args = parse_position(command.split()[1:], "/hedge btc 0.5 10x")
     assert (args.side, args.size.value, args.size.unit, args.entry, args.leverage) == (
         trader.side, pytest.approx(trader.size), "base", pytest.approx(trader.entry),
@@ -110,5 +112,5 @@ async def test_a_warning_that_expired_unsent_is_said_again_while_the_danger_last
         db.execute("update deliveries set status = 'expired'")
     again = await feed(2.25, 0.56, 0.9)
     assert [(a.severity, a.payload["why"]) for a in again] == [("critical", "undelivered")]
-    assert not any("since the last warning" in line for line in again[0].body)
+    assert not any("since the last warning" in line for line in map(str, again[0].body))
     assert await feed(2.5, 0.56, 0.9) == []  # the new one is pending: no more

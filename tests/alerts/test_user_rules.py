@@ -52,8 +52,8 @@ async def test_a_price_alert_fires_once_when_crossed_then_only_after_rearming(db
     assert await cycle(db, config, walk, pm, prices={BTC: p}) == []
     (fired,) = await cycle(db, config, walk, pm, prices={BTC: level * 0.99})
     assert fired.owner_chat_id == USER and fired.severity == "warning"
-    assert fired.title.startswith("BTC below ") and fired.payload["fired"] == 1
-    assert f"/alerts delete {rule.id}" in fired.action
+    assert str(fired.title).startswith("BTC below ") and fired.payload["fired"] == 1
+    assert f"/alerts delete {rule.id}" in str(fired.action)
     # still below, then just above the level but inside the margin, then below again: quiet
     for price in (level * 0.98, level * 1.003, level * 0.99):
         assert await cycle(db, config, walk, pm, prices={BTC: price}) == []
@@ -101,7 +101,7 @@ async def test_a_move_alert_fires_on_the_move_over_its_window(db, config, walk, 
                              " 1h", now_ms=0, symbol=ETH, window_ms=3_600_000)
     (a,) = await cycle(db, config, walk, pm, k=88)
     assert a.payload["rule_id"] == 1 and a.payload["value"] == pytest.approx(move)
-    assert f"{move:+.1f}% in 1h" in a.title
+    assert f"{move:+.1f}% in 1h" in str(a.title)
 
 
 async def test_a_trade_distance_alert_reads_only_its_owners_trade(db, config, walk, pm,
@@ -115,7 +115,7 @@ async def test_a_trade_distance_alert_reads_only_its_owners_trade(db, config, wa
     ctx = context(db, config, step, r)
     got = [a for a in await run_alerts(ctx, db, pm, only=["user_rules"])]
     assert [(a.owner_chat_id, a.severity) for a in got] == [(OWNER, "critical")]
-    assert got[0].title == f"Trade #1 is {dist:.1f}% from liquidation"
+    assert str(got[0].title) == f"Trade #1 is {dist:.1f}% from liquidation"
 
 
 async def test_an_owners_distance_threshold_raises_the_liquidation_alert(db, config, walk,
@@ -131,8 +131,8 @@ async def test_an_owners_distance_threshold_raises_the_liquidation_alert(db, con
     thresholds.set_threshold(db, OWNER, "liquidation", "distance", f"{dist + 2:g}", now_ms=0)
     (a,) = await liquidation_alerts()
     assert a.owner_chat_id == OWNER and a.trade_id == 1
-    assert f"Inside your /threshold of {dist + 2:g}% from liquidation" in a.body
-    assert a.title.endswith(f"{dist:.1f}% away")
+    assert f"Inside your /threshold of {dist + 2:g}% from liquidation" in list(map(str, a.body))
+    assert str(a.title).endswith(f"{dist:.1f}% away")
 
 
 def cascade(level: str, key: str, **extra) -> Alert:
