@@ -69,11 +69,6 @@ def translations(lang: str) -> gettext.NullTranslations:
     if lang == DEFAULT:  # English is every msgid itself: nothing to read (core renders it)
         return NullTranslations()
     main = load_catalog(LOCALE_DIR, lang, DOMAIN) or _compiled(Catalog(locale=None), DOMAIN)
-    for part in sorted((LOCALE_DIR.parent / "parts").glob("*.po")):  # TEMPORARY while the
-        with part.open("rb") as f:                                    # areas are translated
-            catalog = read_po(f, domain=DOMAIN)
-        if str(catalog.locale) == lang:
-            main.merge(_compiled(catalog, DOMAIN))
     plugins = {domain: load_catalog(localedir, lang, domain) or _compiled(Catalog(), domain)
                for domain, localedir in plugin_domains().items()}
     # Set directly rather than with ``main.add``, which would make each plugin's catalog
