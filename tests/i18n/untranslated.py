@@ -16,7 +16,8 @@ market en zh btc eth sol xrp doge bnb ewma okx binance bybit sim csv json tradin
 telegram hedgewatch english liquidation regime funding rebalance take_profit data config
 account rule below above price
 """))
-KEPT_NAMES = re.compile(r"\b(?:hedgewatch|Telegram|TradingView|Binance|Bybit|OKX|English|"
+KEPT_NAMES = re.compile(r"(?:python )?bot\.py(?: [a-z][a-z\-]*)?|"  # a shell command
+                        r"\b(?:hedgewatch|Telegram|TradingView|Binance|Bybit|OKX|English|"
                         r"IANA|Europe/Berlin|Asia/Shanghai|Ctrl-D|make demo|USD[TⓈ]?-?M?)\b")
 KEPT_TOKENS = re.compile(
     r"https?://\S+|@\w+|"  # links, usernames
@@ -27,6 +28,8 @@ KEPT_TOKENS = re.compile(
     r"\b[A-Z]\b")  # a lone capital letter (a unit, a grade)
 _ARG = (r"(?:\b(?:" + "|".join(sorted(KEPT_WORDS, key=len, reverse=True)) + r")\b"
         r"|[^\s\w]*[\w.]*[\d@$%<>\[\]|+][^\s]*|[A-Z][A-Z0-9\-]+|<[^>]*>|\[[^\]]*\])")
+KEPT_WORD = re.compile(r"\b(?:" + "|".join(sorted(KEPT_WORDS, key=len, reverse=True))
+                       + r")\b", re.IGNORECASE)
 COMMAND_LINE = re.compile(r"/[a-z_]+(?:[ \t]+" + _ARG + r")*")  # a command as typed
 WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 SENTENCE = re.compile(r"[A-Za-z][A-Za-z']+(?:[ \t,;:\-]+[A-Za-z][A-Za-z']+)+")
@@ -37,7 +40,7 @@ def _strip(text: str, *, kept_words: bool = False) -> str:
     text = KEPT_NAMES.sub(" | ", text)
     text = KEPT_TOKENS.sub(" | ", text)
     if kept_words:
-        text = " ".join(" | " if w.lower() in KEPT_WORDS else w for w in text.split(" "))
+        text = KEPT_WORD.sub(" | ", text)
     return text
 
 
