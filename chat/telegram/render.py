@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from chat.alert_render import local_time
+from chat.alert_render import SEVERITY_WORDS, local_time, words
 from chat.commands.base import Document, Reply
 from chat.first_screens import Pre
 from chat.telegram_html import (
@@ -40,6 +40,7 @@ from chat.telegram_html import (
     visible_text,
 )
 from chat.telegram_send import send_html, send_html_photo
+from i18n import _
 from storage import outbox
 from storage.outbox import StoredAlert
 
@@ -151,7 +152,8 @@ async def render(reply: Reply, store: ButtonStore) -> Rendered:
     chunks = split_html(html) or ["Done."]
     markup = keyboard(reply.buttons, store)
     if reply.more:  # "More" first: it expands this very message
-        more = [InlineKeyboardButton("More", callback_data=store.encode(reply.more, more=True))]
+        more = [InlineKeyboardButton(_("More"),
+                                     callback_data=store.encode(reply.more, more=True))]
         markup = InlineKeyboardMarkup([more, *(markup.inline_keyboard if markup else ())])
     out = Rendered(chunks, markup, document=reply.document)
     if reply.chart is not None:
@@ -206,17 +208,21 @@ def alert_details_html(alert: StoredAlert, tz: str = "UTC") -> str:
     """Everything stored with an alert, escaped: the lines, the numbers behind it, when (in
     the reader's time zone ``tz``)."""
     rec = alert.record
+    w = words(rec)
     when = local_time(int(rec.get("time_ms") or alert.created_at), tz)
-    head = " · ".join(escape(x) for x in (alert.kind, alert.severity, alert.symbol) if x)
-    lines = [f"<b>{escape(rec.get('title', 'Alert'))}</b>", f"<i>{head}</i>"]
-    lines += [escape(line) for line in rec.get("body", [])]
-    if rec.get("action"):
-        lines.append(f"<b>What to do:</b> {escape(rec['action'])}")
+    severity = _(SEVERITY_WORDS.get(alert.severity, alert.severity))
+    head = " · ".join(escape(x) for x in (alert.kind, severity, alert.symbol) if x)
+    lines = [f"<b>{escape(w['title'] or _('Alert'))}</b>", f"<i>{head}</i>"]
+    lines += [escape(line) for line in w["body"]]
+    if w["action"]:
+        lines.append(_("<b>What to do:</b> {action}").format(action=escape(w["action"])))
     numbers = rec.get("numbers") or {}
-    if numbers:
-        lines.append("<b>Numbers</b>")
+    if numbers:  # the names are the --json keys: English in every language
+        lines.append("<b>{}</b>".format(escape(_("Numbers"))))
         lines += [f"{escape(k)}: <code>{escape(_number(v))}</code>"
                   for k, v in sorted(numbers.items())]
-    lines.append(f"<i>Bar closing {escape(when)} · alert #{alert.id}"
-                 + (" · SIMULATED" if rec.get("simulated") else "") + "</i>")
+    foot = _("Bar closing {when} · alert #{id}").format(when=when, id=alert.id)
+    if rec.get("simulated"):
+        foot += " · " + _("SIMULATED")
+    lines.append(f"<i>{escape(foot)}</i>")
     return "\n".join(lines)

@@ -14,19 +14,26 @@ long short isolated cross full all off on auto info warning critical new here lo
 delete distance prob cascade high reset move trade with none hedge severity ring quiet tz
 market en zh btc eth sol xrp doge bnb ewma okx binance bybit sim csv json tradingview
 telegram hedgewatch english liquidation regime funding rebalance take_profit data config
-account rule below above price
+account rule below above price static counterweight
+"""))
+# command names, kept where they follow a command as its argument (/help risk)
+COMMAND_NAMES = frozenset(str.split("""
+start help hedge risk whatif corr market status open close positions hedged log account
+connect cancel disconnect sync balance pnl daily weekly monthly performance stats export
+subscribe unsubscribe mute unmute settings lang backtest alert alerts threshold tvroute tvlog
 """))
 KEPT_NAMES = re.compile(r"(?:python )?bot\.py(?: [a-z][a-z\-]*)?|"  # a shell command
                         r"\b(?:hedgewatch|Telegram|TradingView|Binance|Bybit|OKX|English|"
                         r"IANA|Europe/Berlin|Asia/Shanghai|Ctrl-D|make demo|USD[TⓈ]?-?M?)\b")
 KEPT_TOKENS = re.compile(
     r"https?://\S+|@\w+|"  # links, usernames
-    r"\"\w+\"\s*:|\{\{\w+\}\}|"  # JSON keys a user pastes, TradingView {{placeholders}}
+    r"\"\w+\"\s*:|\{\{[\w.]+\}\}|"  # JSON keys a user pastes, TradingView {{placeholders}}
     r"\b\w*\d\w*\b|"  # anything with a digit: 10x, 4h, 2026-03-01, v5
     r"\b\w+_\w+\b|"  # identifiers: min_variance, take_profit
     r"\b[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)*\b|"  # symbols and acronyms: BTC-USDT-SWAP, UTC
     r"\b[A-Z]\b")  # a lone capital letter (a unit, a grade)
-_ARG = (r"(?:\b(?:" + "|".join(sorted(KEPT_WORDS, key=len, reverse=True)) + r")\b"
+_ARG = (r"(?:\b(?:" + "|".join(sorted(KEPT_WORDS | COMMAND_NAMES, key=len, reverse=True))
+        + r")\b"
         r"|[^\s\w]*[\w.]*[\d@$%<>\[\]|+][^\s]*|[A-Z][A-Z0-9\-]+|<[^>]*>|\[[^\]]*\])")
 KEPT_WORD = re.compile(r"\b(?:" + "|".join(sorted(KEPT_WORDS, key=len, reverse=True))
                        + r")\b", re.IGNORECASE)
@@ -49,7 +56,8 @@ def english_runs(text: str) -> list[str]:
     out = []
     for line in text.splitlines():
         out += [m.group() for m in SENTENCE.finditer(_strip(line))
-                if len(WORD.findall(m.group())) >= 2]
+                if len(WORD.findall(m.group())) >= 2  # a list of kinds a user types is not
+                and not all(w.lower() in KEPT_WORDS for w in WORD.findall(m.group()))]
     return out
 
 
