@@ -42,7 +42,11 @@ WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 SENTENCE = re.compile(r"[A-Za-z][A-Za-z']+(?:[ \t,;:\-]+[A-Za-z][A-Za-z']+)+")
 
 
+URL_OR_FILE = re.compile(r"https?://\S+|[\w.\-]+\.(?:csv|png|json|md|toml|db)\b")
+
+
 def _strip(text: str, *, kept_words: bool = False) -> str:
+    text = URL_OR_FILE.sub(" | ", text)  # first: a URL's path is not a command
     text = COMMAND_LINE.sub(" | ", text)
     text = KEPT_NAMES.sub(" | ", text)
     text = KEPT_TOKENS.sub(" | ", text)
