@@ -30,6 +30,7 @@ KEPT_TOKENS = re.compile(
     r"\"\w+\"\s*:|\{\{[\w.]+\}\}|"  # JSON keys a user pastes, TradingView {{placeholders}}
     r"\b\w*\d\w*\b|"  # anything with a digit: 10x, 4h, 2026-03-01, v5
     r"\b\w+_\w+\b|"  # identifiers: min_variance, take_profit
+    r"\b\w*[a-z][A-Z]\w*\b|"  # mixed case inside a word: a random token, not English
     r"\b[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)*\b|"  # symbols and acronyms: BTC-USDT-SWAP, UTC
     r"\b[A-Z]\b")  # a lone capital letter (a unit, a grade)
 _ARG = (r"(?:\b(?:" + "|".join(sorted(KEPT_WORDS | COMMAND_NAMES, key=len, reverse=True))
