@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from chat.alert_render import render_alert
 from chat.context import LOCAL_USER_ID
 from chat.printable import printable
-from i18n import _, current_language, use
+from i18n import LANGUAGES, _, current_language, use
 from storage import chats, outbox
 
 WIDTH = 44
@@ -45,8 +45,11 @@ class ConsoleSender:
             settings = chats.get_settings(self.db, d.chat_id) \
                 if isinstance(d.chat_id, int) else None
             tz = settings.timezone if settings else "UTC"  # /settings tz, as on Telegram
-            # the chat's language when it chose one, else the console's own
-            lang = getattr(settings, "language", None) or current_language()
+            # the chat's language when it chose one (or Telegram told it), else the
+            # console's own (--lang, LANG)
+            chosen = settings.extra.get(chats.LANG) or settings.extra.get(chats.LANG_SEEN) \
+                if settings is not None else None
+            lang = chosen if chosen in LANGUAGES else current_language()
             with use(lang):
                 rendered = render_alert(outbox.load_alert(self.db, d.alert_id), now_ms=now,
                                         tz=tz)

@@ -36,6 +36,7 @@ from core.touch import required_log_distance
 from core.types import FloatArray, Instrument, Position
 from core.types import as_floats as _f
 from core.types import finite_or_none as _num
+from i18n import L_, Msg
 
 HORIZONS_H = REPORTED_H
 MIN_RETURNS_FOR_VOL = 20
@@ -150,28 +151,30 @@ class RiskReport:
     fee: float
     margin: float
     unrealised_pnl: float
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str | Msg, ...] = field(default_factory=tuple)  # rendered when shown
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; the warnings in the language of the moment (keys stay English)."""
         d = asdict(self)
-        d["warnings"] = list(self.warnings)
+        d["warnings"] = [str(w) for w in self.warnings]
         return d
 
 
 def _margin_warnings(position: Position, liquidation_price: float | None,
-                     cross_note: str | None) -> list[str]:
+                     cross_note: str | Msg | None) -> list[str | Msg]:
     if liquidation_price is not None:
-        out = []
+        out: list[str | Msg] = []
         if math.isnan(liquidation_price):
-            out.append("account equity is below its total maintenance margin: liquidation is "
-                       "under way")
+            out.append(L_("account equity is below its total maintenance margin: liquidation "
+                          "is under way"))
         if position.margin_mode == "cross":
-            out.append(cross_note or "cross margin: liquidation estimated from the account's "
-                       "equity with every other position held at its mark")
+            out.append(cross_note or L_("cross margin: liquidation estimated from the "
+                                        "account's equity with every other position held at "
+                                        "its mark"))
         return out
     if position.margin_mode == "cross":
-        return ["cross margin: liquidation price computed as if isolated with the position's "
-                "margin; see cross_liquidation_price for the account view"]
+        return [L_("cross margin: liquidation price computed as if isolated with the "
+                   "position's margin; see cross_liquidation_price for the account view")]
     return []
 
 
@@ -181,7 +184,7 @@ def risk_report(position: Position, instrument: Instrument, mark: float,
                 mmr: float | None = None, fee: float | None = None,
                 drift_per_bar: float = 0.0, liquidation_price: float | None = None,
                 tails: TailFit | None = None, tail_row: int = 0,
-                cross_note: str | None = None) -> RiskReport:
+                cross_note: str | Msg | None = None) -> RiskReport:
     """Liquidation price, distances, touch probabilities and safe leverage of one position.
 
     ``sigma_per_bar`` is σ of log returns per bar for the Gaussian; when None/NaN it is
@@ -200,7 +203,8 @@ def risk_report(position: Position, instrument: Instrument, mark: float,
         at = float(mark) if math.isnan(liquidation_price) else float(liquidation_price)
         liq = replace(liq, price=at)  # NaN: at it now, distance 0, touch certain
     if mmr is None and not instrument.tiers:
-        warnings.append(f"no tiers for {instrument.symbol}: default mmr {DEFAULT_MMR} used")
+        warnings.append(L_("no tiers for {symbol}: default mmr {mmr} used",
+                           symbol=instrument.symbol, mmr=DEFAULT_MMR))
     cap = instrument.max_leverage
     if liq.tier_max_leverage is not None:
         cap = min(cap, liq.tier_max_leverage)
@@ -209,31 +213,32 @@ def risk_report(position: Position, instrument: Instrument, mark: float,
         amount = float(tier_amount(position.size, position.entry, instrument.contract_value,
                                    unit))
         if amount > last.max_size:
-            warnings.append("position size above the largest tier: last tier's mmr used")
+            warnings.append(L_("position size above the largest tier: last tier's mmr used"))
     if position.leverage > cap * (1 + 1e-9):
-        warnings.append(f"leverage above instrument maximum ({cap:g}x)")
+        warnings.append(L_("leverage above instrument maximum ({cap:g}x)", cap=cap))
     sig = float("nan") if sigma_per_bar is None else float(sigma_per_bar)
     if not math.isfinite(sig) and closes is not None:
         sig = ewma_sigma(closes, halflife_bars=24 * bars_per_hour)
     if not math.isfinite(sig):
-        warnings.append("not enough data for volatility")
+        warnings.append(L_("not enough data for volatility"))
 
     liq_px: float | None = liq.price
     if not 0 < liq.price < math.inf:
         liq_px = None
-        warnings.append("cannot be liquidated: margin covers the whole position"
-                        if liquidation_price is None else "no move of this asset (to −99.9 % "
-                        "or +1,900 %) liquidates the account")
+        warnings.append(L_("cannot be liquidated: margin covers the whole position")
+                        if liquidation_price is None else
+                        L_("no move of this asset (to −99.9 % or +1,900 %) liquidates the "
+                           "account"))
     dpct = float(distance_pct(mark, liq.price, s))
     dlog = float(log_distance(mark, liq.price, s))
     if liq_px is not None and dpct <= 0:
-        warnings.append("already past liquidation price")
+        warnings.append(L_("already past liquidation price"))
     tn = touch_numbers(dlog, s, sig, bars_per_hour, tails=tails, rows=tail_row,
                        target_prob=target_prob, drift_per_bar=drift_per_bar)
     calibrated = bool(tn.calibrated)
     if not calibrated and math.isfinite(sig):
-        warnings.append("too little history for the calibrated tail model: Gaussian touch "
-                        "probabilities, which understate crypto's tails")
+        warnings.append(L_("too little history for the calibrated tail model: Gaussian touch "
+                           "probabilities, which understate crypto's tails"))
     cum_frac = 0.0
     binance = mmr is None and any(t.unit == "notional" for t in instrument.tiers)
     if binance and liq.tier is not None:  # Binance bracket: cum enters the formula

@@ -28,12 +28,12 @@ def test_the_report_follows_the_given_liquidation_price():
     assert r.distance_sigma_24h == pytest.approx(d / (SIGMA * math.sqrt(96)), rel=1e-12)
     assert r.touch_prob_24h == pytest.approx(float(touch_probability(d, SIGMA, 96)), rel=1e-12)
     assert r.unrealised_pnl == pytest.approx(1_000.0)  # from the entry, not the override
-    assert any("account's equity" in w for w in r.warnings)
-    assert not any("as if isolated" in w for w in r.warnings)
+    assert any("account's equity" in w for w in map(str, r.warnings))
+    assert not any("as if isolated" in w for w in map(str, r.warnings))
     # without the override the isolated estimate (and its caveat) is what comes back
     iso = risk_report(pos, BTC, 62_000, SIGMA, BPH)
     assert iso.liquidation_price != pytest.approx(float(liq))
-    assert any("as if isolated" in w for w in iso.warnings)
+    assert any("as if isolated" in w for w in map(str, iso.warnings))
 
 
 def test_an_account_below_maintenance_is_being_liquidated_now():
@@ -42,4 +42,4 @@ def test_an_account_below_maintenance_is_being_liquidated_now():
     pos = Position("BTC-USDT-SWAP", "short", 1.0, 60_000, 20, margin_mode="cross")
     r = risk_report(pos, BTC, 60_000, SIGMA, BPH, liquidation_price=float(liq))
     assert r.distance_pct == 0 and r.touch_prob_1h == 1 and r.touch_prob_24h == 1
-    assert any("below its total maintenance margin" in w for w in r.warnings)
+    assert any("below its total maintenance margin" in w for w in map(str, r.warnings))
