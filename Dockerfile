@@ -21,6 +21,7 @@ COPY chat ./chat
 COPY jobs ./jobs
 COPY backtest ./backtest
 COPY runtime ./runtime
+COPY i18n ./i18n
 
 USER hedgewatch
 VOLUME ["/data"]

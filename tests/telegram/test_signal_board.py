@@ -76,5 +76,5 @@ def test_the_board_reads_in_the_channels_language():
     with i18n.use("zh_Hans"):
         board, change = board_html(state), level_change_html("calm", state)
     assert "<b>市场状态</b>" in board and "相关性骤升" in board and "1 分钟前" in board
-    assert "爆仓风险等级 平静 → 高" in change
+    assert "爆仓风险等级 平稳 → 高" in change
     assert "<b>Market state</b>" in board_html(state)
