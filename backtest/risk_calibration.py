@@ -42,14 +42,31 @@ from core.types import FloatArray, IntArray, MarketSnapshot
 from core.volatility import ewma_vol
 from plugins.exchanges.csv_files import discover_ohlcv, load_candles
 from plugins.exchanges.grid import build_snapshot
+from plugins.exchanges.source import Candles
 
 HOUR_MS = 3_600_000
-DATASETS: tuple[tuple[str, str, str], ...] = (
+FITTED_ON: tuple[tuple[str, str, str], ...] = (
     ("OKX 2022 (9 perps)", "okx_swap_15m_2022", "15m"),
     ("OKX BTC 2023–2026", "okx_swap_15m_2023_2026", "15m"),
     ("OKX SOL 2025–2026", "okx_swap_15m_2025", "15m"),
     ("Binance 2024–2026 (5 perps)", "binance_usdm_15m", "15m"),
     ("OKX mark price 1h 2022–2026 (9 perps)", "okx_swap_mark_1h", "mark_1h"),
+)
+"""The datasets whose first halves the settings (``--tune``) and the map (``--fit-map``) were
+chosen on: refits read these, so the shipped constants can be reproduced."""
+BINANCE_1H: tuple[tuple[str, str, str], ...] = (
+    ("Binance perps 1h 2019–2026 (32)", "binance_usdm_1h", "1h"),
+    ("Binance spot 1h 2019–2026 (5)", "binance_spot_1h", "spot_1h"),
+)
+DATASETS = FITTED_ON + BINANCE_1H
+"""Every OHLCV dataset of ``../shared/data`` (the 5m OKX bars are the 15m ones again)."""
+FRESH_BEFORE_MS = 1_651_363_200_000
+"""2022-05-01 00:00 UTC, the first bar of any dataset in ``FITTED_ON``: no setting or map has
+seen a bar before it. ``FRESH`` cut there is the pre-registered check of
+``docs/risk-model.md``."""
+FRESH: tuple[tuple[str, str, str], ...] = (
+    ("Binance perps 1h before 2022-05 (6)", "binance_usdm_1h", "1h"),
+    ("Binance spot 1h before 2022-05 (5)", "binance_spot_1h", "spot_1h"),
 )
 GAUSS_HALFLIFE_H = 6.0  # the engine's [engine] ewma_halflife default
 WINDOW_DAYS = 30  # what the live bot holds: the slow window (30 days of bars) and one more
@@ -61,9 +78,10 @@ class Dataset:
     snap: MarketSnapshot  # every symbol of one folder on one grid, the whole history
 
 
-def load_datasets(root: Path, which: Iterable[tuple[str, str, str]] = DATASETS
-                  ) -> list[Dataset]:
-    """Every dataset of ``../shared/data`` that is present, each on its own time grid."""
+def load_datasets(root: Path, which: Iterable[tuple[str, str, str]] = DATASETS,
+                  before_ms: int | None = None) -> list[Dataset]:
+    """Every dataset of ``../shared/data`` that is present, each on its own time grid;
+    with ``before_ms``, only the bars that open before it (symbols with none are left out)."""
     out = []
     for name, folder, tf in which:
         path = root / folder
@@ -71,6 +89,11 @@ def load_datasets(root: Path, which: Iterable[tuple[str, str, str]] = DATASETS
             continue
         files = discover_ohlcv(path, tf)
         candles = {sym: load_candles(p) for sym, p in files.items()}
+        if before_ms is not None:
+            candles = {sym: _before(c, before_ms) for sym, c in candles.items()
+                       if int(c.times[0]) < before_ms}
+        if not candles:
+            continue
         step = int(np.min(np.diff(next(iter(candles.values())).times)))
         first = min(int(c.times[0]) for c in candles.values())
         last = max(int(c.times[-1]) for c in candles.values())
@@ -78,6 +101,11 @@ def load_datasets(root: Path, which: Iterable[tuple[str, str, str]] = DATASETS
         out.append(Dataset(name, build_snapshot(candles, source=folder, timeframe_ms=step,
                                                 bars=bars, server_time_ms=last + step)))
     return out
+
+
+def _before(c: Candles, before_ms: int) -> Candles:
+    n = int(np.searchsorted(c.times, before_ms, side="left"))
+    return Candles(c.times[:n], c.open[:n], c.high[:n], c.low[:n], c.close[:n], c.volume[:n])
 
 
 @dataclass
