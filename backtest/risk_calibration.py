@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,17 @@ FRESH: tuple[tuple[str, str, str], ...] = (
     ("Binance perps 1h before 2022-05 (6)", "binance_usdm_1h", "1h"),
     ("Binance spot 1h before 2022-05 (5)", "binance_spot_1h", "spot_1h"),
 )
+NEW_COINS: tuple[tuple[str, str, str], ...] = (
+    ("Binance perps 1h from 2022-05, new coins (24)", "binance_usdm_1h", "1h"),
+    ("Binance spot 1h from 2022-05, new coins (2)", "binance_spot_1h", "spot_1h"),
+)
+"""The second pre-registered check (``docs/risk-model.md``): from ``FRESH_BEFORE_MS`` on, the
+coins of the two Binance 1 h folders that are in no ``FITTED_ON`` dataset."""
+NEW_COIN_SYMBOLS = frozenset(
+    f"{base}USDT" for base in (
+        "ADA", "BCH", "1000PEPE", "1000SHIB", "AAVE", "ALGO", "ARB", "AVAX", "DOT", "ENA",
+        "HBAR", "KAS", "NEAR", "ONDO", "RENDER", "SUI", "TON", "TRX", "VET", "WLD", "XLM",
+        "XMR", "XTZ", "ZEC"))
 GAUSS_HALFLIFE_H = 6.0  # the engine's [engine] ewma_halflife default
 WINDOW_DAYS = 30  # what the live bot holds: the slow window (30 days of bars) and one more
 
@@ -79,19 +90,20 @@ class Dataset:
 
 
 def load_datasets(root: Path, which: Iterable[tuple[str, str, str]] = DATASETS,
-                  before_ms: int | None = None) -> list[Dataset]:
-    """Every dataset of ``../shared/data`` that is present, each on its own time grid;
-    with ``before_ms``, only the bars that open before it (symbols with none are left out)."""
+                  before_ms: int | None = None, after_ms: int | None = None,
+                  symbols: Container[str] | None = None) -> list[Dataset]:
+    """Every dataset of ``../shared/data`` that is present, each on its own time grid; only
+    the bars that open in [``after_ms``, ``before_ms``) and the file symbols in ``symbols``
+    when given (a symbol left with no bars is left out)."""
     out = []
     for name, folder, tf in which:
         path = root / folder
         if not path.is_dir():
             continue
         files = discover_ohlcv(path, tf)
-        candles = {sym: load_candles(p) for sym, p in files.items()}
-        if before_ms is not None:
-            candles = {sym: _before(c, before_ms) for sym, c in candles.items()
-                       if int(c.times[0]) < before_ms}
+        candles = {sym: _between(load_candles(p), after_ms, before_ms)
+                   for sym, p in files.items() if symbols is None or sym in symbols}
+        candles = {sym: c for sym, c in candles.items() if len(c)}
         if not candles:
             continue
         step = int(np.min(np.diff(next(iter(candles.values())).times)))
@@ -103,9 +115,11 @@ def load_datasets(root: Path, which: Iterable[tuple[str, str, str]] = DATASETS,
     return out
 
 
-def _before(c: Candles, before_ms: int) -> Candles:
-    n = int(np.searchsorted(c.times, before_ms, side="left"))
-    return Candles(c.times[:n], c.open[:n], c.high[:n], c.low[:n], c.close[:n], c.volume[:n])
+def _between(c: Candles, after_ms: int | None, before_ms: int | None) -> Candles:
+    i = 0 if after_ms is None else int(np.searchsorted(c.times, after_ms, side="left"))
+    n = len(c) if before_ms is None else int(np.searchsorted(c.times, before_ms, side="left"))
+    return Candles(c.times[i:n], c.open[i:n], c.high[i:n], c.low[i:n], c.close[i:n],
+                   c.volume[i:n])
 
 
 @dataclass
