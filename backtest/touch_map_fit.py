@@ -17,14 +17,16 @@ whole first half.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from backtest.risk_calibration import CaseArrays, Dataset
-from backtest.risk_scores import log_loss
-from core.tail_calibration import IDENTITY, TouchCalibration, TouchMap
+from backtest.risk_scores import EDGES, log_loss
+from core.tail_calibration import IDENTITY, BinnedMap, TouchCalibration, TouchMap
 from core.tail_risk import HORIZONS_H
 from core.types import FloatArray
 
@@ -76,6 +78,37 @@ def fit_touch_map(p: np.ndarray, touched: np.ndarray, form: str = "beta") -> Tou
     return TouchMap(c, a, b)  # TouchMap refuses a or b ≤ 0 (a map that is not increasing)
 
 
+def fit_binned_map(p: np.ndarray, touched: np.ndarray, edges: Sequence[float] = EDGES,
+                   min_events: int = 30) -> BinnedMap:
+    """The binned map (``core.tail_calibration.BinnedMap``) of simulated probabilities ``p``
+    against ``touched``: a knot per bin of ``edges`` with at least ``min_events`` touches and
+    as many misses (logit of its mean p → logit of its realised rate), adjacent knots pooled
+    until the realised rates strictly increase. ``ValueError`` when no bin has enough."""
+    pp = np.asarray(p, dtype=np.float64)
+    yy = np.asarray(touched, dtype=np.float64)
+    use = np.isfinite(pp) & (pp > 0) & (pp < 1)
+    pp, yy = pp[use], yy[use]
+    bins: list[list[float]] = []  # [cases, sum of p, touches]
+    for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        m = (pp >= lo) & ((pp <= hi) if i == len(edges) - 2 else (pp < hi))
+        n, k = float(m.sum()), float(yy[m].sum())
+        if k >= min_events and n - k >= min_events:
+            bins.append([n, float(pp[m].sum()), k])
+    pooled: list[list[float]] = []
+    for b in bins:  # pool adjacent violators: each rate above the one before it
+        pooled.append(b)
+        while len(pooled) > 1 and pooled[-1][2] / pooled[-1][0] <= pooled[-2][2] / pooled[-2][0]:
+            last = pooled.pop()
+            pooled[-1] = [x + y for x, y in zip(pooled[-1], last, strict=True)]
+    if not pooled:
+        raise ValueError(f"no bin has {min_events} touches and {min_events} misses")
+
+    def logit(x: float) -> float:
+        return math.log(x) - math.log1p(-x)
+
+    return BinnedMap(tuple((logit(sp / n), logit(k / n)) for n, sp, k in pooled))
+
+
 @dataclass(frozen=True)
 class FormScore:
     hours: int
@@ -113,6 +146,22 @@ def choose_maps(c: CaseArrays, forms: Sequence[str] = FORMS, fitted_on: str = ""
         maps.append((h, chosen))
         floor = chosen.apply(p) if floor is None else np.fmax(floor, chosen.apply(p))
     return TouchCalibration(tuple(maps), fitted_on), scores
+
+
+BINNED_H: tuple[int, ...] = (4, 24)
+"""The horizons whose map is binned (``docs/risk-model.md``, the third step): their error has
+a shape the two-slope forms cannot take."""
+
+
+def real_market_maps(c: CaseArrays, fitted_on: str = ""
+                     ) -> tuple[TouchCalibration, list[FormScore]]:
+    """The rule the shipped ``REAL_MARKETS`` follows: 1 h by ``choose_maps`` (the form that
+    scores best on the later part), ``BINNED_H`` binned on all of ``c``; and the form scores
+    of the 1 h choice."""
+    chosen, scores = choose_maps(c, fitted_on=fitted_on)
+    maps = tuple((h, fit_binned_map(c.raw[h], c.touched[h]) if h in BINNED_H else chosen.at(h))
+                 for h in HORIZONS_H)
+    return TouchCalibration(maps, fitted_on), [s for s in scores if s.hours not in BINNED_H]
 
 
 def later_half(dataset: np.ndarray, time_ms: np.ndarray) -> np.ndarray:

@@ -28,15 +28,17 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from backtest.risk_calibration import (  # noqa: E402
+    FITTED_ON,
     CaseArrays,
     Dataset,
     SafeCases,
     load_datasets,
     walk_forward,
 )
-from backtest.risk_scores import Bin, brier, log_loss, reliability  # noqa: E402
-from backtest.touch_map_fit import FormScore, choose_maps, first_halves  # noqa: E402
-from core.tail_calibration import UNCALIBRATED, TouchCalibration  # noqa: E402
+from backtest.risk_checks import SAMPLES, Sample, sample_cases  # noqa: E402
+from backtest.risk_scores import Bin, brier, log_loss, passes, reliability  # noqa: E402
+from backtest.touch_map_fit import FormScore, first_halves, real_market_maps  # noqa: E402
+from core.tail_calibration import UNCALIBRATED, BinnedMap, TouchCalibration, TouchMap  # noqa: E402
 from core.tail_risk import HORIZONS_H, TailParams  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -142,17 +144,27 @@ def safe_table(s: SafeCases, held: np.ndarray) -> list[str]:
 
 def map_lines(cal: TouchCalibration) -> list[str]:
     """The recalibration map the report's numbers went through."""
-    rows = ["| horizon | c | a | b | 1 % becomes | 10 % becomes | 50 % becomes |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| horizon | form | 1 % becomes | 3 % becomes | 7 % becomes | 15 % becomes | "
+            "50 % becomes | 80 % becomes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for h in HORIZONS_H:
         m = cal.at(h)
-        q = m.apply(np.array([0.01, 0.1, 0.5]))
-        rows.append(f"| {h} h | {m.c:+.5f} | {m.a:.5f} | {m.b:.5f} | {_pct(float(q[0]))} | "
-                    f"{_pct(float(q[1]))} | {_pct(float(q[2]))} |")
+        q = m.apply(np.array([0.01, 0.03, 0.07, 0.15, 0.5, 0.8]))
+        form = (f"binned, {len(m.knots)} knots" if isinstance(m, BinnedMap) else
+                "none" if m.is_identity else f"beta: c = {m.c:+.4f}, a = {m.a:.4f}, "
+                                              f"b = {m.b:.4f}")
+        rows.append(f"| {h} h | {form} | " + " | ".join(_pct(float(x)) for x in q) + " |")
     return [f"Fitted on {cal.fitted_on} (`scripts/calibrate_risk.py --fit-map`); the held-out "
-            "half played no part in it. logit q = c + a·ln p − b·ln(1 − p), p the "
-            "simulation's probability (c = 0, a = b = 1: no change; "
-            "[risk-model.md](risk-model.md)).", "", *rows]
+            "half played no part in it. 1 h: logit q = c + a·ln p − b·ln(1 − p); 4 h and "
+            "24 h: linear in logit through the realised rates of the first half's bins "
+            "([risk-model.md](risk-model.md)).", "", *rows]
+
+
+def map_code(h: int, m: TouchMap | BinnedMap) -> str:
+    """One entry of ``REAL_MARKETS.maps``, as code."""
+    if isinstance(m, BinnedMap):
+        knots = ", ".join(f"({x:.6g}, {y:.6g})" for x, y in m.knots)
+        return f"        ({h}, BinnedMap(knots=({knots}))),"
+    return f"        ({h}, TouchMap(c={m.c:.6g}, a={m.a:.6g}, b={m.b:.6g})),"
 
 
 def held_safe(s: SafeCases) -> np.ndarray:
@@ -164,7 +176,37 @@ def held_safe(s: SafeCases) -> np.ndarray:
     return out
 
 
-def report(c: CaseArrays, s: SafeCases, every_h: float, seconds: float) -> list[str]:
+def verdict(bins: Sequence[Bin]) -> str:
+    out = [f"{b.lo:g}–{b.hi:g}" for b in bins if b.tested and not b.inside]
+    return ("every tested bin inside its interval" if not out else
+            f"{len(out)} of {sum(b.tested for b in bins)} tested bins outside "
+            f"their intervals ({', '.join(out)})")
+
+
+def check_lines(sample: Sample, c: CaseArrays, s: SafeCases) -> list[str]:
+    """One pre-registered sample (``backtest.risk_checks``): its 24 h verdict and table."""
+    y24 = c.touched[24]
+    fb = reliability(c.fhs[24], y24, c.time_ms)
+    lines = [f"### {sample.title}", "", f"{sample.about[0].upper()}{sample.about[1:]}: "
+             f"{c.time_ms.size:,} cases. **24 h: {'met' if passes(fb) else 'not met'}** — "
+             f"{verdict(fb)}."]
+    for h in (1, 4):
+        lines.append(f"{h} h: {verdict(reliability(c.fhs[h], c.touched[h], c.time_ms))}.")
+    lines += ["", "| horizon | Brier: tail / Gaussian | log loss: tail / Gaussian |",
+              "|---|---|---|"]
+    for h in HORIZONS_H:
+        y = c.touched[h]
+        lines.append(f"| {h} h | {brier(c.fhs[h], y):.5f} / {brier(c.gauss[h], y):.5f} | "
+                     f"{log_loss(c.fhs[h], y):.4f} / {log_loss(c.gauss[h], y):.4f} |")
+    lines += ["", f"Safe leverage at a {_pct(TARGET, 0)} 24 h target: {s.fhs_touched.size:,} "
+              f"positions, touched {_pct(float(s.fhs_touched.mean()))} (Gaussian "
+              f"{_pct(float(s.gauss_touched.mean()))}).", "",
+              *bin_table([("tail model", fb)]), ""]
+    return lines
+
+
+def report(c: CaseArrays, s: SafeCases, every_h: float, seconds: float,
+           checks: Sequence[tuple[Sample, CaseArrays, SafeCases]] = ()) -> list[str]:
     held = c.held_out()
     sheld = held_safe(s)
     lines = ["# Risk calibration: predicted touch probabilities against what happened", "",
@@ -186,18 +228,20 @@ def report(c: CaseArrays, s: SafeCases, every_h: float, seconds: float) -> list[
              "at least 5 touches and 5 misses at that size.", "", "## Scores", "",
              *scores_table(c, held), ""]
     lines += ["## The recalibration map", "", *map_lines(TailParams().calibration), ""]
+    if checks:
+        lines += ["## The pre-registered 24 h checks", "",
+                  "Each sample below is judged by the issue's criterion at 24 h (every tested "
+                  "bin inside its interval); how each was chosen, and in what order they were "
+                  "read, is in [risk-model.md](risk-model.md). With a case every "
+                  f"{every_h:g} h; the tests run the same with a case a day.", ""]
+        for sample, cc, ss in checks:
+            lines += check_lines(sample, cc, ss)
     for h in HORIZONS_H:
         y = c.touched[h]
         fb = reliability(c.fhs[h][held], y[held], c.time_ms[held])
         rb = reliability(c.before_map()[h][held], y[held], c.time_ms[held])
         gb = reliability(c.gauss[h][held], y[held], c.time_ms[held])
         chart(DOCS / f"risk-calibration-{h}h.png", h, fb, gb, rb)
-
-        def verdict(bins: Sequence[Bin]) -> str:
-            out = [f"{b.lo:g}–{b.hi:g}" for b in bins if b.tested and not b.inside]
-            return ("every tested bin inside its interval" if not out else
-                    f"{len(out)} of {sum(b.tested for b in bins)} tested bins outside "
-                    f"their intervals ({', '.join(out)})")
 
         lines += [f"## {h} h, held-out half", "",
                   f"Tail model as reported: {verdict(fb)}. Before the map: {verdict(rb)}. "
@@ -248,12 +292,12 @@ def fit_map(datasets: list[Dataset], every_h: float) -> None:
                          f"{_day(int(ds.snap.times[-1]))}")
     period = (f"the first half of every dataset ({len(c.time_ms):,} cases, a case every "
               f"{every_h:g} h; bars up to {max(_day(int(d.snap.times[-1])) for d in first)})")
-    cal, scores = choose_maps(c, fitted_on=period)
+    cal, scores = real_market_maps(c, fitted_on=period)
     print("Cases and bars per dataset:", *spans, sep="\n  ")
     print(*form_lines(scores), sep="\n")
     print("\nREAL_MARKETS = TouchCalibration(\n    maps=(")
     for h, m in cal.maps:
-        print(f"        ({h}, TouchMap(c={m.c:.6g}, a={m.a:.6g}, b={m.b:.6g})),")
+        print(map_code(h, m))
     print(f"    ),\n    fitted_on=\"{period}\",\n)")
 
 
@@ -283,14 +327,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"real data not found at {args.data}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    datasets = load_datasets(args.data)
     if args.tune:
-        tune(datasets, args.every_hours)
+        tune(load_datasets(args.data, FITTED_ON), args.every_hours)
         return 0
     if args.fit_map:
-        fit_map(datasets, args.every_hours)
+        fit_map(load_datasets(args.data, FITTED_ON), args.every_hours)
         return 0
-    cases, safe, _ = walk_forward(datasets, every_h=args.every_hours, target_prob=TARGET)
+    cases, safe, _ = walk_forward(load_datasets(args.data), every_h=args.every_hours,
+                                  target_prob=TARGET)
     c = cases.arrays()
     if args.save is not None:
         savez: Any = np.savez_compressed  # its stubs take every ** name for allow_pickle
@@ -300,7 +344,12 @@ def main(argv: list[str] | None = None) -> int:
                             **{f"fhs_{h}": c.fhs[h] for h in HORIZONS_H},
                             **{f"gauss_{h}": c.gauss[h] for h in HORIZONS_H},
                             **{f"raw_{h}": c.raw[h] for h in HORIZONS_H})
-    text = report(c, safe, args.every_hours, time.perf_counter() - t0)
+    checks = []
+    for sample in SAMPLES:
+        found = sample_cases(args.data, sample, args.every_hours)
+        if found is not None:
+            checks.append((sample, *found))
+    text = report(c, safe, args.every_hours, time.perf_counter() - t0, checks)
     (DOCS / "risk-calibration.md").write_text("\n".join(text) + "\n")
     print("\n".join(text))
     return 0

@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from backtest.risk_calibration import CaseArrays, Dataset, walk_forward
-from backtest.touch_map_fit import choose_maps, first_halves, fit_touch_map
-from core.tail_calibration import IDENTITY, TouchMap
+from backtest.risk_scores import EDGES
+from backtest.touch_map_fit import (
+    BINNED_H,
+    choose_maps,
+    first_halves,
+    fit_binned_map,
+    fit_touch_map,
+    real_market_maps,
+)
+from core.tail_calibration import IDENTITY, BinnedMap, TouchMap
 from core.types import MarketSnapshot
 from tests.core.test_tail_risk import student_bars
 
@@ -36,6 +44,45 @@ def test_the_fit_finds_the_map_the_outcomes_were_drawn_from():
     assert both == got
     with pytest.raises(ValueError, match="unknown map form"):
         fit_touch_map(p, y, "isotonic")
+
+
+def test_the_binned_fit_puts_each_bin_at_its_realised_rate():
+    rng = np.random.default_rng(3)
+    p = np.exp(rng.uniform(np.log(1e-4), np.log(0.97), 400_000))
+    y = outcomes(p, TRUE, rng)
+    m = fit_binned_map(p, y)
+    assert isinstance(m, BinnedMap) and 8 <= len(m.knots) <= len(EDGES) - 1
+    for (x, z), lo, hi in zip(m.knots, EDGES[-len(m.knots) - 1:-1], EDGES[-len(m.knots):],
+                              strict=True):
+        in_bin = (p >= lo) & (p < hi)
+        pbar, rate = p[in_bin].mean(), y[in_bin].mean()
+        assert x == pytest.approx(np.log(pbar / (1 - pbar)), rel=1e-9)
+        assert z == pytest.approx(np.log(rate / (1 - rate)), rel=1e-9)
+    # and the realised rates are those of the map the outcomes came from
+    mid = np.array([0.003, 0.03, 0.15, 0.42, 0.8])
+    np.testing.assert_allclose(m.apply(mid), TRUE.apply(mid), rtol=0.08)
+
+
+def test_the_binned_fit_pools_bins_whose_rates_do_not_rise_and_needs_enough_of_both():
+    p = np.r_[np.full(1000, 0.03), np.full(1000, 0.07), np.full(1000, 0.15)]
+    y = np.r_[np.arange(1000) < 80, np.arange(1000) < 60, np.arange(1000) < 150]
+    m = fit_binned_map(p, y)  # 8 % then 6 %: pooled into one knot at 7 %
+    assert len(m.knots) == 2
+    assert 1 / (1 + np.exp(-m.knots[0][1])) == pytest.approx(0.07)
+    assert 1 / (1 + np.exp(-m.knots[0][0])) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="30 touches"):
+        fit_binned_map(np.full(500, 0.01), np.arange(500) < 5)
+
+
+def test_the_shipped_rule_bins_4h_and_24h_and_chooses_1h():
+    rng = np.random.default_rng(4)
+    cal, scores = real_market_maps(synthetic_cases(rng, {1: TRUE, 4: TRUE, 24: IDENTITY}))
+    assert {s.hours for s in scores} == {1}
+    assert isinstance(cal.at(1), TouchMap) and cal.at(1) != IDENTITY
+    assert all(isinstance(cal.at(h), BinnedMap) for h in BINNED_H)
+    p = np.array([0.01, 0.05, 0.3])
+    np.testing.assert_allclose(cal.at(4).apply(p), TRUE.apply(p), rtol=0.1)
+    np.testing.assert_allclose(cal.at(24).apply(p), p, rtol=0.1)
 
 
 def synthetic_cases(rng: np.random.Generator, maps: dict[int, TouchMap]) -> CaseArrays:

@@ -1,13 +1,15 @@
-"""The tail model on real bars, held out: the walk-forward of ``scripts/calibrate_risk.py``
-on the second half of every dataset in ``../shared/data`` (a case every 24 h, so it runs in
-minutes, not the script's quarter of an hour), checked against the issue's targets."""
+"""The tail model on real bars it was not fitted on: the walk-forward of
+``scripts/calibrate_risk.py`` on each pre-registered sample of ``backtest.risk_checks`` (the
+held-out halves, Binance before 2022-05, the new coins), a case every 24 h so it runs in
+minutes, not the script's twenty, checked against the issue's targets."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from backtest.risk_calibration import CaseArrays, SafeCases, load_datasets, walk_forward
+from backtest.risk_calibration import CaseArrays, SafeCases
+from backtest.risk_checks import BEFORE_2022, HELD_OUT, NEW_COIN_SAMPLE, SAMPLES, sample_cases
 from backtest.risk_scores import brier, log_loss, passes, reliability
 from tests.conftest import SHARED_DATA
 
@@ -15,33 +17,19 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def held_out() -> tuple[CaseArrays, SafeCases]:
-    datasets = load_datasets(SHARED_DATA) if SHARED_DATA.is_dir() else []
-    if not datasets:
+def samples() -> dict[str, tuple[CaseArrays, SafeCases]]:
+    """Every pre-registered sample (``backtest.risk_checks``) with a case a day."""
+    if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (see ../shared/data/SOURCES.md)")
-    cases: list[CaseArrays] = []
-    safe: list[SafeCases] = []
-    for ds in datasets:
-        t = ds.snap.times
-        mid = int(t[0] + (t[-1] - t[0]) // 2)  # the second half: never used for the settings
-        found, at_safe, _ = walk_forward([ds], every_h=24.0, start_after_ms=mid)
-        cases.append(found.arrays())
-        safe.append(at_safe)
+    found = {s.key: sample_cases(SHARED_DATA, s, 24.0) for s in SAMPLES}
+    if found[HELD_OUT.key] is None:
+        pytest.skip(f"the calibration datasets are not in {SHARED_DATA}")
+    return {k: v for k, v in found.items() if v is not None}
 
-    def cat(name: str, parts: list) -> np.ndarray:
-        return np.concatenate([getattr(x, name) for x in parts])
 
-    def per_h(name: str) -> dict[int, np.ndarray]:
-        return {h: np.concatenate([getattr(x, name)[h] for x in cases]) for h in (1, 4, 24)}
-
-    all_cases = CaseArrays(cat("dataset", cases), cat("symbol", cases), cat("time_ms", cases),
-                           cat("sign", cases), cat("leverage", cases), per_h("touched"),
-                           per_h("fhs"), per_h("gauss"), per_h("raw"))
-    all_safe = SafeCases(*(cat(f, safe) for f in ("dataset", "time_ms", "fhs_leverage",
-                                                  "fhs_touched", "gauss_leverage",
-                                                  "gauss_touched", "raw_leverage",
-                                                  "raw_touched")))
-    return all_cases, all_safe
+@pytest.fixture(scope="module")
+def held_out(samples) -> tuple[CaseArrays, SafeCases]:
+    return samples[HELD_OUT.key]
 
 
 def test_the_tail_model_never_understates_and_scores_better_than_the_gaussian(held_out):
@@ -68,14 +56,35 @@ def test_the_tail_model_never_understates_and_scores_better_than_the_gaussian(he
         assert b.realised >= b.ci_lo or b.realised > 0.8 * b.predicted, b
 
 
-@pytest.mark.xfail(reason="24 h, held out, a case a day: one bin of ten (0.1–0.2) realised "
-                          "12.8 % against 14.6 % predicted, below its interval 13.0–16.3 % "
-                          "(on the safe side). The recalibration map, fitted on the first "
-                          "halves only, leaves 24 h as simulated: there no fitted map beat "
-                          "the identity on later cases (docs/risk-model.md)", strict=False)
-def test_every_tested_24h_bin_is_inside_its_interval(held_out):
-    c, _ = held_out
+# The issue's criterion in each pre-registered sample (docs/risk-model.md, the third step):
+# met on the held-out halves with a case a day; not met on the other two samples, by one bin
+# (2019–2022: 0.7–0.9 said 80.4 %, 82.4 % happened) and by three (the new coins: 2–10 % about
+# a fifth too high, 0.9–1 said 92.3 %, 89.5 % happened). Kept as the open part of issue 22.
+NOT_MET = {BEFORE_2022.key: "2019-2022, a case a day: 0.7-0.9 said 80.4 %, 82.4 % happened",
+           NEW_COIN_SAMPLE.key: "new coins, a case a day: 0.02-0.1 about a fifth too high, "
+                                "0.9-1 said 92.3 %, 89.5 % happened"}
+
+
+@pytest.mark.parametrize("key", [s.key for s in SAMPLES])
+def test_every_tested_24h_bin_is_inside_its_interval(samples, key, request):
+    if key not in samples:
+        pytest.skip(f"the data of {key} is not in {SHARED_DATA}")
+    if key in NOT_MET:
+        request.applymarker(pytest.mark.xfail(reason=NOT_MET[key], strict=False))
+    c, _ = samples[key]
     assert passes(reliability(c.fhs[24], c.touched[24], c.time_ms))
+
+
+@pytest.mark.parametrize("key", [s.key for s in SAMPLES])
+def test_safe_leverage_is_safe_and_the_scores_beat_the_gaussian_in_every_sample(samples, key):
+    if key not in samples:
+        pytest.skip(f"the data of {key} is not in {SHARED_DATA}")
+    c, s = samples[key]
+    assert s.fhs_touched.mean() <= 1.5 * 0.01
+    for h in (1, 4, 24):
+        y = c.touched[h]
+        assert log_loss(c.fhs[h], y) < log_loss(c.gauss[h], y), h
+        assert brier(c.fhs[h], y) < brier(c.gauss[h], y), h
 
 
 def test_safe_leverage_realises_at_most_one_and_a_half_times_its_target(held_out):

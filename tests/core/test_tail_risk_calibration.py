@@ -13,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.risk_models import touch_numbers
-from core.tail_calibration import REAL_MARKETS, UNCALIBRATED, TouchCalibration, TouchMap
+from core.tail_calibration import (
+    REAL_MARKETS,
+    UNCALIBRATED,
+    BinnedMap,
+    TouchCalibration,
+    TouchMap,
+)
 from core.tail_risk import (
     TailParams,
     fit_tails,
@@ -50,6 +56,53 @@ def test_invert_is_the_inverse_and_never_above_the_target(m, q):
     got = float(m.apply(p))
     assert got <= q  # a distance solved for p is safe for q …
     assert got == pytest.approx(q, rel=1e-9)  # … and not needlessly far
+
+
+@st.composite
+def binned(draw: st.DrawFn) -> BinnedMap:
+    """Knots as a fit gives them: strictly increasing logits, the realised rate near the
+    predicted one."""
+    xs = sorted(set(draw(st.lists(st.floats(-8, 4), min_size=1, max_size=12))))
+    ys = [x + draw(st.floats(-0.4, 0.4)) for x in xs]
+    for i in range(1, len(ys)):  # strictly increasing, as the fit pools them
+        ys[i] = max(ys[i], ys[i - 1] + 1e-3)
+    return BinnedMap(tuple(zip(xs, ys, strict=True)))
+
+
+@given(binned(), st.lists(st.floats(1e-12, 1 - 1e-12), min_size=2, max_size=20))
+def test_a_binned_map_is_increasing_and_keeps_impossible_and_certain(m, ps):
+    p = np.sort(np.array(ps))
+    q = m.apply(p)
+    assert np.all(np.diff(q) >= 0) and np.all((q >= 0) & (q <= 1))
+    assert m.apply(np.array([0.0, 1.0])).tolist() == [0.0, 1.0]
+    assert np.isnan(m.apply(np.nan))
+
+
+@given(binned(), st.floats(1e-9, 0.999))
+def test_a_binned_map_inverts_exactly_and_never_above_the_target(m, q):
+    p = m.invert(q)
+    got = float(m.apply(p))
+    assert got <= q
+    assert got == pytest.approx(q, rel=1e-9)
+
+
+def test_a_binned_map_goes_through_its_knots_and_keeps_their_offsets_beyond():
+    m = BinnedMap(((-4.0, -4.5), (-2.0, -2.2), (1.0, 1.3)))
+
+    def expit(x: float) -> float:
+        return 1 / (1 + math.exp(-x))
+
+    for x, y in m.knots:
+        assert float(m.apply(expit(x))) == pytest.approx(expit(y), rel=1e-12)
+    # halfway in logit between two knots, halfway between their targets
+    assert float(m.apply(expit(-3.0))) == pytest.approx(expit(-3.35), rel=1e-12)
+    # beyond the ends: the end knot's offset, −0.5 below and +0.3 above
+    assert float(m.apply(expit(-12.0))) == pytest.approx(expit(-12.5), rel=1e-12)
+    assert float(m.apply(expit(5.0))) == pytest.approx(expit(5.3), rel=1e-12)
+    for knots in ((), ((0.0, 1.0), (0.0, 2.0)), ((0.0, 1.0), (1.0, 1.0)),
+                  ((math.nan, 0.0),)):
+        with pytest.raises(ValueError, match="strictly increasing"):
+            BinnedMap(knots)
 
 
 def test_the_map_extrapolates_as_power_laws_at_both_ends():
