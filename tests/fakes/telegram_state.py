@@ -67,7 +67,8 @@ class FakeTelegramState:
         self._latency: tuple[float, frozenset[str]] | None = None
         self._flooded: dict[int, tuple[float, bool]] = {}  # chat -> (429 until, told yet)
         self.early_retries: Counter = Counter()  # chat -> sends after a 429, too early
-        self.in_flight = 0  # calls being handled (latency can keep them after the client left)
+        self.in_flight = 0  # calls being handled (latency can keep them after the client left);
+        # long polls (getUpdates) are not counted
         self._poll_generation = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None

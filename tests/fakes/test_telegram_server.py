@@ -81,6 +81,22 @@ async def test_injected_faults(tg: FakeTelegram, app: Application) -> None:
     assert [m.text for m in tg.sent] == ["c"]
 
 
+async def test_settle_waits_for_slow_calls_not_for_an_open_long_poll(tg: FakeTelegram,
+                                                                     app: Application) -> None:
+    poll = asyncio.create_task(app.bot.get_updates(timeout=3, read_timeout=5))
+    await asyncio.sleep(0.2)
+    assert tg.in_flight == 0 and not poll.done()  # the poll is open, nothing is slow
+    tg.set_latency(0.5)
+    slow = asyncio.create_task(app.bot.send_message(1, "slow"))
+    await asyncio.sleep(0.2)
+    assert tg.in_flight == 1
+    await tg.settle(timeout=2)  # the slow call ends at 0.5 s; the poll would hold it to 3 s
+    assert not poll.done()
+    await slow
+    tg.inject_message(1, 1, "wake up")
+    assert len(await poll) == 1
+
+
 async def test_lasting_outage_latency_and_a_flooded_chat(tg: FakeTelegram,
                                                          app: Application) -> None:
     tg.set_outage(502)
