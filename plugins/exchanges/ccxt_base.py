@@ -6,45 +6,39 @@ limiters (``ratelimits``) and retries (``retry``) rather than ccxt's single thro
 and endpoints run in parallel, and every answer is validated (``ccxt_parse``) before use.
 The parts live beside it: ``ccxt_client`` (settings), ``ccxt_universe`` (which symbols),
 ``ccxt_positions``, ``ccxt_candles``, ``ccxt_refresh`` (one cycle's per-symbol work, and the
-one-minute watch's) and ``ccxt_flow`` (``FlowEndpoints``, inherited: liquidations, taker flow,
+one-minute watch's), ``ccxt_cycle`` (``SnapshotCycle``, inherited: the cycle's and the watch's
+snapshot, read back from storage) and ``ccxt_flow`` (``FlowEndpoints``, inherited: liquidations, taker flow,
 open-interest history and mark prices, the cascade score's flow inputs, where ``flow`` says the
 exchange has them).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar, TypeVar
 
 import ccxt.async_support as ccxt
 import numpy as np
 
-from core.types import Instrument, MarketSnapshot, StatSeries, Tier
+from core.types import Instrument, StatSeries, Tier
 from i18n import gettext
 from plugins.exchanges import ccxt_parse as parse
 from plugins.exchanges import ccxt_universe as universe
 from plugins.exchanges.candle_sync import CandleSync, Page
 from plugins.exchanges.ccxt_candles import last_bars, nonempty_tail
 from plugins.exchanges.ccxt_client import ccxt_config
+from plugins.exchanges.ccxt_cycle import SnapshotCycle
 from plugins.exchanges.ccxt_flow import FlowEndpoints
 from plugins.exchanges.ccxt_positions import (
     account_positions,
     positions_need_keys,
     usdt_equity,
 )
-from plugins.exchanges.ccxt_refresh import (
-    depth_series,
-    refresh_symbol,
-    refresh_watch,
-    stat_series,
-)
 from plugins.exchanges.errors import KeyRejected, UnknownSymbol, unknown_reason
-from plugins.exchanges.grid import build_snapshot
 from plugins.exchanges.health import HealthTracker
 from plugins.exchanges.ratelimits import EndpointLimit, EndpointLimiters
 from plugins.exchanges.retry import BadPayload, RetryPolicy, describe, with_retries
@@ -60,15 +54,13 @@ from plugins.exchanges.symbols import SymbolResolver
 from settings.config import ExchangeConfig
 from settings.durations import format_duration
 from settings.secrets import ExchangeKeys, Secrets
-from storage import market_stats as stats
 from storage.candles import last_candle_ts
 from storage.database import open_database
 
 T = TypeVar("T")
-HISTORY_DAYS_MS = 86_400_000
 
 
-class CcxtMarket(FlowEndpoints, MarketSource):
+class CcxtMarket(SnapshotCycle, FlowEndpoints, MarketSource):
     """A ccxt exchange as a ``MarketSource``. Subclasses set the class attributes.
 
     ``storage`` is a sqlite-utils Database (an in-memory one when None) holding the candle
@@ -346,75 +338,6 @@ class CcxtMarket(FlowEndpoints, MarketSource):
         """Whether the key may trade; unknown counts as yes, so the user is warned."""
         return True
 
-    # --- the cycle --------------------------------------------------------------------------
-
-    async def snapshot(self, symbols: Sequence[str] | None = None, *, bars: int,
-                       at_ms: int | None = None) -> MarketSnapshot:
-        await self.load_instruments()
-        syms = ([self.resolve(s) for s in symbols] if symbols is not None
-                else await self.symbols())
-        syms = list(dict.fromkeys(syms))
-        server = await self.server_time()
-        end_at = min(at_ms, server) if at_ms is not None else server
-        end = end_at // self.timeframe_ms * self.timeframe_ms
-        margin = max(2, bars // 20)
-        start = end - (bars + margin) * self.timeframe_ms
-        missing: dict[str, str] = dict(self.unknown) if symbols is None else {}
-        rows: list[stats.StatRow] = []
-        takers = set(syms[:self.taker_symbols])
-        # samples are stamped with the close of the bar this cycle evaluates (see ccxt_refresh)
-        await asyncio.gather(*(refresh_symbol(self, s, start, end, server, missing, rows,
-                                              stamp=end, taker=s in takers) for s in syms))
-        stats.write_stats(self.db, rows)
-        if symbols is None:
-            self._universe = syms
-        return self._assemble(syms, syms, bars, start, end, server, end_at, missing,
-                              as_of_ms=end)
-
-    async def watch_snapshot(self, symbols: Sequence[str], *, bars: int) -> MarketSnapshot:
-        """The one-minute watch: fresh depth, liquidations, taker flow and open interest of
-        ``symbols`` stamped with the exchange's clock, read with the last cycle's samples of
-        every other symbol (so market-wide inputs cover the same symbols as the cycle's)."""
-        await self.load_instruments()
-        syms = list(dict.fromkeys(self.resolve(s) for s in symbols))
-        server = await self.server_time()
-        end = server // self.timeframe_ms * self.timeframe_ms
-        stamp = max(server, end + 1)  # never on a cycle's stamp
-        start = end - (bars + max(2, bars // 20)) * self.timeframe_ms
-        rows: list[stats.StatRow] = []
-        await asyncio.gather(*(refresh_watch(self, s, start, end, server, stamp, rows)
-                               for s in syms))
-        stats.write_stats(self.db, rows)
-        universe = list(dict.fromkeys([*syms, *self._universe]))
-        return self._assemble(syms, universe, bars, start, end, server, server, {},
-                              as_of_ms=stamp)
-
-    def _assemble(self, syms: list[str], universe: list[str], bars: int, start: int, end: int,
-                  server: int, end_at: int, missing: dict[str, str],
-                  as_of_ms: int | None = None) -> MarketSnapshot:
-        """The snapshot from storage: candles of ``syms``, samples of ``universe``."""
-        since = end - max(bars * self.timeframe_ms, HISTORY_DAYS_MS)
-        per_symbol = {s: self.cache.read(s, start, end) for s in syms}
-        for s, c in per_symbol.items():
-            self._note_age(s, c)
-            if not len(c) and s not in missing:
-                missing[s] = "no candles"
-        until = end_at if as_of_ms is None else max(end_at, as_of_ms)
-
-        def series(kind: str) -> dict[str, StatSeries]:
-            return {s: stat_series(self.db, self.name, s, kind, since, until) for s in universe}
-
-        return build_snapshot(
-            per_symbol, source=self.name, timeframe_ms=self.timeframe_ms, bars=bars,
-            server_time_ms=server, end_ms=end,
-            instruments={s: self.instruments[s] for s in syms},
-            funding=series(stats.FUNDING), open_interest=series(stats.OPEN_INTEREST),
-            depth={s: depth_series(self.db, self.name, s, since, until) for s in universe},
-            liquidations=series(stats.LIQUIDATIONS), taker=series(stats.TAKER),
-            basis=self.stored_basis(per_symbol, start, end),
-            missing=missing, as_of_ms=as_of_ms,
-        )
-
     def _last_close(self, symbol: str) -> float | None:
         last = last_candle_ts(self.db, self.name, symbol, self.timeframe)
         if last is None:
@@ -423,7 +346,7 @@ class CcxtMarket(FlowEndpoints, MarketSource):
         return float(c.close[-1]) if len(c) else None
 
     def _note_age(self, symbol: str, c: Candles) -> None:
-        if len(c):
+        if len(c):  # the data age the health report shows
             self.tracker.bar_closed(symbol, int(c.times[-1]) + self.timeframe_ms)
 
     def health(self) -> SourceHealth:
