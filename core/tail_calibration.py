@@ -206,7 +206,7 @@ REAL_MARKETS = TouchCalibration(
             (-0.988121, -0.985469), (-0.304406, -0.317808), (0.417019, 0.391434),
             (1.37307, 1.31125), (2.48115, 2.49788)))),
     ),
-    fitted_on="the first half of every dataset it was fitted on (217,578 cases, a case every "
+    fitted_on="the first half of the five calibration datasets (217,578 cases, a case every "
               "4 h; bars up to 2025-12-31)",
 )
 """The map the bot reports with, printed by ``scripts/calibrate_risk.py --fit-map``: fitted on

@@ -217,8 +217,10 @@ def report(c: CaseArrays, s: SafeCases, every_h: float, seconds: float,
              "price, tier-1 mmr 0.4 %, taker fee 0.05 %); each model predicts from the 30 days "
              "of bars the live bot would have held at that moment, nothing later. A position "
              "counts as touched when a later bar's low (long) or high (short) reaches its "
-             "liquidation price. The settings and the recalibration map were chosen on the "
-             "first half of each dataset; the second half is held out. \"Tail model\" is what "
+             "liquidation price. The settings and the recalibration maps were chosen on the "
+             "first half of each of the five calibration datasets (not the two Binance 1 h "
+             "folders, which no choice used); the second half of every dataset is held out. "
+             "\"Tail model\" is what "
              "the bot reports (through the map); \"before the map\" is the simulation's own "
              "probability.", "",
              f"{c.time_ms.size:,} cases ({seconds:.0f} s). Intervals use an effective sample "
