@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -37,19 +37,16 @@ from core.types import FloatArray
 from core.types import as_floats as _f
 
 
-def _expit(z: FloatArray) -> FloatArray:
-    ez = np.exp(-np.abs(z))  # the logistic without cancellation on either side
-    out: FloatArray = np.where(z >= 0, 1.0 / (1.0 + ez), ez / (1.0 + ez))
-    return out
-
-
 def _mapped(logit_q: Callable[[FloatArray], FloatArray], p: npt.ArrayLike) -> FloatArray:
-    """``p`` through a map given as logit p → logit q; 0 and 1 stay, NaN stays NaN."""
+    """``p`` through a map given as p → logit q (for 0 < p < 1); 0 and 1 stay, NaN stays
+    NaN. ``1 / (1 + e^−z)`` has no cancellation at either end (only ``1 − q`` would); this
+    runs for every position at every horizon, so it spends one exp and the map's logs."""
     pp = _f(p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.log(pp) - np.log1p(-pp)
-        q = _expit(logit_q(np.clip(x, -745.0, 745.0)))
-    return np.where(pp <= 0.0, 0.0, np.where(pp >= 1.0, 1.0, q))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        q = 1.0 / (1.0 + np.exp(-logit_q(pp)))
+    out: FloatArray = np.where(pp > 0.0, np.where(pp < 1.0, q, 1.0),
+                               np.where(pp <= 0.0, 0.0, np.nan))
+    return out
 
 
 def _not_above(apply: Callable[[npt.ArrayLike], FloatArray], x: float, q: float) -> float:
@@ -92,7 +89,11 @@ class TouchMap:
         """The calibrated probability of each simulated one (NaN stays NaN)."""
         if self.is_identity:  # exactly, not to the rounding of a round trip through logit
             return _f(p)
-        return _mapped(self.logit, p)
+        return _mapped(self._logit_of_p, p)
+
+    def _logit_of_p(self, p: FloatArray) -> FloatArray:
+        out: FloatArray = self.c + self.a * np.log(p) - self.b * np.log1p(-p)
+        return out
 
     def invert(self, q: float) -> float:
         """The largest simulated probability p with ``apply(p) <= q`` (0 < q < 1): equal to
@@ -124,48 +125,44 @@ class BinnedMap:
     and its inverse exact."""
 
     knots: tuple[tuple[float, float], ...]  # (logit p, logit q)
+    # the knots as arrays, with a far point of slope 1 at each end so one np.interp also
+    # extrapolates (the logits reaching it are clipped to ±745)
+    _xs: FloatArray = field(init=False, repr=False, compare=False)
+    _ys: FloatArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        xs, ys = self._xy()
+        k = np.array(self.knots, dtype=np.float64).reshape(-1, 2)
+        xs, ys = k[:, 0], k[:, 1]
         if not (xs.size and np.isfinite(xs).all() and np.isfinite(ys).all()
                 and (np.diff(xs) > 0).all() and (np.diff(ys) > 0).all()):
             raise ValueError(f"a binned map needs finite, strictly increasing knots, not "
                              f"{self.knots!r}")
-
-    def _xy(self) -> tuple[FloatArray, FloatArray]:
-        k = np.array(self.knots, dtype=np.float64).reshape(-1, 2)
-        return k[:, 0], k[:, 1]
+        far = 2048.0
+        object.__setattr__(self, "_xs", np.r_[xs[0] - far, xs, xs[-1] + far])
+        object.__setattr__(self, "_ys", np.r_[ys[0] - far, ys, ys[-1] + far])
 
     @property
     def is_identity(self) -> bool:
         return all(x == y for x, y in self.knots)
 
     def logit(self, x: npt.ArrayLike) -> FloatArray:
-        """logit q as a function of x = logit p."""
-        xx = _f(x)
-        xs, ys = self._xy()
-        z = np.interp(xx, xs, ys)
-        z = np.where(xx < xs[0], xx + (ys[0] - xs[0]), z)
-        z = np.where(xx > xs[-1], xx + (ys[-1] - xs[-1]), z)
-        out: FloatArray = np.where(np.isnan(xx), np.nan, z)  # np.interp would give a knot
+        """logit q as a function of x = logit p (|x| ≤ 745 + 2048; NaN gives a knot's
+        value — ``apply`` keeps NaN)."""
+        out: FloatArray = np.interp(_f(x), self._xs, self._ys)
         return out
 
     def apply(self, p: npt.ArrayLike) -> FloatArray:
         """The calibrated probability of each simulated one (NaN stays NaN)."""
-        return _mapped(self.logit, p)
+        return _mapped(self._logit_of_p, p)
+
+    def _logit_of_p(self, p: FloatArray) -> FloatArray:
+        return self.logit(np.clip(np.log(p / (1.0 - p)), -745.0, 745.0))
 
     def invert(self, q: float) -> float:
         """The largest simulated probability p with ``apply(p) <= q`` (0 < q < 1), never
         above: the same knots read the other way."""
         want = _check_target(q)
-        xs, ys = self._xy()
-        if want < ys[0]:
-            x = want - (ys[0] - xs[0])
-        elif want > ys[-1]:
-            x = want - (ys[-1] - xs[-1])
-        else:
-            x = float(np.interp(want, ys, xs))
-        return _not_above(self.apply, x, q)
+        return _not_above(self.apply, float(np.interp(want, self._ys, self._xs)), q)
 
 
 IDENTITY = TouchMap()
