@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from storage.outbox import FAILED, PENDING, SENDING, SENT, delivery_counts
+from storage.outbox import FAILED, PENDING, SENDING, SENT, UNCONFIRMED, delivery_counts
 
 UNSENT = (PENDING, SENDING)
 
@@ -39,3 +39,14 @@ def backlog(db: Database) -> Backlog:
         f"on a.id = d.alert_id where d.status in ({', '.join('?' for _ in UNSENT)})",
         list(UNSENT)).fetchone()
     return Backlog(int(row[0]), None if row[1] is None else int(row[1]))
+
+
+def given_up_since(db: Database, since_ms: int) -> dict[str, int]:
+    """Deliveries the sender stopped on since ``since_ms``: ``failed`` (the chat refused or
+    every retry failed) and ``unconfirmed`` (Telegram never answered; the alert may or may
+    not have arrived), each 0 when there are none."""
+    counts = {FAILED: 0, UNCONFIRMED: 0}
+    counts.update(dict(db.execute(
+        "select status, count(*) from deliveries where status in (?, ?) and updated_at >= ? "
+        "group by status", [FAILED, UNCONFIRMED, since_ms]).fetchall()))
+    return counts

@@ -14,15 +14,13 @@ from chat.service_health import assess
 from i18n import N_, _
 from plugins.exchanges.errors import MarketError
 from storage.accounts import sync_counts
+from storage.delivery_stats import Backlog, backlog, given_up_since
 from storage.heartbeat import last_beat
+from storage.outbox import FAILED, UNCONFIRMED
 from storage.writes import current_fault
 
+DAY_MS = 86_400_000
 STATUS_WORDS = {"ok": N_("OK"), "degraded": N_("DEGRADED"), "unhealthy": N_("UNHEALTHY")}
-
-
-def pending_deliveries(db: Any) -> int:
-    return int(db.execute(
-        "select count(*) from deliveries where status = 'pending'").fetchone()[0])
 
 
 class Status(Command):
@@ -75,8 +73,9 @@ class Status(Command):
                 symbols=", ".join(sorted(snap.missing))))
         lines.append(_("Storage: {problem}").format(problem=fault.text()) if fault else
                      _("Storage: ok"))
-        queue = pending_deliveries(s.db)
-        lines.append(_("Outbox: {n} alert(s) waiting to be sent").format(n=queue))
+        queue = backlog(s.db)
+        given_up = given_up_since(s.db, now - DAY_MS)
+        lines.append(outbox_line(queue, given_up, now))
         accounts = sync_counts(s.db)
         if accounts["connected"]:
             oldest = accounts["oldest_sync_ms"]
@@ -95,9 +94,27 @@ class Status(Command):
                            "storage": None if fault is None else {
                                "kind": fault.kind, "error": fault.message,
                                "since_ms": fault.since_ms, "held_alerts": fault.held_alerts},
-                           "outbox_pending": queue, "accounts": accounts,
+                           "outbox_pending": queue.depth,
+                           "outbox": {"waiting": queue.depth,
+                                      "oldest_waiting_ms": queue.age_ms(now)
+                                      if queue.depth else None,
+                                      "failed_24h": given_up[FAILED],
+                                      "unconfirmed_24h": given_up[UNCONFIRMED]},
+                           "accounts": accounts,
                            "simulated": bool(snap is not None and snap.simulated)},
                      text=lines, short=status_short({}, lines))
+
+
+def outbox_line(queue: Backlog, given_up: dict[str, int], now_ms: int) -> str:
+    """The alerts waiting (pending, or caught mid-send) and how long the oldest has, and what
+    the sender gave up on in the last day — what an outage cost, not just what is queued."""
+    line = (_("Outbox: {n} alert(s) waiting to be sent, the oldest for {age}").format(
+        n=queue.depth, age=age_words(queue.age_ms(now_ms))) if queue.depth else
+        _("Outbox: nothing waiting to be sent"))
+    if given_up[FAILED] or given_up[UNCONFIRMED]:
+        line += _("; in the last 24 h {failed} not delivered, {unconfirmed} not confirmed by "
+                  "Telegram").format(failed=given_up[FAILED], unconfirmed=given_up[UNCONFIRMED])
+    return line
 
 
 def exchange_line(h: Any) -> str:

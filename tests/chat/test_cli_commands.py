@@ -166,7 +166,7 @@ def test_csv_market_replay_with_data_and_at(tmp_path):
 CLI_CASES = [  # (args, exit code, text expected on stdout (0) or stderr (2))
     (["start"], 0, "hedgewatch advises; it never places an order"),
     (["start", "now"], 2, "/start takes no arguments"),
-    (["status", "--exchange", "sim"], 0, "Outbox: 0 alert(s)"),
+    (["status", "--exchange", "sim"], 0, "Outbox: nothing waiting to be sent"),
     (["status", "x", "--exchange", "sim"], 2, "/status takes no arguments"),
     (["positions", "--exchange", "sim"], 0, "No open trades"),
     (["positions", "all", "--exchange", "sim"], 2, "takes no arguments"),

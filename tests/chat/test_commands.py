@@ -89,6 +89,29 @@ async def test_status(chat, services):
     assert "takes no arguments" in one_line(await chat("/status now"))
 
 
+async def test_status_says_what_waits_how_long_and_what_was_given_up(chat, services):
+    now = services.now_ms()
+    db = services.db
+    with db.conn:
+        for i, created in enumerate((now - 3 * 3_600_000, now - 60_000, now - 2 * 86_400_000,
+                                     now - 600_000, now - 600_000)):
+            db["alerts"].insert({"id": i + 1, "dedup_key": f"k{i}", "kind": "liquidation",
+                                 "severity": "critical", "created_at": created})
+        for i, (status, updated) in enumerate((
+                ("pending", now), ("sending", now), ("failed", now - 2 * 86_400_000),
+                ("failed", now - 600_000), ("unconfirmed", now - 600_000))):
+            db["deliveries"].insert({"alert_id": i + 1, "chat_id": 7, "status": status,
+                                     "updated_at": updated})
+    r = await chat("/status")
+    # pending and the one caught mid-send wait; the oldest since its alert, 3 hours ago;
+    # the failure two days ago is not in the last day's count
+    assert r.data["outbox"] == {"waiting": 2, "oldest_waiting_ms": 3 * 3_600_000,
+                                "failed_24h": 1, "unconfirmed_24h": 1}
+    line = next(t for t in r.text if t.startswith("Outbox"))
+    assert "2 alert(s) waiting" in line and "3 h" in line
+    assert "1 not delivered, 1 not confirmed by Telegram" in line
+
+
 async def test_trade_log_open_close_pnl(chat, services):
     r = await chat("/open btc long 0.5 @60000 10x first trade")
     assert r.data["trade"]["id"] == 1 and r.data["trade"]["note"] == "first trade"
