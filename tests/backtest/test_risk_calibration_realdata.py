@@ -28,7 +28,8 @@ def samples() -> dict[str, tuple[CaseArrays, SafeCases]]:
 
 
 @pytest.fixture(scope="module")
-def held_out(samples) -> tuple[CaseArrays, SafeCases]:
+def held_out(samples: dict[str, tuple[CaseArrays, SafeCases]]
+             ) -> tuple[CaseArrays, SafeCases]:
     return samples[HELD_OUT.key]
 
 
