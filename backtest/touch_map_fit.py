@@ -12,6 +12,11 @@ identity included, so the map is only used where it helps on cases it was not fi
 The score is of what the bot reports — the mapped probability, floored by the shorter
 horizons' — so the horizons are chosen in order. The chosen form is then refitted on the
 whole first half.
+
+That rule now picks the 1 h map only: 4 h and 24 h get a *binned* map (``fit_binned_map``)
+fitted on the whole first half, since their error bends locally in a way the two-slope forms
+cannot follow (``docs/risk-model.md``, the third step; ``real_market_maps`` is the rule the
+shipped constants follow).
 """
 
 from __future__ import annotations
