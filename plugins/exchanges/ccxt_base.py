@@ -6,10 +6,10 @@ limiters (``ratelimits``) and retries (``retry``) rather than ccxt's single thro
 and endpoints run in parallel, and every answer is validated (``ccxt_parse``) before use.
 The parts live beside it: ``ccxt_client`` (settings), ``ccxt_universe`` (which symbols),
 ``ccxt_positions``, ``ccxt_candles``, ``ccxt_refresh`` (one cycle's per-symbol work, and the
-one-minute watch's), ``ccxt_cycle`` (``SnapshotCycle``, inherited: the cycle's and the watch's
-snapshot, read back from storage) and ``ccxt_flow`` (``FlowEndpoints``, inherited: liquidations, taker flow,
-open-interest history and mark prices, the cascade score's flow inputs, where ``flow`` says the
-exchange has them).
+one-minute watch's), ``ccxt_cycle`` (``SnapshotCycle``, inherited: the cycle's and the
+watch's snapshot, read back from storage) and ``ccxt_flow`` (``FlowEndpoints``, inherited:
+liquidations, taker flow, open-interest history and mark prices, the cascade score's flow
+inputs, where ``flow`` says the exchange has them).
 """
 
 from __future__ import annotations
