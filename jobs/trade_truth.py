@@ -5,9 +5,10 @@
   it there — and loses exactly its margin plus fees (``storage.trades``). The close and its
   one critical message are written in one transaction, so a crash can neither close a trade
   silently nor tell it twice. Once closed, no rule advises on it again. The check uses the
-  snapshot's last-price high and low: the exchange liquidates on the mark price, whose wicks
-  are usually shallower, so a deep last-price wick may close a trade the exchange kept
-  (said in the message).
+  exchange's mark-price bars where the market stores them (OKX: ``MarketSnapshot.
+  trigger_range``) — the exchange liquidates on the mark price, whose wicks are usually
+  shallower — and the last-price bars elsewhere, where a deep wick may close a trade the
+  exchange kept; the message says which.
 - **Synced trades** (from a connected exchange account, ``plugins.accounts.sync``) are the
   exchange's: neither closed here nor paid estimated funding while their account is
   connected — the sync closes them with the exchange's exit, close type, fees and funding.
@@ -48,19 +49,23 @@ class Liquidated:
     price: float
     bar_close_ms: int
     open_legs: tuple[store.Trade, ...]
+    on_mark: bool = False  # judged on the exchange's mark-price bar (else the last price's)
 
 
-def crossing_bar(trade: OpenTrade, liq_price: float, snap: MarketSnapshot) -> int | None:
-    """The first bar of ``snap`` that opened at or after the trade and whose range reached
-    ``liq_price``; None when none did (or the price cannot be reached: 0 or NaN)."""
+def crossing_bar(trade: OpenTrade, liq_price: float, snap: MarketSnapshot
+                 ) -> tuple[int, bool] | None:
+    """The first bar of ``snap`` that opened at or after the trade and whose range — the
+    mark price's where stored, else the last price's — reached ``liq_price``, and whether
+    that bar was the mark price's; None when none did (or the price cannot be reached)."""
     if trade.symbol not in snap.symbols or not np.isfinite(liq_price) or liq_price <= 0:
         return None
     start = int(np.searchsorted(snap.times, trade.opened_at, side="left"))
     if start >= snap.n_bars:
         return None
-    j = snap.index(trade.symbol)
+    low, high, on_mark = snap.trigger_range(snap.index(trade.symbol))
     sign = 1 if trade.side == "long" else -1
-    return first_crossing(sign, liq_price, snap.low[:, j], snap.high[:, j], start)
+    row = first_crossing(sign, liq_price, low, high, start)
+    return None if row is None else (row, bool(on_mark[row]))
 
 
 def _side(side: str) -> Msg:
@@ -95,7 +100,9 @@ def liquidation_alert(done: Liquidated, *, data_age_ms: int, simulated: bool) ->
                     "margins). Closed at {price:g}, realised {pnl:+,.2f} USDT after "
                     "{fees:,.2f} USDT fees.", price=done.price, pnl=t.realised_pnl or 0.0,
                     fees=t.fees)]
-    body.append(L_("Checked on last-price candles; the exchange uses the mark price."))
+    body.append(L_("Checked on the exchange's mark-price candles, which it liquidates on.")
+                if done.on_mark else
+                L_("Checked on last-price candles; the exchange uses the mark price."))
     if done.open_legs:
         body.append(L_("Its hedge legs are still open on the exchange: {legs}", legs=_listed([
             L_("#{id} {side} {size:g} {base}", id=leg.id, side=_side(leg.side),
@@ -113,6 +120,7 @@ def liquidation_alert(done: Liquidated, *, data_age_ms: int, simulated: bool) ->
         payload={"trade_id": t.id, "symbol": t.symbol, "liquidation_price": done.price,
                  "margin": t.isolated_margin, "fees": t.fees, "funding": t.funding,
                  "realised_pnl": t.realised_pnl, "closed": True,
+                 "judged_on": "mark" if done.on_mark else "last",
                  "parent_id": t.parent_id},
         symbol=t.symbol, trade_id=t.id, owner_chat_id=t.user_id, simulated=simulated)
 
@@ -124,6 +132,7 @@ class Crossing:
     trade: OpenTrade
     price: float
     bar_close_ms: int
+    on_mark: bool = False  # the crossing bar was the exchange's mark-price bar
 
 
 def find_liquidations(trades: Sequence[OpenTrade], liq_prices: Sequence[float],
@@ -135,9 +144,11 @@ def find_liquidations(trades: Sequence[OpenTrade], liq_prices: Sequence[float],
     for trade, liq in zip(trades, liq_prices, strict=True):
         if trade.margin_mode != store.ISOLATED or trade.synced:
             continue
-        row = crossing_bar(trade, float(liq), snap)
-        if row is not None:
-            out.append(Crossing(trade, float(liq), int(snap.times[row]) + snap.timeframe_ms))
+        found = crossing_bar(trade, float(liq), snap)
+        if found is not None:
+            row, on_mark = found
+            out.append(Crossing(trade, float(liq), int(snap.times[row]) + snap.timeframe_ms,
+                                on_mark))
     return out
 
 
@@ -147,8 +158,9 @@ def find_cross_liquidations(trades: Sequence[OpenTrade], mmr: Sequence[float],
     account is liquidated at the first bar where its equity (collateral + every position's
     P&L) is at or below the maintenance margin (Σ size × price × (mmr + fee), OKX's ratio);
     then every cross trade of it is closed. One position alone is judged on its bar's low
-    (long) or high (short) like an isolated one; several are judged on the bars' closes —
-    their extremes do not happen at the same moment. ``mmr[k]``, ``fees[k]`` belong to
+    (long) or high (short) like an isolated one (the mark price's where stored); several are
+    judged on the bars' last-price closes — their extremes do not happen at the same
+    moment. ``mmr[k]``, ``fees[k]`` belong to
     ``trades[k]``."""
     accounts: dict[int, list[int]] = {}
     for k, t in enumerate(trades):
@@ -165,11 +177,14 @@ def find_cross_liquidations(trades: Sequence[OpenTrade], mmr: Sequence[float],
                          for t in ts)
         equity = np.full(snap.n_bars - start, collateral)
         maintenance = np.zeros(snap.n_bars - start)
+        on_mark = np.zeros(snap.n_bars - start, dtype=bool)
         for k, t in zip(members, ts, strict=True):
             j = snap.index(t.symbol)
             sign = 1 if t.side == "long" else -1
             if len(ts) == 1:
-                path = snap.low[rows, j] if sign > 0 else snap.high[rows, j]
+                low, high, marked = snap.trigger_range(j)
+                path = low[rows] if sign > 0 else high[rows]
+                on_mark = marked[rows]
             else:
                 path = snap.close[rows, j]
             equity += sign * t.size * (path - t.entry)
@@ -187,7 +202,7 @@ def find_cross_liquidations(trades: Sequence[OpenTrade], mmr: Sequence[float],
                 sign = 1 if t.side == "long" else -1
                 k_ = mmr[k] + fees[k]
                 exit_price = (t.entry - sign * collateral / t.size) / (1 - sign * k_)
-            out.append(Crossing(t, exit_price, close_ms))
+            out.append(Crossing(t, exit_price, close_ms, bool(on_mark[hit[0]])))
     return out
 
 
@@ -204,7 +219,7 @@ def close_liquidated(db: Any, found: Sequence[Crossing], snap: MarketSnapshot, *
             if closed is None:
                 continue
             legs = tuple(store.legs_of(db, t.owner_chat_id, t.trade_id))
-            done = Liquidated(closed, c.price, c.bar_close_ms, legs)
+            done = Liquidated(closed, c.price, c.bar_close_ms, legs, c.on_mark)
             alert = liquidation_alert(done, data_age_ms=snap.data_age_ms,
                                       simulated=snap.simulated)
             outbox.record_alerts(db, [alert], now_ms=now_ms, min_severity=min_severity)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from core.types import Instrument, MarketSnapshot, StatSeries
+from plugins.exchanges.ccxt_flow import StoredMark
 from plugins.exchanges.ccxt_refresh import (
     RefreshedMarket,
     depth_series,
@@ -43,8 +44,8 @@ class CycleHost(RefreshedMarket, Protocol):
     async def symbols(self) -> list[str]: ...
     async def server_time(self) -> int: ...
     def _note_age(self, symbol: str, c: Candles) -> None: ...
-    def stored_basis(self, per_symbol: Mapping[str, Candles], start: int, end: int
-                     ) -> dict[str, StatSeries]: ...
+    def stored_mark(self, per_symbol: Mapping[str, Candles], start: int, end: int
+                    ) -> StoredMark: ...
     def _assemble(self, syms: list[str], universe: list[str], bars: int, start: int, end: int,
                   server: int, end_at: int, missing: dict[str, str],
                   as_of_ms: int | None = None) -> MarketSnapshot: ...
@@ -107,6 +108,8 @@ class SnapshotCycle:
                 missing[s] = "no candles"
         until = end_at if as_of_ms is None else max(end_at, as_of_ms)
 
+        mark = self.stored_mark(per_symbol, start, end)
+
         def series(kind: str) -> dict[str, StatSeries]:
             return {s: stat_series(self.db, self.name, s, kind, since, until) for s in universe}
 
@@ -117,6 +120,6 @@ class SnapshotCycle:
             funding=series(stats.FUNDING), open_interest=series(stats.OPEN_INTEREST),
             depth={s: depth_series(self.db, self.name, s, since, until) for s in universe},
             liquidations=series(stats.LIQUIDATIONS), taker=series(stats.TAKER),
-            basis=self.stored_basis(per_symbol, start, end),
+            basis=mark.basis, mark_low=mark.low, mark_high=mark.high,
             missing=missing, as_of_ms=as_of_ms,
         )

@@ -105,16 +105,32 @@ class FlowEndpoints:
         """Share of taker volume that sold in the bar before ``until_ms``."""
         raise NotSupported(f"{self.name}: no taker-volume statistics")
 
-    def stored_basis(self: FlowHost, per_symbol: Mapping[str, Candles], start: int, end: int
-                     ) -> dict[str, StatSeries]:
-        """Each symbol's basis to mark over the stored bars of ``[start, end)``: none unless
-        ``flow`` has mark prices."""
-        basis = {}
+    def stored_mark(self: FlowHost, per_symbol: Mapping[str, Candles], start: int, end: int
+                    ) -> StoredMark:
+        """What the stored mark-price bars of ``[start, end)`` say of each symbol (none
+        unless ``flow`` has mark prices): its basis, and each bar's low and high, which the
+        exchange liquidates on."""
+        out = StoredMark({}, {}, {})
         if "mark" in self.flow:
             for s, c in per_symbol.items():
                 m = self.mark_cache.read(s, start, end)
-                basis[s] = basis_series(c.times, c.close, m.times, m.close, self.timeframe_ms)
-        return basis
+                out.basis[s] = basis_series(c.times, c.close, m.times, m.close,
+                                            self.timeframe_ms)
+                closes = (m.times + self.timeframe_ms).astype(np.int64)
+                ok = np.isfinite(m.low) & np.isfinite(m.high)
+                out.low[s] = StatSeries(closes[ok], m.low[ok].astype(np.float64))
+                out.high[s] = StatSeries(closes[ok], m.high[ok].astype(np.float64))
+        return out
+
+
+@dataclass(frozen=True)
+class StoredMark:
+    """Per symbol, from the stored mark-price bars: the basis (last / mark − 1) and each
+    bar's low and high, all stamped at the bar's close."""
+
+    basis: dict[str, StatSeries]
+    low: dict[str, StatSeries]
+    high: dict[str, StatSeries]
 
 
 def liquidation_orders(resp: Any, contract_value: float, since_ms: int, until_ms: int

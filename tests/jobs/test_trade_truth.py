@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.types import MarketSnapshot
+from core.types import MarketSnapshot, StatSeries
 from jobs.trade_truth import find_cross_liquidations, find_liquidations
 from storage.rule_state import OpenTrade
 
@@ -74,3 +74,49 @@ def test_one_cross_position_alone_is_judged_like_an_isolated_one():
     assert hit.bar_close_ms == 2 * BAR
     other = trade(2, "BTC", "long", 1.0, 100.0, 10, mode="cross", owner=2, opened=2 * BAR)
     assert find_cross_liquidations([other], [MMR], [FEE], snap) == []  # someone else's, later
+
+
+def with_mark(snap: MarketSnapshot, symbol: str, bars: list[int], low: list[float],
+              high: list[float]) -> MarketSnapshot:
+    """``snap`` with the exchange's mark-price bars ``bars`` of ``symbol`` stored, stamped at
+    each bar's close as the ccxt markets store them."""
+    stamps = np.array(bars, dtype=np.int64) * BAR + BAR
+    return MarketSnapshot.build(
+        source=snap.source, timeframe_ms=BAR, symbols=list(snap.symbols), times=snap.times,
+        open=snap.open, high=snap.high, low=snap.low, close=snap.close, volume=snap.volume,
+        server_time_ms=snap.server_time_ms,
+        mark_low={symbol: StatSeries(stamps, np.array(low, dtype=float))},
+        mark_high={symbol: StatSeries(stamps, np.array(high, dtype=float))})
+
+
+def test_a_last_price_wick_the_mark_price_did_not_make_closes_nothing():
+    t = trade(1, "BTC", "long", 1.0, 100.0, 10)
+    liq = okx("long", 100.0, 1.0, 10.0)  # 90.41
+    last = market({"BTC": [100, 99, 95, 93, 97]}, lows={"BTC": [100, 98, 91.0, 89, 96]})
+    # the mark price of bars 1-4: its bar-3 low (92) stayed above the liquidation price
+    marked = with_mark(last, "BTC", [1, 2, 3, 4], [98.5, 93.0, 92.0, 96.0],
+                       [99.5, 99.0, 95.0, 97.5])
+    assert find_liquidations([t], [liq], marked) == []
+    # where the mark price did reach it (bar 3 low 90), the close is judged on the mark
+    crashed = with_mark(last, "BTC", [1, 2, 3, 4], [98.5, 93.0, 90.0, 96.0],
+                        [99.5, 99.0, 95.0, 97.5])
+    (hit,) = find_liquidations([t], [liq], crashed)
+    assert hit.bar_close_ms == 4 * BAR and hit.on_mark
+    # a bar without a stored mark bar falls back on the last price, and says so
+    gap = with_mark(last, "BTC", [1, 2], [98.5, 93.0], [99.5, 99.0])
+    (hit,) = find_liquidations([t], [liq], gap)
+    assert hit.bar_close_ms == 4 * BAR and not hit.on_mark
+    # a cross position alone is judged on the same bars
+    cross = trade(2, "BTC", "long", 1.0, 100.0, 10, mode="cross")
+    assert find_cross_liquidations([cross], [MMR], [FEE], marked) == []
+    (hit,) = find_cross_liquidations([cross], [MMR], [FEE], crashed)
+    assert hit.on_mark and hit.bar_close_ms == 4 * BAR
+
+
+def test_the_mark_bars_of_a_replay_end_where_it_does():
+    last = market({"BTC": [100, 99, 95, 93, 97]})
+    marked = with_mark(last, "BTC", [0, 1, 2, 3, 4], [99, 98, 94, 80, 96],
+                       [101, 100, 96, 94, 98])
+    low, _, on_mark = marked.upto(2).trigger_range(0)
+    assert on_mark.tolist() == [True, True, True] and low.tolist() == [99, 98, 94]
+    assert marked.upto(2).mark_low["BTC"].times.max() == 3 * BAR  # bar 3's 80 is not seen

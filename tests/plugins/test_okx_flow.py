@@ -83,6 +83,16 @@ async def test_mark_candles_are_kept_short_and_current(market, okx):
     assert len(marks) == 1 and int(marks[0].params["limit"]) == 8  # only what the basis needs
     assert len(snap.basis[BTC]) == 8
     assert snap.basis[BTC].times[-1] == snap.last_bar_close_ms
+    # the same bars' mark low and high, which liquidations are judged on (jobs.trade_truth):
+    # the fake's mark is its last price times (1 + its basis), bar by bar
+    j = snap.index(BTC)
+    low, high, on_mark = snap.trigger_range(j)
+    assert on_mark.tolist() == [False] * (snap.n_bars - 8) + [True] * 8
+    opens = snap.times[-8:]
+    k = np.array([1 + okx.market.mark_basis("BTC", int(t) + TF - 1) for t in opens])
+    np.testing.assert_allclose(low[-8:], snap.low[-8:, j] * k, rtol=1e-7)
+    np.testing.assert_allclose(high[-8:], snap.high[-8:, j] * k, rtol=1e-7)
+    np.testing.assert_array_equal(snap.mark_low[BTC].times, opens + TF)
     okx.advance(TF)
     okx.log.clear()
     await market.snapshot(bars=200)
