@@ -22,3 +22,9 @@ def test_a_command_mentioned_in_prose_does_not_hide_the_prose():
     assert english_runs("发送 /help for the list") == ["for the list"]
     assert english_runs("用法：/risk <币种> [long|short] [数量] · /subscribe liquidation "
                         "cascade") == []
+
+
+def test_a_random_token_is_not_words_but_a_hyphenated_phrase_is():
+    # secrets.token_urlsafe pieces split by "-" looked like words ("GAum") now and then
+    assert plain_words('Ƥàśśƥĥŕàśè: "xk3-GAum-Qzv_dT0pLwYb8nR2sE" · Ŕòùţè') == []
+    assert plain_words("Ƒùñđìñĝ Stress-conditional hedge") == ["Stress", "conditional"]

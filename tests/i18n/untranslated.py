@@ -26,6 +26,9 @@ KEPT_NAMES = re.compile(r"(?:python )?bot\.py(?: [a-z][a-z\-]*)?|"  # a shell co
                         r"\b(?:hedgewatch|Telegram|TradingView|Binance|Bybit|OKX|English|"
                         r"IANA|Europe/Berlin|Asia/Shanghai|Ctrl-D|make demo|USD[TⓈ]?-?M?)\b")
 KEPT_TOKENS = re.compile(
+    # a random URL-safe token (a route's secret or passphrase): 20+ characters of
+    # [A-Za-z0-9_-] with both cases; its hyphen-split pieces are not words
+    r"(?<![\w-])(?=[\w-]{20,}(?![\w-]))(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[\w-]+|"
     r"https?://\S+|@\w+|"  # links, usernames
     r"\"\w+\"\s*:|\{\{[\w.]+\}\}|"  # JSON keys a user pastes, TradingView {{placeholders}}
     r"\b\w*\d\w*\b|"  # anything with a digit: 10x, 4h, 2026-03-01, v5
