@@ -172,12 +172,17 @@ class CaseArrays:
 
     def held_out(self) -> np.ndarray:
         """The second half of each dataset's span of case times (the evaluation half)."""
-        out = np.zeros(self.time_ms.size, dtype=bool)
-        for ds in np.unique(self.dataset):
-            m = self.dataset == ds
-            t = self.time_ms[m]
-            out[m] = t > t.min() + (t.max() - t.min()) / 2
-        return out
+        return later_half(self.dataset, self.time_ms)
+
+
+def later_half(dataset: np.ndarray, time_ms: np.ndarray) -> np.ndarray:
+    """Whether each case is in the later half of its dataset's span of case times."""
+    out = np.zeros(time_ms.size, dtype=bool)
+    for ds in np.unique(dataset):
+        m = dataset == ds
+        t = time_ms[m]
+        out[m] = t > t.min() + (t.max() - t.min()) / 2
+    return out
 
 
 @dataclass(frozen=True, eq=False)

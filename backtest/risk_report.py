@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backtest.risk_calibration import CaseArrays, SafeCases
+from backtest.risk_calibration import CaseArrays, SafeCases, later_half
 from backtest.risk_checks import Sample
 from backtest.risk_scores import Bin, brier, log_loss, passes, reliability
 from core.tail_calibration import BinnedMap, TouchCalibration
@@ -132,15 +132,6 @@ def map_lines(cal: TouchCalibration) -> list[str]:
             "([risk-model.md](risk-model.md)).", "", *rows]
 
 
-def held_safe(s: SafeCases) -> np.ndarray:
-    out = np.zeros(s.time_ms.size, dtype=bool)
-    for ds in np.unique(s.dataset):
-        m = s.dataset == ds
-        t = s.time_ms[m]
-        out[m] = t > t.min() + (t.max() - t.min()) / 2
-    return out
-
-
 def verdict(bins: Sequence[Bin]) -> str:
     out = [f"{b.lo:g}–{b.hi:g}" for b in bins if b.tested and not b.inside]
     return ("every tested bin inside its interval" if not out else
@@ -174,7 +165,7 @@ def report(c: CaseArrays, s: SafeCases, every_h: float, seconds: float,
            checks: Sequence[tuple[Sample, CaseArrays, SafeCases]] = (),
            docs: Path = DOCS) -> list[str]:
     held = c.held_out()
-    sheld = held_safe(s)
+    sheld = later_half(s.dataset, s.time_ms)
     lines = ["# Risk calibration: predicted touch probabilities against what happened", "",
              "Written by `python scripts/calibrate_risk.py` (method in "
              "`backtest/risk_calibration.py`, model in [risk-model.md](risk-model.md)). "

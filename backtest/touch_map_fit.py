@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backtest.risk_calibration import CaseArrays, Dataset
+from backtest.risk_calibration import CaseArrays, Dataset, later_half
 from backtest.risk_scores import EDGES, log_loss
 from core.tail_calibration import IDENTITY, BinnedMap, TouchCalibration, TouchMap
 from core.tail_risk import HORIZONS_H
@@ -167,13 +167,3 @@ def real_market_maps(c: CaseArrays, fitted_on: str = ""
     maps = tuple((h, fit_binned_map(c.raw[h], c.touched[h]) if h in BINNED_H else chosen.at(h))
                  for h in HORIZONS_H)
     return TouchCalibration(maps, fitted_on), [s for s in scores if s.hours not in BINNED_H]
-
-
-def later_half(dataset: np.ndarray, time_ms: np.ndarray) -> np.ndarray:
-    """The later half of each dataset's span of case times (the first half's own hold-out)."""
-    out = np.zeros(time_ms.size, dtype=bool)
-    for ds in np.unique(dataset):
-        m = dataset == ds
-        t = time_ms[m]
-        out[m] = t > t.min() + (t.max() - t.min()) / 2
-    return out
