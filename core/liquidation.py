@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core.types import FloatArray, Instrument, IntArray, Position, Tier
+from core.types import BoolArray, FloatArray, Instrument, IntArray, MarketSnapshot, Position, Tier
 from core.types import as_floats as _f
 
 DEFAULT_MMR = 0.004
@@ -265,3 +265,24 @@ def liquidation(position: Position, instrument: Instrument, *, mmr: float | None
                                           rate, fee_))
     return Liquidation(px, rate, fee_, tier.tier if tier else None, margin,
                        tier.max_leverage if tier else None)
+
+
+def trigger_range(snap: MarketSnapshot, j: int) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Per bar, the low and high a liquidation of column ``j`` is judged on, and where
+    they are the mark price's: the exchange liquidates on the mark price, whose wicks are
+    usually shallower than the last price's, so its bar is used wherever one is stored
+    (low and high both), the last-price bar elsewhere."""
+    low, high = snap.low[:, j].copy(), snap.high[:, j].copy()
+    on_mark = np.zeros(snap.n_bars, dtype=bool)
+    sym = snap.symbols[j]
+    ml, mh = snap.mark_low.get(sym), snap.mark_high.get(sym)
+    if ml is None or mh is None or not ml.times.size or not mh.times.size:
+        return low, high, on_mark
+    closes = snap.times + snap.timeframe_ms
+    at_l = np.minimum(np.searchsorted(ml.times, closes), ml.times.size - 1)
+    at_h = np.minimum(np.searchsorted(mh.times, closes), mh.times.size - 1)
+    lo_m, hi_m = ml.values[at_l], mh.values[at_h]
+    on_mark = ((ml.times[at_l] == closes) & (mh.times[at_h] == closes)
+               & np.isfinite(lo_m) & np.isfinite(hi_m) & (lo_m > 0) & (hi_m >= lo_m))
+    low[on_mark], high[on_mark] = lo_m[on_mark], hi_m[on_mark]
+    return low, high, on_mark

@@ -338,26 +338,6 @@ class MarketSnapshot:
             mark_high=_frozen_map(cut(self.mark_high)),
         )
 
-    def trigger_range(self, j: int) -> tuple[FloatArray, FloatArray, BoolArray]:
-        """Per bar, the low and high a liquidation of column ``j`` is judged on, and where
-        they are the mark price's: the exchange liquidates on the mark price, whose wicks are
-        usually shallower than the last price's, so its bar is used wherever one is stored
-        (low and high both), the last-price bar elsewhere."""
-        low, high = self.low[:, j].copy(), self.high[:, j].copy()
-        on_mark = np.zeros(self.n_bars, dtype=bool)
-        sym = self.symbols[j]
-        ml, mh = self.mark_low.get(sym), self.mark_high.get(sym)
-        if ml is None or mh is None or not ml.times.size or not mh.times.size:
-            return low, high, on_mark
-        closes = self.times + self.timeframe_ms
-        at_l = np.minimum(np.searchsorted(ml.times, closes), ml.times.size - 1)
-        at_h = np.minimum(np.searchsorted(mh.times, closes), mh.times.size - 1)
-        lo_m, hi_m = ml.values[at_l], mh.values[at_h]
-        on_mark = ((ml.times[at_l] == closes) & (mh.times[at_h] == closes)
-                   & np.isfinite(lo_m) & np.isfinite(hi_m) & (lo_m > 0) & (hi_m >= lo_m))
-        low[on_mark], high[on_mark] = lo_m[on_mark], hi_m[on_mark]
-        return low, high, on_mark
-
 
 SIDES = ("long", "short")
 

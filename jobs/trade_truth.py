@@ -5,10 +5,10 @@
   it there — and loses exactly its margin plus fees (``storage.trades``). The close and its
   one critical message are written in one transaction, so a crash can neither close a trade
   silently nor tell it twice. Once closed, no rule advises on it again. The check uses the
-  exchange's mark-price bars where the market stores them (OKX: ``MarketSnapshot.
-  trigger_range``) — the exchange liquidates on the mark price, whose wicks are usually
-  shallower — and the last-price bars elsewhere, where a deep wick may close a trade the
-  exchange kept; the message says which.
+  exchange's mark-price bars where the market stores them (OKX:
+  ``core.liquidation.trigger_range``) — the exchange liquidates on the mark price, whose
+  wicks are usually shallower — and the last-price bars elsewhere, where a deep wick may
+  close a trade the exchange kept; the message says which.
 - **Synced trades** (from a connected exchange account, ``plugins.accounts.sync``) are the
   exchange's: neither closed here nor paid estimated funding while their account is
   connected — the sync closes them with the exchange's exit, close type, fees and funding.
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from core.alerts import Alert
-from core.liquidation import first_crossing
+from core.liquidation import first_crossing, trigger_range
 from core.types import MarketSnapshot
 from i18n import L_, N_, Msg
 from storage import outbox
@@ -62,7 +62,7 @@ def crossing_bar(trade: OpenTrade, liq_price: float, snap: MarketSnapshot
     start = int(np.searchsorted(snap.times, trade.opened_at, side="left"))
     if start >= snap.n_bars:
         return None
-    low, high, on_mark = snap.trigger_range(snap.index(trade.symbol))
+    low, high, on_mark = trigger_range(snap, snap.index(trade.symbol))
     sign = 1 if trade.side == "long" else -1
     row = first_crossing(sign, liq_price, low, high, start)
     return None if row is None else (row, bool(on_mark[row]))
@@ -182,7 +182,7 @@ def find_cross_liquidations(trades: Sequence[OpenTrade], mmr: Sequence[float],
             j = snap.index(t.symbol)
             sign = 1 if t.side == "long" else -1
             if len(ts) == 1:
-                low, high, marked = snap.trigger_range(j)
+                low, high, marked = trigger_range(snap, j)
                 path = low[rows] if sign > 0 else high[rows]
                 on_mark = marked[rows]
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.liquidation import trigger_range
 from core.types import MarketSnapshot, StatSeries
 from jobs.trade_truth import find_cross_liquidations, find_liquidations
 from storage.rule_state import OpenTrade
@@ -117,6 +118,6 @@ def test_the_mark_bars_of_a_replay_end_where_it_does():
     last = market({"BTC": [100, 99, 95, 93, 97]})
     marked = with_mark(last, "BTC", [0, 1, 2, 3, 4], [99, 98, 94, 80, 96],
                        [101, 100, 96, 94, 98])
-    low, _, on_mark = marked.upto(2).trigger_range(0)
+    low, _, on_mark = trigger_range(marked.upto(2), 0)
     assert on_mark.tolist() == [True, True, True] and low.tolist() == [99, 98, 94]
     assert marked.upto(2).mark_low["BTC"].times.max() == 3 * BAR  # bar 3's 80 is not seen

@@ -10,6 +10,7 @@ import aiohttp
 import numpy as np
 import pytest
 
+from core.liquidation import trigger_range
 from plugins.exchanges.ccxt_market import OkxMarket
 from storage import market_stats as stats
 from tests.fakes.okx_config import BASES
@@ -86,7 +87,7 @@ async def test_mark_candles_are_kept_short_and_current(market, okx):
     # the same bars' mark low and high, which liquidations are judged on (jobs.trade_truth):
     # the fake's mark is its last price times (1 + its basis), bar by bar
     j = snap.index(BTC)
-    low, high, on_mark = snap.trigger_range(j)
+    low, high, on_mark = trigger_range(snap, j)
     assert on_mark.tolist() == [False] * (snap.n_bars - 8) + [True] * 8
     opens = snap.times[-8:]
     k = np.array([1 + okx.market.mark_basis("BTC", int(t) + TF - 1) for t in opens])
