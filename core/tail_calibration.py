@@ -141,10 +141,6 @@ class BinnedMap:
         object.__setattr__(self, "_xs", np.r_[xs[0] - far, xs, xs[-1] + far])
         object.__setattr__(self, "_ys", np.r_[ys[0] - far, ys, ys[-1] + far])
 
-    @property
-    def is_identity(self) -> bool:
-        return all(x == y for x, y in self.knots)
-
     def logit(self, x: npt.ArrayLike) -> FloatArray:
         """logit q as a function of x = logit p (|x| ≤ 745 + 2048; NaN gives a knot's
         value — ``apply`` keeps NaN)."""
